@@ -1,0 +1,78 @@
+# Everything a developer or CI runs. `make run` and `make test` set up whatever they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+TOOLS := .tools
+ROUTES_GEN := $(TOOLS)/routes/bin/fastapi-codegen
+MODELS_GEN := $(TOOLS)/models/bin/datamodel-codegen
+
+.PHONY: help install run token generate check-generated migrate migrate-down migrate-status \
+	lint typecheck pytest test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED) ## Create .venv and install the service with its dev tools
+
+.env: | $(INSTALLED)
+	$(BIN)/python scripts/init_env.py
+
+run: $(INSTALLED) .env ## Serve the API (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/python -m impl
+
+token: $(INSTALLED) .env ## Print a dev token: make token USER=<user id>
+	@if [ "$(origin USER)" != "command line" ]; then echo "usage: make token USER=<user id>" >&2; exit 2; fi
+	@$(BIN)/python scripts/mint_token.py "$(USER)"
+
+$(ROUTES_GEN): scripts/codegen/requirements-routes.txt
+	$(PYTHON) -m venv $(TOOLS)/routes
+	$(TOOLS)/routes/bin/python -m pip install --quiet -r $<
+	touch $@
+
+$(MODELS_GEN): scripts/codegen/requirements-models.txt
+	$(PYTHON) -m venv $(TOOLS)/models
+	$(TOOLS)/models/bin/python -m pip install --quiet -r $<
+	touch $@
+
+generate: $(ROUTES_GEN) $(MODELS_GEN) ## Rebuild generated/ from openapi.yaml
+	scripts/generate.sh "$(abspath $(ROUTES_GEN))" "$(abspath $(MODELS_GEN))"
+
+check-generated: generate ## Fail if generated/ differs from what openapi.yaml produces
+	@if [ -n "$$(git status --porcelain -- generated/)" ]; then \
+		git status --short -- generated/; git diff --stat -- generated/; \
+		echo "generated/ is stale or edited by hand: run 'make generate' and commit." >&2; exit 1; \
+	fi
+
+migrate: $(INSTALLED) .env ## Apply pending migrations
+	$(BIN)/python -m impl.db.migrations up
+
+migrate-down: $(INSTALLED) .env ## Roll back the latest migration
+	$(BIN)/python -m impl.db.migrations down
+
+migrate-status: $(INSTALLED) .env ## Show applied and pending migrations
+	$(BIN)/python -m impl.db.migrations status
+
+lint: $(INSTALLED) ## ruff on the hand-written code
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/
+	$(BIN)/mypy
+
+pytest: $(INSTALLED) ## Unit and integration tests (real PostgreSQL, real server)
+	$(BIN)/pytest
+
+test: lint typecheck check-generated pytest ## Everything CI checks
+
+clean: ## Remove virtualenvs, caches and the embedded database
+	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Hand-written implementation of the interfaces generated from openapi.yaml."""

@@ -1,0 +1,60 @@
+"""The app factory: builds each implementation once and hands it to the generated routes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from generated.routes import create_router
+from impl.auth import JwtAuthenticator
+from impl.contract import add_contract_routes, load_contract
+from impl.db.engine import Database
+from impl.db.migrations import migrate
+from impl.db.url import ConnectionTarget
+from impl.error_handlers import register_error_handlers
+from impl.health import HealthApi
+from impl.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from impl.settings import Settings
+from impl.tasks.api import TasksApi
+
+
+def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
+    database = Database.connect(target, settings)
+    contract = load_contract()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_startup:
+            await migrate(target)
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title=contract["info"]["title"],
+        version=contract["info"]["version"],
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    api_router = create_router(
+        tasks_api=TasksApi(database),
+        health_api=HealthApi(database),
+        authenticator=JwtAuthenticator(settings.better_auth_secret.get_secret_value()),
+    )
+    app.include_router(api_router)
+    add_contract_routes(app, contract)
+    register_error_handlers(app, [*api_router.routes, *app.router.routes])
+    # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Location", "X-Request-ID", "Retry-After"],
+        )
+    return app

@@ -1,0 +1,1 @@
+"""PostgreSQL access: connection URLs, the engine, migrations and the embedded server."""

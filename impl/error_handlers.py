@@ -1,0 +1,161 @@
+"""One error shape for every failure: `{"error", "message", "details"}` with the right status."""
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Route
+
+from impl.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+INTERNAL_ERROR_MESSAGE = "An unexpected error occurred."
+# Codes for the statuses the framework raises itself (routing, body limit, content type).
+HTTP_ERROR_CODES = {
+    400: ("bad_request", "The request could not be read."),
+    404: ("not_found", "No resource lives at this path."),
+    405: ("method_not_allowed", "This method is not allowed on this path."),
+    413: ("content_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "The request body must be application/json."),
+}
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": code, "message": message, "details": details},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def internal_error_response(request_id: str) -> JSONResponse:
+    return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database could not be reached, rather than a bug in a query."""
+    if isinstance(error, OSError | PoolTimeoutError):
+        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        return any(
+            isinstance(cause, OSError)
+            or type(cause).__name__
+            in (
+                "ConnectionDoesNotExistError",
+                "CannotConnectNowError",
+                "TooManyConnectionsError",
+                "ConnectionFailureError",
+            )
+            for cause in _causes(error.orig)
+        )
+    return False
+
+
+def _causes(error: BaseException | None) -> list[BaseException]:
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+async def _api_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    if error.status_code >= 500:
+        logger.error("%s: %s", error.code, error.message)
+    return error_response(
+        error.status_code, error.code, error.message, error.details, error.headers or None
+    )
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = error.errors()
+    malformed = next((p for p in problems if p["type"] == "json_invalid"), None)
+    if malformed is not None:
+        position = malformed["loc"][-1]
+        return error_response(
+            400,
+            "malformed_json",
+            "The request body is not valid JSON.",
+            {"position": position if isinstance(position, int) else None},
+        )
+    return error_response(
+        422,
+        "validation_failed",
+        "The request does not match the schema.",
+        [{"location": list(p["loc"]), "message": p["msg"], "type": p["type"]} for p in problems],
+    )
+
+
+class AllowedMethods:
+    """Which methods each path serves, for a truthful `Allow` header on 405.
+
+    Starlette's own 405 names only the methods of the first route matching the path.
+    """
+
+    def __init__(self, routes: Iterable[BaseRoute]) -> None:
+        self._routes = [
+            (route.path_regex, frozenset(route.methods))
+            for route in routes
+            if isinstance(route, Route) and route.methods
+        ]
+
+    def for_path(self, path: str) -> list[str]:
+        return sorted({m for regex, methods in self._routes if regex.match(path) for m in methods})
+
+
+def _http_error_handler(
+    allowed_methods: AllowedMethods,
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HTTPException)
+        code, message = HTTP_ERROR_CODES.get(
+            error.status_code, ("http_error", "The request could not be served.")
+        )
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods.for_path(request.url.path))
+        return error_response(error.status_code, code, message, None, headers or None)
+
+    return handle
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    request_id = str(getattr(request.state, "request_id", ""))
+    if is_database_unavailable(error):
+        logger.warning("database unavailable (request id %s): %r", request_id, error)
+        return error_response(
+            503,
+            "service_unavailable",
+            "The database is unavailable; retry later.",
+            None,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    logger.error("database error (request id %s)", request_id, exc_info=error)
+    return internal_error_response(request_id)
+
+
+def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
+    """Map every error to the `Error` shape; `routes` are all the app serves, for 405s."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error_handler(AllowedMethods(routes)))
+    for database_error in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(database_error, _database_error)

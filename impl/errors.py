@@ -1,0 +1,42 @@
+"""Operational errors: each one knows the status, code and headers it is answered with."""
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error the client caused or can act on; mapped to the contract's `Error` body."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str, *, invalid_token: bool) -> None:
+        # RFC 6750: name the error only when a token was presented.
+        challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"

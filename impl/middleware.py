@@ -1,0 +1,112 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task and a copy per request)."""
+
+import logging
+import re
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from impl.error_handlers import error_response, internal_error_response
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = b"x-request-id"
+ACCEPTED_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (echoed as X-Request-ID) and turns any unhandled error into a 500.
+
+    The 500 body names the request id and nothing else; the stack trace goes to the log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        response_started = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception:
+            logger.exception(
+                "unhandled error in %s %s (request id %s)",
+                scope["method"],
+                scope["path"],
+                request_id,
+            )
+            if response_started:
+                raise
+            await internal_error_response(request_id)(scope, receive, send_with_request_id)
+
+
+def _request_id(scope: Scope) -> str:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            candidate = value.decode("latin-1")
+            if ACCEPTED_REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+class BodyLimitMiddleware:
+    """Answers 413 to a body over `max_body_bytes`, declared or streamed, before it is buffered."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._too_large()(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                # Raised while the route reads its body; the error handlers answer 413.
+                raise HTTPException(status_code=413)
+            return message
+
+        await self.app(scope, receive_within_limit, send)
+
+    def _too_large(self) -> Response:
+        return error_response(
+            413,
+            "content_too_large",
+            f"The request body exceeds {self.max_body_bytes} bytes.",
+            {"limit_bytes": self.max_body_bytes},
+        )
+
+
+def _content_length(scope: Scope) -> int | None:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None

@@ -1,0 +1,1 @@
+"""The tasks capability: the generated interface's adapter, its service and its repository."""

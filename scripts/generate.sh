@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regenerates generated/ from openapi.yaml: routes and interfaces from our templates, models from
+# datamodel-code-generator. Deletes the folder first, so an operation removed from the contract
+# cannot survive as a stale file.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+routes_gen="$1"
+models_gen="$2"
+contract="$root/openapi.yaml"
+out="$root/generated"
+staging="$(mktemp -d)"
+trap 'rm -rf "$staging"' EXIT
+
+# fastapi-code-generator formats with black and isort, which read their settings from the
+# working directory; run it from the empty staging folder so the output never depends on ours.
+(cd "$staging" && "$routes_gen" \
+    --input "$contract" \
+    --output "$staging/out" \
+    --template-dir "$root/scripts/codegen/templates" \
+    --custom-visitor "$root/scripts/codegen/visitors/contract.py" \
+    --disable-timestamp \
+    --python-version 3.11) 2> >(grep -v -e FutureWarning -e warn_deprecated >&2)
+
+(cd "$staging" && "$models_gen" \
+    --input "$contract" \
+    --input-file-type openapi \
+    --output "$staging/out/models.py" \
+    --output-model-type pydantic_v2.BaseModel \
+    --target-python-version 3.11 \
+    --target-pydantic-version 2.14 \
+    --use-annotated \
+    --field-constraints \
+    --collapse-root-models \
+    --strict-nullable \
+    --use-union-operator \
+    --use-standard-collections \
+    --use-schema-description \
+    --use-double-quotes \
+    --disable-timestamp \
+    --formatters builtin)
+
+rm -rf "$out"
+mv "$staging/out" "$out"
