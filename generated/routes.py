@@ -15,7 +15,15 @@ JSON_MEDIA_TYPES = ("application/json",)
 
 
 def require_json_body(request: Request) -> None:
-    """A request body must be declared as JSON; anything else is 415, not a validation error."""
+    """A request body must be declared as JSON; anything else is 415, not a validation error.
+
+    A request without a body passes: the missing body is a validation error (422).
+    """
+    if (
+        request.headers.get("content-length", "0") == "0"
+        and "transfer-encoding" not in request.headers
+    ):
+        return
     media_type = (
         request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     )

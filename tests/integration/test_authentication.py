@@ -1,0 +1,92 @@
+"""Every operation needs a valid HS256 token: anything else is 401 with WWW-Authenticate."""
+
+import base64
+import json
+import time
+from functools import cache
+
+import pytest
+import rsa
+
+from tests.conftest import Api, User
+from tests.support.operations import OPERATIONS, Operation, ids
+from tests.support.tokens import claims_for, sign, token_for
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@cache
+def _rsa_private_key_pem() -> str:
+    _, private_key = rsa.newkeys(1024)
+    return private_key.save_pkcs1().decode()
+
+
+def bad_tokens(user_id: str) -> dict[str, str]:
+    claims = claims_for(user_id)
+    now = int(time.time())
+    return {
+        "expired": token_for(user_id, expires_in=-60),
+        "wrong_secret": token_for(user_id, secret="another-secret-" + "x" * 40),
+        "alg_none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        "hs512": token_for(user_id, algorithm="HS512"),
+        "rs256": sign(claims, secret=_rsa_private_key_pem(), algorithm="RS256"),
+        "missing_sub": sign({"iat": now, "exp": now + 3600}),
+        "missing_exp": sign({"sub": user_id, "iat": now}),
+        "numeric_sub": sign({**claims, "sub": 12345}),
+        "empty_sub": sign({**claims, "sub": ""}),
+        "not_yet_valid": sign({**claims, "nbf": now + 3600}),
+        "malformed": "not-a-jwt",
+        "truncated": token_for(user_id)[:-10],
+    }
+
+
+BAD_TOKEN_KINDS = sorted(bad_tokens("someone"))
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
+def test_missing_token_is_401(api: Api, alice: User, operation: Operation) -> None:
+    response = api.request(operation.method, operation.path(alice.id), json=operation.body)
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("kind", BAD_TOKEN_KINDS)
+@pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
+def test_bad_token_is_401(api: Api, alice: User, operation: Operation, kind: str) -> None:
+    token = bad_tokens(alice.id)[kind]
+
+    response = api.request(
+        operation.method, operation.path(alice.id), token=token, json=operation.body
+    )
+
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("header", ["Basic YWxpY2U6c2VjcmV0", "Bearer", "Token abc", "Bearer a b"])
+def test_authorization_that_is_not_a_bearer_token_is_401(
+    api: Api, alice: User, header: str
+) -> None:
+    response = api.request("GET", alice.tasks_path, headers={"Authorization": header})
+
+    assert response.status_code == 401
+
+
+def test_bearer_scheme_is_case_insensitive(api: Api, alice: User) -> None:
+    response = api.request(
+        "GET", alice.tasks_path, headers={"Authorization": f"bearer {alice.token}"}
+    )
+
+    assert response.status_code == 200
+
+
+def test_rejected_tasks_are_not_written(api: Api, alice: User) -> None:
+    for token in bad_tokens(alice.id).values():
+        api.request("POST", alice.tasks_path, token=token, json={"title": "sneaky"})
+
+    assert api.request("GET", alice.tasks_path, token=alice.token).json() == {"items": []}

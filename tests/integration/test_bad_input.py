@@ -1,0 +1,262 @@
+"""Bad input gets a structured 4xx, never a 500, and writes nothing."""
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import Api, User
+from tests.support.operations import BODY_OPERATIONS, TASK_OPERATIONS, Operation, ids
+
+CONTROL_CHARACTERS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"]
+
+INVALID_BODIES = {
+    "empty_title": {"title": ""},
+    "blank_title": {"title": "   "},
+    "whitespace_title": {"title": "\t\r\n "},
+    "title_of_201": {"title": "x" * 201},
+    "description_of_1001": {"title": "t", "description": "d" * 1001},
+    "missing_title": {"description": "d"},
+    "null_title": {"title": None},
+    "numeric_title": {"title": 123},
+    "list_title": {"title": ["t"]},
+    "numeric_description": {"title": "t", "description": 5},
+    "unknown_field": {"title": "t", "colour": "red"},
+    "client_sets_id": {"title": "t", "id": 5},
+    "client_sets_user_id": {"title": "t", "user_id": "someone_else"},
+    "client_sets_completed": {"title": "t", "completed": True},
+    "client_sets_created_at": {"title": "t", "created_at": "2026-01-01T00:00:00Z"},
+    "array_body": ["t"],
+    "string_body": "t",
+    "null_body": None,
+    **{f"title_with_{ord(c):#04x}": {"title": f"a{c}b"} for c in CONTROL_CHARACTERS},
+    **{
+        f"description_with_{ord(c):#04x}": {"title": "t", "description": f"a{c}b"}
+        for c in CONTROL_CHARACTERS
+    },
+}
+
+
+@pytest.fixture
+def task_id(api: Api, alice: User) -> int:
+    created = api.request("POST", alice.tasks_path, token=alice.token, json={"title": "original"})
+    task_id: int = created.json()["id"]
+    return task_id
+
+
+def assert_nothing_written(api: Api, user: User, task_id: int) -> None:
+    items = api.request("GET", user.tasks_path, token=user.token).json()["items"]
+    assert [(t["id"], t["title"], t["description"]) for t in items] == [(task_id, "original", None)]
+
+
+@pytest.mark.parametrize("kind", sorted(INVALID_BODIES))
+@pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=ids)
+def test_invalid_body_is_422(
+    api: Api, alice: User, task_id: int, operation: Operation, kind: str
+) -> None:
+    response = api.request(
+        operation.method,
+        operation.path(alice.id, task_id),
+        token=alice.token,
+        content=json.dumps(INVALID_BODIES[kind]),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    error = response.json()
+    assert error["error"] == "validation_failed"
+    assert all({"location", "message", "type"} <= set(d) for d in error["details"])
+    assert_nothing_written(api, alice, task_id)
+
+
+@pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=ids)
+def test_missing_body_is_422(api: Api, alice: User, task_id: int, operation: Operation) -> None:
+    response = api.request(operation.method, operation.path(alice.id, task_id), token=alice.token)
+
+    assert response.status_code == 422
+    assert response.json()["details"][0]["location"] == ["body"]
+    assert_nothing_written(api, alice, task_id)
+
+
+@pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=ids)
+def test_lone_surrogate_in_text_is_422(
+    api: Api, alice: User, task_id: int, operation: Operation
+) -> None:
+    response = api.request(
+        operation.method,
+        operation.path(alice.id, task_id),
+        token=alice.token,
+        content='{"title": "a\\ud800b"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert_nothing_written(api, alice, task_id)
+
+
+@pytest.mark.parametrize(
+    "body", ['{"title": ', "{'title': 'single quotes'}", '{"title": "t"} trailing', "\xff\xfe"]
+)
+@pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=ids)
+def test_malformed_json_is_400(
+    api: Api, alice: User, task_id: int, operation: Operation, body: str
+) -> None:
+    response = api.request(
+        operation.method,
+        operation.path(alice.id, task_id),
+        token=alice.token,
+        content=body.encode("latin-1"),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] in {"malformed_json", "bad_request"}
+    assert_nothing_written(api, alice, task_id)
+
+
+def test_deeply_nested_json_is_400(api: Api, alice: User, task_id: int) -> None:
+    response = api.request(
+        "POST",
+        alice.tasks_path,
+        token=alice.token,
+        content="[" * 50_000,
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert_nothing_written(api, alice, task_id)
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+@pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=ids)
+def test_body_that_is_not_json_is_415(
+    api: Api, alice: User, task_id: int, operation: Operation, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    response = api.request(
+        operation.method,
+        operation.path(alice.id, task_id),
+        token=alice.token,
+        content=b'{"title": "t"}',
+        headers=headers,
+    )
+
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+    assert_nothing_written(api, alice, task_id)
+
+
+def test_json_with_charset_parameter_is_accepted(api: Api, alice: User) -> None:
+    response = api.request(
+        "POST",
+        alice.tasks_path,
+        token=alice.token,
+        content=b'{"title": "t"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=ids)
+def test_body_over_the_limit_is_413(
+    api: Api, alice: User, task_id: int, operation: Operation
+) -> None:
+    oversized = {"title": "t", "description": "d" * (64 * 1024)}
+
+    response = api.request(
+        operation.method, operation.path(alice.id, task_id), token=alice.token, json=oversized
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "content_too_large",
+        "message": "The request body exceeds 65536 bytes.",
+        "details": {"limit_bytes": 65536},
+    }
+    assert_nothing_written(api, alice, task_id)
+
+
+def test_streamed_body_over_the_limit_is_413(api: Api, alice: User, task_id: int) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"title": "t", "description": "'
+        for _ in range(80):
+            yield b"d" * 1024
+        yield b'"}'
+
+    response = api.request(
+        "POST",
+        alice.tasks_path,
+        token=alice.token,
+        content=chunks(),  # type: ignore[arg-type]
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "content_too_large"
+    assert_nothing_written(api, alice, task_id)
+
+
+@pytest.mark.parametrize(
+    "raw_task_id", ["abc", "1.5", "1e3", "0", "-1", str(2**63), str(10**30), "%00", "0x10"]
+)
+@pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=ids)
+def test_task_id_that_is_not_a_positive_int64_is_422(
+    api: Api, alice: User, operation: Operation, raw_task_id: str
+) -> None:
+    response = api.request(
+        operation.method,
+        operation.path(alice.id, raw_task_id),
+        token=alice.token,
+        json=operation.body,
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["details"][0]["location"] == ["path", "task_id"]
+
+
+@pytest.mark.parametrize("user_id", ["a" * 129, "has space", "dollar$", "ünï", "%00"])
+def test_malformed_user_id_is_422(api: Api, user_id: str) -> None:
+    from tests.support.tokens import token_for
+
+    response = api.request("GET", f"/api/{user_id}/tasks", token=token_for(user_id))
+
+    assert response.status_code == 422
+    assert response.json()["details"][0]["location"] == ["path", "user_id"]
+
+
+def test_unknown_path_is_404_in_the_error_shape(http: httpx.Client) -> None:
+    response = http.get("/api/nope")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "not_found",
+        "message": "No resource lives at this path.",
+        "details": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/api/u/tasks", "GET, POST"),
+        ("DELETE", "/api/u/tasks", "GET, POST"),
+        ("POST", "/api/u/tasks/1", "DELETE, GET, PUT"),
+        ("PATCH", "/api/u/tasks/1", "DELETE, GET, PUT"),
+        ("GET", "/api/u/tasks/1/complete", "PATCH"),
+        ("TRACE", "/api/u/tasks/1/complete", "PATCH"),
+        ("POST", "/health/ready", "GET"),
+    ],
+)
+def test_unsupported_method_is_405_with_every_allowed_method(
+    http: httpx.Client, method: str, path: str, allowed: str
+) -> None:
+    response = http.request(method, path)
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert response.json()["error"] == "method_not_allowed"

@@ -1,0 +1,130 @@
+"""sql/ migrations: reversible, checksummed, and applied once even by replicas starting together."""
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from impl.db.migrations import (
+    MigrationError,
+    connect,
+    load_migrations,
+    locked_runner,
+    migrate,
+)
+from tests.support.postgres import PostgresServer, target
+
+SCHEMA_QUERY = """
+SELECT 'column' AS kind, table_name || '.' || column_name AS name,
+       concat_ws(' ', data_type, is_nullable, column_default, is_identity) AS definition
+  FROM information_schema.columns WHERE table_schema = 'public'
+UNION ALL
+SELECT 'constraint', conrelid::regclass || '.' || conname, pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+UNION ALL
+SELECT 'index', tablename || '.' || indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
+ORDER BY 1, 2
+"""
+
+
+async def schema_of(url: str) -> list[tuple[Any, ...]]:
+    connection = await connect(target(url))
+    try:
+        rows = await connection.fetch(SCHEMA_QUERY)
+    finally:
+        await connection.close()
+    return [tuple(row) for row in rows if not row["name"].startswith("schema_migrations")]
+
+
+async def up_down_up(url: str) -> tuple[list[tuple[Any, ...]], ...]:
+    migrations = load_migrations()
+    async with locked_runner(target(url), migrations) as runner:
+        empty = await schema_of(url)
+        await runner.up()
+        first = await schema_of(url)
+        await runner.down(steps=len(migrations))
+        after_down = await schema_of(url)
+        await runner.up()
+        second = await schema_of(url)
+    return empty, first, after_down, second
+
+
+def test_up_down_up_leaves_the_same_schema(postgres: PostgresServer) -> None:
+    with postgres.fresh_database() as url:
+        empty, first, after_down, second = asyncio.run(up_down_up(url))
+
+    assert empty == []
+    assert any(kind == "index" and name == "tasks.tasks_pkey" for kind, name, _ in first)
+    assert after_down == empty
+    assert second == first
+
+
+def test_migrate_twice_applies_nothing_the_second_time(postgres: PostgresServer) -> None:
+    with postgres.fresh_database() as url:
+        first = asyncio.run(migrate(target(url)))
+        second = asyncio.run(migrate(target(url)))
+
+    assert [m.label for m in first] == [m.label for m in load_migrations()]
+    assert second == []
+
+
+def test_replicas_migrating_at_once_apply_each_migration_once(postgres: PostgresServer) -> None:
+    async def four_replicas(url: str) -> list[int]:
+        results = await asyncio.gather(*(migrate(target(url)) for _ in range(4)))
+        return [len(applied) for applied in results]
+
+    with postgres.fresh_database() as url:
+        counts = asyncio.run(four_replicas(url))
+
+    assert sorted(counts) == [0, 0, 0, len(load_migrations())]
+
+
+def test_edited_applied_migration_is_refused(postgres: PostgresServer, tmp_path: Path) -> None:
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "sql", sql_dir)
+    up_file = next(sql_dir.glob("0001_*.up.sql"))
+
+    async def apply_then_edit(url: str) -> None:
+        async with locked_runner(target(url), load_migrations(sql_dir)) as runner:
+            await runner.up()
+        up_file.write_text(up_file.read_text() + "\n-- edited\n")
+        async with locked_runner(target(url), load_migrations(sql_dir)) as runner:
+            await runner.up()
+
+    with postgres.fresh_database() as url, pytest.raises(MigrationError, match="was edited"):
+        asyncio.run(apply_then_edit(url))
+
+
+def test_applied_migration_missing_from_disk_is_refused(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    async def apply_then_forget(url: str) -> None:
+        async with locked_runner(target(url)) as runner:
+            await runner.up()
+        async with locked_runner(target(url), []) as runner:
+            await runner.status()
+
+    with postgres.fresh_database() as url, pytest.raises(MigrationError, match="is missing"):
+        asyncio.run(apply_then_forget(url))
+
+
+def test_failing_migration_leaves_nothing_behind(postgres: PostgresServer, tmp_path: Path) -> None:
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "sql", sql_dir)
+    (sql_dir / "0002_broken.up.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1/0;\n")
+    (sql_dir / "0002_broken.down.sql").write_text("DROP TABLE half_done;\n")
+
+    async def apply(url: str) -> list[tuple[Any, ...]]:
+        async with locked_runner(target(url), load_migrations(sql_dir)) as runner:
+            with pytest.raises(Exception, match="division by zero"):
+                await runner.up()
+            applied = [row.version for row in await runner.applied()]
+        assert applied == [1]
+        return await schema_of(url)
+
+    with postgres.fresh_database() as url:
+        schema = asyncio.run(apply(url))
+
+    assert not any(name.startswith("half_done") for _, name, _ in schema)

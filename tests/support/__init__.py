@@ -1,0 +1,1 @@
+"""Test support: real PostgreSQL, the real service in a subprocess, real tokens, the contract."""

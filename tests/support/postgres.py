@@ -1,0 +1,64 @@
+"""A PostgreSQL server for the tests: TEST_DATABASE_URL when set, else an embedded one."""
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from impl.db.embedded import embedded_postgres
+from impl.db.migrations import connect
+from impl.db.url import ConnectionTarget, normalize_database_url
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A server the tests may create and drop databases on."""
+
+    admin_url: str
+
+    def url_for(self, database: str) -> str:
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+    @contextmanager
+    def fresh_database(self, prefix: str = "taskapi_test") -> Iterator[str]:
+        """An empty database for the block, dropped afterwards; yields its URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        asyncio.run(self._execute(f'CREATE DATABASE "{name}"'))
+        try:
+            yield self.url_for(name)
+        finally:
+            asyncio.run(self._execute(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+    async def _execute(self, statement: str) -> None:
+        connection = await connect(target(self.admin_url))
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+
+def target(url: str) -> ConnectionTarget:
+    return normalize_database_url(url, connect_timeout_seconds=10)
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield PostgresServer(configured)
+        return
+    # The embedded server runs as its own system user: every parent folder must let it in.
+    root = Path(tempfile.mkdtemp(prefix="taskapi-test-pg-"))
+    root.chmod(0o755)
+    try:
+        with embedded_postgres(root / "data") as url:
+            yield PostgresServer(url)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,84 @@
+"""The real service, started as `python -m impl` in a subprocess and stopped by its PID."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_SECONDS = 60
+# What the service reads; the tests set each one they need, and nothing leaks in from the shell.
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "API_HOST",
+    "API_PORT",
+    "CORS_ORIGINS",
+    "MAX_BODY_BYTES",
+    "DB_POOL_SIZE",
+    "DB_MAX_OVERFLOW",
+    "DB_POOL_TIMEOUT_SECONDS",
+    "DB_CONNECT_TIMEOUT_SECONDS",
+    "MIGRATE_ON_STARTUP",
+    "EMBEDDED_DB_DIR",
+    "LOG_LEVEL",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def service_environment(settings: dict[str, str]) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    return {**inherited, **settings}
+
+
+@contextmanager
+def running_service(settings: dict[str, str], log_path: Path) -> Iterator[str]:
+    """Serve with `settings` as the environment; yields the base URL once /health/live answers."""
+    port = free_port()
+    env = service_environment({**settings, "API_HOST": "127.0.0.1", "API_PORT": str(port)})
+    base_url = f"http://127.0.0.1:{port}"
+    # An empty working directory, so no developer's .env is read.
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        log_path.open("ab") as log,
+    ):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "impl"], cwd=workdir, env=env, stdout=log, stderr=log
+        )
+        try:
+            _wait_until_live(base_url, process, log_path)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_live(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"service exited with {process.returncode}: see {log_path}")
+        try:
+            if httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"service did not start within {STARTUP_TIMEOUT_SECONDS}s: see {log_path}")
