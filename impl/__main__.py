@@ -1,7 +1,9 @@
 """`python -m impl`: serve the API, on an embedded PostgreSQL when DATABASE_URL is unset."""
 
 import logging
+import signal
 import sys
+from types import FrameType
 
 import uvicorn
 from pydantic import ValidationError
@@ -26,7 +28,14 @@ def _load_settings() -> Settings:
         sys.exit(2)
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
+    # (not the default action, which kills the process) it lets the embedded database stop too.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings = _load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -48,6 +57,9 @@ def main() -> None:
     except DatabaseUrlError as error:
         print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut down and the embedded database has stopped.
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """An embedded PostgreSQL (pgserver) for machines with no database configured."""
 
+import json
 import logging
+import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,15 +12,24 @@ from impl.db.url import ConnectionTarget, normalize_database_url
 from impl.settings import Settings
 
 logger = logging.getLogger(__name__)
+# Where pgserver 0.1.4 lists the ids of the processes using a server (its DiskList).
+HANDLES_FILE = ".handle_pids.json"
+# pgserver logs every command it runs, initdb's whole output included, at INFO.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 @contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or reuse) a server keeping its data in `data_dir`; stop it on exit. Yields its URL."""
-    import pgserver  # the `embedded` extra: production installs need not carry PostgreSQL
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI) and falls
+        # back to /tmp, which is fine for the lock file pgserver keeps there.
+        warnings.simplefilter("ignore")
+        import pgserver  # the `embedded` extra: production installs need not carry PostgreSQL
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir)
     server = pgserver.get_server(data_dir, cleanup_mode="stop")
     logger.info("embedded PostgreSQL running with data in %s", data_dir)
     try:
@@ -25,6 +37,31 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     finally:
         server.cleanup()
         logger.info("embedded PostgreSQL stopped")
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop processes that no longer exist from pgserver's list of the server's users.
+
+    pgserver stops the server when its last user lets go, but a user killed without cleanup stays
+    on the list for ever, and the server would then never stop.
+    """
+    handles = data_dir / HANDLES_FILE
+    if not handles.exists():
+        return
+    pids = json.loads(handles.read_text())
+    alive = [pid for pid in pids if _is_running(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager

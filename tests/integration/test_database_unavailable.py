@@ -4,12 +4,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-import pgserver
 import pytest
 
+from impl.db.embedded import embedded_postgres
 from tests.conftest import LOG_DIR, new_user, service_settings
 from tests.support.contract import Contract
 from tests.support.server import free_port, running_service
@@ -68,25 +69,26 @@ def test_task_operations_are_503_with_retry_after(
 def test_service_recovers_when_the_database_comes_back(contract: Contract) -> None:
     root = Path(tempfile.mkdtemp(prefix="taskapi-test-restart-"))
     root.chmod(0o755)
-    data_dir = root / "data"
     user = new_user("dave")
     auth = {"Authorization": f"Bearer {user.token}"}
     try:
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
-        url = f"postgresql://postgres:@/postgres?host={data_dir}"
-        with running_service(service_settings(url), LOG_DIR / "service-restart.log") as base:
+        with ExitStack() as stack:
+            first_run = ExitStack()
+            url = first_run.enter_context(embedded_postgres(root / "data"))
+            base = stack.enter_context(
+                running_service(service_settings(url), LOG_DIR / "service-restart.log")
+            )
             created = httpx.post(f"{base}{user.tasks_path}", json={"title": "t"}, headers=auth)
-            assert created.status_code == 201
 
-            server.cleanup()
+            first_run.close()
             while_down = httpx.get(f"{base}{user.tasks_path}", headers=auth, timeout=10)
-            server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            stack.enter_context(embedded_postgres(root / "data"))
             after = httpx.get(f"{base}{user.tasks_path}", headers=auth, timeout=10)
-
-        contract.assert_conforms(while_down)
-        assert while_down.status_code == 503
-        assert after.status_code == 200
-        assert after.json() == {"items": [created.json()]}
     finally:
-        server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
+
+    assert created.status_code == 201
+    contract.assert_conforms(while_down)
+    assert while_down.status_code == 503
+    assert after.status_code == 200
+    assert after.json() == {"items": [created.json()]}

@@ -1,12 +1,18 @@
-"""The service refuses to start on a bad configuration, naming the setting but never its value."""
+"""Starting the service: a bad configuration is refused; no DATABASE_URL means an embedded one."""
 
+import json
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.server import service_environment
+from tests.conftest import LOG_DIR, new_user
+from tests.support.contract import Contract
+from tests.support.server import running_service, service_environment
+from tests.support.tokens import SECRET
 
 SHORT_SECRET = "too-short-secret-31-bytes-long!"
 
@@ -48,3 +54,45 @@ def test_database_url_that_is_not_postgresql_is_refused(url: str) -> None:
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_without_database_url_an_embedded_postgresql_is_started_and_stopped(
+    tmp_path: Path, contract: Contract
+) -> None:
+    tmp_path.chmod(0o755)  # the embedded server runs as its own user and must reach its folder
+    data_dir = tmp_path / "postgres"
+    user = new_user("erin")
+    settings = {"BETTER_AUTH_SECRET": SECRET, "EMBEDDED_DB_DIR": str(data_dir)}
+
+    with running_service(settings, LOG_DIR / "service-embedded.log") as base:
+        ready = httpx.get(f"{base}/health/ready", timeout=10)
+        created = httpx.post(
+            f"{base}{user.tasks_path}",
+            json={"title": "t"},
+            headers={"Authorization": f"Bearer {user.token}"},
+        )
+        assert (data_dir / "postmaster.pid").exists()
+
+    contract.assert_conforms(created)
+    assert ready.status_code == 200
+    assert created.status_code == 201
+    assert not (data_dir / "postmaster.pid").exists(), (
+        "the embedded server must stop with the service"
+    )
+
+
+def test_embedded_postgresql_stops_even_after_a_killed_run(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    data_dir = tmp_path / "postgres"
+    settings = {"BETTER_AUTH_SECRET": SECRET, "EMBEDDED_DB_DIR": str(data_dir)}
+    with running_service(settings, LOG_DIR / "service-embedded.log"):
+        pass
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    # A run that was killed without cleaning up leaves its process id among the server's users.
+    (data_dir / ".handle_pids.json").write_text(json.dumps([killed.pid]))
+
+    with running_service(settings, LOG_DIR / "service-embedded.log") as base:
+        assert httpx.get(f"{base}/health/ready", timeout=10).status_code == 200
+
+    assert not (data_dir / "postmaster.pid").exists()
