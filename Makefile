@@ -9,9 +9,14 @@ INSTALLED := $(VENV)/.installed
 TOOLS := .tools
 ROUTES_GEN := $(TOOLS)/routes/bin/fastapi-codegen
 MODELS_GEN := $(TOOLS)/models/bin/datamodel-codegen
+REDOCLY := $(TOOLS)/redocly/node_modules/.bin/redocly
+OPTIC := $(TOOLS)/optic/node_modules/.bin/optic
+# No telemetry or update checks from the linter: CI has no internet beyond package registries.
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
 .PHONY: help install run token generate check-generated migrate migrate-down migrate-status \
-	lint typecheck pytest test clean
+	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +67,25 @@ migrate-down: $(INSTALLED) .env ## Roll back the latest migration
 migrate-status: $(INSTALLED) .env ## Show applied and pending migrations
 	$(BIN)/python -m impl.db.migrations status
 
+$(REDOCLY): scripts/spec-lint/package.json scripts/spec-lint/package-lock.json
+	mkdir -p $(TOOLS)/redocly
+	cp scripts/spec-lint/package.json scripts/spec-lint/package-lock.json $(TOOLS)/redocly/
+	cd $(TOOLS)/redocly && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-spec: $(INSTALLED) $(REDOCLY) ## Validate openapi.yaml and lint it with the committed ruleset
+	$(BIN)/openapi-spec-validator openapi.yaml
+	$(REDOCLY) lint openapi.yaml --config scripts/spec-lint/redocly.yaml
+
+$(OPTIC): scripts/breaking/package.json scripts/breaking/package-lock.json
+	mkdir -p $(TOOLS)/optic
+	cp scripts/breaking/package.json scripts/breaking/package-lock.json $(TOOLS)/optic/
+	cd $(TOOLS)/optic && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+check-breaking: $(INSTALLED) $(OPTIC) ## Fail on a breaking contract change without a new major version (BASE=<git ref>)
+	$(BIN)/python scripts/check_breaking.py --optic "$(OPTIC)" $(if $(BASE),--base "$(BASE)")
+
 lint: $(INSTALLED) ## ruff on the hand-written code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -69,10 +93,16 @@ lint: $(INSTALLED) ## ruff on the hand-written code
 typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) ## Unit and integration tests (real PostgreSQL, real server)
+pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) ## Unit and integration tests (real PostgreSQL, real server)
 	$(BIN)/pytest
 
-test: lint typecheck check-generated pytest ## Everything CI checks
+fuzz: $(INSTALLED) ## Schemathesis against the running service: owner, stranger, anonymous
+	$(BIN)/python -m tests.fuzz.run
+
+fuzz-long: $(INSTALLED) ## The same with ten times the examples, for a local soak
+	$(BIN)/python -m tests.fuzz.run --max-examples 2000
+
+test: lint typecheck lint-spec check-generated check-breaking pytest fuzz ## Everything CI checks
 
 clean: ## Remove virtualenvs, caches and the embedded database
 	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache

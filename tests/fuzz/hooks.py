@@ -1,0 +1,63 @@
+"""Schemathesis hooks: who the fuzzer is, and the check that strangers are always turned away.
+
+Loaded through SCHEMATHESIS_HOOKS by tests/fuzz/run.py. FUZZ_IDENTITY chooses the caller:
+
+- `owner`: a valid token whose `sub` is the `user_id` in the path, so requests reach the business
+  logic (a token is minted per user id the fuzzer draws, negative ones included);
+- `stranger`: a valid token for a user that is never the one in the path;
+- `anonymous`: no token at all.
+"""
+
+import os
+from typing import Any
+
+import schemathesis
+
+from tests.support.tokens import token_for
+
+IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
+IDENTITIES = ("owner", "stranger", "anonymous")
+STRANGERS = ("intruder", "intruder_2")
+if IDENTITY not in IDENTITIES:
+    raise ValueError(f"FUZZ_IDENTITY must be one of {IDENTITIES}, not {IDENTITY!r}")
+
+
+def _path_user_id(case: Any) -> str:
+    return str((case.path_parameters or {}).get("user_id", ""))
+
+
+def _subject_for(user_id: str) -> str:
+    if IDENTITY == "owner":
+        return user_id
+    return next(stranger for stranger in STRANGERS if stranger != user_id)
+
+
+if IDENTITY != "anonymous":
+
+    @schemathesis.auth(cache_by_key=lambda case, ctx: _path_user_id(case))
+    class BearerTokenForPathUser:
+        """Mints the token the chosen identity would hold for the user in the path."""
+
+        def get(self, case: Any, ctx: Any) -> str:
+            return token_for(_subject_for(_path_user_id(case)))
+
+        def set(self, case: Any, data: str, ctx: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@schemathesis.check
+def rejects_callers_other_than_the_owner(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Without the owner's token, no /api operation succeeds; a well-formed request gets 401/403."""
+    if IDENTITY == "owner" or not case.operation.path.startswith("/api/"):
+        return None
+    status = response.status_code
+    if 200 <= status < 300:
+        raise AssertionError(f"{case.method} {case.path} answered {status} to a {IDENTITY} caller")
+    expected = 401 if IDENTITY == "anonymous" else 403
+    well_formed = case.meta is None or case.meta.generation.mode.is_positive
+    if well_formed and status != expected:
+        raise AssertionError(
+            f"{case.method} {case.path} answered {status} to a well-formed request "
+            f"from a {IDENTITY} caller; expected {expected}"
+        )
+    return None

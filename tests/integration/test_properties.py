@@ -1,0 +1,122 @@
+"""Properties over inputs that Schemathesis draws from the contract's own request schemas.
+
+- Any valid TaskInput round-trips through the service and PostgreSQL unchanged, on create and on
+  replace.
+- Any invalid body is answered with a structured 4xx (checked against the contract) and writes
+  nothing.
+"""
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from jsonschema import Draft202012Validator
+from schemathesis import GenerationMode
+from schemathesis.openapi import from_path
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from generated.models import TaskInput
+from impl.contract import CONTRACT_PATH, load_contract
+from impl.db.engine import Database
+from impl.tasks.repository import TaskRepository
+from impl.tasks.service import TaskService
+from tests.conftest import Api, User
+from tests.support.postgres import target
+
+TASK_INPUT_VALIDATOR = Draft202012Validator(
+    {"$ref": "#/components/schemas/TaskInput", "components": load_contract()["components"]}
+)
+JSON_VALUE_TYPES = (dict, list, str, int, float, bool, type(None))
+create_task = from_path(CONTRACT_PATH)["/api/{user_id}/tasks"]["POST"]
+
+
+def is_valid_task_input(value: Any) -> bool:
+    return TASK_INPUT_VALIDATOR.is_valid(value)
+
+
+valid_inputs = create_task.as_strategy(GenerationMode.POSITIVE).map(lambda case: case.body)
+# Negative cases whose body is JSON that breaks the schema (not raw bytes, not a missing body).
+invalid_inputs = (
+    create_task.as_strategy(GenerationMode.NEGATIVE)
+    .map(lambda case: case.body)
+    .filter(lambda body: isinstance(body, JSON_VALUE_TYPES) and not is_valid_task_input(body))
+)
+
+PROPERTY_SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="module")
+def database(service_url: str, database_url: str) -> Iterator[tuple[asyncio.Runner, Database]]:
+    """The migrated test database (the running service migrated it), on one event loop."""
+    connection = target(database_url)
+    with asyncio.Runner() as runner:
+        database = Database(
+            create_async_engine(connection.url, connect_args=connection.connect_args)
+        )
+        yield runner, database
+        runner.run(database.dispose())
+
+
+async def create_then_replace(
+    database: Database, owner: str, created_with: TaskInput, replaced_with: TaskInput
+) -> tuple[dict[str, Any], ...]:
+    async with database.transaction() as session:
+        service = TaskService(TaskRepository(session), owner)
+        created = await service.create(created_with)
+        fetched = await service.get(created.id)
+        replaced = await service.replace(created.id, replaced_with)
+        refetched = await service.get(created.id)
+        await session.rollback()
+    return tuple(t.model_dump() for t in (created, fetched, replaced, refetched))
+
+
+@PROPERTY_SETTINGS
+@given(first=valid_inputs, second=valid_inputs)
+def test_valid_input_round_trips_through_postgresql_unchanged(
+    database: tuple[asyncio.Runner, Database], first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    runner, db = database
+
+    created, fetched, replaced, refetched = runner.run(
+        create_then_replace(
+            db, "prop_owner", TaskInput.model_validate(first), TaskInput.model_validate(second)
+        )
+    )
+
+    assert (fetched["title"], fetched["description"]) == (first["title"], first.get("description"))
+    assert fetched == created
+    assert (refetched["title"], refetched["description"]) == (
+        second["title"],
+        second.get("description"),
+    )
+    assert refetched == replaced
+
+
+@PROPERTY_SETTINGS
+@given(body=invalid_inputs)
+def test_invalid_input_is_a_structured_4xx_and_writes_nothing(
+    api: Api, alice: User, body: Any
+) -> None:
+    before = api.request("GET", alice.tasks_path, token=alice.token).json()
+    existing = before["items"][0]["id"] if before["items"] else None
+
+    created = api.request("POST", alice.tasks_path, token=alice.token, json=body)
+    replaced = (
+        api.request("PUT", alice.task_path(existing), token=alice.token, json=body)
+        if existing is not None
+        else None
+    )
+
+    for response in (created, replaced):
+        if response is not None:
+            assert response.status_code in (400, 422), response.text
+            assert set(response.json()) == {"error", "message", "details"}
+    assert api.request("GET", alice.tasks_path, token=alice.token).json() == before
