@@ -38,7 +38,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings = _load_settings()
     logging.basicConfig(
-        level=settings.log_level.upper(),
+        level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

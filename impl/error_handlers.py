@@ -4,6 +4,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,6 +18,15 @@ from impl.errors import ApiError
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+# What a database that is down, restarting, full or out of reach raises, directly or as the
+# cause of SQLAlchemy's DBAPIError: socket errors and timeouts while connecting (OSError),
+# SQLSTATE class 08 (connection exceptions), 57P0x (shutdown, cannot connect now), 53300.
+DATABASE_UNREACHABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
 INTERNAL_ERROR_MESSAGE = "An unexpected error occurred."
 # Codes for the statuses the framework raises itself (routing, body limit, content type).
 HTTP_ERROR_CODES = {
@@ -48,23 +58,11 @@ def internal_error_response(request_id: str) -> JSONResponse:
 
 def is_database_unavailable(error: BaseException) -> bool:
     """Whether `error` means the database could not be reached, rather than a bug in a query."""
-    if isinstance(error, OSError | PoolTimeoutError):
-        return True
     if isinstance(error, DBAPIError):
-        if error.connection_invalidated:
-            return True
-        return any(
-            isinstance(cause, OSError)
-            or type(cause).__name__
-            in (
-                "ConnectionDoesNotExistError",
-                "CannotConnectNowError",
-                "TooManyConnectionsError",
-                "ConnectionFailureError",
-            )
-            for cause in _causes(error.orig)
+        return error.connection_invalidated or any(
+            isinstance(cause, DATABASE_UNREACHABLE) for cause in _causes(error.orig)
         )
-    return False
+    return isinstance(error, (*DATABASE_UNREACHABLE, PoolTimeoutError))
 
 
 def _causes(error: BaseException | None) -> list[BaseException]:
@@ -77,8 +75,6 @@ def _causes(error: BaseException | None) -> list[BaseException]:
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    if error.status_code >= 500:
-        logger.error("%s: %s", error.code, error.message)
     return error_response(
         error.status_code, error.code, error.message, error.details, error.headers or None
     )
@@ -157,5 +153,5 @@ def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error_handler(AllowedMethods(routes)))
-    for database_error in (DBAPIError, PoolTimeoutError, OSError):
+    for database_error in (DBAPIError, PoolTimeoutError, *DATABASE_UNREACHABLE):
         app.add_exception_handler(database_error, _database_error)

@@ -52,3 +52,10 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert configured.cors_origins == ["http://localhost:3000", "https://app.example.com"]
     assert configured.database_url is None
     assert configured.api_port == 9000
+
+
+def test_log_level_is_one_of_pythons_and_case_insensitive() -> None:
+    assert settings(better_auth_secret="x" * 32, log_level="debug").log_level == "DEBUG"
+
+    with pytest.raises(ValidationError):
+        settings(better_auth_secret="x" * 32, log_level="chatty")
