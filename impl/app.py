@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from generated.routes import create_router
 from impl.auth import JwtAuthenticator
@@ -14,7 +13,7 @@ from impl.db.migrations import migrate
 from impl.db.url import ConnectionTarget
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
-from impl.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from impl.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextMiddleware
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
 
@@ -37,6 +36,8 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # `/api/u/tasks/` is not an operation: 404 in the Error shape, not a redirect.
+        redirect_slashes=False,
     )
     api_router = create_router(
         tasks_api=TasksApi(database),
@@ -51,7 +52,7 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            CorsMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],

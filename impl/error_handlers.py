@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
-from impl.errors import ApiError
+from impl.errors import ApiError, ContentTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +28,11 @@ DATABASE_UNREACHABLE = (
     asyncpg.exceptions.TooManyConnectionsError,
 )
 INTERNAL_ERROR_MESSAGE = "An unexpected error occurred."
-# Codes for the statuses the framework raises itself (routing, body limit, content type).
+# Codes for the statuses the framework raises itself (routing, content type).
 HTTP_ERROR_CODES = {
     400: ("bad_request", "The request could not be read."),
     404: ("not_found", "No resource lives at this path."),
     405: ("method_not_allowed", "This method is not allowed on this path."),
-    413: ("content_too_large", "The request body is too large."),
     415: ("unsupported_media_type", "The request body must be application/json."),
 }
 
@@ -49,6 +48,15 @@ def error_response(
         {"error": code, "message": message, "details": details},
         status_code=status_code,
         headers=headers,
+    )
+
+
+def content_too_large_response(limit_bytes: int) -> JSONResponse:
+    return error_response(
+        413,
+        "content_too_large",
+        f"The request body exceeds {limit_bytes} bytes.",
+        {"limit_bytes": limit_bytes},
     )
 
 
@@ -78,6 +86,11 @@ async def _api_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(
         error.status_code, error.code, error.message, error.details, error.headers or None
     )
+
+
+async def _content_too_large(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ContentTooLarge)
+    return content_too_large_response(error.limit_bytes)
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -153,5 +166,6 @@ def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error_handler(AllowedMethods(routes)))
+    app.add_exception_handler(ContentTooLarge, _content_too_large)
     for database_error in (DBAPIError, PoolTimeoutError, *DATABASE_UNREACHABLE):
         app.add_exception_handler(database_error, _database_error)

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 
 class ApiError(Exception):
     """An error the client caused or can act on; mapped to the contract's `Error` body."""
@@ -40,3 +42,15 @@ class Forbidden(ApiError):
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"
+
+
+class ContentTooLarge(HTTPException):
+    """A request body read past the limit.
+
+    An HTTPException, not an ApiError: FastAPI turns any other error raised while it reads a
+    body into a 400.
+    """
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(status_code=413)
+        self.limit_bytes = limit_bytes

@@ -4,12 +4,17 @@ import logging
 import re
 import uuid
 
-from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from impl.error_handlers import error_response, internal_error_response
+from impl.error_handlers import (
+    content_too_large_response,
+    error_response,
+    internal_error_response,
+)
+from impl.errors import ContentTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +84,7 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
-            await self._too_large()(scope, receive, send)
+            await content_too_large_response(self.max_body_bytes)(scope, receive, send)
             return
         received = 0
 
@@ -89,18 +94,10 @@ class BodyLimitMiddleware:
             received += len(message.get("body", b""))
             if received > self.max_body_bytes:
                 # Raised while the route reads its body; the error handlers answer 413.
-                raise HTTPException(status_code=413)
+                raise ContentTooLarge(self.max_body_bytes)
             return message
 
         await self.app(scope, receive_within_limit, send)
-
-    def _too_large(self) -> Response:
-        return error_response(
-            413,
-            "content_too_large",
-            f"The request body exceeds {self.max_body_bytes} bytes.",
-            {"limit_bytes": self.max_body_bytes},
-        )
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -110,3 +107,19 @@ def _content_length(scope: Scope) -> int | None:
         if name == b"content-length":
             return int(value) if value.isdigit() else None
     return None
+
+
+class CorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, answering a refused preflight in the Error shape instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        kept = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-length", "content-type")
+        }
+        reason = bytes(response.body).decode()
+        return error_response(response.status_code, "cors_preflight_rejected", reason, None, kept)

@@ -197,7 +197,11 @@ def test_streamed_body_over_the_limit_is_413(api: Api, alice: User, task_id: int
     )
 
     assert response.status_code == 413
-    assert response.json()["error"] == "content_too_large"
+    assert response.json() == {
+        "error": "content_too_large",
+        "message": "The request body exceeds 65536 bytes.",
+        "details": {"limit_bytes": 65536},
+    }
     assert_nothing_written(api, alice, task_id)
 
 
@@ -229,8 +233,9 @@ def test_malformed_user_id_is_422(api: Api, user_id: str) -> None:
     assert response.json()["details"][0]["location"] == ["path", "user_id"]
 
 
-def test_unknown_path_is_404_in_the_error_shape(http: httpx.Client) -> None:
-    response = http.get("/api/nope")
+@pytest.mark.parametrize("path", ["/api/nope", "/api/u/tasks/", "/health/live/"])
+def test_unknown_path_is_404_in_the_error_shape(http: httpx.Client, path: str) -> None:
+    response = http.get(path)
 
     assert response.status_code == 404
     assert response.json() == {

@@ -65,3 +65,17 @@ def test_other_origins_get_no_grant(service_with_cors: str) -> None:
 
     assert response.status_code == 200
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_refused_preflight_is_an_error_in_the_contract_shape(service_with_cors: str) -> None:
+    response = httpx.options(
+        f"{service_with_cors}/api/alice/tasks",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "cors_preflight_rejected",
+        "message": "Disallowed CORS origin",
+        "details": None,
+    }
