@@ -104,5 +104,5 @@ fuzz-long: $(INSTALLED) ## The same with ten times the examples, for a local soa
 
 test: lint typecheck lint-spec check-generated check-breaking pytest fuzz ## Everything CI checks
 
-clean: ## Remove virtualenvs, caches and the embedded database
-	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache
+clean: ## Remove virtualenvs, tools, caches, reports and the embedded database
+	rm -rf $(VENV) $(TOOLS) .data reports .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
