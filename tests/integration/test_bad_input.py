@@ -45,6 +45,19 @@ def task_id(api: Api, alice: User) -> int:
     return task_id
 
 
+def send_raw_json(
+    api: Api, user: User, operation: Operation, task_id: int, content: str | bytes
+) -> httpx.Response:
+    """The body exactly as given, declared as JSON."""
+    return api.request(
+        operation.method,
+        operation.path(user.id, task_id),
+        token=user.token,
+        content=content,
+        headers={"Content-Type": "application/json"},
+    )
+
+
 def assert_nothing_written(api: Api, user: User, task_id: int) -> None:
     items = api.request("GET", user.tasks_path, token=user.token).json()["items"]
     assert [(t["id"], t["title"], t["description"]) for t in items] == [(task_id, "original", None)]
@@ -55,13 +68,7 @@ def assert_nothing_written(api: Api, user: User, task_id: int) -> None:
 def test_invalid_body_is_422(
     api: Api, alice: User, task_id: int, operation: Operation, kind: str
 ) -> None:
-    response = api.request(
-        operation.method,
-        operation.path(alice.id, task_id),
-        token=alice.token,
-        content=json.dumps(INVALID_BODIES[kind]),
-        headers={"Content-Type": "application/json"},
-    )
+    response = send_raw_json(api, alice, operation, task_id, json.dumps(INVALID_BODIES[kind]))
 
     assert response.status_code == 422, response.text
     error = response.json()
@@ -83,13 +90,7 @@ def test_missing_body_is_422(api: Api, alice: User, task_id: int, operation: Ope
 def test_lone_surrogate_in_text_is_422(
     api: Api, alice: User, task_id: int, operation: Operation
 ) -> None:
-    response = api.request(
-        operation.method,
-        operation.path(alice.id, task_id),
-        token=alice.token,
-        content='{"title": "a\\ud800b"}',
-        headers={"Content-Type": "application/json"},
-    )
+    response = send_raw_json(api, alice, operation, task_id, '{"title": "a\\ud800b"}')
 
     assert response.status_code == 422
     assert_nothing_written(api, alice, task_id)
@@ -102,13 +103,7 @@ def test_lone_surrogate_in_text_is_422(
 def test_malformed_json_is_400(
     api: Api, alice: User, task_id: int, operation: Operation, body: str
 ) -> None:
-    response = api.request(
-        operation.method,
-        operation.path(alice.id, task_id),
-        token=alice.token,
-        content=body.encode("latin-1"),
-        headers={"Content-Type": "application/json"},
-    )
+    response = send_raw_json(api, alice, operation, task_id, body.encode("latin-1"))
 
     assert response.status_code == 400
     assert response.json()["error"] in {"malformed_json", "bad_request"}
