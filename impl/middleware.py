@@ -61,13 +61,9 @@ class RequestContextMiddleware:
 
 
 def _request_id(scope: Scope) -> str:
-    name: bytes
-    value: bytes
-    for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER:
-            candidate = value.decode("latin-1")
-            if ACCEPTED_REQUEST_ID.match(candidate):
-                return candidate
+    offered = _header(scope, REQUEST_ID_HEADER)
+    if offered is not None and ACCEPTED_REQUEST_ID.match(offered.decode("latin-1")):
+        return offered.decode("latin-1")
     return uuid.uuid4().hex
 
 
@@ -101,11 +97,17 @@ class BodyLimitMiddleware:
 
 
 def _content_length(scope: Scope) -> int | None:
-    name: bytes
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header `name` (lower-case, as ASGI delivers names)."""
+    key: bytes
     value: bytes
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
     return None
 
 

@@ -1,6 +1,5 @@
 """Shared fixtures: one PostgreSQL server and one running service for the whole session."""
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,13 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
-from impl.db.migrations import connect
 from tests.support.contract import Contract
-from tests.support.postgres import PostgresServer, postgres_server, target
+from tests.support.postgres import PostgresServer, execute, postgres_server
 from tests.support.server import running_service
 from tests.support.tokens import SECRET, token_for
 
 LOG_DIR = Path(__file__).resolve().parents[1] / "reports"
+# The service migrates its database on startup, which may come after this runs for the first time.
+TRUNCATE_TASKS = (
+    "DO $$ BEGIN IF to_regclass('tasks') IS NOT NULL THEN TRUNCATE tasks; END IF; END $$"
+)
 
 
 @pytest.fixture(scope="session")
@@ -125,14 +127,4 @@ def _empty_tasks_table(request: pytest.FixtureRequest) -> None:
     """Integration tests start from an empty table, whatever ran before them."""
     if "database_url" in request.fixturenames:
         database_url: str = request.getfixturevalue("database_url")
-        asyncio.run(_truncate_tasks(database_url))
-
-
-async def _truncate_tasks(database_url: str) -> None:
-    connection = await connect(target(database_url))
-    try:
-        exists = await connection.fetchval("SELECT to_regclass('tasks') IS NOT NULL")
-        if exists:
-            await connection.execute("TRUNCATE tasks")
-    finally:
-        await connection.close()
+        execute(database_url, TRUNCATE_TASKS)

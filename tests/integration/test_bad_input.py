@@ -11,6 +11,12 @@ from tests.support.operations import BODY_OPERATIONS, TASK_OPERATIONS, Operation
 
 CONTROL_CHARACTERS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"]
 
+TOO_LARGE = {
+    "error": "content_too_large",
+    "message": "The request body exceeds 65536 bytes.",
+    "details": {"limit_bytes": 65536},
+}
+
 INVALID_BODIES = {
     "empty_title": {"title": ""},
     "blank_title": {"title": "   "},
@@ -168,11 +174,7 @@ def test_body_over_the_limit_is_413(
     )
 
     assert response.status_code == 413
-    assert response.json() == {
-        "error": "content_too_large",
-        "message": "The request body exceeds 65536 bytes.",
-        "details": {"limit_bytes": 65536},
-    }
+    assert response.json() == TOO_LARGE
     assert_nothing_written(api, alice, task_id)
 
 
@@ -192,11 +194,7 @@ def test_streamed_body_over_the_limit_is_413(api: Api, alice: User, task_id: int
     )
 
     assert response.status_code == 413
-    assert response.json() == {
-        "error": "content_too_large",
-        "message": "The request body exceeds 65536 bytes.",
-        "details": {"limit_bytes": 65536},
-    }
+    assert response.json() == TOO_LARGE
     assert_nothing_written(api, alice, task_id)
 
 

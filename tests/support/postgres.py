@@ -30,18 +30,24 @@ class PostgresServer:
     def fresh_database(self, prefix: str = "taskapi_test") -> Iterator[str]:
         """An empty database for the block, dropped afterwards; yields its URL."""
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        asyncio.run(self._execute(f'CREATE DATABASE "{name}"'))
+        execute(self.admin_url, f'CREATE DATABASE "{name}"')
         try:
             yield self.url_for(name)
         finally:
-            asyncio.run(self._execute(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            execute(self.admin_url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
-    async def _execute(self, statement: str) -> None:
-        connection = await connect(target(self.admin_url))
+
+def execute(url: str, statement: str) -> None:
+    """Run one SQL statement (or block) on its own connection to `url`."""
+
+    async def run() -> None:
+        connection = await connect(target(url))
         try:
             await connection.execute(statement)
         finally:
             await connection.close()
+
+    asyncio.run(run())
 
 
 def target(url: str) -> ConnectionTarget:
