@@ -3,21 +3,24 @@
 
 """FastAPI routes for every operation: parse the request, call the implementation, shape the response."""
 
+from collections.abc import Mapping
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
+from . import models
 from .apis import BaseHealthApi, BaseTasksApi
-from .models import Health, Task, TaskInput, TaskList
 from .security import BaseAuthenticator, Principal, bearer_token
 
 JSON_MEDIA_TYPES = ("application/json",)
 
 
-def require_json_body(request: Request) -> None:
+async def require_json_body(request: Request) -> None:
     """A request body must be declared as JSON; anything else is 415, not a validation error.
 
-    A request without a body passes: the missing body is a validation error (422).
+    A request without a body passes: the missing body is a validation error (422). `async`, so
+    FastAPI runs it on the event loop rather than handing it to a worker thread.
     """
     if (
         request.headers.get("content-length", "0") == "0"
@@ -34,6 +37,24 @@ def require_json_body(request: Request) -> None:
 
 
 JsonBody = Depends(require_json_body)
+
+
+def json_response(
+    document: Mapping[str, object],
+    status_code: int,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The implementation's document as JSON, serialized once (timestamps in UTC, as `Z`).
+
+    The document is not validated again here: the tests and the contract fuzzer check every
+    answer against openapi.yaml.
+    """
+    return Response(
+        orjson.dumps(document, option=orjson.OPT_UTC_Z),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 def create_router(
@@ -56,17 +77,20 @@ def create_router(
         summary="List the user's tasks",
         tags=["tasks"],
         status_code=200,
-        response_model=TaskList,
+        response_class=Response,
     )
     async def list_tasks(
         principal: PrincipalDep,
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
-    ) -> TaskList:
-        return await tasks_api.list_tasks(
-            principal=principal,
-            user_id=user_id,
+    ) -> Response:
+        return json_response(
+            await tasks_api.list_tasks(
+                principal=principal,
+                user_id=user_id,
+            ),
+            200,
         )
 
     @router.post(
@@ -75,7 +99,7 @@ def create_router(
         summary='Create a task',
         tags=["tasks"],
         status_code=201,
-        response_model=Task,
+        response_class=Response,
     )
     async def create_task(
         principal: PrincipalDep,
@@ -83,14 +107,12 @@ def create_router(
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
         _: Annotated[None, JsonBody],
-        body: TaskInput,
-        response: Response,
-    ) -> Task:
+        body: models.TaskInput,
+    ) -> Response:
         created = await tasks_api.create_task(
             principal=principal, user_id=user_id, body=body
         )
-        response.headers["Location"] = created.location
-        return created.body
+        return json_response(created.body, 201, {"Location": created.location})
 
     @router.get(
         "/api/{user_id}/tasks/{task_id}",
@@ -98,7 +120,7 @@ def create_router(
         summary='Get one task',
         tags=["tasks"],
         status_code=200,
-        response_model=Task,
+        response_class=Response,
     )
     async def get_task(
         principal: PrincipalDep,
@@ -106,11 +128,14 @@ def create_router(
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
-    ) -> Task:
-        return await tasks_api.get_task(
-            principal=principal,
-            user_id=user_id,
-            task_id=task_id,
+    ) -> Response:
+        return json_response(
+            await tasks_api.get_task(
+                principal=principal,
+                user_id=user_id,
+                task_id=task_id,
+            ),
+            200,
         )
 
     @router.put(
@@ -119,7 +144,7 @@ def create_router(
         summary="Replace a task's editable fields",
         tags=["tasks"],
         status_code=200,
-        response_model=Task,
+        response_class=Response,
     )
     async def replace_task(
         principal: PrincipalDep,
@@ -128,10 +153,13 @@ def create_router(
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
         _: Annotated[None, JsonBody],
-        body: TaskInput,
-    ) -> Task:
-        return await tasks_api.replace_task(
-            principal=principal, user_id=user_id, task_id=task_id, body=body
+        body: models.TaskInput,
+    ) -> Response:
+        return json_response(
+            await tasks_api.replace_task(
+                principal=principal, user_id=user_id, task_id=task_id, body=body
+            ),
+            200,
         )
 
     @router.delete(
@@ -162,7 +190,7 @@ def create_router(
         summary='Toggle whether a task is completed',
         tags=["tasks"],
         status_code=200,
-        response_model=Task,
+        response_class=Response,
     )
     async def toggle_task_completion(
         principal: PrincipalDep,
@@ -170,11 +198,14 @@ def create_router(
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
-    ) -> Task:
-        return await tasks_api.toggle_task_completion(
-            principal=principal,
-            user_id=user_id,
-            task_id=task_id,
+    ) -> Response:
+        return json_response(
+            await tasks_api.toggle_task_completion(
+                principal=principal,
+                user_id=user_id,
+                task_id=task_id,
+            ),
+            200,
         )
 
     @router.get(
@@ -183,10 +214,10 @@ def create_router(
         summary='Liveness probe',
         tags=["health"],
         status_code=200,
-        response_model=Health,
+        response_class=Response,
     )
-    async def check_liveness() -> Health:
-        return await health_api.check_liveness()
+    async def check_liveness() -> Response:
+        return json_response(await health_api.check_liveness(), 200)
 
     @router.get(
         "/health/ready",
@@ -194,9 +225,9 @@ def create_router(
         summary='Readiness probe',
         tags=["health"],
         status_code=200,
-        response_model=Health,
+        response_class=Response,
     )
-    async def check_readiness() -> Health:
-        return await health_api.check_readiness()
+    async def check_readiness() -> Response:
+        return json_response(await health_api.check_readiness(), 200)
 
     return router

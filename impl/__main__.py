@@ -1,46 +1,37 @@
-"""`python -m impl`: serve the API, on an embedded PostgreSQL when DATABASE_URL is unset."""
+"""`python -m impl`: serve the API for development; `python -m impl serve`: serve it in production.
 
+Development starts an embedded PostgreSQL when DATABASE_URL is unset. Production requires
+DATABASE_URL and runs API_WORKERS processes on uvloop and httptools, without an access log.
+"""
+
+import argparse
 import logging
 import signal
 import sys
 from types import FrameType
 
 import uvicorn
-from pydantic import ValidationError
 
 from impl.app import create_app
 from impl.db.embedded import database_target
-from impl.db.url import DatabaseUrlError
-from impl.settings import Settings
+from impl.db.url import DatabaseUrlError, normalize_database_url
+from impl.runtime import configure_logging, load_settings
 
 logger = logging.getLogger("impl")
 
-
-def _load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        # Only the setting's name and the rule: the rejected value may be a secret.
-        for problem in error.errors():
-            name = ".".join(str(part) for part in problem["loc"]).upper()
-            print(f"configuration error: {name}: {problem['msg']}", file=sys.stderr)
-        print("See .env.example; `make run` creates a .env with a dev secret.", file=sys.stderr)
-        sys.exit(2)
+PRODUCTION_APP = "impl.runtime:create_production_app"
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def main() -> None:
+def develop() -> None:
     # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
     # (not the default action, which kills the process) it lets the embedded database stop too.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    settings = _load_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    settings = load_settings()
+    configure_logging(settings)
     try:
         with database_target(settings) as target:
             app = create_app(settings, target)
@@ -60,6 +51,48 @@ def main() -> None:
     except KeyboardInterrupt:
         # Ctrl-C: uvicorn has shut down and the embedded database has stopped.
         sys.exit(130)
+
+
+def serve() -> None:
+    settings = load_settings()
+    if settings.database_url is None:
+        print(
+            "configuration error: DATABASE_URL: `serve` needs a database; "
+            "`make run` starts an embedded one for development",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    try:
+        normalize_database_url(
+            settings.database_url.get_secret_value(),
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        )
+    except DatabaseUrlError as error:
+        print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
+        sys.exit(2)
+    configure_logging(settings)
+    # Each worker builds its own app (and pool) from the same environment.
+    uvicorn.run(
+        PRODUCTION_APP,
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        workers=settings.api_workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m impl", description=__doc__)
+    parser.add_argument("command", nargs="?", choices=("serve",), help="production server")
+    if parser.parse_args().command == "serve":
+        serve()
+    else:
+        develop()
 
 
 if __name__ == "__main__":

@@ -8,26 +8,35 @@ from fastapi import FastAPI
 from generated.routes import create_router
 from impl.auth import JwtAuthenticator
 from impl.contract import add_contract_routes, load_contract
-from impl.db.engine import Database
 from impl.db.migrations import migrate
+from impl.db.pool import Database, PoolSettings
 from impl.db.url import ConnectionTarget
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
 from impl.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextMiddleware
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
+from impl.tasks.repository import TaskRepository
 
 
 def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
-    database = Database.connect(target, settings)
+    database = Database(
+        target,
+        PoolSettings(
+            size=settings.db_pool_size,
+            acquire_timeout_seconds=settings.db_pool_timeout_seconds,
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        ),
+    )
     contract = load_contract()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_startup:
             await migrate(target)
+        await database.open()
         yield
-        await database.dispose()
+        await database.close()
 
     app = FastAPI(
         title=contract["info"]["title"],
@@ -40,11 +49,11 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
         redirect_slashes=False,
     )
     api_router = create_router(
-        tasks_api=TasksApi(database),
+        tasks_api=TasksApi(TaskRepository(database)),
         health_api=HealthApi(database),
         authenticator=JwtAuthenticator(settings.better_auth_secret.get_secret_value()),
     )
-    app.include_router(api_router)
+    app.router.routes.extend(api_router.routes)
     add_contract_routes(app, contract)
     register_error_handlers(app, [*api_router.routes, *app.router.routes])
     # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.

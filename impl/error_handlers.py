@@ -4,29 +4,20 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
+from impl.db.pool import DatabaseUnavailable, PoolExhausted
 from impl.errors import ApiError, ContentTooLarge
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 5
-# What a database that is down, restarting, full or out of reach raises, directly or as the
-# cause of SQLAlchemy's DBAPIError: socket errors and timeouts while connecting (OSError),
-# SQLSTATE class 08 (connection exceptions), 57P0x (shutdown, cannot connect now), 53300.
-DATABASE_UNREACHABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
-)
+# A database outage lasts a while; a full pool drains within a request's time.
+RETRY_AFTER_UNAVAILABLE_SECONDS = 5
+RETRY_AFTER_BUSY_SECONDS = 1
 INTERNAL_ERROR_MESSAGE = "An unexpected error occurred."
 # Codes for the statuses the framework raises itself (routing, content type).
 HTTP_ERROR_CODES = {
@@ -62,23 +53,6 @@ def content_too_large_response(limit_bytes: int) -> JSONResponse:
 
 def internal_error_response(request_id: str) -> JSONResponse:
     return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
-
-
-def is_database_unavailable(error: BaseException) -> bool:
-    """Whether `error` means the database could not be reached, rather than a bug in a query."""
-    if isinstance(error, DBAPIError):
-        return error.connection_invalidated or any(
-            isinstance(cause, DATABASE_UNREACHABLE) for cause in _causes(error.orig)
-        )
-    return isinstance(error, (*DATABASE_UNREACHABLE, PoolTimeoutError))
-
-
-def _causes(error: BaseException | None) -> list[BaseException]:
-    chain: list[BaseException] = []
-    while error is not None and error not in chain:
-        chain.append(error)
-        error = error.__cause__ or error.__context__
-    return chain
 
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:
@@ -146,19 +120,27 @@ def _http_error_handler(
     return handle
 
 
-async def _database_error(request: Request, error: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     request_id = str(getattr(request.state, "request_id", ""))
-    if is_database_unavailable(error):
-        logger.warning("database unavailable (request id %s): %r", request_id, error)
-        return error_response(
-            503,
-            "service_unavailable",
-            "The database is unavailable; retry later.",
-            None,
-            {"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
-    logger.error("database error (request id %s)", request_id, exc_info=error)
-    return internal_error_response(request_id)
+    logger.warning("database unavailable (request id %s): %s", request_id, error)
+    return error_response(
+        503,
+        "service_unavailable",
+        "The database is unavailable; retry later.",
+        None,
+        {"Retry-After": str(RETRY_AFTER_UNAVAILABLE_SECONDS)},
+    )
+
+
+async def _pool_exhausted(request: Request, error: Exception) -> JSONResponse:
+    # The pool logged the event itself; this is only the answer.
+    return error_response(
+        503,
+        "service_busy",
+        "The service is busy; retry shortly.",
+        None,
+        {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)},
+    )
 
 
 def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
@@ -167,5 +149,5 @@ def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error_handler(AllowedMethods(routes)))
     app.add_exception_handler(ContentTooLarge, _content_too_large)
-    for database_error in (DBAPIError, PoolTimeoutError, *DATABASE_UNREACHABLE):
-        app.add_exception_handler(database_error, _database_error)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    app.add_exception_handler(PoolExhausted, _pool_exhausted)

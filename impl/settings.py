@@ -22,9 +22,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_workers: int = Field(default=1, ge=1, description="Worker processes of `serve`.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_size: int = Field(default=10, ge=1, description="Connections per worker process.")
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     migrate_on_startup: bool = True

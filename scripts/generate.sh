@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates generated/ from openapi.yaml: routes and interfaces from our templates, models from
-# datamodel-code-generator. Deletes the folder first, so an operation removed from the contract
-# cannot survive as a stale file.
+# Regenerates generated/ from openapi.yaml: routes and interfaces from our templates; from
+# datamodel-code-generator, Pydantic models (to parse and validate requests) and TypedDicts (the
+# JSON documents the implementation answers with, serialized as they are). Deletes the folder
+# first, so an operation removed from the contract cannot survive as a stale file.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,6 +32,22 @@ trap 'rm -rf "$staging"' EXIT
     --target-pydantic-version 2.14 \
     --use-annotated \
     --field-constraints \
+    --collapse-root-models \
+    --strict-nullable \
+    --use-union-operator \
+    --use-standard-collections \
+    --use-schema-description \
+    --use-double-quotes \
+    --disable-timestamp \
+    --formatters builtin)
+
+(cd "$staging" && "$models_gen" \
+    --input "$contract" \
+    --input-file-type openapi \
+    --output "$staging/out/documents.py" \
+    --output-model-type typing.TypedDict \
+    --output-datetime-class datetime \
+    --target-python-version 3.11 \
     --collapse-root-models \
     --strict-nullable \
     --use-union-operator \

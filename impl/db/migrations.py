@@ -150,8 +150,7 @@ class MigrationRunner:
 
 
 async def connect(target: ConnectionTarget) -> asyncpg.Connection:
-    dsn = target.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return await asyncpg.connect(dsn, **target.connect_args)
+    return await asyncpg.connect(target.dsn, **target.connect_args)
 
 
 @asynccontextmanager

@@ -1,56 +1,45 @@
-"""The generated `BaseTasksApi`, implemented: authorize, open a transaction, call the service."""
+"""The generated `BaseTasksApi`, implemented: authorize, then call the owner's service."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from generated.apis import BaseTasksApi, Created
-from generated.models import Task, TaskInput, TaskList
+from generated.documents import Task, TaskList
+from generated.models import TaskInput
 from generated.security import Principal
 from impl.auth import require_owner
-from impl.db.engine import Database
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import TaskService
 
 
 class TasksApi(BaseTasksApi):
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    def __init__(self, repository: TaskRepository) -> None:
+        self._repository = repository
 
-    @asynccontextmanager
-    async def _service(self, principal: Principal, user_id: str) -> AsyncIterator[TaskService]:
+    def _tasks(self, principal: Principal, user_id: str) -> TaskService:
         # Authorize before touching the database: a 403 costs no connection.
-        owner_id = require_owner(principal, user_id)
-        async with self._database.transaction() as session:
-            yield TaskService(TaskRepository(session), owner_id)
+        return TaskService(self._repository, require_owner(principal, user_id))
 
     async def list_tasks(self, *, principal: Principal, user_id: str) -> TaskList:
-        async with self._service(principal, user_id) as tasks:
-            return TaskList(items=await tasks.list())
+        return {"items": await self._tasks(principal, user_id).list()}
 
     async def create_task(
         self, *, principal: Principal, user_id: str, body: TaskInput
     ) -> Created[Task]:
-        async with self._service(principal, user_id) as tasks:
-            task = await tasks.create(body)
-        return Created(body=task, location=f"/api/{quote(user_id)}/tasks/{task.id}")
+        task = await self._tasks(principal, user_id).create(body)
+        return Created(body=task, location=f"/api/{quote(user_id)}/tasks/{task['id']}")
 
     async def get_task(self, *, principal: Principal, user_id: str, task_id: int) -> Task:
-        async with self._service(principal, user_id) as tasks:
-            return await tasks.get(task_id)
+        return await self._tasks(principal, user_id).get(task_id)
 
     async def replace_task(
         self, *, principal: Principal, user_id: str, task_id: int, body: TaskInput
     ) -> Task:
-        async with self._service(principal, user_id) as tasks:
-            return await tasks.replace(task_id, body)
+        return await self._tasks(principal, user_id).replace(task_id, body)
 
     async def delete_task(self, *, principal: Principal, user_id: str, task_id: int) -> None:
-        async with self._service(principal, user_id) as tasks:
-            await tasks.delete(task_id)
+        await self._tasks(principal, user_id).delete(task_id)
 
     async def toggle_task_completion(
         self, *, principal: Principal, user_id: str, task_id: int
     ) -> Task:
-        async with self._service(principal, user_id) as tasks:
-            return await tasks.toggle_completion(task_id)
+        return await self._tasks(principal, user_id).toggle_completion(task_id)

@@ -1,85 +1,87 @@
-"""All SQL for tasks. Every statement is filtered by the owner's user id."""
+"""All SQL for tasks. Every statement is filtered by the owner's user id.
 
-from typing import Any
+Each method is one statement on a pooled connection, run by asyncpg as a prepared statement (its
+per-connection cache keeps them). The connection goes back to the pool as soon as the rows are
+read; only then do rows become documents. A row is the contract's `Task` column for column, so
+it becomes one as a plain dict: no per-row model, no second validation.
+"""
 
-from sqlalchemy import Row, delete, func, insert, not_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from typing import cast
 
-from generated.models import Task
-from impl.tasks.table import TaskRecord
+import asyncpg
 
-tasks = SQLModel.metadata.tables[TaskRecord.__tablename__]
-TASK_COLUMNS = (
-    tasks.c.id,
-    tasks.c.user_id,
-    tasks.c.title,
-    tasks.c.description,
-    tasks.c.completed,
-    tasks.c.created_at,
-    tasks.c.updated_at,
-)
+from generated.documents import Task
+from impl.db.pool import Database
+
+# Every statement names the columns of the contract's `Task`, in its order.
+LIST = """
+    SELECT id, user_id, title, description, completed, created_at, updated_at
+    FROM tasks WHERE user_id = $1 ORDER BY id DESC
+"""
+GET = """
+    SELECT id, user_id, title, description, completed, created_at, updated_at
+    FROM tasks WHERE user_id = $1 AND id = $2
+"""
+INSERT = """
+    INSERT INTO tasks (user_id, title, description) VALUES ($1, $2, $3)
+    RETURNING id, user_id, title, description, completed, created_at, updated_at
+"""
+# clock_timestamp(), not now(): the time of the write, not of the transaction's start.
+REPLACE = """
+    UPDATE tasks SET title = $3, description = $4, updated_at = clock_timestamp()
+    WHERE user_id = $1 AND id = $2
+    RETURNING id, user_id, title, description, completed, created_at, updated_at
+"""
+# One statement, so concurrent toggles never lose an update.
+TOGGLE = """
+    UPDATE tasks SET completed = NOT completed, updated_at = clock_timestamp()
+    WHERE user_id = $1 AND id = $2
+    RETURNING id, user_id, title, description, completed, created_at, updated_at
+"""
+DELETE = "DELETE FROM tasks WHERE user_id = $1 AND id = $2"
 
 
-def _task(row: Row[*tuple[Any, ...]]) -> Task:
-    return Task.model_validate(row._asdict())
+def _task(record: asyncpg.Record | None) -> Task | None:
+    return None if record is None else cast(Task, dict(record))
 
 
 class TaskRepository:
-    """Reads and writes one user's rows of `tasks` inside the caller's transaction."""
+    """Reads and writes the rows of `tasks`, always for one user at a time."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def list(self, user_id: str) -> list[Task]:
         """Newest first; served by the primary key (user_id, id) read backwards."""
-        result = await self._session.execute(
-            select(*TASK_COLUMNS).where(tasks.c.user_id == user_id).order_by(tasks.c.id.desc())
-        )
-        return [_task(row) for row in result]
+        async with self._database.connection() as connection:
+            records = await connection.fetch(LIST, user_id)
+        return [cast(Task, dict(record)) for record in records]
 
     async def get(self, user_id: str, task_id: int) -> Task | None:
-        result = await self._session.execute(
-            select(*TASK_COLUMNS).where(tasks.c.user_id == user_id, tasks.c.id == task_id)
-        )
-        row = result.one_or_none()
-        return None if row is None else _task(row)
+        async with self._database.connection() as connection:
+            record = await connection.fetchrow(GET, user_id, task_id)
+        return _task(record)
 
     async def add(self, user_id: str, title: str, description: str | None) -> Task:
-        result = await self._session.execute(
-            insert(tasks)
-            .values(user_id=user_id, title=title, description=description)
-            .returning(*TASK_COLUMNS)
-        )
-        return _task(result.one())
+        async with self._database.connection() as connection:
+            record = await connection.fetchrow(INSERT, user_id, title, description)
+        task = _task(record)
+        assert task is not None, "INSERT ... RETURNING returns the row"
+        return task
 
     async def replace(
         self, user_id: str, task_id: int, title: str, description: str | None
     ) -> Task | None:
-        return await self._update(
-            user_id, task_id, title=title, description=description, updated_at=func.now()
-        )
+        async with self._database.connection() as connection:
+            record = await connection.fetchrow(REPLACE, user_id, task_id, title, description)
+        return _task(record)
 
     async def toggle_completion(self, user_id: str, task_id: int) -> Task | None:
-        """Flips `completed` in one statement, so concurrent toggles never lose an update."""
-        return await self._update(
-            user_id, task_id, completed=not_(tasks.c.completed), updated_at=func.now()
-        )
+        async with self._database.connection() as connection:
+            record = await connection.fetchrow(TOGGLE, user_id, task_id)
+        return _task(record)
 
     async def delete(self, user_id: str, task_id: int) -> bool:
-        result = await self._session.execute(
-            delete(tasks)
-            .where(tasks.c.user_id == user_id, tasks.c.id == task_id)
-            .returning(tasks.c.id)
-        )
-        return result.one_or_none() is not None
-
-    async def _update(self, user_id: str, task_id: int, **values: Any) -> Task | None:
-        result = await self._session.execute(
-            update(tasks)
-            .where(tasks.c.user_id == user_id, tasks.c.id == task_id)
-            .values(**values)
-            .returning(*TASK_COLUMNS)
-        )
-        row = result.one_or_none()
-        return None if row is None else _task(row)
+        async with self._database.connection() as connection:
+            status: str = await connection.execute(DELETE, user_id, task_id)
+        return status == "DELETE 1"

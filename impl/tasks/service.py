@@ -1,6 +1,7 @@
 """Business rules for one user's tasks."""
 
-from generated.models import Task, TaskInput
+from generated.documents import Task
+from generated.models import TaskInput
 from impl.errors import NotFound
 from impl.tasks.repository import TaskRepository
 

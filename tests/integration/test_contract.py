@@ -3,24 +3,28 @@
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from generated.routes import create_router
 from impl.auth import JwtAuthenticator
 from impl.contract import load_contract
-from impl.db.engine import Database
+from impl.db.pool import Database, PoolSettings
+from impl.db.url import normalize_database_url
 from impl.health import HealthApi
 from impl.tasks.api import TasksApi
+from impl.tasks.repository import TaskRepository
 from tests.support.contract import Contract
 
 DOCUMENTATION_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc")}
 
 
 def test_routes_and_contract_list_the_same_operations(contract: Contract) -> None:
-    # The engine connects lazily: listing routes never touches a database.
-    database = Database(create_async_engine("postgresql+asyncpg://unused@127.0.0.1/unused"))
+    # The pool is never opened: listing routes never touches a database.
+    database = Database(
+        normalize_database_url("postgresql://unused@127.0.0.1/unused", connect_timeout_seconds=1),
+        PoolSettings(size=1, acquire_timeout_seconds=1, connect_timeout_seconds=1),
+    )
     router = create_router(
-        tasks_api=TasksApi(database),
+        tasks_api=TasksApi(TaskRepository(database)),
         health_api=HealthApi(database),
         authenticator=JwtAuthenticator("s" * 32),
     )

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import LOG_DIR, new_user
 from tests.support.contract import Contract
-from tests.support.server import running_service, service_environment
+from tests.support.server import DEVELOPMENT, running_service, service_environment
 from tests.support.tokens import SECRET
 
 SHORT_SECRET = "too-short-secret-31-bytes-long!"
@@ -64,7 +64,7 @@ def test_without_database_url_an_embedded_postgresql_is_started_and_stopped(
     user = new_user("erin")
     settings = {"BETTER_AUTH_SECRET": SECRET, "EMBEDDED_DB_DIR": str(data_dir)}
 
-    with running_service(settings, LOG_DIR / "service-embedded.log") as base:
+    with running_service(settings, LOG_DIR / "service-embedded.log", DEVELOPMENT) as base:
         ready = httpx.get(f"{base}/health/ready", timeout=10)
         created = httpx.post(
             f"{base}{user.tasks_path}",
@@ -85,14 +85,14 @@ def test_embedded_postgresql_stops_even_after_a_killed_run(tmp_path: Path) -> No
     tmp_path.chmod(0o755)
     data_dir = tmp_path / "postgres"
     settings = {"BETTER_AUTH_SECRET": SECRET, "EMBEDDED_DB_DIR": str(data_dir)}
-    with running_service(settings, LOG_DIR / "service-embedded.log"):
+    with running_service(settings, LOG_DIR / "service-embedded.log", DEVELOPMENT):
         pass
     killed = subprocess.Popen([sys.executable, "-c", "pass"])
     killed.wait()
     # A run that was killed without cleaning up leaves its process id among the server's users.
     (data_dir / ".handle_pids.json").write_text(json.dumps([killed.pid]))
 
-    with running_service(settings, LOG_DIR / "service-embedded.log") as base:
+    with running_service(settings, LOG_DIR / "service-embedded.log", DEVELOPMENT) as base:
         assert httpx.get(f"{base}/health/ready", timeout=10).status_code == 200
 
     assert not (data_dir / "postmaster.pid").exists()

@@ -10,11 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from impl.db.embedded import embedded_postgres
 from impl.db.migrations import connect
-from impl.db.url import ConnectionTarget, normalize_database_url
+from impl.db.url import ConnectionTarget, normalize_database_url, parse_database_url
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,9 @@ class PostgresServer:
     admin_url: str
 
     def url_for(self, database: str) -> str:
-        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+        return (
+            parse_database_url(self.admin_url).with_database(database).render(hide_password=False)
+        )
 
     @contextmanager
     def fresh_database(self, prefix: str = "taskapi_test") -> Iterator[str]:

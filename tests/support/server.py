@@ -1,4 +1,4 @@
-"""The real service, started as `python -m impl` in a subprocess and stopped by its PID."""
+"""The real service, started as production runs it (`python -m impl serve`) and stopped by PID."""
 
 import os
 import socket
@@ -14,16 +14,19 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 60
+PRODUCTION = ("serve",)
+# `python -m impl` alone: the development server, which starts an embedded PostgreSQL.
+DEVELOPMENT = ()
 # What the service reads; the tests set each one they need, and nothing leaks in from the shell.
 SERVICE_VARIABLES = (
     "DATABASE_URL",
     "BETTER_AUTH_SECRET",
     "API_HOST",
     "API_PORT",
+    "API_WORKERS",
     "CORS_ORIGINS",
     "MAX_BODY_BYTES",
     "DB_POOL_SIZE",
-    "DB_MAX_OVERFLOW",
     "DB_POOL_TIMEOUT_SECONDS",
     "DB_CONNECT_TIMEOUT_SECONDS",
     "MIGRATE_ON_STARTUP",
@@ -45,7 +48,9 @@ def service_environment(settings: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def running_service(settings: dict[str, str], log_path: Path) -> Iterator[str]:
+def running_service(
+    settings: dict[str, str], log_path: Path, command: tuple[str, ...] = PRODUCTION
+) -> Iterator[str]:
     """Serve with `settings` as the environment; yields the base URL once /health/live answers."""
     port = free_port()
     env = service_environment({**settings, "API_HOST": "127.0.0.1", "API_PORT": str(port)})
@@ -56,7 +61,7 @@ def running_service(settings: dict[str, str], log_path: Path) -> Iterator[str]:
         log_path.open("ab") as log,
     ):
         process = subprocess.Popen(
-            [sys.executable, "-m", "impl"], cwd=workdir, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "impl", *command], cwd=workdir, env=env, stdout=log, stderr=log
         )
         try:
             _wait_until_live(base_url, process, log_path)

@@ -13,7 +13,9 @@ NEON_URL = (
 def test_neon_url_as_pasted_is_translated_for_asyncpg() -> None:
     target = normalize_database_url(NEON_URL, connect_timeout_seconds=5)
 
-    assert target.url.drivername == "postgresql+asyncpg"
+    assert target.dsn == (
+        "postgresql://neondb_owner:npg_secret@ep-cool-name-a1b2c3d4.eu-central-1.aws.neon.tech/neondb"
+    )
     assert target.url.host == "ep-cool-name-a1b2c3d4.eu-central-1.aws.neon.tech"
     assert target.url.database == "neondb"
     assert dict(target.url.query) == {}
@@ -27,12 +29,26 @@ def test_password_is_hidden_when_redacted() -> None:
     assert target.url.password == "npg_secret"
 
 
+def test_reserved_characters_in_credentials_survive() -> None:
+    target = normalize_database_url(
+        "postgresql://app%40corp:p%2Fss%3Aw%40rd@db.example.com/tasks", connect_timeout_seconds=5
+    )
+
+    assert (target.url.user, target.url.password) == ("app@corp", "p/ss:w@rd")
+    assert target.dsn == "postgresql://app%40corp:p%2Fss%3Aw%40rd@db.example.com/tasks"
+
+
+def test_ipv6_host_keeps_its_brackets() -> None:
+    target = normalize_database_url("postgresql://u@[::1]:5432/db", connect_timeout_seconds=5)
+
+    assert target.dsn == "postgresql://u@[::1]:5432/db"
+
+
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+asyncpg"])
 def test_postgresql_schemes_are_accepted(scheme: str) -> None:
     target = normalize_database_url(f"{scheme}://u:p@localhost:5433/db", connect_timeout_seconds=5)
 
-    assert target.url.drivername == "postgresql+asyncpg"
-    assert (target.url.port, target.url.database) == (5433, "db")
+    assert target.dsn == "postgresql://u:p@localhost:5433/db"
 
 
 def test_unix_socket_host_parameter_is_kept() -> None:
@@ -40,7 +56,7 @@ def test_unix_socket_host_parameter_is_kept() -> None:
         "postgresql://postgres:@/postgres?host=/run/postgresql", connect_timeout_seconds=5
     )
 
-    assert dict(target.url.query) == {"host": "/run/postgresql"}
+    assert target.dsn == "postgresql://postgres:@/postgres?host=%2Frun%2Fpostgresql"
 
 
 def test_connect_timeout_parameter_becomes_the_driver_timeout() -> None:
@@ -53,7 +69,14 @@ def test_connect_timeout_parameter_becomes_the_driver_timeout() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["mysql://u:p@h/db", "sqlite:///tmp.db", "not a url", "postgresql://h/db?sslmode=bogus"]
+    "url",
+    [
+        "mysql://u:p@h/db",
+        "sqlite:///tmp.db",
+        "not a url",
+        "postgresql://h/db?sslmode=bogus",
+        "postgresql://h:99999/db",
+    ],
 )
 def test_other_urls_are_refused(url: str) -> None:
     with pytest.raises(DatabaseUrlError):

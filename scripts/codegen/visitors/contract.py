@@ -104,7 +104,8 @@ def visit(parser: Any, model_path: Any) -> dict[str, object]:
     apis: dict[str, dict[str, Any]] = {
         tag: {"tag": tag, "class_name": _class_name(tag), "endpoints": []} for tag in tags
     }
-    models: set[str] = set()
+    bodies: set[str] = set()
+    documents: set[str] = set()
     for path, item in document["paths"].items():
         for method in HTTP_METHODS:
             if method not in item:
@@ -113,7 +114,12 @@ def visit(parser: Any, model_path: Any) -> dict[str, object]:
             endpoint = _endpoint(document, path, method, operation, item.get("parameters", []))
             (tag,) = operation["tags"]
             apis[tag]["endpoints"].append(endpoint)
-            models.update(m for m in (endpoint["response_model"], endpoint["body_model"]) if m)
+            bodies.update([endpoint["body_model"]] if endpoint["body_model"] else [])
+            documents.update([endpoint["response_model"]] if endpoint["response_model"] else [])
     for api in apis.values():
         api["secured"] = any(e["secured"] for e in api["endpoints"])
-    return {"apis": list(apis.values()), "model_names": sorted(models)}
+    return {
+        "apis": list(apis.values()),
+        "body_model_names": sorted(bodies),
+        "document_names": sorted(documents),
+    }

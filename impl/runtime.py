@@ -1,0 +1,46 @@
+"""Settings, logging and the app as a production worker process builds them."""
+
+import logging
+import sys
+
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from impl.app import create_app
+from impl.db.url import DatabaseUrlError, normalize_database_url
+from impl.settings import Settings
+
+
+def load_settings() -> Settings:
+    """The settings, or exit 2 naming each bad variable (never its value: it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = ".".join(str(part) for part in problem["loc"]).upper()
+            print(f"configuration error: {name}: {problem['msg']}", file=sys.stderr)
+        print("See .env.example; `make run` creates a .env with a dev secret.", file=sys.stderr)
+        sys.exit(2)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def create_production_app() -> FastAPI:
+    """The app of one `serve` worker: DATABASE_URL is required (checked before workers start)."""
+    settings = load_settings()
+    configure_logging(settings)
+    if settings.database_url is None:
+        sys.exit("configuration error: DATABASE_URL is required")
+    try:
+        target = normalize_database_url(
+            settings.database_url.get_secret_value(),
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        )
+    except DatabaseUrlError as error:
+        sys.exit(f"configuration error: DATABASE_URL: {error}")
+    return create_app(settings, target)
