@@ -15,7 +15,7 @@ OPTIC := $(TOOLS)/optic/node_modules/.bin/optic
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: help install run token generate check-generated migrate migrate-down migrate-status \
+.PHONY: help install run serve token generate check-generated migrate migrate-down migrate-status \
 	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test clean
 
 help: ## List the targets
@@ -34,6 +34,9 @@ install: $(INSTALLED) ## Create .venv and install the service with its dev tools
 
 run: $(INSTALLED) .env ## Serve the API (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/python -m impl
+
+serve: $(INSTALLED) ## Production server: DATABASE_URL required, API_WORKERS processes, uvloop + httptools
+	$(BIN)/python -m impl serve
 
 token: $(INSTALLED) .env ## Print a dev token: make token USER=<user id>
 	@if [ "$(origin USER)" != "command line" ]; then echo "usage: make token USER=<user id>" >&2; exit 2; fi

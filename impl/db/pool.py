@@ -34,7 +34,6 @@ class PoolExhausted(Exception):
 
     def __init__(self, pool_size: int, waited_seconds: float) -> None:
         super().__init__(f"all {pool_size} connections in use for {waited_seconds} s")
-        self.pool_size = pool_size
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,6 @@ class PoolSettings:
     acquire_timeout_seconds: float
     connect_timeout_seconds: float
     idle_lifetime_seconds: float = 300.0
-
-
-@dataclass
-class PoolCounters:
-    """Events an operator wants to see; read by readiness and, later, metrics."""
-
-    exhausted: int = 0
-    unreachable: int = 0
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -74,16 +65,6 @@ class Database:
         self._settings = settings
         self._slots = asyncio.Semaphore(settings.size)
         self._pool: asyncpg.Pool | None = None
-        self.counters = PoolCounters()
-
-    @property
-    def size(self) -> int:
-        return self._settings.size
-
-    @property
-    def in_use(self) -> int:
-        pool = self._pool
-        return 0 if pool is None else pool.get_size() - pool.get_idle_size()
 
     async def open(self) -> None:
         # min_size=0: nothing connects until the first request, and a database that is down at
@@ -121,7 +102,6 @@ class Database:
             async with pool.acquire() as connection:
                 yield connection
         except UNREACHABLE_ERRORS as error:
-            self.counters.unreachable += 1
             raise DatabaseUnavailable(str(error)) from error
         finally:
             self._slots.release()
@@ -135,7 +115,6 @@ class Database:
             async with asyncio.timeout(wait_seconds):
                 await self._slots.acquire()
         except TimeoutError:
-            self.counters.exhausted += 1
             logger.warning(
                 "connection pool exhausted: all %d connections in use for %.1f s",
                 self._settings.size,

@@ -9,18 +9,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LOG_DIR, new_user
+from tests.conftest import LOG_DIR, new_user, service_settings
 from tests.support.contract import Contract
-from tests.support.server import DEVELOPMENT, running_service, service_environment
+from tests.support.server import (
+    DEVELOPMENT,
+    PRODUCTION,
+    child_processes,
+    running_service,
+    service_environment,
+    service_process,
+)
 from tests.support.tokens import SECRET
 
 SHORT_SECRET = "too-short-secret-31-bytes-long!"
 
 
-def start(settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def start(
+    settings: dict[str, str], command: tuple[str, ...] = DEVELOPMENT
+) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as workdir:
         return subprocess.run(
-            [sys.executable, "-m", "impl"],
+            [sys.executable, "-m", "impl", *command],
             cwd=workdir,
             env=service_environment(settings),
             capture_output=True,
@@ -96,3 +105,51 @@ def test_embedded_postgresql_stops_even_after_a_killed_run(tmp_path: Path) -> No
         assert httpx.get(f"{base}/health/ready", timeout=10).status_code == 200
 
     assert not (data_dir / "postmaster.pid").exists()
+
+
+def test_production_server_refuses_to_start_without_a_database_url() -> None:
+    result = start({"BETTER_AUTH_SECRET": SECRET}, PRODUCTION)
+
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_production_server_refuses_a_database_url_that_is_not_postgresql() -> None:
+    settings = {"BETTER_AUTH_SECRET": SECRET, "DATABASE_URL": "mysql://user:hunter2@host/db"}
+
+    result = start(settings, PRODUCTION)
+
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_production_server_runs_the_configured_number_of_workers(
+    database_url: str, contract: Contract
+) -> None:
+    user = new_user("frank")
+    settings = service_settings(database_url, API_WORKERS="2")
+
+    with service_process(settings, LOG_DIR / "service-workers.log") as (base, process):
+        # Besides its workers, the supervisor runs multiprocessing's resource tracker.
+        workers = [
+            pid
+            for pid in child_processes(process.pid)
+            if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()
+        ]
+        answers = [
+            httpx.post(
+                f"{base}{user.tasks_path}",
+                json={"title": f"task {n}"},
+                headers={"Authorization": f"Bearer {user.token}"},
+            )
+            for n in range(20)
+        ]
+        listed = httpx.get(
+            f"{base}{user.tasks_path}", headers={"Authorization": f"Bearer {user.token}"}
+        )
+
+    assert len(workers) == 2
+    assert [a.status_code for a in answers] == [201] * 20
+    contract.assert_conforms(listed)
+    assert len(listed.json()["items"]) == 20

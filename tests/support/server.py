@@ -52,6 +52,15 @@ def running_service(
     settings: dict[str, str], log_path: Path, command: tuple[str, ...] = PRODUCTION
 ) -> Iterator[str]:
     """Serve with `settings` as the environment; yields the base URL once /health/live answers."""
+    with service_process(settings, log_path, command) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def service_process(
+    settings: dict[str, str], log_path: Path, command: tuple[str, ...] = PRODUCTION
+) -> Iterator[tuple[str, "subprocess.Popen[bytes]"]]:
+    """The same, yielding the process too."""
     port = free_port()
     env = service_environment({**settings, "API_HOST": "127.0.0.1", "API_PORT": str(port)})
     base_url = f"http://127.0.0.1:{port}"
@@ -65,7 +74,7 @@ def running_service(
         )
         try:
             _wait_until_live(base_url, process, log_path)
-            yield base_url
+            yield base_url, process
         finally:
             process.terminate()
             try:
@@ -73,6 +82,22 @@ def running_service(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def child_processes(pid: int) -> list[int]:
+    """The ids of the processes whose parent is `pid` (Linux /proc)."""
+    children: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
+        if int(parent.split()[1]) == pid:
+            children.append(int(entry.name))
+    return children
 
 
 def _wait_until_live(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
