@@ -16,7 +16,7 @@ export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
 .PHONY: help install run serve token generate check-generated migrate migrate-down migrate-status \
-	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test clean
+	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -106,6 +106,14 @@ fuzz-long: $(INSTALLED) ## The same with ten times the examples, for a local soa
 	$(BIN)/python -m tests.fuzz.run --max-examples 2000
 
 test: lint typecheck lint-spec check-generated check-breaking pytest fuzz ## Everything CI checks
+
+bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirror (wrk), scale, memory, start-up
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m bench
+
+bench-quick: $(INSTALLED) ## The throughput comparison only, 1 worker, short rounds (under two minutes)
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m bench --quick
 
 clean: ## Remove virtualenvs, tools, caches, reports and the embedded database
 	rm -rf $(VENV) $(TOOLS) .data reports .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis

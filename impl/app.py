@@ -25,7 +25,6 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
         PoolSettings(
             size=settings.db_pool_size,
             acquire_timeout_seconds=settings.db_pool_timeout_seconds,
-            connect_timeout_seconds=settings.db_connect_timeout_seconds,
         ),
     )
     contract = load_contract()
@@ -34,7 +33,6 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_startup:
             await migrate(target)
-        await database.open()
         yield
         await database.close()
 

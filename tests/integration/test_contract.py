@@ -18,10 +18,10 @@ DOCUMENTATION_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/re
 
 
 def test_routes_and_contract_list_the_same_operations(contract: Contract) -> None:
-    # The pool is never opened: listing routes never touches a database.
+    # The pool connects on demand: listing routes never touches a database.
     database = Database(
         normalize_database_url("postgresql://unused@127.0.0.1/unused", connect_timeout_seconds=1),
-        PoolSettings(size=1, acquire_timeout_seconds=1, connect_timeout_seconds=1),
+        PoolSettings(size=1, acquire_timeout_seconds=1),
     )
     router = create_router(
         tasks_api=TasksApi(TaskRepository(database)),

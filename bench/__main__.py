@@ -1,0 +1,146 @@
+"""`python -m bench`: our service against a raw Starlette + asyncpg mirror of the same contract.
+
+Prints figures, not verdicts. `throughput` drives both sides with wrk, operation by operation, in
+interleaved rounds; `scale`, `memory` and `startup` measure our service alone. `all` (the
+default) runs the four; `--quick` runs a short throughput comparison at one worker. Any answer
+other than the expected success, and any socket error, fails the run: a fast error is not a
+result. The figures also go to reports/bench/ as JSON, with the machine and the command.
+"""
+
+import argparse
+import secrets
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.database import postgres_server
+from bench.extras import measure_memory, measure_scale, measure_startup
+from bench.report import (
+    REPORT_DIR,
+    machine,
+    memory_text,
+    scale_text,
+    startup_text,
+    summarize_throughput,
+    throughput_table,
+    write_report,
+)
+from bench.throughput import ThroughputPlan, measure_throughput
+from bench.wrk import LoadError, wrk_executable
+
+PARTS = ("throughput", "scale", "memory", "startup")
+LOG_DIR = REPORT_DIR / "logs"
+
+
+def _worker_counts(text: str) -> tuple[int, ...]:
+    counts = tuple(int(part) for part in text.split(","))
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive worker counts")
+    return counts
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("part", nargs="?", choices=("all", *PARTS), default="all")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="throughput only, 1 worker, 2 rounds of 3 s: under two minutes in all",
+    )
+    parser.add_argument("--rounds", type=int, help="throughput rounds (default 3, quick 2)")
+    parser.add_argument(
+        "--duration", type=float, help="seconds per operation, side and round (default 6, quick 3)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_worker_counts,
+        help="worker counts for throughput, e.g. 1,2 (default 1,2, quick 1); "
+        "scale, memory and startup use the first",
+    )
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    return parser.parse_args(argv)
+
+
+def _plan(args: argparse.Namespace) -> ThroughputPlan:
+    return ThroughputPlan(
+        rounds=args.rounds or (2 if args.quick else 3),
+        duration_seconds=args.duration or (3 if args.quick else 6),
+        warmup_seconds=1 if args.quick else 2,
+        connections=args.connections,
+        threads=args.threads,
+        workers=args.workers or ((1,) if args.quick else (1, 2)),
+    )
+
+
+def _run(parts: list[str], plan: ThroughputPlan, report: dict[str, Any]) -> None:
+    secret = secrets.token_urlsafe(48)
+    workers = plan.workers[0]
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"server logs: {LOG_DIR}", flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="taskapi-bench-data-") as work,
+        postgres_server() as postgres,
+    ):
+        work_dir = Path(work)
+        if "throughput" in parts:
+            print(
+                f"throughput: {plan.rounds} rounds of {plan.duration_seconds:g} s per operation"
+                f" and side, {plan.connections} connections, {plan.threads} wrk threads",
+                flush=True,
+            )
+            measurements = measure_throughput(postgres, plan, secret, work_dir, LOG_DIR)
+            report["throughput"] = summarize_throughput(measurements)
+            print(
+                "\nThroughput (medians over the rounds)\n" + throughput_table(report["throughput"])
+            )
+        if "scale" in parts:
+            print(f"\nscale ({workers} worker(s))", flush=True)
+            report["scale"] = measure_scale(postgres, workers, secret, work_dir, LOG_DIR)
+            print(scale_text(report["scale"]))
+        if "memory" in parts:
+            print(f"\nmemory ({workers} worker(s), mixed list/get/create/toggle)", flush=True)
+            report["memory"] = measure_memory(postgres, workers, secret, work_dir, LOG_DIR)
+            print(memory_text(report["memory"]))
+        if "startup" in parts:
+            print(f"\nstart-up ({workers} worker(s), spawn to first ready 200)", flush=True)
+            report["startup"] = measure_startup(postgres, workers, secret, LOG_DIR)
+            print(startup_text(report["startup"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    plan = _plan(args)
+    if args.part != "all":
+        parts = [args.part]
+    elif args.quick:
+        parts = ["throughput"]
+    else:
+        parts = list(PARTS)
+    started = time.monotonic()
+    report: dict[str, Any] = {
+        "command": shlex.join([sys.executable, "-m", "bench", *sys.argv[1:]]),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "plan": asdict(plan),
+    }
+    try:
+        wrk_executable()
+        _run(parts, plan, report)
+    except (LoadError, RuntimeError) as error:
+        print(f"\nbench failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nbench interrupted; every server it started is stopped", file=sys.stderr)
+        return 130
+    report["wall_seconds"] = round(time.monotonic() - started, 1)
+    print(f"\nreport: {write_report(report)} ({report['wall_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

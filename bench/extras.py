@@ -1,0 +1,116 @@
+"""Measurements of our service alone: behaviour at scale, memory under load, start-up time."""
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from bench.database import LARGE, SMALL, seeded_database
+from bench.servers import ServerConfig, running_server, spawned_server, wait_until_ready
+from bench.throughput import checked_load
+from bench.workload import write_workload
+from bench.wrk import Load, run_load
+from tests.support.postgres import PostgresServer
+
+SCALE_SECONDS = 5
+# The list of 100,000 tasks has no paging yet: a few connections, patient, figures reported as is.
+BIG_LIST = Load("list_big", duration_seconds=10, connections=2, threads=1, timeout_seconds=60)
+MEMORY_CHECKPOINTS = (10_000, 100_000)
+MEMORY_THREADS = 2
+# The memory runs end when their quota of requests is answered; this only bounds a stuck run.
+MEMORY_TIME_LIMIT_SECONDS = 600
+STARTUP_RUNS = 5
+
+
+def measure_scale(
+    postgres: PostgresServer, workers: int, secret: str, work_dir: Path, log_dir: Path
+) -> dict[str, Any]:
+    """list (of 50) and get on ~135k rows and on 1M rows, and a list of 100k; large ÷ small."""
+    figures: dict[str, dict[str, Any]] = {}
+    for name, data in (("small", SMALL), ("large", LARGE)):
+        print(f"  scale: seeding the {name} data set", flush=True)
+        with seeded_database(postgres, f"scale_{name}", data) as database:
+            data_dir = work_dir / f"scale-{name}"
+            data_dir.mkdir()
+            write_workload(data_dir, database, secret)
+            config = ServerConfig(database.url, secret, workers)
+            with running_server("ours", config, log_dir / f"scale-{name}.log") as server:
+                checked_load(server, data_dir, Load("get", 1), f"scale warm-up ({name})")
+                figures[name] = {
+                    operation: checked_load(
+                        server, data_dir, Load(operation, SCALE_SECONDS), f"scale {name}"
+                    ).figures()
+                    for operation in ("list", "get")
+                }
+                if data.big_user_tasks:
+                    big = run_load(server.base_url, data_dir, BIG_LIST)
+                    figures[name]["list_100k"] = {**big.figures(), "failure": big.failure()}
+    ratios = {
+        operation: {
+            key: _ratio(figures["large"][operation][key], figures["small"][operation][key])
+            for key in ("requests_per_second", "p50_ms", "p99_ms")
+        }
+        for operation in ("list", "get")
+    }
+    return {
+        "rows": {"small": "about 135,000", "large": "1,000,000 (one user with 100,000)"},
+        **figures,
+        "large_over_small": ratios,
+    }
+
+
+def measure_memory(
+    postgres: PostgresServer, workers: int, secret: str, work_dir: Path, log_dir: Path
+) -> dict[str, Any]:
+    """RSS of each worker before load, after 10k and after 100k requests of a mixed load."""
+    with seeded_database(postgres, "memory", SMALL) as database:
+        data_dir = work_dir / "memory"
+        data_dir.mkdir()
+        write_workload(data_dir, database, secret)
+        config = ServerConfig(database.url, secret, workers)
+        with running_server("ours", config, log_dir / "memory.log") as server:
+            pids = server.serving_pids()
+            rss: dict[str, list[int]] = {"idle": [rss_kib(pid) for pid in pids]}
+            sent = 0
+            for checkpoint in MEMORY_CHECKPOINTS:
+                load = Load(
+                    "mixed",
+                    duration_seconds=MEMORY_TIME_LIMIT_SECONDS,
+                    threads=MEMORY_THREADS,
+                    quota_per_thread=(checkpoint - sent) // MEMORY_THREADS,
+                )
+                result = checked_load(server, data_dir, load, f"memory, up to {checkpoint}")
+                sent += result.requests
+                rss[f"after_{checkpoint}"] = [rss_kib(pid) for pid in pids]
+                print(
+                    f"  memory: {sent} requests, RSS {rss[f'after_{checkpoint}']} KiB", flush=True
+                )
+    first, last = (f"after_{checkpoint}" for checkpoint in MEMORY_CHECKPOINTS)
+    growth = [
+        round(100 * (after - before) / before, 1)
+        for before, after in zip(rss[first], rss[last], strict=True)
+    ]
+    return {"workers": len(pids), "requests": sent, "rss_kib": rss, "growth_percent": growth}
+
+
+def measure_startup(
+    postgres: PostgresServer, workers: int, secret: str, log_dir: Path
+) -> dict[str, Any]:
+    """From spawning `serve` (database up and migrated) to the first 200 from /health/ready."""
+    with seeded_database(postgres, "startup", SMALL) as database:
+        config = ServerConfig(database.url, secret, workers)
+        runs_ms = []
+        for _ in range(STARTUP_RUNS):
+            with spawned_server("ours", config, log_dir / "startup.log") as server:
+                runs_ms.append(round(1000 * wait_until_ready(server, poll_seconds=0.005), 1))
+    return {"runs_ms": runs_ms, "median_ms": statistics.median(runs_ms)}
+
+
+def rss_kib(pid: int) -> int:
+    for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _ratio(large: float, small: float) -> float | None:
+    return round(large / small, 2) if small else None

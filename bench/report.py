@@ -1,0 +1,127 @@
+"""The results: tables on the terminal, and the same figures as JSON in reports/bench/."""
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.servers import SIDES
+from bench.throughput import Measurement
+from tests.support.server import ROOT
+
+REPORT_DIR = ROOT / "reports" / "bench"
+FIGURES = ("requests_per_second", "p50_ms", "p99_ms")
+
+
+def summarize_throughput(measurements: list[Measurement]) -> list[dict[str, Any]]:
+    """Per worker count and operation: each side's medians over the rounds, and ours ÷ mirror."""
+    cells = list(dict.fromkeys((m.workers, m.operation) for m in measurements))
+    rows = []
+    for workers, operation in cells:
+        row: dict[str, Any] = {"workers": workers, "operation": operation}
+        for side in SIDES:
+            rounds = [
+                m.result.figures()
+                for m in measurements
+                if (m.workers, m.operation, m.side) == (workers, operation, side)
+            ]
+            row[side] = {
+                **{key: statistics.median(r[key] for r in rounds) for key in FIGURES},
+                "errors": sum(r["errors"] for r in rounds),
+                "rounds": rounds,
+            }
+        row["ours_over_mirror"] = {
+            key: round(row["ours"][key] / row["mirror"][key], 2) if row["mirror"][key] else None
+            for key in FIGURES
+        }
+        rows.append(row)
+    return rows
+
+
+def throughput_table(rows: list[dict[str, Any]]) -> str:
+    header = (
+        f"{'workers':>7}  {'operation':9}"
+        + "".join(
+            f" | {side + ' req/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}" for side in SIDES
+        )
+        + f" | {'ours÷mirror: req/s':>18} {'p50':>5} {'p99':>5}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        line = f"{row['workers']:>7}  {row['operation']:9}"
+        for side in SIDES:
+            figures = row[side]
+            line += (
+                f" | {figures['requests_per_second']:>12.0f} {figures['p50_ms']:>8.2f}"
+                f" {figures['p99_ms']:>8.2f} {figures['errors']:>6}"
+            )
+        ratio = row["ours_over_mirror"]
+        line += f" | {_number(ratio['requests_per_second']):>18} {_number(ratio['p50_ms']):>5}"
+        line += f" {_number(ratio['p99_ms']):>5}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def scale_text(scale: dict[str, Any]) -> str:
+    lines = [f"{'data set':9} {'operation':10} {'req/s':>8} {'p50 ms':>9} {'p99 ms':>9}"]
+    for name in ("small", "large"):
+        for operation, figures in scale[name].items():
+            lines.append(
+                f"{name:9} {operation:10} {figures['requests_per_second']:>8.1f}"
+                f" {figures['p50_ms']:>9.2f} {figures['p99_ms']:>9.2f}"
+                + (f"  ({figures['failure']})" if figures.get("failure") else "")
+            )
+    for operation, ratio in scale["large_over_small"].items():
+        lines.append(
+            f"large ÷ small, {operation}: req/s {_number(ratio['requests_per_second'])},"
+            f" p50 {_number(ratio['p50_ms'])}, p99 {_number(ratio['p99_ms'])}"
+        )
+    return "\n".join(lines)
+
+
+def memory_text(memory: dict[str, Any]) -> str:
+    rss = memory["rss_kib"]
+    lines = []
+    for worker in range(memory["workers"]):
+        after = ", ".join(
+            f"{name}: {values[worker] / 1024:.1f} MiB" for name, values in rss.items()
+        )
+        lines.append(
+            f"worker {worker + 1}: {after}; growth 10k→100k {memory['growth_percent'][worker]}%"
+        )
+    return "\n".join(lines)
+
+
+def startup_text(startup: dict[str, Any]) -> str:
+    runs = ", ".join(f"{ms:.0f}" for ms in startup["runs_ms"])
+    return f"median {startup['median_ms']:.0f} ms (runs: {runs} ms)"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu": _cpu_model(),
+        "nproc": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def write_report(report: dict[str, Any]) -> Path:
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    path = REPORT_DIR / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return path
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

@@ -1,0 +1,137 @@
+"""Our service against the mirror, operation by operation, in interleaved rounds.
+
+Per worker count, both sides get a fresh database seeded by the same SQL and a server started the
+same way; both stay up for the whole block, but only one is under load at a time. Each round
+runs every operation on both sides back to back (which side goes first alternates), so that
+noise on the machine hits both.
+"""
+
+import dataclasses
+import signal
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.database import SMALL, SeededDatabase, add_delete_pool, seeded_database
+from bench.servers import SIDES, RunningServer, ServerConfig, spawned_server, wait_until_ready
+from bench.workload import write_delete_pool, write_workload
+from bench.wrk import Load, LoadError, LoadResult, run_load
+from tests.support.postgres import PostgresServer
+
+OPERATIONS = ("list", "get", "create", "replace", "toggle", "delete")
+# Each DELETE needs a task of its own: the pool is the fastest rate seen so far, with margin.
+DELETE_POOL_MARGIN = 2.5
+DELETE_POOL_FLOOR = 20_000
+
+
+@dataclass(frozen=True)
+class ThroughputPlan:
+    rounds: int
+    duration_seconds: float
+    warmup_seconds: float
+    connections: int
+    threads: int
+    workers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    workers: int
+    round: int
+    operation: str
+    side: str
+    result: LoadResult
+
+
+def measure_throughput(
+    postgres: PostgresServer, plan: ThroughputPlan, secret: str, work_dir: Path, log_dir: Path
+) -> list[Measurement]:
+    return [
+        measurement
+        for workers in plan.workers
+        for measurement in _measure_block(postgres, plan, workers, secret, work_dir, log_dir)
+    ]
+
+
+def checked_load(server: RunningServer, data_dir: Path, load: Load, label: str) -> LoadResult:
+    """A load run whose every answer was the expected success; else the run fails here."""
+    result = run_load(server.base_url, data_dir, load)
+    failure = result.failure()
+    exit_code = server.process.poll()
+    if exit_code is not None:
+        how = (
+            f"killed by {signal.Signals(-exit_code).name}" if exit_code < 0 else f"exit {exit_code}"
+        )
+        failure = f"the server stopped during the run ({how}); what wrk saw: {failure}"
+    if failure is not None:
+        raise LoadError(f"{label} on {server.side}: {failure} (server log: {server.log_path})")
+    return result
+
+
+def _measure_block(
+    postgres: PostgresServer,
+    plan: ThroughputPlan,
+    workers: int,
+    secret: str,
+    work_dir: Path,
+    log_dir: Path,
+) -> list[Measurement]:
+    measurements = []
+    with ExitStack() as stack:
+        databases = {
+            side: stack.enter_context(seeded_database(postgres, f"{side}_w{workers}", SMALL))
+            for side in SIDES
+        }
+        if databases["ours"].targets != databases["mirror"].targets:
+            raise RuntimeError("the two sides' databases were seeded differently")
+        data_dir = work_dir / f"throughput-w{workers}"
+        data_dir.mkdir()
+        write_workload(data_dir, databases["ours"], secret)
+        servers = {
+            side: stack.enter_context(
+                spawned_server(
+                    side,
+                    ServerConfig(database.url, secret, workers),
+                    log_dir / f"throughput-{side}-w{workers}.log",
+                )
+            )
+            for side, database in databases.items()
+        }
+        for server in servers.values():
+            wait_until_ready(server)
+            warmup = Load("mixed", plan.warmup_seconds, plan.connections, plan.threads)
+            checked_load(server, data_dir, warmup, f"warm-up ({workers} workers)")
+        fastest = dict.fromkeys(SIDES, 0.0)
+        for round_number in range(1, plan.rounds + 1):
+            sides = list(SIDES) if round_number % 2 else list(reversed(SIDES))
+            for operation in OPERATIONS:
+                for side in sides:
+                    load = Load(operation, plan.duration_seconds, plan.connections, plan.threads)
+                    if operation == "delete":
+                        pool = data_dir / f"deletes-{side}-{round_number}.tsv"
+                        load = _with_delete_pool(load, databases[side], fastest[side], pool)
+                    label = f"{operation}, round {round_number}, {workers} workers"
+                    result = checked_load(servers[side], data_dir, load, label)
+                    fastest[side] = max(fastest[side], result.requests_per_second)
+                    _print_progress(workers, round_number, plan.rounds, operation, side, result)
+                    measurements.append(Measurement(workers, round_number, operation, side, result))
+    return measurements
+
+
+def _with_delete_pool(
+    load: Load, database: SeededDatabase, fastest_rate: float, path: Path
+) -> Load:
+    size = max(DELETE_POOL_FLOOR, round(fastest_rate * load.duration_seconds * DELETE_POOL_MARGIN))
+    write_delete_pool(path, add_delete_pool(database, size))
+    return dataclasses.replace(load, deletes=path)
+
+
+def _print_progress(
+    workers: int, round_number: int, rounds: int, operation: str, side: str, result: LoadResult
+) -> None:
+    print(
+        f"  {workers} worker(s), round {round_number}/{rounds}, {operation:8} {side:7}"
+        f"{result.requests_per_second:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
+        f"  p99 {result.p99_ms:7.2f} ms",
+        flush=True,
+    )
