@@ -43,6 +43,9 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry looks for configured providers in os.environ on every
+        # request (~20 µs); nothing here exports traces, metrics or logs through it.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         # `/api/u/tasks/` is not an operation: 404 in the Error shape, not a redirect.
         redirect_slashes=False,
     )
