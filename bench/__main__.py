@@ -17,7 +17,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.database import postgres_server
 from bench.extras import measure_memory, measure_scale, measure_startup
 from bench.report import (
     REPORT_DIR,
@@ -31,6 +30,7 @@ from bench.report import (
 )
 from bench.throughput import ThroughputPlan, measure_throughput
 from bench.wrk import LoadError, wrk_executable
+from tests.support.postgres import postgres_server
 
 PARTS = ("throughput", "scale", "memory", "startup")
 LOG_DIR = REPORT_DIR / "logs"
@@ -84,7 +84,7 @@ def _run(parts: list[str], plan: ThroughputPlan, report: dict[str, Any]) -> None
     print(f"server logs: {LOG_DIR}", flush=True)
     with (
         tempfile.TemporaryDirectory(prefix="taskapi-bench-data-") as work,
-        postgres_server() as postgres,
+        postgres_server("BENCH_DATABASE_URL", "taskapi-bench-pg-") as postgres,
     ):
         work_dir = Path(work)
         if "throughput" in parts:

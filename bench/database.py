@@ -1,18 +1,13 @@
 """The benchmark's PostgreSQL: one server, a fresh database per side, the same seed SQL for both."""
 
 import asyncio
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from impl.db.embedded import embedded_postgres
 from impl.db.migrations import connect, migrate
 from impl.db.url import normalize_database_url
 from tests.support.postgres import PostgresServer
@@ -94,23 +89,6 @@ class SeededDatabase:
     url: str
     data: DataSet
     targets: list[tuple[str, int]]
-
-
-@contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
-    """BENCH_DATABASE_URL when set (a server we may create databases on), else an embedded one."""
-    configured = os.environ.get("BENCH_DATABASE_URL")
-    if configured:
-        yield PostgresServer(configured)
-        return
-    # The embedded server runs as its own system user: every parent folder must let it in.
-    root = Path(tempfile.mkdtemp(prefix="taskapi-bench-pg-"))
-    root.chmod(0o755)
-    try:
-        with embedded_postgres(root / "data") as url:
-            yield PostgresServer(url)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager

@@ -55,13 +55,16 @@ def target(url: str) -> ConnectionTarget:
 
 
 @contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
-    configured = os.environ.get("TEST_DATABASE_URL")
+def postgres_server(
+    url_variable: str = "TEST_DATABASE_URL", prefix: str = "taskapi-test-pg-"
+) -> Iterator[PostgresServer]:
+    """The server named by `url_variable` when it is set, else an embedded one for the block."""
+    configured = os.environ.get(url_variable)
     if configured:
         yield PostgresServer(configured)
         return
     # The embedded server runs as its own system user: every parent folder must let it in.
-    root = Path(tempfile.mkdtemp(prefix="taskapi-test-pg-"))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     root.chmod(0o755)
     try:
         with embedded_postgres(root / "data") as url:
