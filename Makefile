@@ -93,7 +93,7 @@ lint: $(INSTALLED) ## ruff on the hand-written code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/
+typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/, bench/
 	$(BIN)/mypy
 
 pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) ## Unit and integration tests (real PostgreSQL, real server)

@@ -14,8 +14,8 @@ import uvicorn
 
 from impl.app import create_app
 from impl.db.embedded import database_target
-from impl.db.url import DatabaseUrlError, normalize_database_url
-from impl.runtime import configure_logging, load_settings
+from impl.db.url import DatabaseUrlError
+from impl.runtime import configure_logging, load_settings, production_target
 
 logger = logging.getLogger("impl")
 
@@ -55,21 +55,8 @@ def develop() -> None:
 
 def serve() -> None:
     settings = load_settings()
-    if settings.database_url is None:
-        print(
-            "configuration error: DATABASE_URL: `serve` needs a database; "
-            "`make run` starts an embedded one for development",
-            file=sys.stderr,
-        )
-        sys.exit(2)
-    try:
-        normalize_database_url(
-            settings.database_url.get_secret_value(),
-            connect_timeout_seconds=settings.db_connect_timeout_seconds,
-        )
-    except DatabaseUrlError as error:
-        print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
-        sys.exit(2)
+    # Refused here, before any worker starts: one message, not one per worker.
+    production_target(settings)
     configure_logging(settings)
     # Each worker builds its own app (and pool) from the same environment.
     uvicorn.run(

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from impl.app import create_app
-from impl.db.url import DatabaseUrlError, normalize_database_url
+from impl.db.url import ConnectionTarget, DatabaseUrlError, normalize_database_url
 from impl.settings import Settings
 
 
@@ -45,19 +45,29 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-def create_production_app() -> FastAPI:
-    """The app of one `serve` worker: DATABASE_URL is required (checked before workers start)."""
-    settings = load_settings()
-    configure_logging(settings)
+def production_target(settings: Settings) -> ConnectionTarget:
+    """The database `serve` uses, or exit 2: production never starts an embedded one."""
     if settings.database_url is None:
-        sys.exit("configuration error: DATABASE_URL is required")
+        print(
+            "configuration error: DATABASE_URL: `serve` needs a database; "
+            "`make run` starts an embedded one for development",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     try:
-        target = normalize_database_url(
+        return normalize_database_url(
             settings.database_url.get_secret_value(),
             connect_timeout_seconds=settings.db_connect_timeout_seconds,
         )
     except DatabaseUrlError as error:
-        sys.exit(f"configuration error: DATABASE_URL: {error}")
-    app = create_app(settings, target)
+        print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def create_production_app() -> FastAPI:
+    """The app of one `serve` worker, built from the environment like every other worker's."""
+    settings = load_settings()
+    configure_logging(settings)
+    app = create_app(settings, production_target(settings))
     tune_garbage_collector()
     return app
