@@ -104,8 +104,6 @@ def visit(parser: Any, model_path: Any) -> dict[str, object]:
     apis: dict[str, dict[str, Any]] = {
         tag: {"tag": tag, "class_name": _class_name(tag), "endpoints": []} for tag in tags
     }
-    bodies: set[str] = set()
-    documents: set[str] = set()
     for path, item in document["paths"].items():
         for method in HTTP_METHODS:
             if method not in item:
@@ -114,12 +112,6 @@ def visit(parser: Any, model_path: Any) -> dict[str, object]:
             endpoint = _endpoint(document, path, method, operation, item.get("parameters", []))
             (tag,) = operation["tags"]
             apis[tag]["endpoints"].append(endpoint)
-            bodies.update([endpoint["body_model"]] if endpoint["body_model"] else [])
-            documents.update([endpoint["response_model"]] if endpoint["response_model"] else [])
     for api in apis.values():
         api["secured"] = any(e["secured"] for e in api["endpoints"])
-    return {
-        "apis": list(apis.values()),
-        "body_model_names": sorted(bodies),
-        "document_names": sorted(documents),
-    }
+    return {"apis": list(apis.values())}
