@@ -64,6 +64,7 @@ def service_process(
     port = free_port()
     env = service_environment({**settings, "API_HOST": "127.0.0.1", "API_PORT": str(port)})
     base_url = f"http://127.0.0.1:{port}"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     # An empty working directory, so no developer's .env is read.
     with (
         tempfile.TemporaryDirectory() as workdir,
