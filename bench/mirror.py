@@ -28,14 +28,15 @@ from impl.runtime import tune_garbage_collector
 # The statements of the service, written out: the reference the comparison is made against.
 LIST_SQL = (
     "SELECT id, user_id, title, description, completed, created_at, updated_at "
-    "FROM tasks WHERE user_id = $1 ORDER BY id DESC"
+    "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
 )
 GET_SQL = (
     "SELECT id, user_id, title, description, completed, created_at, updated_at "
     "FROM tasks WHERE user_id = $1 AND id = $2"
 )
 CREATE_SQL = (
-    "INSERT INTO tasks (user_id, title, description) VALUES ($1, $2, $3) "
+    "INSERT INTO tasks (user_id, title, description, created_at, updated_at) "
+    "SELECT $1, $2, $3, written.at, written.at FROM (SELECT clock_timestamp() AS at) AS written "
     "RETURNING id, user_id, title, description, completed, created_at, updated_at"
 )
 REPLACE_SQL = (

@@ -14,19 +14,22 @@ from generated.documents import Task
 from impl.db.pool import Database
 
 # Every statement names the columns of the contract's `Task`, in its order.
+# Newest first by creation time, ties by id: the order agrees with the timestamps returned.
 LIST = """
     SELECT id, user_id, title, description, completed, created_at, updated_at
-    FROM tasks WHERE user_id = $1 ORDER BY id DESC
+    FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC
 """
 GET = """
     SELECT id, user_id, title, description, completed, created_at, updated_at
     FROM tasks WHERE user_id = $1 AND id = $2
 """
+# One clock reading for both timestamps: a new task was last changed when it was created.
+# clock_timestamp(), not now(): the time of the write, not of the transaction's start.
 INSERT = """
-    INSERT INTO tasks (user_id, title, description) VALUES ($1, $2, $3)
+    INSERT INTO tasks (user_id, title, description, created_at, updated_at)
+    SELECT $1, $2, $3, written.at, written.at FROM (SELECT clock_timestamp() AS at) AS written
     RETURNING id, user_id, title, description, completed, created_at, updated_at
 """
-# clock_timestamp(), not now(): the time of the write, not of the transaction's start.
 REPLACE = """
     UPDATE tasks SET title = $3, description = $4, updated_at = clock_timestamp()
     WHERE user_id = $1 AND id = $2
@@ -52,7 +55,7 @@ class TaskRepository:
         self._database = database
 
     async def list(self, user_id: str) -> list[Task]:
-        """Newest first; served by the primary key (user_id, id) read backwards."""
+        """Newest first; served by the index (user_id, created_at DESC, id DESC)."""
         async with self._database.connection() as connection:
             records = await connection.fetch(LIST, user_id)
         return [cast(Task, dict(record)) for record in records]

@@ -113,15 +113,17 @@ def test_applied_migration_missing_from_disk_is_refused(
 def test_failing_migration_leaves_nothing_behind(postgres: PostgresServer, tmp_path: Path) -> None:
     sql_dir = tmp_path / "sql"
     shutil.copytree(Path(__file__).resolve().parents[2] / "sql", sql_dir)
-    (sql_dir / "0002_broken.up.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1/0;\n")
-    (sql_dir / "0002_broken.down.sql").write_text("DROP TABLE half_done;\n")
+    existing = [m.version for m in load_migrations()]
+    broken = f"{len(existing) + 1:04d}_broken"
+    (sql_dir / f"{broken}.up.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1/0;\n")
+    (sql_dir / f"{broken}.down.sql").write_text("DROP TABLE half_done;\n")
 
     async def apply(url: str) -> list[tuple[Any, ...]]:
         async with locked_runner(target(url), load_migrations(sql_dir)) as runner:
             with pytest.raises(Exception, match="division by zero"):
                 await runner.up()
             applied = [row.version for row in await runner.applied()]
-        assert applied == [1]
+        assert applied == existing
         return await schema_of(url)
 
     with postgres.fresh_database() as url:
