@@ -14,12 +14,10 @@ from pathlib import Path
 import httpx
 
 from impl.settings import Settings
-from tests.support.server import ROOT, free_port, service_environment
+from tests.support.server import ROOT, free_port, service_environment, worker_processes
 
 READY_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 15
-# How a uvicorn worker process started by multiprocessing's spawn is recognized.
-SPAWNED_WORKER_MARK = b"--multiprocessing-fork"
 
 
 @dataclass(frozen=True)
@@ -84,10 +82,7 @@ class RunningServer:
 
     def serving_pids(self) -> list[int]:
         """The worker processes, or the server itself when it serves in its own process."""
-        workers = [
-            pid for pid in _children(self.process.pid) if SPAWNED_WORKER_MARK in _command_line(pid)
-        ]
-        return workers or [self.process.pid]
+        return worker_processes(self.process.pid) or [self.process.pid]
 
 
 @contextmanager
@@ -154,24 +149,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # The command name in parentheses may hold spaces; the parent id follows the state.
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry.name))
-    return children
-
-
-def _command_line(pid: int) -> bytes:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
-    except OSError:
-        return b""

@@ -23,39 +23,32 @@ trap 'rm -rf "$staging"' EXIT
     --disable-timestamp \
     --python-version 3.11) 2> >(grep -v -e FutureWarning -e warn_deprecated >&2)
 
-(cd "$staging" && "$models_gen" \
-    --input "$contract" \
-    --input-file-type openapi \
+# What both model files share: the same schemas, read the same way.
+model_options=(
+    --input "$contract"
+    --input-file-type openapi
+    --target-python-version 3.11
+    --collapse-root-models
+    --strict-nullable
+    --use-union-operator
+    --use-standard-collections
+    --use-schema-description
+    --use-double-quotes
+    --disable-timestamp
+    --formatters builtin
+)
+
+(cd "$staging" && "$models_gen" "${model_options[@]}" \
     --output "$staging/out/models.py" \
     --output-model-type pydantic_v2.BaseModel \
-    --target-python-version 3.11 \
     --target-pydantic-version 2.14 \
     --use-annotated \
-    --field-constraints \
-    --collapse-root-models \
-    --strict-nullable \
-    --use-union-operator \
-    --use-standard-collections \
-    --use-schema-description \
-    --use-double-quotes \
-    --disable-timestamp \
-    --formatters builtin)
+    --field-constraints)
 
-(cd "$staging" && "$models_gen" \
-    --input "$contract" \
-    --input-file-type openapi \
+(cd "$staging" && "$models_gen" "${model_options[@]}" \
     --output "$staging/out/documents.py" \
     --output-model-type typing.TypedDict \
-    --output-datetime-class datetime \
-    --target-python-version 3.11 \
-    --collapse-root-models \
-    --strict-nullable \
-    --use-union-operator \
-    --use-standard-collections \
-    --use-schema-description \
-    --use-double-quotes \
-    --disable-timestamp \
-    --formatters builtin)
+    --output-datetime-class datetime)
 
 rm -rf "$out"
 mv "$staging/out" "$out"

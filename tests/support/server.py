@@ -15,6 +15,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 60
 PRODUCTION = ("serve",)
+# How a worker that multiprocessing's spawn started is recognized on its command line.
+SPAWNED_WORKER_MARK = b"--multiprocessing-fork"
 # `python -m impl` alone: the development server, which starts an embedded PostgreSQL.
 DEVELOPMENT = ()
 # What the service reads; the tests set each one they need, and nothing leaks in from the shell.
@@ -85,20 +87,32 @@ def service_process(
                 process.wait()
 
 
-def child_processes(pid: int) -> list[int]:
+def worker_processes(pid: int) -> list[int]:
+    """The worker processes a uvicorn supervisor `pid` spawned (not its resource tracker)."""
+    return [child for child in _children(pid) if SPAWNED_WORKER_MARK in _command_line(child)]
+
+
+def _children(pid: int) -> list[int]:
     """The ids of the processes whose parent is `pid` (Linux /proc)."""
     children: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            status = (entry / "status").read_text()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
-        parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
-        if int(parent.split()[1]) == pid:
+        # The command name in parentheses may hold spaces; the parent id follows the state.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             children.append(int(entry.name))
     return children
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _wait_until_live(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
