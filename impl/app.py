@@ -56,7 +56,7 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
     )
     app.router.routes.extend(api_router.routes)
     add_contract_routes(app, contract)
-    register_error_handlers(app, [*api_router.routes, *app.router.routes])
+    register_error_handlers(app, app.router.routes)
     # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -152,7 +152,7 @@ class Database:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[asyncpg.Connection | None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = loop.call_at(loop.time() + max(deadline - time.monotonic(), 0), _expire, waiter)
+        timer = loop.call_later(max(deadline - time.monotonic(), 0), _expire, waiter)
         try:
             return await waiter
         except TimeoutError:
