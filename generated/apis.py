@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from . import documents, models
+from . import documents, formats, models
 from .security import Principal
 
 BodyT = TypeVar("BodyT")
@@ -21,10 +21,23 @@ BodyT = TypeVar("BodyT")
 
 @dataclass(frozen=True, slots=True)
 class Created(Generic[BodyT]):
-    """A 201 answer: the new resource and the URL it can be fetched from."""
+    """A 201 answer: the new resource, the URL it can be fetched from and its entity tag.
+
+    `replayed` marks the stored answer to an earlier request with the same idempotency key.
+    """
 
     body: BodyT
     location: str
+    etag: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Tagged(Generic[BodyT]):
+    """An answer about one version of a resource: its document and its strong entity tag."""
+
+    body: BodyT
+    etag: str
 
 
 class BaseTasksApi(ABC):
@@ -36,6 +49,27 @@ class BaseTasksApi(ABC):
         *,
         principal: Principal,
         user_id: str,
+        status: Literal['all', 'pending', 'completed'],
+        priority: list[models.Priority] | None,
+        tag: list[str] | None,
+        q: str | None,
+        due_before: formats.DateTime | None,
+        due_after: formats.DateTime | None,
+        overdue: bool | None,
+        sort: Literal[
+            'created_at',
+            '-created_at',
+            'updated_at',
+            '-updated_at',
+            'due_at',
+            '-due_at',
+            'priority',
+            '-priority',
+            'title',
+            '-title',
+        ],
+        limit: int,
+        cursor: str | None,
     ) -> documents.TaskList:
         """List the user's tasks."""
 
@@ -45,9 +79,22 @@ class BaseTasksApi(ABC):
         *,
         principal: Principal,
         user_id: str,
+        idempotency_key: str | None,
         body: models.TaskInput,
     ) -> Created[documents.Task]:
         """Create a task."""
+
+    @abstractmethod
+    async def list_task_changes(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        since: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> documents.TaskChanges:
+        """List what changed since a sync token."""
 
     @abstractmethod
     async def get_task(
@@ -56,7 +103,7 @@ class BaseTasksApi(ABC):
         principal: Principal,
         user_id: str,
         task_id: int,
-    ) -> documents.Task:
+    ) -> Tagged[documents.Task]:
         """Get one task."""
 
     @abstractmethod
@@ -66,8 +113,9 @@ class BaseTasksApi(ABC):
         principal: Principal,
         user_id: str,
         task_id: int,
+        if_match: str | None,
         body: models.TaskInput,
-    ) -> documents.Task:
+    ) -> Tagged[documents.Task]:
         """Replace a task's editable fields."""
 
     @abstractmethod
@@ -77,8 +125,21 @@ class BaseTasksApi(ABC):
         principal: Principal,
         user_id: str,
         task_id: int,
+        if_match: str | None,
     ) -> None:
         """Delete a task."""
+
+    @abstractmethod
+    async def update_task(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+        body: models.TaskPatch,
+    ) -> Tagged[documents.Task]:
+        """Change some of a task's fields."""
 
     @abstractmethod
     async def toggle_task_completion(
@@ -87,8 +148,10 @@ class BaseTasksApi(ABC):
         principal: Principal,
         user_id: str,
         task_id: int,
-    ) -> documents.Task:
-        """Toggle whether a task is completed."""
+        if_match: str | None,
+        body: models.CompletionInput | None,
+    ) -> Tagged[documents.Task]:
+        """Complete, reopen or toggle a task."""
 
 
 class BaseHealthApi(ABC):

@@ -9,6 +9,14 @@ from typing import Any, Literal, NotRequired
 from typing_extensions import TypedDict
 
 
+class CompletionInput(TypedDict, closed=True):
+    """
+    The completion state to set; without `completed` (or without a body), a toggle.
+    """
+
+    completed: NotRequired[bool]
+
+
 class Health(TypedDict):
     status: Literal["ok"]
 
@@ -21,11 +29,29 @@ class Error(TypedDict):
 
 class TaskInput(TypedDict, closed=True):
     """
-    The editable fields of a task.
+    The editable fields of a task, as POST and PUT take them: an omitted field takes its default.
+
     """
 
     title: str
     description: NotRequired[str | None]
+    priority: NotRequired[Literal["low", "medium", "high", "urgent"]]
+    tags: NotRequired[list[str]]
+    due_at: NotRequired[datetime | None]
+
+
+class TaskPatch(TypedDict, closed=True):
+    """
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description` or `due_at` and is refused for the others.
+
+    """
+
+    title: NotRequired[str]
+    description: NotRequired[str | None]
+    priority: NotRequired[Literal["low", "medium", "high", "urgent"]]
+    tags: NotRequired[list[str]]
+    due_at: NotRequired[datetime | None]
+    completed: NotRequired[bool]
 
 
 class Task(TypedDict):
@@ -36,7 +62,20 @@ class Task(TypedDict):
     completed: bool
     created_at: datetime
     updated_at: datetime
+    priority: Literal["low", "medium", "high", "urgent"]
+    tags: list[str]
+    due_at: datetime | None
+    completed_at: datetime | None
+    version: int
 
 
 class TaskList(TypedDict):
     items: list[Task]
+    next_cursor: str | None
+
+
+class TaskChanges(TypedDict):
+    items: list[Task]
+    deleted: list[int]
+    next_cursor: str | None
+    sync_token: str | None

@@ -6,18 +6,71 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from generated.formats import ContractModel
+from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel
+
+
+class CompletionInput(ContractModel):
+    """
+    The completion state to set; without `completed` (or without a body), a toggle.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    completed: bool | MISSING = MISSING
+
+
+class DeletedItem(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9223372036854775807)]
+
+
+class Priority(StrEnum):
+    """
+    How urgent a task is; sorts by rank (low < medium < high < urgent).
+    """
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+class Tag(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="A tag as stored: 1 to 50 characters, lower-case, no whitespace at either end, no control characters other than tab, line feed and carriage return.\n",
+            examples=["home"],
+            max_length=50,
+            min_length=1,
+            pattern="^[^\\x00-\\x20\\x7F-\\x9F\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF](?:[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]{0,48}[^\\x00-\\x20\\x7F-\\x9F\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF])?$",
+        ),
+    ]
+
+
+class TagInput(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="A tag as sent: whitespace at either end is trimmed and the rest is lower-cased, which must leave 1 to 50 characters (no control characters other than tab, line feed and carriage return).\n",
+            examples=["Home"],
+            max_length=100,
+            min_length=1,
+            pattern="^[\\t\\n\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF]*[^\\x00-\\x20\\x7F-\\x9F\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF](?:[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]{0,48}[^\\x00-\\x20\\x7F-\\x9F\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF])?[\\t\\n\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF]*$",
+        ),
+    ]
 
 
 class Status(StrEnum):
     ok = "ok"
 
 
-class Health(BaseModel):
+class Health(ContractModel):
     status: Status
 
 
-class Error(BaseModel):
+class Error(ContractModel):
     error: Annotated[
         str,
         Field(
@@ -37,9 +90,10 @@ class Error(BaseModel):
     ]
 
 
-class TaskInput(BaseModel):
+class TaskInput(ContractModel):
     """
-    The editable fields of a task.
+    The editable fields of a task, as POST and PUT take them: an omitted field takes its default.
+
     """
 
     model_config = ConfigDict(
@@ -64,10 +118,73 @@ class TaskInput(BaseModel):
             pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
         ),
     ] = None
+    priority: Priority = Priority.medium
+    tags: Annotated[
+        list[TagInput],
+        Field(
+            description="Up to 20 tags; tags equal after normalization count once.",
+            max_length=20,
+            validate_default=True,
+        ),
+    ] = []
+    due_at: Annotated[
+        AwareDatetime | None,
+        Field(description="When the task is due; null when it has no due date."),
+    ] = None
 
 
-class Task(BaseModel):
-    id: Annotated[int, Field(ge=1, le=9223372036854775807)]
+class TaskPatch(ContractModel):
+    """
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description` or `due_at` and is refused for the others.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    title: Annotated[
+        str | MISSING,
+        Field(
+            description="1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return.\n",
+            examples=["Buy milk"],
+            max_length=200,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\s\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
+        ),
+    ] = MISSING
+    description: Annotated[
+        str | None | MISSING,
+        Field(
+            description="Up to 1000 characters; no control characters other than tab, line feed and carriage return. Null when absent.\n",
+            examples=["Two litres, semi-skimmed."],
+            max_length=1000,
+            pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
+        ),
+    ] = MISSING
+    priority: Priority | MISSING = MISSING
+    tags: Annotated[
+        list[TagInput] | MISSING,
+        Field(
+            description="Up to 20 tags; tags equal after normalization count once.",
+            max_length=20,
+        ),
+    ] = MISSING
+    due_at: Annotated[
+        AwareDatetime | None | MISSING,
+        Field(description="When the task is due; null when it has no due date."),
+    ] = MISSING
+    completed: bool | MISSING = MISSING
+
+
+class Task(ContractModel):
+    id: Annotated[
+        int,
+        Field(
+            description="The task's id; opaque to clients (compare it, do not compute with it).",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
     user_id: Annotated[
         str, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_.-]+$")
     ]
@@ -95,9 +212,65 @@ class Task(BaseModel):
         AwareDatetime, Field(description="When the task was created (UTC).")
     ]
     updated_at: Annotated[
-        AwareDatetime, Field(description="When the task last changed (UTC).")
+        AwareDatetime,
+        Field(description="When the task last changed (UTC); never moves backwards."),
+    ]
+    priority: Priority
+    tags: Annotated[
+        list[Tag],
+        Field(
+            description="Distinct normalized tags, in the order they were first given.",
+            max_length=20,
+        ),
+    ]
+    due_at: Annotated[
+        AwareDatetime | None,
+        Field(description="When the task is due; null when it has no due date."),
+    ]
+    completed_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When the task was last completed (UTC); null while it is not completed."
+        ),
+    ]
+    version: Annotated[
+        int,
+        Field(
+            description="1 when created, one more after every change; the task's `ETag` is this number in quotes.\n",
+            ge=1,
+        ),
     ]
 
 
-class TaskList(BaseModel):
-    items: list[Task]
+class TaskList(ContractModel):
+    items: Annotated[list[Task], Field(max_length=100)]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
+
+
+class TaskChanges(ContractModel):
+    items: Annotated[
+        list[Task],
+        Field(
+            description="Tasks created or changed since the token, as they are now.",
+            max_length=100,
+        ),
+    ]
+    deleted: Annotated[
+        list[DeletedItem],
+        Field(description="Ids of the tasks deleted since the token.", max_length=100),
+    ]
+    next_cursor: Annotated[
+        str | None,
+        Field(
+            description="Pass as `cursor` (with the same `since`) for the next page; null on the last page."
+        ),
+    ]
+    sync_token: Annotated[
+        str | None,
+        Field(
+            description="On the last page, the token to send as `since` next time; null before it."
+        ),
+    ]

@@ -3,40 +3,51 @@
 
 """FastAPI routes for every operation: parse the request, call the implementation, shape the response."""
 
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+)
+from pydantic import StringConstraints
 
-from . import models
+from . import formats, models
 from .apis import BaseHealthApi, BaseTasksApi
+from .conditional import parse_entity_tags
 from .security import BaseAuthenticator, Principal, bearer_token
 
-JSON_MEDIA_TYPES = ("application/json",)
 
+def body_media_types(*accepted: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
+    """A dependency: a request body must be declared as one of `accepted`, else 415.
 
-async def require_json_body(request: Request) -> None:
-    """A request body must be declared as JSON; anything else is 415, not a validation error.
-
-    A request without a body passes: the missing body is a validation error (422). `async`, so
-    FastAPI runs it on the event loop rather than handing it to a worker thread.
+    A request without a body passes: a missing body the operation requires is a validation
+    error (422). `async`, so FastAPI runs it on the event loop rather than in a worker thread.
     """
-    if (
-        request.headers.get("content-length", "0") == "0"
-        and "transfer-encoding" not in request.headers
-    ):
-        return
-    media_type = (
-        request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    )
-    if media_type not in JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-        raise HTTPException(
-            status_code=415, detail="The request body must be application/json."
+
+    async def require_media_type(request: Request) -> None:
+        if (
+            request.headers.get("content-length", "0") == "0"
+            and "transfer-encoding" not in request.headers
+        ):
+            return
+        media_type = (
+            request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         )
+        if media_type not in accepted:
+            raise HTTPException(
+                status_code=415,
+                detail=f"The request body must be {' or '.join(accepted)}.",
+            )
 
-
-JsonBody = Depends(require_json_body)
+    return require_media_type
 
 
 def json_response(
@@ -80,15 +91,73 @@ def create_router(
         response_class=Response,
     )
     async def list_tasks(
+        *,
         principal: PrincipalDep,
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
+        status: Annotated[Literal['all', 'pending', 'completed'], Query()] = 'all',
+        priority: Annotated[list[models.Priority] | None, Query(max_length=4)] = None,
+        tag: Annotated[
+            list[
+                Annotated[
+                    str,
+                    StringConstraints(
+                        min_length=1,
+                        max_length=100,
+                        pattern='^[\\t\\n\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF]*[^\\x00-\\x20\\x7F-\\x9F\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF](?:[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]{0,48}[^\\x00-\\x20\\x7F-\\x9F\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF])?[\\t\\n\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF]*$',
+                    ),
+                ]
+            ]
+            | None,
+            Query(max_length=20),
+        ] = None,
+        q: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=200,
+                pattern='^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$',
+            ),
+        ] = None,
+        due_before: Annotated[formats.DateTime | None, Query()] = None,
+        due_after: Annotated[formats.DateTime | None, Query()] = None,
+        overdue: Annotated[bool | None, Query()] = None,
+        sort: Annotated[
+            Literal[
+                'created_at',
+                '-created_at',
+                'updated_at',
+                '-updated_at',
+                'due_at',
+                '-due_at',
+                'priority',
+                '-priority',
+                'title',
+                '-title',
+            ],
+            Query(),
+        ] = '-created_at',
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
     ) -> Response:
         return json_response(
             await tasks_api.list_tasks(
                 principal=principal,
                 user_id=user_id,
+                status=status,
+                priority=priority,
+                tag=tag,
+                q=q,
+                due_before=due_before,
+                due_after=due_after,
+                overdue=overdue,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
             ),
             200,
         )
@@ -102,17 +171,80 @@ def create_router(
         response_class=Response,
     )
     async def create_task(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+        ],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias='Idempotency-Key',
+                min_length=1,
+                max_length=255,
+                pattern='^[\\x21-\\x7E]+$',
+            ),
+        ] = None,
+        body: models.TaskInput,
+    ) -> Response:
+        created = await tasks_api.create_task(
+            principal=principal,
+            user_id=user_id,
+            idempotency_key=idempotency_key,
+            body=body,
+        )
+        headers = {"Location": created.location}
+
+        if created.etag is not None:
+            headers["ETag"] = created.etag
+
+        if created.replayed:
+            headers["Idempotent-Replayed"] = "true"
+
+        return json_response(created.body, 201, headers)
+
+    @router.get(
+        "/api/{user_id}/tasks/changes",
+        operation_id="list_task_changes",
+        summary='List what changed since a sync token',
+        tags=["tasks"],
+        status_code=200,
+        response_class=Response,
+    )
+    async def list_task_changes(
+        *,
         principal: PrincipalDep,
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
-        _: Annotated[None, JsonBody],
-        body: models.TaskInput,
+        since: Annotated[
+            str | None,
+            Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
     ) -> Response:
-        created = await tasks_api.create_task(
-            principal=principal, user_id=user_id, body=body
+        return json_response(
+            await tasks_api.list_task_changes(
+                principal=principal,
+                user_id=user_id,
+                since=since,
+                limit=limit,
+                cursor=cursor,
+            ),
+            200,
         )
-        return json_response(created.body, 201, {"Location": created.location})
 
     @router.get(
         "/api/{user_id}/tasks/{task_id}",
@@ -123,20 +255,28 @@ def create_router(
         response_class=Response,
     )
     async def get_task(
+        *,
         principal: PrincipalDep,
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        if_none_match: Annotated[
+            str | None, Header(alias="If-None-Match", max_length=1024)
+        ] = None,
     ) -> Response:
-        return json_response(
-            await tasks_api.get_task(
-                principal=principal,
-                user_id=user_id,
-                task_id=task_id,
-            ),
-            200,
+        tagged = await tasks_api.get_task(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
         )
+
+        if if_none_match is not None and parse_entity_tags(if_none_match).match_weakly(
+            tagged.etag
+        ):
+            return Response(status_code=304, headers={"ETag": tagged.etag})
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
     @router.put(
         "/api/{user_id}/tasks/{task_id}",
@@ -147,20 +287,34 @@ def create_router(
         response_class=Response,
     )
     async def replace_task(
+        *,
         principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
-        _: Annotated[None, JsonBody],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
         body: models.TaskInput,
     ) -> Response:
-        return json_response(
-            await tasks_api.replace_task(
-                principal=principal, user_id=user_id, task_id=task_id, body=body
-            ),
-            200,
+        tagged = await tasks_api.replace_task(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            if_match=if_match,
+            body=body,
         )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
     @router.delete(
         "/api/{user_id}/tasks/{task_id}",
@@ -171,42 +325,100 @@ def create_router(
         response_class=Response,
     )
     async def delete_task(
+        *,
         principal: PrincipalDep,
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
     ) -> Response:
         await tasks_api.delete_task(
             principal=principal,
             user_id=user_id,
             task_id=task_id,
+            if_match=if_match,
         )
         return Response(status_code=204)
 
     @router.patch(
+        "/api/{user_id}/tasks/{task_id}",
+        operation_id="update_task",
+        summary="Change some of a task's fields",
+        tags=["tasks"],
+        status_code=200,
+        response_class=Response,
+    )
+    async def update_task(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/merge-patch+json",
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+        ],
+        task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+        body: models.TaskPatch,
+    ) -> Response:
+        tagged = await tasks_api.update_task(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            if_match=if_match,
+            body=body,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @router.patch(
         "/api/{user_id}/tasks/{task_id}/complete",
         operation_id="toggle_task_completion",
-        summary='Toggle whether a task is completed',
+        summary='Complete, reopen or toggle a task',
         tags=["tasks"],
         status_code=200,
         response_class=Response,
     )
     async def toggle_task_completion(
+        *,
         principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+        body: models.CompletionInput | None = None,
     ) -> Response:
-        return json_response(
-            await tasks_api.toggle_task_completion(
-                principal=principal,
-                user_id=user_id,
-                task_id=task_id,
-            ),
-            200,
+        tagged = await tasks_api.toggle_task_completion(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            if_match=if_match,
+            body=body,
         )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
     @router.get(
         "/health/live",

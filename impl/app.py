@@ -17,6 +17,7 @@ from impl.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextM
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
+from impl.tasks.service import task_policy
 
 
 def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
@@ -49,10 +50,17 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
         # `/api/u/tasks/` is not an operation: 404 in the Error shape, not a redirect.
         redirect_slashes=False,
     )
+    secret = settings.better_auth_secret.get_secret_value()
+    policy = task_policy(
+        secret,
+        max_tasks_per_user=settings.max_tasks_per_user,
+        sync_retention=settings.sync_retention,
+        idempotency_key_ttl=settings.idempotency_key_ttl,
+    )
     api_router = create_router(
-        tasks_api=TasksApi(TaskRepository(database)),
+        tasks_api=TasksApi(TaskRepository(database), policy),
         health_api=HealthApi(database),
-        authenticator=JwtAuthenticator(settings.better_auth_secret.get_secret_value()),
+        authenticator=JwtAuthenticator(secret),
     )
     app.router.routes.extend(api_router.routes)
     add_contract_routes(app, contract)
@@ -65,7 +73,20 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
             CorsMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["Location", "X-Request-ID", "Retry-After"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Request-ID",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+            ],
+            expose_headers=[
+                "Location",
+                "X-Request-ID",
+                "Retry-After",
+                "ETag",
+                "Idempotent-Replayed",
+            ],
         )
     return app

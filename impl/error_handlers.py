@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
 from impl.db.pool import DatabaseUnavailable, PoolExhausted
 from impl.errors import ApiError, ContentTooLarge
+from impl.json import dumps
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +35,17 @@ def error_response(
     message: str,
     details: dict[str, Any] | list[Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    return JSONResponse(
-        {"error": code, "message": message, "details": details},
+) -> Response:
+    """The contract's `Error` body; `details` may hold documents (timestamps included)."""
+    return Response(
+        dumps({"error": code, "message": message, "details": details}),
         status_code=status_code,
         headers=headers,
+        media_type="application/json",
     )
 
 
-def content_too_large_response(limit_bytes: int) -> JSONResponse:
+def content_too_large_response(limit_bytes: int) -> Response:
     return error_response(
         413,
         "content_too_large",
@@ -51,23 +54,23 @@ def content_too_large_response(limit_bytes: int) -> JSONResponse:
     )
 
 
-def internal_error_response(request_id: str) -> JSONResponse:
+def internal_error_response(request_id: str) -> Response:
     return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
 
 
-async def _api_error(request: Request, error: Exception) -> JSONResponse:
+async def _api_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
     return error_response(
         error.status_code, error.code, error.message, error.details, error.headers or None
     )
 
 
-async def _content_too_large(request: Request, error: Exception) -> JSONResponse:
+async def _content_too_large(request: Request, error: Exception) -> Response:
     assert isinstance(error, ContentTooLarge)
     return content_too_large_response(error.limit_bytes)
 
 
-async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     problems = error.errors()
     malformed = next((p for p in problems if p["type"] == "json_invalid"), None)
@@ -106,8 +109,8 @@ class AllowedMethods:
 
 def _http_error_handler(
     allowed_methods: AllowedMethods,
-) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
-    async def handle(request: Request, error: Exception) -> JSONResponse:
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         code, message = HTTP_ERROR_CODES.get(
             error.status_code, ("http_error", "The request could not be served.")
@@ -120,7 +123,7 @@ def _http_error_handler(
     return handle
 
 
-async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, error: Exception) -> Response:
     request_id = str(getattr(request.state, "request_id", ""))
     logger.warning("database unavailable (request id %s): %s", request_id, error)
     return error_response(
@@ -132,7 +135,7 @@ async def _database_unavailable(request: Request, error: Exception) -> JSONRespo
     )
 
 
-async def _pool_exhausted(request: Request, error: Exception) -> JSONResponse:
+async def _pool_exhausted(request: Request, error: Exception) -> Response:
     # The pool logged the event itself; this is only the answer.
     return error_response(
         503,

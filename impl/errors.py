@@ -54,3 +54,33 @@ class ContentTooLarge(HTTPException):
     def __init__(self, limit_bytes: int) -> None:
         super().__init__(status_code=413)
         self.limit_bytes = limit_bytes
+
+
+class InvalidToken(ApiError):
+    """A paging cursor or sync token that is not one we issued for this request."""
+
+    status_code = 400
+
+    def __init__(self, code: str, parameter: str, message: str) -> None:
+        super().__init__(message, details={"parameter": parameter})
+        self.code = code
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class Gone(ApiError):
+    status_code = 410
+    code = "gone"
+
+
+class PreconditionFailed(ApiError):
+    status_code = 412
+    code = "precondition_failed"
+
+
+class UnprocessableContent(ApiError):
+    status_code = 422
+    code = "unprocessable_content"

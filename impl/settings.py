@@ -1,5 +1,6 @@
 """Configuration, read once from the environment (and `.env`)."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -28,6 +29,17 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     migrate_on_startup: bool = True
+    max_tasks_per_user: int = Field(default=10_000, ge=1, description="Per-user cap on tasks.")
+    sync_retention: timedelta = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="How long deleted ids (and so sync tokens) are kept: seconds or ISO 8601.",
+    )
+    idempotency_key_ttl: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="How long an Idempotency-Key replays its first answer: seconds or ISO 8601.",
+    )
     embedded_db_dir: Path = Path(".data/postgres")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -49,6 +61,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("sync_retention", "idempotency_key_ttl", mode="before")
+    @classmethod
+    def _plain_number_is_seconds(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     @field_validator("database_url", mode="before")
     @classmethod

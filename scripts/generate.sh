@@ -43,7 +43,10 @@ model_options=(
     --output-model-type pydantic_v2.BaseModel \
     --target-pydantic-version 2.14 \
     --use-annotated \
-    --field-constraints)
+    --field-constraints \
+    --base-class generated.formats.ContractModel \
+    --set-default-enum-member \
+    --use-missing-sentinel)
 
 (cd "$staging" && "$models_gen" "${model_options[@]}" \
     --output "$staging/out/documents.py" \

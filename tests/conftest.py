@@ -17,7 +17,8 @@ from tests.support.tokens import SECRET, token_for
 LOG_DIR = Path(__file__).resolve().parents[1] / "reports"
 # The service migrates its database on startup, which may come after this runs for the first time.
 TRUNCATE_TASKS = (
-    "DO $$ BEGIN IF to_regclass('tasks') IS NOT NULL THEN TRUNCATE tasks; END IF; END $$"
+    "DO $$ BEGIN IF to_regclass('tasks') IS NOT NULL THEN"
+    " TRUNCATE tasks, task_deletions, task_counts, idempotency_keys; END IF; END $$"
 )
 
 

@@ -1,45 +1,163 @@
-"""The generated `BaseTasksApi`, implemented: authorize, then call the owner's service."""
+"""The generated `BaseTasksApi`, implemented: authorize, translate HTTP terms, call the service."""
 
+from datetime import datetime
+from typing import Literal
 from urllib.parse import quote
 
-from generated.apis import BaseTasksApi, Created
-from generated.documents import Task, TaskList
-from generated.models import TaskInput
+from generated.apis import BaseTasksApi, Created, Tagged
+from generated.conditional import parse_entity_tags
+from generated.documents import Task, TaskChanges, TaskList
+from generated.models import CompletionInput, Priority, TaskInput, TaskPatch
 from generated.security import Principal
 from impl.auth import require_owner
+from impl.tasks.listing import Sort, TaskFilter
 from impl.tasks.repository import TaskRepository
-from impl.tasks.service import TaskService
+from impl.tasks.service import TaskPolicy, TaskService, entity_tag
+from impl.tasks.tags import normalize_tags
+
+INT64_MAX = 2**63 - 1
 
 
 class TasksApi(BaseTasksApi):
-    def __init__(self, repository: TaskRepository) -> None:
+    def __init__(self, repository: TaskRepository, policy: TaskPolicy) -> None:
         self._repository = repository
+        self._policy = policy
 
     def _tasks(self, principal: Principal, user_id: str) -> TaskService:
         # Authorize before touching the database: a 403 costs no connection.
-        return TaskService(self._repository, require_owner(principal, user_id))
+        return TaskService(self._repository, self._policy, require_owner(principal, user_id))
 
-    async def list_tasks(self, *, principal: Principal, user_id: str) -> TaskList:
-        return {"items": await self._tasks(principal, user_id).list()}
+    async def list_tasks(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        status: Literal["all", "pending", "completed"],
+        priority: list[Priority] | None,
+        tag: list[str] | None,
+        q: str | None,
+        due_before: datetime | None,
+        due_after: datetime | None,
+        overdue: bool | None,
+        sort: Literal[
+            "created_at",
+            "-created_at",
+            "updated_at",
+            "-updated_at",
+            "due_at",
+            "-due_at",
+            "priority",
+            "-priority",
+            "title",
+            "-title",
+        ],
+        limit: int,
+        cursor: str | None,
+    ) -> TaskList:
+        service = self._tasks(principal, user_id)
+        task_filter = TaskFilter(
+            status=status,
+            priorities=frozenset(str(p) for p in priority or ()),
+            tags=frozenset(normalize_tags(tag or ())),
+            text=q,
+            due_before=due_before,
+            due_after=due_after,
+            overdue=overdue,
+        )
+        return await service.list_page(task_filter, Sort.parse(sort), cursor, limit)
 
     async def create_task(
-        self, *, principal: Principal, user_id: str, body: TaskInput
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        idempotency_key: str | None,
+        body: TaskInput,
     ) -> Created[Task]:
-        task = await self._tasks(principal, user_id).create(body)
-        return Created(body=task, location=f"/api/{quote(user_id)}/tasks/{task['id']}")
+        creation = await self._tasks(principal, user_id).create(body, idempotency_key)
+        task = creation.task
+        return Created(
+            body=task,
+            location=f"/api/{quote(user_id)}/tasks/{task['id']}",
+            etag=entity_tag(task),
+            replayed=creation.replayed,
+        )
 
-    async def get_task(self, *, principal: Principal, user_id: str, task_id: int) -> Task:
-        return await self._tasks(principal, user_id).get(task_id)
+    async def list_task_changes(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        since: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> TaskChanges:
+        return await self._tasks(principal, user_id).changes(since, cursor, limit)
+
+    async def get_task(self, *, principal: Principal, user_id: str, task_id: int) -> Tagged[Task]:
+        return _tagged(await self._tasks(principal, user_id).get(task_id))
 
     async def replace_task(
-        self, *, principal: Principal, user_id: str, task_id: int, body: TaskInput
-    ) -> Task:
-        return await self._tasks(principal, user_id).replace(task_id, body)
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+        body: TaskInput,
+    ) -> Tagged[Task]:
+        service = self._tasks(principal, user_id)
+        return _tagged(await service.replace(task_id, _versions(if_match), body))
 
-    async def delete_task(self, *, principal: Principal, user_id: str, task_id: int) -> None:
-        await self._tasks(principal, user_id).delete(task_id)
+    async def delete_task(
+        self, *, principal: Principal, user_id: str, task_id: int, if_match: str | None
+    ) -> None:
+        await self._tasks(principal, user_id).delete(task_id, _versions(if_match))
+
+    async def update_task(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+        body: TaskPatch,
+    ) -> Tagged[Task]:
+        service = self._tasks(principal, user_id)
+        return _tagged(await service.update(task_id, _versions(if_match), body))
 
     async def toggle_task_completion(
-        self, *, principal: Principal, user_id: str, task_id: int
-    ) -> Task:
-        return await self._tasks(principal, user_id).toggle_completion(task_id)
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+        body: CompletionInput | None,
+    ) -> Tagged[Task]:
+        service = self._tasks(principal, user_id)
+        completed = body.completed if body and isinstance(body.completed, bool) else None
+        return _tagged(await service.set_completion(task_id, _versions(if_match), completed))
+
+
+def _tagged(task: Task) -> Tagged[Task]:
+    return Tagged(body=task, etag=entity_tag(task))
+
+
+def _versions(if_match: str | None) -> list[int] | None:
+    """The versions an If-Match header allows; None when it allows any (absent, or `*`).
+
+    Only strong tags that are versions can match; a weak or foreign tag never does.
+    """
+    if if_match is None:
+        return None
+    tags = parse_entity_tags(if_match)
+    if tags.any:
+        return None
+    versions = []
+    for tag in tags.strong:
+        digits = tag.strip('"')
+        is_version = digits.isascii() and digits.isdigit() and not digits.startswith("0")
+        if is_version and int(digits) <= INT64_MAX:
+            versions.append(int(digits))
+    return versions

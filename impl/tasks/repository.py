@@ -1,47 +1,138 @@
 """All SQL for tasks. Every statement is filtered by the owner's user id.
 
-Each method is one statement on a pooled connection, run by asyncpg as a prepared statement (its
-per-connection cache keeps them). The connection goes back to the pool as soon as the rows are
-read; only then do rows become documents. A row is the contract's `Task` column for column, so
-it becomes one as a plain dict: no per-row model, no second validation.
+Each method runs its statements on one pooled connection, prepared and cached by asyncpg. The
+connection goes back to the pool as soon as the rows are read; only then do rows become
+documents. A task row is the contract's `Task` column for column, so it becomes one as a plain
+dict: no per-row model, no second validation.
+
+Every change is one statement that checks its precondition (If-Match) and writes in the same
+step, so concurrent requests can never interleave between a read and a write. Each one stamps
+the row with the time of the write (clock_timestamp(), never moving `updated_at` backwards), a
+new `version`, and the id of its transaction for delta sync.
 """
 
-from typing import cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import asyncpg
 
 from generated.documents import Task
 from impl.db.pool import Database
+from impl.tasks.listing import PageStart, Sort, TaskFilter
+from impl.tasks.queries import TASK_COLUMNS, changes_statement, list_statement
 
-# Every statement names the columns of the contract's `Task`, in its order.
-# Newest first by creation time, ties by id: the order agrees with the timestamps returned.
-LIST = """
-    SELECT id, user_id, title, description, completed, created_at, updated_at
-    FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC
+GET = f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2"
+# The user's count goes up in the same statement that inserts, on a locked row, only while it
+# is under the cap ($7): no row from the count means no room, and nothing is inserted.
+INSERT = f"""
+    WITH slot AS (
+        INSERT INTO task_counts AS counts (user_id, task_count) VALUES ($1, 1)
+        ON CONFLICT (user_id) DO UPDATE SET task_count = counts.task_count + 1
+            WHERE counts.task_count < $7
+        RETURNING user_id
+    ), written AS (SELECT clock_timestamp() AS at)
+    INSERT INTO tasks (user_id, title, description, priority, tags, due_at, created_at, updated_at)
+    SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, written.at, written.at
+    FROM slot, written
+    RETURNING {TASK_COLUMNS}
 """
-GET = """
-    SELECT id, user_id, title, description, completed, created_at, updated_at
-    FROM tasks WHERE user_id = $1 AND id = $2
+# Shared by every update: a new version, the time and the transaction of the write.
+STAMP = """version = version + 1,
+    updated_at = greatest(clock_timestamp(), updated_at),
+    changed_xid = pg_current_xact_id()"""
+# $3: the versions If-Match allows, or NULL for any.
+MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
+REPLACE = f"""
+    UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
+        tags = $7::text[], due_at = $8, {STAMP}
+    WHERE {MATCHING}
+      AND (title, description, priority, tags, due_at)
+          IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8)
+    RETURNING {TASK_COLUMNS}
 """
-# One clock reading for both timestamps: a new task was last changed when it was created.
-# clock_timestamp(), not now(): the time of the write, not of the transaction's start.
-INSERT = """
-    INSERT INTO tasks (user_id, title, description, created_at, updated_at)
-    SELECT $1, $2, $3, written.at, written.at FROM (SELECT clock_timestamp() AS at) AS written
-    RETURNING id, user_id, title, description, completed, created_at, updated_at
+TOGGLE = f"""
+    UPDATE tasks SET completed = NOT completed,
+        completed_at = CASE WHEN completed THEN NULL ELSE clock_timestamp() END, {STAMP}
+    WHERE {MATCHING}
+    RETURNING {TASK_COLUMNS}
 """
-REPLACE = """
-    UPDATE tasks SET title = $3, description = $4, updated_at = clock_timestamp()
-    WHERE user_id = $1 AND id = $2
-    RETURNING id, user_id, title, description, completed, created_at, updated_at
+# What PATCH may set, each with its parameter's type.
+PATCHABLE = {
+    "title": "text",
+    "description": "text",
+    "priority": "task_priority",
+    "tags": "text[]",
+    "due_at": "timestamptz",
+    "completed": "boolean",
+}
+# A deleted id is remembered for delta sync; ones older than the retention ($4) go, with an
+# hour to spare for clocks that disagree (a sync token's age is read by the application).
+DELETE = """
+    WITH gone AS (
+        DELETE FROM tasks WHERE user_id = $1 AND id = $2
+            AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
+        RETURNING user_id, id
+    ), remembered AS (
+        INSERT INTO task_deletions (user_id, task_id) SELECT user_id, id FROM gone
+    ), counted AS (
+        UPDATE task_counts SET task_count = task_count - 1
+        WHERE user_id = $1 AND EXISTS (SELECT FROM gone)
+    ), forgotten AS (
+        DELETE FROM task_deletions
+        WHERE user_id = $1 AND deleted_at < clock_timestamp() - $4::interval - interval '1 hour'
+    )
+    SELECT count(*) FROM gone
 """
-# One statement, so concurrent toggles never lose an update.
-TOGGLE = """
-    UPDATE tasks SET completed = NOT completed, updated_at = clock_timestamp()
-    WHERE user_id = $1 AND id = $2
-    RETURNING id, user_id, title, description, completed, created_at, updated_at
+TASK_FIELDS = tuple(Task.__annotations__)
+SNAPSHOT = "SELECT pg_current_snapshot()::text AS snapshot, clock_timestamp() AS taken_at"
+# Idempotent creation: one transaction per key at a time (the advisory lock), so that of
+# concurrent requests with one key exactly one creates and the others find its answer.
+LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0))"
+FORGET_EXPIRED_KEYS = """
+    DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < clock_timestamp() - $2::interval
 """
-DELETE = "DELETE FROM tasks WHERE user_id = $1 AND id = $2"
+FIND_KEY = "SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2"
+REMEMBER_KEY = """
+    INSERT INTO idempotency_keys (user_id, key, request_hash, response) VALUES ($1, $2, $3, $4)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewFields:
+    """Every editable field of a task, as stored."""
+
+    title: str
+    description: str | None
+    priority: str
+    tags: list[str]
+    due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAnswer:
+    """What an idempotency key holds: a hash of its request and the answer's body."""
+
+    request_hash: bytes
+    response: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A row of delta sync: a task as it is now, or (`task` None) the id of a deleted one."""
+
+    xid: str
+    task_id: int
+    task: Task | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Which transactions had committed at `taken_at`, in pg_snapshot's text form."""
+
+    snapshot: str
+    taken_at: datetime
 
 
 def _task(record: asyncpg.Record | None) -> Task | None:
@@ -54,10 +145,13 @@ class TaskRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def list(self, user_id: str) -> list[Task]:
-        """Newest first; served by the index (user_id, created_at DESC, id DESC)."""
+    async def list_page(
+        self, user_id: str, task_filter: TaskFilter, sort: Sort, start: PageStart | None, limit: int
+    ) -> list[Task]:
+        """Up to `limit` tasks in `sort` order after `start`, each sort served by its index."""
+        sql, arguments = list_statement(user_id, task_filter, sort, start, limit)
         async with self._database.connection() as connection:
-            records = await connection.fetch(LIST, user_id)
+            records = await connection.fetch(sql, *arguments)
         return [cast(Task, dict(record)) for record in records]
 
     async def get(self, user_id: str, task_id: int) -> Task | None:
@@ -65,26 +159,125 @@ class TaskRepository:
             record = await connection.fetchrow(GET, user_id, task_id)
         return _task(record)
 
-    async def add(self, user_id: str, title: str, description: str | None) -> Task:
+    async def add(self, user_id: str, fields: NewFields, cap: int) -> Task | None:
+        """The new task; None when the user already holds `cap` tasks."""
         async with self._database.connection() as connection:
-            record = await connection.fetchrow(INSERT, user_id, title, description)
-        task = _task(record)
-        assert task is not None, "INSERT ... RETURNING returns the row"
-        return task
+            record = await connection.fetchrow(INSERT, user_id, *_values(fields), cap)
+        return _task(record)
+
+    async def add_once(
+        self,
+        user_id: str,
+        key: str,
+        request_hash: bytes,
+        fields: NewFields,
+        cap: int,
+        key_lifetime: timedelta,
+        render: Callable[[Task], bytes],
+    ) -> tuple[RecordedAnswer | None, Task | None]:
+        """Create under an idempotency key, unless the key already holds an answer.
+
+        Returns (the earlier answer, None) for a known key, (None, the new task) for a new one,
+        and (None, None) when the user has no room for another task. `render` gives the body
+        the key replays.
+        """
+        async with self._database.connection() as connection, connection.transaction():
+            await connection.execute(LOCK_KEY, user_id, key)
+            await connection.execute(FORGET_EXPIRED_KEYS, user_id, key_lifetime)
+            earlier = await connection.fetchrow(FIND_KEY, user_id, key)
+            if earlier is not None:
+                return RecordedAnswer(earlier["request_hash"], earlier["response"]), None
+            task = _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
+            if task is not None:
+                await connection.execute(REMEMBER_KEY, user_id, key, request_hash, render(task))
+        return None, task
 
     async def replace(
-        self, user_id: str, task_id: int, title: str, description: str | None
+        self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
+    ) -> Task | None:
+        """The replaced task; None if it is missing, fails If-Match, or would not change."""
+        async with self._database.connection() as connection:
+            record = await connection.fetchrow(
+                REPLACE, user_id, task_id, versions, *_values(fields)
+            )
+        return _task(record)
+
+    async def update(
+        self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
+    ) -> Task | None:
+        """Set the `changes` (names of PATCHABLE); None as for `replace`."""
+        sql, arguments = _update_statement(changes)
+        async with self._database.connection() as connection:
+            record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
+        return _task(record)
+
+    async def toggle_completion(
+        self, user_id: str, task_id: int, versions: list[int] | None
     ) -> Task | None:
         async with self._database.connection() as connection:
-            record = await connection.fetchrow(REPLACE, user_id, task_id, title, description)
+            record = await connection.fetchrow(TOGGLE, user_id, task_id, versions)
         return _task(record)
 
-    async def toggle_completion(self, user_id: str, task_id: int) -> Task | None:
+    async def delete(
+        self, user_id: str, task_id: int, versions: list[int] | None, retention: timedelta
+    ) -> bool:
         async with self._database.connection() as connection:
-            record = await connection.fetchrow(TOGGLE, user_id, task_id)
-        return _task(record)
+            deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions, retention)
+        return deleted == 1
 
-    async def delete(self, user_id: str, task_id: int) -> bool:
+    async def changes(
+        self,
+        user_id: str,
+        upper: Snapshot | None,
+        since: str | None,
+        start: tuple[str, int] | None,
+        limit: int,
+    ) -> tuple[Snapshot, list[Change]]:
+        """Changes visible in snapshot `upper` and not in `since`, ordered, after `start`.
+
+        Without `upper` (a sync's first page), the current snapshot, which is returned.
+        """
+        start_xid, start_id = start or ("0", 0)
         async with self._database.connection() as connection:
-            status: str = await connection.execute(DELETE, user_id, task_id)
-        return status == "DELETE 1"
+            if upper is None:
+                record = await connection.fetchrow(SNAPSHOT)
+                upper = Snapshot(record["snapshot"], record["taken_at"])
+            arguments: list[Any] = [user_id, upper.snapshot, start_xid, start_id, limit]
+            if since is not None:
+                arguments.append(since)
+            records = await connection.fetch(changes_statement(since is not None), *arguments)
+        return upper, [_change(record) for record in records]
+
+
+def _values(fields: NewFields) -> tuple[Any, ...]:
+    return (fields.title, fields.description, fields.priority, fields.tags, fields.due_at)
+
+
+def _update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
+    """UPDATE … SET only the changed columns, and only if one of them differs."""
+    assignments: list[str] = []
+    differences: list[str] = []
+    arguments: list[Any] = []
+    for name, value in changes.items():
+        arguments.append(value)
+        parameter = f"${len(arguments) + 3}::{PATCHABLE[name]}"
+        assignments.append(f"{name} = {parameter}")
+        differences.append(f"{name} IS DISTINCT FROM {parameter}")
+        if name == "completed":
+            assignments.append(
+                f"completed_at = CASE WHEN NOT {parameter} THEN NULL"
+                f" WHEN completed THEN completed_at ELSE clock_timestamp() END"
+            )
+    sql = f"""
+        UPDATE tasks SET {", ".join(assignments)}, {STAMP}
+        WHERE {MATCHING} AND ({" OR ".join(differences)})
+        RETURNING {TASK_COLUMNS}
+    """
+    return sql, arguments
+
+
+def _change(record: asyncpg.Record) -> Change:
+    if record["deleted"]:
+        return Change(record["xid"], record["id"], None)
+    task = {name: record[name] for name in TASK_FIELDS}
+    return Change(record["xid"], record["id"], cast(Task, task))

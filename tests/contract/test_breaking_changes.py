@@ -38,9 +38,9 @@ def schema(document: Contract, name: str) -> dict[str, Any]:
     return found
 
 
-def with_priority(enum: list[str]) -> Callable[[Contract], None]:
+def with_effort(enum: list[str]) -> Callable[[Contract], None]:
     def add(document: Contract) -> None:
-        schema(document, "TaskInput")["properties"]["priority"] = {"type": "string", "enum": enum}
+        schema(document, "TaskInput")["properties"]["effort"] = {"type": "string", "enum": enum}
 
     return add
 
@@ -64,8 +64,8 @@ def remove_task_field(document: Contract) -> None:
 
 def require_new_field(document: Contract) -> None:
     task_input = schema(document, "TaskInput")
-    task_input["properties"]["priority"] = {"type": "string"}
-    task_input["required"].append("priority")
+    task_input["properties"]["effort"] = {"type": "string"}
+    task_input["required"].append("effort")
 
 
 def add_tags_operation(document: Contract) -> None:
@@ -88,10 +88,10 @@ BREAKING: dict[str, Callable[[Contract], object]] = {
 
 HARMLESS: dict[str, Callable[[Contract], object]] = {
     "nothing": lambda d: None,
-    "new_optional_request_field": with_priority(["low", "high"]),
+    "new_optional_request_field": with_effort(["low", "high"]),
     "new_operation": add_tags_operation,
     "new_response_field": lambda d: schema(d, "Task")["properties"].update(
-        priority={"type": "string"}
+        effort={"type": "string"}
     ),
 }
 
@@ -106,9 +106,9 @@ def test_breaking_change_fails(tmp_path: Path, change: str) -> None:
 
 def test_narrowed_request_enum_fails(tmp_path: Path) -> None:
     base = load_contract()
-    with_priority(["low", "medium", "high"])(base)
+    with_effort(["low", "medium", "high"])(base)
 
-    verdict = compare(tmp_path, with_priority(["low", "high"]), base=base)
+    verdict = compare(tmp_path, with_effort(["low", "high"]), base=base)
 
     assert not verdict.ok
 

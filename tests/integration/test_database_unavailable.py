@@ -91,4 +91,4 @@ def test_service_recovers_when_the_database_comes_back(contract: Contract) -> No
     contract.assert_conforms(while_down)
     assert while_down.status_code == 503
     assert after.status_code == 200
-    assert after.json() == {"items": [created.json()]}
+    assert after.json() == {"items": [created.json()], "next_cursor": None}

@@ -31,7 +31,7 @@ def test_token_for_another_user_is_403(
     unchanged = api.request("GET", bob.task_path(str(bobs_task["id"])), token=bob.token)
     assert unchanged.json() == bobs_task
     listing = api.request("GET", bob.tasks_path, token=bob.token).json()
-    assert listing == {"items": [bobs_task]}
+    assert listing == {"items": [bobs_task], "next_cursor": None}
 
 
 @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=ids)
@@ -65,4 +65,4 @@ def test_list_shows_only_own_tasks(api: Api, alice: User, bob: User) -> None:
 
     listing = api.request("GET", alice.tasks_path, token=alice.token).json()
 
-    assert listing == {"items": [alices]}
+    assert listing == {"items": [alices], "next_cursor": None}

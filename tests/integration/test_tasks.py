@@ -46,14 +46,14 @@ def test_list_is_an_object_with_items_newest_first(api: Api, alice: User) -> Non
     response = api.request("GET", alice.tasks_path, token=alice.token)
 
     assert response.status_code == 200
-    assert response.json() == {"items": [second, first]}
+    assert response.json() == {"items": [second, first], "next_cursor": None}
 
 
 def test_list_of_a_user_without_tasks_is_empty(api: Api, alice: User) -> None:
     response = api.request("GET", alice.tasks_path, token=alice.token)
 
     assert response.status_code == 200
-    assert response.json() == {"items": []}
+    assert response.json() == {"items": [], "next_cursor": None}
 
 
 def test_text_round_trips_unchanged(api: Api, alice: User) -> None:

@@ -1,16 +1,26 @@
 """Template data read straight from the contract, for what fastapi-code-generator drops.
 
-The generator's own operation objects lose path-parameter constraints and response headers, so
-this visitor reads them from the parsed document and hands the templates one `apis` list: one
-entry per tag, each with its endpoints in contract order.
+The generator's own operation objects lose parameter constraints, request media types and
+response headers, so this visitor reads them from the parsed document and hands the templates
+one `apis` list: one entry per tag, each with its endpoints in contract order.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_MEDIA_TYPE = "application/json"
+# Answered by the generated route itself (a conditional GET), never passed to the implementation.
+IF_NONE_MATCH = "If-None-Match"
+PARAMETER_FUNCTIONS = {"path": "Path", "query": "Query", "header": "Header"}
+STRING_CONSTRAINTS = (
+    ("minLength", "min_length"),
+    ("maxLength", "max_length"),
+    ("pattern", "pattern"),
+)
+NUMBER_CONSTRAINTS = (("minimum", "ge"), ("maximum", "le"))
 
 
 def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -28,25 +38,70 @@ def _schema_name(node: dict[str, Any] | None) -> str | None:
     return str(node["$ref"]).rsplit("/", 1)[-1]
 
 
-def _path_annotation(schema: dict[str, Any]) -> str:
-    constraints: list[str] = []
-    if schema.get("type") == "integer":
-        python_type = "int"
-        for keyword, argument in (("minimum", "ge"), ("maximum", "le")):
-            if keyword in schema:
-                constraints.append(f"{argument}={schema[keyword]!r}")
-    elif schema.get("type") == "string":
-        python_type = "str"
-        for keyword, argument in (
-            ("minLength", "min_length"),
-            ("maxLength", "max_length"),
-            ("pattern", "pattern"),
-        ):
-            if keyword in schema:
-                constraints.append(f"{argument}={schema[keyword]!r}")
-    else:
-        raise ValueError(f"unsupported path parameter schema: {schema!r}")
-    return f"Annotated[{python_type}, Path({', '.join(constraints)})]"
+def _constraints(schema: dict[str, Any], keywords: tuple[tuple[str, str], ...]) -> list[str]:
+    return [
+        f"{argument}={schema[keyword]!r}" for keyword, argument in keywords if keyword in schema
+    ]
+
+
+def _value_type(
+    document: dict[str, Any], node: dict[str, Any], constrain_items: bool = True
+) -> tuple[str, list[str]]:
+    """The Python type of a parameter's value, and the constraints FastAPI should check on it.
+
+    Constraints on the items of an array go into the type itself, unless `constrain_items` is
+    off (for the interface, which receives values the route has already checked).
+    """
+    name = _schema_name(node)
+    schema = _resolve(document, node)
+    if name is not None and "enum" in schema:
+        return f"models.{name}", []
+    if schema.get("format") == "date-time":
+        return "formats.DateTime", []
+    if "enum" in schema:
+        return f"Literal[{', '.join(repr(value) for value in schema['enum'])}]", []
+    kind = schema.get("type")
+    if kind == "integer":
+        return "int", _constraints(schema, NUMBER_CONSTRAINTS)
+    if kind == "boolean":
+        return "bool", []
+    if kind == "string":
+        return "str", _constraints(schema, STRING_CONSTRAINTS)
+    if kind == "array":
+        item_type, item_constraints = _value_type(document, schema["items"])
+        if item_constraints and constrain_items:
+            item_type = f"Annotated[{item_type}, StringConstraints({', '.join(item_constraints)})]"
+        length = [f"max_length={schema['maxItems']!r}"] if "maxItems" in schema else []
+        return f"list[{item_type}]", length
+    raise ValueError(f"unsupported parameter schema: {schema!r}")
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def _parameter(document: dict[str, Any], parameter: dict[str, Any]) -> dict[str, Any]:
+    location = parameter["in"]
+    if location not in PARAMETER_FUNCTIONS:
+        raise ValueError(f"unsupported parameter location: {location!r}")
+    value_type, constraints = _value_type(document, parameter["schema"])
+    name = _snake_case(parameter["name"])
+    if name != parameter["name"]:
+        constraints.insert(0, f"alias={parameter['name']!r}")
+    schema = _resolve(document, parameter["schema"])
+    required = bool(parameter.get("required"))
+    optional = "" if required or "default" in schema else " | None"
+    python_type = value_type + optional
+    port_type = _value_type(document, parameter["schema"], constrain_items=False)[0] + optional
+    function = PARAMETER_FUNCTIONS[location]
+    default = "" if required else f" = {schema.get('default')!r}"
+    return {
+        "name": name,
+        "header": parameter["name"],
+        "location": location,
+        "port_type": port_type,
+        "annotation": f"Annotated[{python_type}, {function}({', '.join(constraints)})]{default}",
+    }
 
 
 def _class_name(tag: str) -> str:
@@ -61,18 +116,28 @@ def _endpoint(
     shared_parameters: list[dict[str, Any]],
 ) -> dict[str, Any]:
     parameters = [
-        _resolve(document, p) for p in [*shared_parameters, *operation.get("parameters", [])]
+        _parameter(document, _resolve(document, p))
+        for p in [*shared_parameters, *operation.get("parameters", [])]
     ]
-    unsupported = [p["name"] for p in parameters if p["in"] != "path"]
-    if unsupported:
-        raise ValueError(
-            f"{operation['operationId']}: only path parameters are supported: {unsupported}"
-        )
+    conditional_get = (
+        method == "get"
+        and "304" in operation["responses"]
+        and any(p["header"] == IF_NONE_MATCH for p in parameters)
+    )
+    passed = [p for p in parameters if not (conditional_get and p["header"] == IF_NONE_MATCH)]
 
-    body_model = None
+    body = None
     if "requestBody" in operation:
-        content = _resolve(document, operation["requestBody"])["content"]
-        body_model = _schema_name(content[JSON_MEDIA_TYPE]["schema"])
+        request_body = _resolve(document, operation["requestBody"])
+        content = request_body["content"]
+        models = {_schema_name(media["schema"]) for media in content.values()}
+        if len(models) != 1 or None in models:
+            raise ValueError(f"{operation['operationId']}: one named body schema per operation")
+        body = {
+            "model": models.pop(),
+            "required": bool(request_body.get("required")),
+            "media_types": tuple(content),
+        }
 
     status, success = next(
         (code, _resolve(document, response))
@@ -80,6 +145,7 @@ def _endpoint(
         if str(code).startswith("2")
     )
     response_schema = success.get("content", {}).get(JSON_MEDIA_TYPE, {}).get("schema")
+    response_headers = success.get("headers", {})
     security = operation.get("security", document.get("security", []))
     return {
         "operation_id": operation["operationId"],
@@ -89,12 +155,13 @@ def _endpoint(
         "summary_literal": repr(operation["summary"]),
         "status_code": int(status),
         "response_model": _schema_name(response_schema),
-        "body_model": body_model,
-        "path_parameters": [
-            {"name": p["name"], "annotation": _path_annotation(p["schema"])} for p in parameters
-        ],
+        "body": body,
+        "parameters": passed,
+        "conditional_get": conditional_get,
         "secured": bool(security),
-        "returns_location": "Location" in success.get("headers", {}),
+        "returns_location": "Location" in response_headers,
+        "returns_entity_tag": "ETag" in response_headers,
+        "marks_replays": "Idempotent-Replayed" in response_headers,
     }
 
 

@@ -1,0 +1,62 @@
+"""What a list request asks for: its filters, its order, and where its page starts."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Status = Literal["all", "pending", "completed"]
+SortField = Literal["created_at", "updated_at", "due_at", "priority", "title"]
+SORT_FIELDS: tuple[SortField, ...] = ("created_at", "updated_at", "due_at", "priority", "title")
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    field: SortField
+    descending: bool
+
+    @classmethod
+    def parse(cls, value: str) -> "Sort":
+        """`title` or `-title`; the contract's enum has already refused anything else."""
+        name = value.removeprefix("-")
+        field = next(f for f in SORT_FIELDS if f == name)
+        return cls(field, descending=value.startswith("-"))
+
+    def __str__(self) -> str:
+        return f"-{self.field}" if self.descending else self.field
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """Every condition combines with every other; None (or empty) means "no condition"."""
+
+    status: Status = "all"
+    priorities: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    text: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    overdue: bool | None = None
+
+    def fingerprint(self) -> list[Any]:
+        """The filter as plain JSON values, equal for equal filters (a cursor is bound to it)."""
+        return [
+            self.status,
+            sorted(self.priorities),
+            sorted(self.tags),
+            self.text,
+            _instant(self.due_before),
+            _instant(self.due_after),
+            self.overdue,
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class PageStart:
+    """The sort key and id of the last item of the previous page: the page starts after it."""
+
+    key: Any
+    task_id: int
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
