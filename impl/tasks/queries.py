@@ -109,14 +109,14 @@ def _changes_branch(source: str, since: bool, columns: str) -> str:
         source
     ]
     unseen = (
-        f" AND {xid} >= pg_snapshot_xmin($6::pg_snapshot)"
-        f" AND NOT pg_visible_in_snapshot({xid}, $6::pg_snapshot)"
+        f" AND {xid} >= pg_snapshot_xmin($6::text::pg_snapshot)"
+        f" AND NOT pg_visible_in_snapshot({xid}, $6::text::pg_snapshot)"
         if since
         else ""
     )
     return (
         f"SELECT {xid} AS xid, {task_id} AS task_id, {columns} FROM {source}"
-        f" WHERE user_id = $1{unseen} AND pg_visible_in_snapshot({xid}, $2::pg_snapshot)"
+        f" WHERE user_id = $1{unseen} AND pg_visible_in_snapshot({xid}, $2::text::pg_snapshot)"
         f" AND ({xid}, {task_id}) > ($3::text::xid8, $4::bigint)"
     )
 

@@ -91,7 +91,8 @@ SNAPSHOT = "SELECT pg_current_snapshot()::text AS snapshot, clock_timestamp() AS
 # concurrent requests with one key exactly one creates and the others find its answer.
 LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0))"
 FORGET_EXPIRED_KEYS = """
-    DELETE FROM idempotency_keys WHERE user_id = $1 AND created_at < clock_timestamp() - $2::interval
+    DELETE FROM idempotency_keys
+    WHERE user_id = $1 AND created_at < clock_timestamp() - $2::interval
 """
 FIND_KEY = "SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2"
 REMEMBER_KEY = """

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from impl.db.migrations import (
@@ -130,3 +131,59 @@ def test_failing_migration_leaves_nothing_behind(postgres: PostgresServer, tmp_p
         schema = asyncio.run(apply(url))
 
     assert not any(name.startswith("half_done") for _, name, _ in schema)
+
+
+async def each_migration_up_down_up(url: str) -> list[tuple[str, bool, bool]]:
+    """For each migration in turn, on top of the ones before it: up, down, up again."""
+    migrations = load_migrations()
+    verdicts: list[tuple[str, bool, bool]] = []
+    for count, migration in enumerate(migrations, start=1):
+        async with locked_runner(target(url), migrations[:count]) as runner:
+            before = await schema_of(url)
+            await runner.up()
+            after_up = await schema_of(url)
+            await runner.down(steps=1)
+            after_down = await schema_of(url)
+            await runner.up()
+            again = await schema_of(url)
+        verdicts.append((migration.label, after_down == before, again == after_up))
+    return verdicts
+
+
+def test_each_migration_goes_up_down_and_up_again(postgres: PostgresServer) -> None:
+    with postgres.fresh_database() as url:
+        verdicts = asyncio.run(each_migration_up_down_up(url))
+
+    assert [label for label, _, _ in verdicts] == [m.label for m in load_migrations()]
+    assert all(down_restores for _, down_restores, _ in verdicts), verdicts
+    assert all(up_again_same for _, _, up_again_same in verdicts), verdicts
+
+
+def test_migrations_keep_existing_tasks_and_fill_the_new_fields(postgres: PostgresServer) -> None:
+    async def migrate_with_tasks(url: str) -> list[asyncpg.Record]:
+        migrations = load_migrations()
+        async with locked_runner(target(url), migrations[:2]) as runner:
+            await runner.up()
+        connection = await connect(target(url))
+        try:
+            await connection.execute(
+                "INSERT INTO tasks (user_id, title, completed) VALUES"
+                " ('alice', 'open', false), ('alice', 'done', true), ('bob', 'b', false)"
+            )
+            await migrate(target(url))
+            return await connection.fetch(
+                "SELECT t.title, t.priority::text, t.tags, t.version, t.completed_at IS NOT NULL"
+                " AS has_completed_at, c.task_count FROM tasks t"
+                " JOIN task_counts c USING (user_id) ORDER BY t.id"
+            )
+        finally:
+            await connection.close()
+
+    with postgres.fresh_database() as url:
+        rows = asyncio.run(migrate_with_tasks(url))
+
+    assert [tuple(row) for row in rows] == [
+        ("open", "medium", [], 1, False, 2),
+        ("done", "medium", [], 1, True, 2),
+        ("b", "medium", [], 1, False, 1),
+    ]
