@@ -171,11 +171,12 @@ def test_migrations_keep_existing_tasks_and_fill_the_new_fields(postgres: Postgr
                 " ('alice', 'open', false), ('alice', 'done', true), ('bob', 'b', false)"
             )
             await migrate(target(url))
-            return await connection.fetch(
+            rows: list[asyncpg.Record] = await connection.fetch(
                 "SELECT t.title, t.priority::text, t.tags, t.version, t.completed_at IS NOT NULL"
                 " AS has_completed_at, c.task_count FROM tasks t"
                 " JOIN task_counts c USING (user_id) ORDER BY t.id"
             )
+            return rows
         finally:
             await connection.close()
 
