@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from generated.formats import ContractModel
-from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel
+from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel, StrictBool
 
 
 class CompletionInput(ContractModel):
@@ -18,7 +18,7 @@ class CompletionInput(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    completed: bool | MISSING = MISSING
+    completed: StrictBool | MISSING = MISSING
 
 
 class DeletedItem(RootModel[int]):
@@ -173,7 +173,7 @@ class TaskPatch(ContractModel):
         AwareDatetime | None | MISSING,
         Field(description="When the task is due; null when it has no due date."),
     ] = MISSING
-    completed: bool | MISSING = MISSING
+    completed: StrictBool | MISSING = MISSING
 
 
 class Task(ContractModel):
@@ -207,7 +207,7 @@ class Task(ContractModel):
             pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
         ),
     ]
-    completed: bool
+    completed: StrictBool
     created_at: Annotated[
         AwareDatetime, Field(description="When the task was created (UTC).")
     ]

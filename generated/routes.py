@@ -3,6 +3,7 @@
 
 """FastAPI routes for every operation: parse the request, call the implementation, shape the response."""
 
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any, Literal
 
@@ -18,11 +19,29 @@ from fastapi import (
     Response,
 )
 from pydantic import StringConstraints
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from . import formats, models
 from .apis import BaseHealthApi, BaseTasksApi
 from .conditional import parse_entity_tags
 from .security import BaseAuthenticator, Principal, bearer_token
+
+
+def segment_except(*literals: str) -> StringConvertor:
+    """A path parameter's segment that is none of the literal segments of a sibling path."""
+
+    class SegmentExcept(StringConvertor):
+        regex = "(?!(?:" + "|".join(map(re.escape, literals)) + ")(?:/|$))[^/]+"
+
+    return SegmentExcept()
+
+
+register_url_convertor(
+    "task_id_except_changes",
+    segment_except(
+        "changes",
+    ),
+)
 
 
 def body_media_types(*accepted: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
@@ -247,7 +266,7 @@ def create_router(
         )
 
     @router.get(
-        "/api/{user_id}/tasks/{task_id}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
         operation_id="get_task",
         summary='Get one task',
         tags=["tasks"],
@@ -262,7 +281,7 @@ def create_router(
         ],
         task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
         if_none_match: Annotated[
-            str | None, Header(alias="If-None-Match", max_length=1024)
+            str | None, Header(alias='If-None-Match', min_length=1, max_length=1024)
         ] = None,
     ) -> Response:
         tagged = await tasks_api.get_task(
@@ -279,7 +298,7 @@ def create_router(
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
     @router.put(
-        "/api/{user_id}/tasks/{task_id}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
         operation_id="replace_task",
         summary="Replace a task's editable fields",
         tags=["tasks"],
@@ -317,7 +336,7 @@ def create_router(
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
     @router.delete(
-        "/api/{user_id}/tasks/{task_id}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
         operation_id="delete_task",
         summary='Delete a task',
         tags=["tasks"],
@@ -344,7 +363,7 @@ def create_router(
         return Response(status_code=204)
 
     @router.patch(
-        "/api/{user_id}/tasks/{task_id}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
         operation_id="update_task",
         summary="Change some of a task's fields",
         tags=["tasks"],

@@ -46,6 +46,7 @@ model_options=(
     --field-constraints \
     --base-class generated.formats.ContractModel \
     --set-default-enum-member \
+    --strict-types bool \
     --use-missing-sentinel)
 
 (cd "$staging" && "$models_gen" "${model_options[@]}" \

@@ -8,7 +8,9 @@ Loaded through SCHEMATHESIS_HOOKS by tests/fuzz/run.py. FUZZ_IDENTITY chooses th
 - `anonymous`: no token at all.
 """
 
+import itertools
 import os
+import re
 from typing import Any
 
 import schemathesis
@@ -18,6 +20,8 @@ from tests.support.tokens import token_for
 IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
 IDENTITIES = ("owner", "stranger", "anonymous")
 STRANGERS = ("intruder", "intruder_2")
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
+_case_numbers = itertools.count(1)
 if IDENTITY not in IDENTITIES:
     raise ValueError(f"FUZZ_IDENTITY must be one of {IDENTITIES}, not {IDENTITY!r}")
 
@@ -61,3 +65,16 @@ def rejects_callers_other_than_the_owner(ctx: Any, response: Any, case: Any) -> 
             f"from a {IDENTITY} caller; expected {expected}"
         )
     return None
+
+
+@schemathesis.hook
+def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
+    """Every generated create is a new logical request, so it carries its own Idempotency-Key.
+
+    The fuzzer reuses one example key with different bodies, which the service rightly refuses
+    (422); replays are pinned by tests/integration/test_idempotency.py. A malformed key is left
+    as it is, so that its 422 is still checked.
+    """
+    key = (case.headers or {}).get("Idempotency-Key")
+    if isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key):
+        case.headers["Idempotency-Key"] = f"{key[:200]}.{next(_case_numbers)}"

@@ -104,6 +104,46 @@ def _parameter(document: dict[str, Any], parameter: dict[str, Any]) -> dict[str,
     }
 
 
+def _segment_exclusions(paths: list[str]) -> dict[str, dict[str, list[str]]]:
+    """For each path, its parameters that another path of the same shape spells literally.
+
+    `/tasks/{task_id}` and `/tasks/changes` both match `/tasks/changes`; the parameter must not
+    take the literal sibling's value, or a method that only the parameter route serves would
+    answer for the literal path instead of 405.
+    """
+    split = {path: path.strip("/").split("/") for path in paths}
+    exclusions: dict[str, dict[str, list[str]]] = {}
+    for path, segments in split.items():
+        for index, segment in enumerate(segments):
+            if not segment.startswith("{"):
+                continue
+            literals = sorted(
+                other[index]
+                for other_path, other in split.items()
+                if other_path != path
+                and len(other) == len(segments)
+                and not other[index].startswith("{")
+                and all(
+                    o == s
+                    for i, (o, s) in enumerate(zip(other, segments, strict=True))
+                    if i != index
+                )
+            )
+            if literals:
+                exclusions.setdefault(path, {})[segment.strip("{}")] = literals
+    return exclusions
+
+
+def _route_path(path: str, exclusions: dict[str, list[str]]) -> tuple[str, list[dict[str, Any]]]:
+    """The path with a convertor on each parameter that must not match a sibling's literal."""
+    convertors = []
+    for name, literals in exclusions.items():
+        convertor = f"{name}_except_{'_'.join(literals)}"
+        path = path.replace("{" + name + "}", "{" + name + ":" + convertor + "}")
+        convertors.append({"name": convertor, "literals": literals})
+    return path, convertors
+
+
 def _class_name(tag: str) -> str:
     return "".join(part.capitalize() for part in tag.replace("-", "_").split("_"))
 
@@ -114,6 +154,7 @@ def _endpoint(
     method: str,
     operation: dict[str, Any],
     shared_parameters: list[dict[str, Any]],
+    exclusions: dict[str, list[str]],
 ) -> dict[str, Any]:
     parameters = [
         _parameter(document, _resolve(document, p))
@@ -124,7 +165,8 @@ def _endpoint(
         and "304" in operation["responses"]
         and any(p["header"] == IF_NONE_MATCH for p in parameters)
     )
-    passed = [p for p in parameters if not (conditional_get and p["header"] == IF_NONE_MATCH)]
+    for p in parameters:
+        p["passed"] = not (conditional_get and p["header"] == IF_NONE_MATCH)
 
     body = None
     if "requestBody" in operation:
@@ -147,16 +189,18 @@ def _endpoint(
     response_schema = success.get("content", {}).get(JSON_MEDIA_TYPE, {}).get("schema")
     response_headers = success.get("headers", {})
     security = operation.get("security", document.get("security", []))
+    route_path, convertors = _route_path(path, exclusions)
     return {
         "operation_id": operation["operationId"],
         "method": method,
-        "path": path,
+        "path": route_path,
+        "convertors": convertors,
         "summary": operation["summary"],
         "summary_literal": repr(operation["summary"]),
         "status_code": int(status),
         "response_model": _schema_name(response_schema),
         "body": body,
-        "parameters": passed,
+        "parameters": parameters,
         "conditional_get": conditional_get,
         "secured": bool(security),
         "returns_location": "Location" in response_headers,
@@ -171,14 +215,25 @@ def visit(parser: Any, model_path: Any) -> dict[str, object]:
     apis: dict[str, dict[str, Any]] = {
         tag: {"tag": tag, "class_name": _class_name(tag), "endpoints": []} for tag in tags
     }
+    exclusions = _segment_exclusions(list(document["paths"]))
     for path, item in document["paths"].items():
         for method in HTTP_METHODS:
             if method not in item:
                 continue
             operation = item[method]
-            endpoint = _endpoint(document, path, method, operation, item.get("parameters", []))
+            endpoint = _endpoint(
+                document,
+                path,
+                method,
+                operation,
+                item.get("parameters", []),
+                exclusions.get(path, {}),
+            )
             (tag,) = operation["tags"]
             apis[tag]["endpoints"].append(endpoint)
     for api in apis.values():
         api["secured"] = any(e["secured"] for e in api["endpoints"])
-    return {"apis": list(apis.values())}
+    convertors = {
+        c["name"]: c for api in apis.values() for e in api["endpoints"] for c in e["convertors"]
+    }
+    return {"apis": list(apis.values()), "convertors": list(convertors.values())}
