@@ -18,6 +18,7 @@ from fastapi import (
     Request,
     Response,
 )
+from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints
 from starlette.convertors import StringConvertor, register_url_convertor
 
@@ -25,6 +26,15 @@ from . import formats, models
 from .apis import BaseHealthApi, BaseTasksApi
 from .conditional import parse_entity_tags
 from .security import BaseAuthenticator, Principal, bearer_token
+
+# An optional body may be absent, but a body that is present must be an object: FastAPI reads
+# the JSON `null` as no body at all.
+NOT_AN_OBJECT = {
+    "type": "model_type",
+    "loc": ("body",),
+    "msg": "Input should be an object",
+    "input": None,
+}
 
 
 def segment_except(*literals: str) -> StringConvertor:
@@ -428,7 +438,11 @@ def create_router(
             str | None, Header(alias='If-Match', min_length=1, max_length=1024)
         ] = None,
         body: models.CompletionInput | None = None,
+        request: Request,
     ) -> Response:
+        if body is None and await request.body():
+            raise RequestValidationError([NOT_AN_OBJECT])
+
         tagged = await tasks_api.toggle_task_completion(
             principal=principal,
             user_id=user_id,

@@ -38,15 +38,18 @@ INSERT = f"""
     FROM slot, written
     RETURNING {TASK_COLUMNS}
 """
-# Shared by every update: a new version, the time and the transaction of the write.
+# Shared by every update: a new version, the time and the transaction of the write. The time is
+# read once (`written.at`, from WRITTEN), so that completed_at and updated_at of one write agree.
 STAMP = """version = version + 1,
-    updated_at = greatest(clock_timestamp(), updated_at),
+    updated_at = greatest(written.at, updated_at),
     changed_xid = pg_current_xact_id()"""
+WRITTEN = "(SELECT clock_timestamp() AS at) AS written"
 # $3: the versions If-Match allows, or NULL for any.
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
 REPLACE = f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
         tags = $7::text[], due_at = $8, {STAMP}
+    FROM {WRITTEN}
     WHERE {MATCHING}
       AND (title, description, priority, tags, due_at)
           IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8)
@@ -54,7 +57,8 @@ REPLACE = f"""
 """
 TOGGLE = f"""
     UPDATE tasks SET completed = NOT completed,
-        completed_at = CASE WHEN completed THEN NULL ELSE clock_timestamp() END, {STAMP}
+        completed_at = CASE WHEN completed THEN NULL ELSE written.at END, {STAMP}
+    FROM {WRITTEN}
     WHERE {MATCHING}
     RETURNING {TASK_COLUMNS}
 """
@@ -267,10 +271,11 @@ def _update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
         if name == "completed":
             assignments.append(
                 f"completed_at = CASE WHEN NOT {parameter} THEN NULL"
-                f" WHEN completed THEN completed_at ELSE clock_timestamp() END"
+                f" WHEN completed THEN completed_at ELSE written.at END"
             )
     sql = f"""
         UPDATE tasks SET {", ".join(assignments)}, {STAMP}
+        FROM {WRITTEN}
         WHERE {MATCHING} AND ({" OR ".join(differences)})
         RETURNING {TASK_COLUMNS}
     """

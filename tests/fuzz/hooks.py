@@ -69,12 +69,20 @@ def rejects_callers_other_than_the_owner(ctx: Any, response: Any, case: Any) -> 
 
 @schemathesis.hook
 def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
-    """Every generated create is a new logical request, so it carries its own Idempotency-Key.
+    """Send headers as a client would: a key per logical create, and entity tags it could hold.
 
-    The fuzzer reuses one example key with different bodies, which the service rightly refuses
-    (422); replays are pinned by tests/integration/test_idempotency.py. A malformed key is left
-    as it is, so that its 422 is still checked.
+    - The fuzzer reuses one example Idempotency-Key with different bodies, which the service
+      rightly refuses (422); each generated create carries its own key instead (replays are
+      pinned by tests/integration/test_idempotency.py). A malformed key is left as it is.
+    - A made-up If-Match never names a version the service issued, so every such write is a
+      412. Every other well-formed one becomes `*` (any current version), so that writes with
+      If-Match also reach the database; the others still check the 412s.
     """
-    key = (case.headers or {}).get("Idempotency-Key")
+    headers = case.headers or {}
+    number = next(_case_numbers)
+    key = headers.get("Idempotency-Key")
     if isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key):
-        case.headers["Idempotency-Key"] = f"{key[:200]}.{next(_case_numbers)}"
+        headers["Idempotency-Key"] = f"{key[:200]}.{number}"
+    well_formed = case.meta is None or case.meta.generation.mode.is_positive
+    if "If-Match" in headers and well_formed and number % 2 == 0:
+        headers["If-Match"] = "*"

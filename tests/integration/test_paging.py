@@ -1,0 +1,338 @@
+"""Keyset paging of the task list: walks, page sizes, changes during a walk, and cursor misuse.
+
+A walk follows `next_cursor` until it is null. It returns each task once in the sort order, also
+while other requests create and delete tasks; a cursor is bound to its user, sort and filters, and
+anything else done with it is 400 `invalid_cursor`.
+"""
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api, User
+from tests.support.contract import Contract
+from tests.support.listing import (
+    SORTS,
+    Filters,
+    Params,
+    Task,
+    create,
+    ids,
+    in_sort_order,
+    list_page,
+    list_path,
+    random_task_input,
+    reference,
+    rfc3339,
+    seed_tasks,
+    walk,
+    walked_items,
+)
+
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+INVALID_CURSOR = {"parameter": "cursor"}
+PROGRESS_TIMEOUT_SECONDS = 10
+
+
+def first_cursor(api: Api, user: User, params: Params) -> str:
+    """The next_cursor of the first page of one task."""
+    cursor = list_page(api, user, [*params, ("limit", "1")])["next_cursor"]
+    assert isinstance(cursor, str)
+    return cursor
+
+
+def assert_invalid_cursor(response: httpx.Response) -> None:
+    assert response.status_code == 400, response.text
+    error: dict[str, Any] = response.json()
+    assert (error["error"], error["details"]) == ("invalid_cursor", INVALID_CURSOR)
+
+
+# --- Walks --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_walk_with_limit_3_returns_each_task_once_in_sort_order(
+    api: Api, alice: User, sort: str
+) -> None:
+    tasks = seed_tasks(api, alice, count=17, seed=3)
+
+    pages = walk(api, alice, [("sort", sort)], 3)
+
+    assert ids(walked_items(pages)) == ids(reference(tasks, Filters(), sort))
+    assert [len(page["items"]) for page in pages] == [3] * 5 + [2]
+    assert all(isinstance(page["next_cursor"], str) for page in pages[:-1])
+    assert pages[-1]["next_cursor"] is None
+
+
+@pytest.mark.parametrize("sort", ["-created_at", "title", "-due_at"])
+def test_last_page_of_exactly_limit_items_has_no_next_cursor(
+    api: Api, alice: User, sort: str
+) -> None:
+    seed_tasks(api, alice, count=6, seed=6)
+
+    pages = walk(api, alice, [("sort", sort)], 3)
+
+    assert [len(page["items"]) for page in pages] == [3, 3]
+    assert pages[-1]["next_cursor"] is None
+
+
+def test_one_page_holding_every_task_has_no_next_cursor(api: Api, alice: User) -> None:
+    tasks = seed_tasks(api, alice, count=5, seed=5)
+
+    page = list_page(api, alice, [("limit", "5")])
+
+    assert ids(page["items"]) == ids(reference(tasks, Filters(), "-created_at"))
+    assert page["next_cursor"] is None
+
+
+def test_empty_list_has_no_next_cursor(api: Api, alice: User) -> None:
+    assert list_page(api, alice, [("limit", "1")]) == {"items": [], "next_cursor": None}
+
+
+def test_default_limit_is_50(api: Api, alice: User) -> None:
+    for n in range(51):
+        create(api, alice, {"title": f"task {n}"})
+
+    first = list_page(api, alice, [])
+    second = list_page(api, alice, [("cursor", first["next_cursor"])])
+
+    assert (len(first["items"]), len(second["items"])) == (50, 1)
+    assert second["next_cursor"] is None
+
+
+def test_limit_may_change_between_pages(api: Api, alice: User) -> None:
+    tasks = seed_tasks(api, alice, count=30, seed=30)
+    params = [("status", "all"), ("sort", "-due_at")]
+
+    pages = walk(api, alice, params, [1, 5, 2, 7, 3, 100])
+
+    assert ids(walked_items(pages)) == ids(reference(tasks, Filters(status="all"), "-due_at"))
+    assert [len(page["items"]) for page in pages] == [1, 5, 2, 7, 3, 12]
+
+
+def test_walk_with_filters_returns_only_matching_tasks_once(api: Api, alice: User) -> None:
+    tasks = seed_tasks(api, alice, count=30, seed=31)
+    filters = Filters(status="pending", overdue=False)
+
+    pages = walk(api, alice, [*filters.params(), ("sort", "priority")], 2)
+
+    assert ids(walked_items(pages)) == ids(reference(tasks, filters, "priority"))
+
+
+# --- A walk while tasks are created and deleted -------------------------------------------------
+
+
+class Churn:
+    """Another client that creates a task and deletes one, over and over, until stopped."""
+
+    def __init__(
+        self, service_url: str, contract: Contract, user: User, doomed: list[int], seed: int
+    ) -> None:
+        self.service_url = service_url
+        self.contract = contract
+        self.user = user
+        self.doomed = list(doomed)
+        self.rng = random.Random(seed)  # noqa: S311 (reproducible tasks, not a secret)
+        self.created: list[int] = []
+        self.alive: list[int] = []
+        self.deleted: list[int] = []
+        self.rounds = 0
+        self.failure: BaseException | None = None
+        self._progress = threading.Condition()
+        self._stop = threading.Event()
+
+    @contextmanager
+    def running(self) -> Iterator["Churn"]:
+        thread = threading.Thread(target=self._run, name="churn", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(timeout=30)
+        if self.failure is not None:
+            raise self.failure
+
+    def wait_for_a_round(self) -> None:
+        """Block until the churn has finished one more round of create and delete."""
+        with self._progress:
+            start = self.rounds
+            self._progress.wait_for(
+                lambda: self.rounds > start or self.failure is not None,
+                timeout=PROGRESS_TIMEOUT_SECONDS,
+            )
+        if self.failure is not None:
+            raise AssertionError("the churn failed") from self.failure
+        assert self.rounds > start, "the churn made no progress"
+
+    def _run(self) -> None:
+        try:
+            with httpx.Client(base_url=self.service_url, timeout=10) as http:
+                api = Api(http, self.contract)
+                while not self._stop.is_set():
+                    self._round(api)
+        except BaseException as failure:  # handed to the test's thread
+            self.failure = failure
+        finally:
+            with self._progress:
+                self._progress.notify_all()
+
+    def _round(self, api: Api) -> None:
+        task = create(api, self.user, random_task_input(self.rng, NOW))
+        self.created.append(task["id"])
+        victims = self.doomed or self.alive
+        self.alive.append(task["id"])
+        if victims:
+            victim = victims.pop(self.rng.randrange(len(victims)))
+            response = api.request("DELETE", self.user.task_path(victim), token=self.user.token)
+            assert response.status_code == 204, response.text
+            self.deleted.append(victim)
+        with self._progress:
+            self.rounds += 1
+            self._progress.notify_all()
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_walk_during_creates_and_deletes_returns_no_task_twice_and_skips_no_lasting_one(
+    api: Api, alice: User, service_url: str, contract: Contract, sort: str
+) -> None:
+    lasting = seed_tasks(api, alice, count=15, seed=15)
+    doomed = seed_tasks(api, alice, count=6, seed=16)
+    churn = Churn(service_url, contract, alice, ids(doomed), seed=17)
+
+    with churn.running():
+        pages = walk(api, alice, [("sort", sort)], 3, between_pages=churn.wait_for_a_round)
+
+    walked = ids(walked_items(pages))
+    assert len(walked) == len(set(walked)), "a task was returned twice"
+    assert set(ids(lasting)) <= set(walked), "a task that existed for the whole walk was skipped"
+    assert in_sort_order(walked_items(pages), sort)
+    assert len(churn.created) >= len(pages) - 1
+    assert len(churn.deleted) >= len(pages) - 1
+
+
+# --- Cursor misuse ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_alike(api: Api, alice: User) -> list[Task]:
+    """Three pending, overdue, high-priority tasks that every filter below selects."""
+    body = {
+        "title": "Buy milk",
+        "priority": "high",
+        "tags": ["home", "work"],
+        "due_at": rfc3339(NOW - timedelta(days=2)),
+    }
+    return [create(api, alice, body) for _ in range(3)]
+
+
+def _tampered(cursor: str) -> str:
+    middle = len(cursor) // 2
+    replacement = "A" if cursor[middle] != "A" else "B"
+    return cursor[:middle] + replacement + cursor[middle + 1 :]
+
+
+TAMPERINGS: dict[str, Callable[[str], str]] = {
+    "one character changed in the middle": _tampered,
+    "last character dropped": lambda cursor: cursor[:-1],
+    "cut in half": lambda cursor: cursor[: len(cursor) // 2],
+    "first character dropped": lambda cursor: cursor[1:],
+    "made up": lambda cursor: "abc",
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS.values(), ids=TAMPERINGS.keys())
+@pytest.mark.usefixtures("three_alike")
+def test_tampered_cursor_is_invalid_cursor(
+    api: Api, alice: User, tamper: Callable[[str], str]
+) -> None:
+    cursor = first_cursor(api, alice, [("sort", "title")])
+
+    response = api.request(
+        "GET",
+        list_path(alice, [("sort", "title"), ("limit", "1"), ("cursor", tamper(cursor))]),
+        token=alice.token,
+    )
+
+    assert_invalid_cursor(response)
+
+
+SORT_CHANGES = [([("sort", "title")], "-title"), ([("sort", "due_at")], "priority"), ([], "title")]
+
+
+@pytest.mark.parametrize(("first", "then"), SORT_CHANGES)
+@pytest.mark.usefixtures("three_alike")
+def test_cursor_used_with_another_sort_is_invalid_cursor(
+    api: Api, alice: User, first: Params, then: str
+) -> None:
+    cursor = first_cursor(api, alice, first)
+
+    response = api.request(
+        "GET", list_path(alice, [("sort", then), ("cursor", cursor)]), token=alice.token
+    )
+
+    assert_invalid_cursor(response)
+
+
+FILTER_CHANGES: dict[str, tuple[Params, Params]] = {
+    "status added": ([], [("status", "pending")]),
+    "status changed": ([("status", "pending")], [("status", "completed")]),
+    "priority added": ([("priority", "high")], [("priority", "high"), ("priority", "low")]),
+    "tag changed": ([("tag", "home")], [("tag", "work")]),
+    "tag dropped": ([("tag", "home")], []),
+    "q changed": ([("q", "milk")], [("q", "mil")]),
+    "due_before added": ([], [("due_before", rfc3339(NOW))]),
+    "due_after changed": (
+        [("due_after", rfc3339(NOW - timedelta(days=10)))],
+        [("due_after", rfc3339(NOW - timedelta(days=11)))],
+    ),
+    "overdue flipped": ([("overdue", "true")], [("overdue", "false")]),
+}
+
+
+@pytest.mark.parametrize(("first", "then"), FILTER_CHANGES.values(), ids=FILTER_CHANGES.keys())
+@pytest.mark.usefixtures("three_alike")
+def test_cursor_used_with_other_filters_is_invalid_cursor(
+    api: Api, alice: User, first: Params, then: Params
+) -> None:
+    cursor = first_cursor(api, alice, [*first, ("sort", "title")])
+
+    response = api.request(
+        "GET", list_path(alice, [*then, ("sort", "title"), ("cursor", cursor)]), token=alice.token
+    )
+
+    assert_invalid_cursor(response)
+
+
+@pytest.mark.usefixtures("three_alike")
+def test_another_users_cursor_is_invalid_cursor_on_their_own_list(
+    api: Api, alice: User, bob: User
+) -> None:
+    for n in range(3):
+        create(api, bob, {"title": f"bob {n}"})
+    alices_cursor = first_cursor(api, alice, [("sort", "title")])
+
+    response = api.request(
+        "GET",
+        list_path(bob, [("sort", "title"), ("limit", "1"), ("cursor", alices_cursor)]),
+        token=bob.token,
+    )
+
+    assert_invalid_cursor(response)
+
+
+def test_walk_never_shows_another_users_tasks(api: Api, alice: User, bob: User) -> None:
+    bobs: list[Task] = []
+    for n in range(7):
+        create(api, alice, {"title": f"task {n}", "priority": "high"})
+        bobs.append(create(api, bob, {"title": f"task {n}", "priority": "high"}))
+
+    for sort in ("title", "-created_at", "priority"):
+        pages = walk(api, bob, [("sort", sort)], 2)
+        assert ids(walked_items(pages)) == ids(reference(bobs, Filters(), sort))

@@ -1,0 +1,121 @@
+"""A user holds at most MAX_TASKS_PER_USER tasks, also under concurrent creates."""
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import LOG_DIR, Api, User, new_user, service_settings
+from tests.support.contract import Contract
+from tests.support.postgres import PostgresServer
+from tests.support.server import running_service
+from tests.support.writes import Call, create_task, list_all_tasks, post_task, send_concurrently
+
+LIMIT = 3
+CONCURRENT_CREATES = 10
+
+
+@pytest.fixture(scope="module")
+def limited_api(postgres: PostgresServer, contract: Contract) -> Iterator[Api]:
+    """A service of its own whose users may hold 3 tasks each."""
+    with postgres.fresh_database("taskapi_task_limit") as url:
+        settings = service_settings(url, MAX_TASKS_PER_USER=str(LIMIT))
+        with (
+            running_service(settings, LOG_DIR / "service-task-limit.log") as base_url,
+            httpx.Client(base_url=base_url, timeout=10) as http,
+        ):
+            yield Api(http, contract)
+
+
+@pytest.fixture
+def carol() -> User:
+    return new_user("carol")
+
+
+@pytest.fixture
+def dave() -> User:
+    return new_user("dave")
+
+
+def fill(api: Api, user: User) -> list[int]:
+    """Create tasks until `user` holds as many as allowed; their ids."""
+    return [create_task(api, user, title=f"task {n}")["id"] for n in range(LIMIT)]
+
+
+def assert_limit_reached(response: httpx.Response) -> None:
+    assert response.status_code == 409, response.text
+    error = response.json()
+    assert error["error"] == "task_limit_reached"
+    assert error["details"] == {"limit": LIMIT}
+
+
+def test_creating_past_the_limit_is_409_and_creates_nothing(limited_api: Api, carol: User) -> None:
+    held = fill(limited_api, carol)
+
+    response = post_task(limited_api, carol, {"title": "one too many"})
+
+    assert_limit_reached(response)
+    assert sorted(t["id"] for t in list_all_tasks(limited_api, carol)) == sorted(held)
+
+
+def test_the_limit_is_per_user(limited_api: Api, carol: User, dave: User) -> None:
+    fill(limited_api, carol)
+
+    held = fill(limited_api, dave)
+
+    assert len(held) == LIMIT
+    assert_limit_reached(post_task(limited_api, dave, {"title": "one too many"}))
+
+
+def test_deleting_a_task_frees_a_slot(limited_api: Api, carol: User) -> None:
+    held = fill(limited_api, carol)
+
+    deleted = limited_api.request("DELETE", carol.task_path(held[0]), token=carol.token)
+    created = post_task(limited_api, carol, {"title": "in the freed slot"})
+    one_more = post_task(limited_api, carol, {"title": "one too many"})
+
+    assert deleted.status_code == 204
+    assert created.status_code == 201
+    assert_limit_reached(one_more)
+    assert len(list_all_tasks(limited_api, carol)) == LIMIT
+
+
+def test_updates_at_the_limit_still_succeed(limited_api: Api, carol: User) -> None:
+    held = fill(limited_api, carol)
+
+    replaced = limited_api.request(
+        "PUT", carol.task_path(held[0]), token=carol.token, json={"title": "renamed"}
+    )
+
+    assert replaced.status_code == 200
+
+
+def test_concurrent_creates_never_overshoot_the_limit(limited_api: Api, carol: User) -> None:
+    creates = [
+        Call("POST", carol.tasks_path, json={"title": f"racer {n}"})
+        for n in range(CONCURRENT_CREATES)
+    ]
+
+    answers = send_concurrently(limited_api, carol, creates)
+
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [201] * LIMIT + [409] * (CONCURRENT_CREATES - LIMIT)
+    for refused in (r for r in answers if r.status_code == 409):
+        assert_limit_reached(refused)
+    created = {r.json()["id"] for r in answers if r.status_code == 201}
+    assert {t["id"] for t in list_all_tasks(limited_api, carol)} == created
+
+
+def test_a_replay_at_the_limit_is_still_the_201_replay(limited_api: Api, carol: User) -> None:
+    key = {"Idempotency-Key": "the-last-slot"}
+    create_task(limited_api, carol, title="first")
+    create_task(limited_api, carol, title="second")
+    last = post_task(limited_api, carol, {"title": "third"}, headers=key)
+
+    replay = post_task(limited_api, carol, {"title": "third"}, headers=key)
+
+    assert last.status_code == 201
+    assert replay.status_code == 201
+    assert replay.content == last.content
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert len(list_all_tasks(limited_api, carol)) == LIMIT
