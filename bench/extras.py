@@ -7,13 +7,11 @@ from typing import Any
 from bench.database import LARGE, SMALL, seeded_database
 from bench.servers import ServerConfig, running_server, spawned_server, wait_until_ready
 from bench.throughput import checked_load
-from bench.workload import write_workload
-from bench.wrk import Load, run_load
+from bench.workload import write_deep_cursors, write_workload
+from bench.wrk import Load
 from tests.support.postgres import PostgresServer
 
 SCALE_SECONDS = 5
-# The list of 100,000 tasks has no paging yet: a few connections, patient, figures reported as is.
-BIG_LIST = Load("list_big", duration_seconds=10, connections=2, threads=1, timeout_seconds=60)
 MEMORY_CHECKPOINTS = (10_000, 100_000)
 MEMORY_THREADS = 2
 # The memory runs end when their quota of requests is answered; this only bounds a stuck run.
@@ -24,7 +22,7 @@ STARTUP_RUNS = 5
 def measure_scale(
     postgres: PostgresServer, workers: int, secret: str, work_dir: Path, log_dir: Path
 ) -> dict[str, Any]:
-    """list (of 50) and get on ~135k rows and on 1M rows, and a list of 100k; large ÷ small."""
+    """list (of 50) and get on ~135k rows and on 1M rows, and pages of a user with 100k."""
     figures: dict[str, dict[str, Any]] = {}
     for name, data in (("small", SMALL), ("large", LARGE)):
         print(f"  scale: seeding the {name} data set", flush=True)
@@ -42,8 +40,13 @@ def measure_scale(
                     for operation in ("list", "get")
                 }
                 if data.big_user_tasks:
-                    big = run_load(server.base_url, data_dir, BIG_LIST)
-                    figures[name]["list_100k"] = {**big.figures(), "failure": big.failure()}
+                    # The user holding 100,000 tasks: page 1, and pages from the second half of
+                    # the walk (by cursor), 50 tasks each.
+                    write_deep_cursors(data_dir, server.base_url, database, secret)
+                    for operation, label in (("list_big", "list_100k"), ("deep_page", "deep_100k")):
+                        load = Load(operation, SCALE_SECONDS)
+                        result = checked_load(server, data_dir, load, f"scale {name}")
+                        figures[name][label] = result.figures()
     ratios = {
         operation: {
             key: _ratio(figures["large"][operation][key], figures["small"][operation][key])

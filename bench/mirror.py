@@ -1,69 +1,90 @@
 """The reference the benchmark compares our service with: the API in plain Starlette + asyncpg.
 
-It answers every operation of openapi.yaml with the minimum the contract requires (the same
-401/403/404/413/415/400/422 rules, the same SQL, the same JSON) and nothing more: no framework
-layer, no ORM, no validation library. Whatever our service costs beyond this is overhead.
+It answers every operation the benchmark drives (list, with its filters, sorts and cursors; get;
+create; replace; completion; delete; and the health probes) with the minimum the contract
+requires and nothing more: the same 401/403/404/409/412/413/415/400/422 rules, the same ETag
+and Location headers, the same JSON for the same rows. It runs the service's own SQL, imported
+from `impl.tasks` (the statements are not the overhead being measured, and importing them keeps
+the two from drifting), signs and checks cursors with the service's `TokenSigner` and claims,
+and does everything else by hand: no framework layer, no validation library, orjson.
+Whatever our service costs beyond this is overhead. PATCH and delta sync are not benchmarked
+and not served here.
 
-Configured by the environment our service reads: DATABASE_URL, BETTER_AUTH_SECRET and
-DB_POOL_SIZE (connections per worker process). Run with `uvicorn bench.mirror:create_app --factory`.
+Configured by the environment our service reads (DATABASE_URL, BETTER_AUTH_SECRET, DB_POOL_SIZE,
+MAX_BODY_BYTES, MAX_TASKS_PER_USER, SYNC_RETENTION, ...), through the service's `Settings`.
+Run with `uvicorn bench.mirror:create_app --factory`.
 """
 
-import os
+import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import orjson
 from jose import jwt
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from generated.conditional import parse_entity_tags
 from impl.runtime import tune_garbage_collector
+from impl.settings import Settings
+from impl.signing import TokenSigner
+from impl.tasks.listing import SORT_FIELDS, PageStart, Sort, TaskFilter
+from impl.tasks.queries import list_statement
+from impl.tasks.repository import (
+    DELETE,
+    FIND_KEY,
+    FORGET_EXPIRED_KEYS,
+    GET,
+    INSERT,
+    LOCK_KEY,
+    REMEMBER_KEY,
+    REPLACE,
+    TOGGLE,
+    update_statement,
+)
+from impl.tasks.tags import normalize_tags
 
-# The statements of the service, written out: the reference the comparison is made against.
-LIST_SQL = (
-    "SELECT id, user_id, title, description, completed, created_at, updated_at "
-    "FROM tasks WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
-)
-GET_SQL = (
-    "SELECT id, user_id, title, description, completed, created_at, updated_at "
-    "FROM tasks WHERE user_id = $1 AND id = $2"
-)
-CREATE_SQL = (
-    "INSERT INTO tasks (user_id, title, description, created_at, updated_at) "
-    "SELECT $1, $2, $3, written.at, written.at FROM (SELECT clock_timestamp() AS at) AS written "
-    "RETURNING id, user_id, title, description, completed, created_at, updated_at"
-)
-REPLACE_SQL = (
-    "UPDATE tasks SET title = $3, description = $4, updated_at = clock_timestamp() "
-    "WHERE user_id = $1 AND id = $2 "
-    "RETURNING id, user_id, title, description, completed, created_at, updated_at"
-)
-TOGGLE_SQL = (
-    "UPDATE tasks SET completed = NOT completed, updated_at = clock_timestamp() "
-    "WHERE user_id = $1 AND id = $2 "
-    "RETURNING id, user_id, title, description, completed, created_at, updated_at"
-)
-DELETE_SQL = "DELETE FROM tasks WHERE user_id = $1 AND id = $2"
-
-MAX_BODY_BYTES = 64 * 1024
 MAX_TASK_ID = 2**63 - 1
 USER_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 TASK_ID = re.compile(r"[0-9]{1,19}")
-# openapi.yaml's Title and Description patterns, matched against the whole string.
+# openapi.yaml's patterns, matched against the whole string.
 TITLE = re.compile(
     r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*"
 )
 DESCRIPTION = re.compile(r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*")
-INPUT_FIELDS = frozenset({"title", "description"})
+_SPACE = r"\t\n\r \xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF"
+_EDGE = r"[^\x00-\x20\x7F-\x9F\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+TAG_INPUT = re.compile(
+    rf"[{_SPACE}]*{_EDGE}(?:[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]{{0,48}}{_EDGE})?[{_SPACE}]*"
+)
+DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+TEXT_QUERY = re.compile(r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*")
+TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,1024}")
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
+PRIORITIES = frozenset({"low", "medium", "high", "urgent"})
+STATUSES = frozenset({"all", "pending", "completed"})
+SORTS = frozenset({*SORT_FIELDS, *(f"-{name}" for name in SORT_FIELDS)})
+TIME_SORTS = frozenset({"created_at", "updated_at", "due_at"})
+# What a query string may spell a boolean as (the service's parser reads these too).
+TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
+INPUT_FIELDS = frozenset({"title", "description", "priority", "tags", "due_at"})
 JWT_OPTIONS = {"require_exp": True, "require_sub": True, "verify_aud": False}
+# The key purposes of the service's signed tokens: the same secret and purpose, the same cursors.
+CURSOR_PURPOSE = "paging cursor"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Fields = tuple[str, str | None, str, list[str], datetime | None]
 
 
 class ApiError(Exception):
@@ -106,10 +127,14 @@ def unprocessable(location: list[str | int], message: str) -> ApiError:
     return ApiError(422, "validation_failed", "The request does not match the schema.", details)
 
 
+NOT_FOUND = ApiError(404, "not_found", "Task not found.")
+
+
 def authorized_user(request: Request) -> str:
     """The URL's user id, once the bearer token proves the caller is that user."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not token:
         raise ApiError(
             401,
             "unauthorized",
@@ -131,10 +156,10 @@ def authorized_user(request: Request) -> str:
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     user_id: str = request.path_params["user_id"]
-    if subject != user_id:
-        raise ApiError(403, "forbidden", "You may only access your own tasks.")
     if USER_ID.fullmatch(user_id) is None:
         raise unprocessable(["path", "user_id"], "must be 1-128 of A-Z a-z 0-9 _ . -")
+    if subject != user_id:
+        raise ApiError(403, "forbidden", "You may only access your own tasks.")
     return user_id
 
 
@@ -145,20 +170,221 @@ def task_id(request: Request) -> int:
     return int(raw)
 
 
-async def task_input(request: Request) -> tuple[str, str | None]:
-    """The title and description of a TaskInput body, or the contract's 415/413/400/422."""
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "application/json" and not (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    ):
-        raise ApiError(415, "unsupported_media_type", "The request body must be application/json.")
-    body = await limited_body(request)
+def date_time(value: object, location: list[str | int]) -> datetime:
+    """An RFC 3339 date-time with a zone, as the contract's DateTime means it."""
+    if isinstance(value, str) and DATE_TIME.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value.upper())
+        except ValueError:
+            pass
+    raise unprocessable(location, "must be an RFC 3339 date-time with a time zone")
+
+
+def if_match_versions(request: Request) -> list[int] | None:
+    """The versions If-Match allows; None when it allows any (absent, or `*`)."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    if not 1 <= len(header) <= 1024:
+        raise unprocessable(["header", "If-Match"], "must be 1 to 1024 characters")
+    tags = parse_entity_tags(header)
+    if tags.any:
+        return None
+    versions = []
+    for tag in tags.strong:
+        digits = tag[1:-1]
+        if digits.isascii() and digits.isdigit() and digits[0] != "0" and int(digits) <= 2**63 - 1:
+            versions.append(int(digits))
+    return versions
+
+
+def tagged(row: asyncpg.Record | dict[str, Any], status: int = 200) -> Response:
+    task = dict(row)
+    return json_response(task, status, {"ETag": f'"{task["version"]}"'})
+
+
+async def unchanged(request: Request, user_id: str, task: int, versions: list[int] | None) -> Any:
+    """Why a write changed nothing: no such task (404), If-Match failed (412), or a no-op."""
+    row = await request.app.state.pool.fetchrow(GET, user_id, task)
+    if row is None:
+        raise NOT_FOUND
+    if versions is not None and row["version"] not in versions:
+        raise precondition_failed(row)
+    return row
+
+
+def precondition_failed(current: asyncpg.Record) -> ApiError:
+    return ApiError(
+        412,
+        "precondition_failed",
+        "The task has changed since the version named in If-Match.",
+        {"current": dict(current)},
+        {"ETag": f'"{current["version"]}"'},
+    )
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+def list_query(query: QueryParams) -> tuple[TaskFilter, Sort, int, str | None]:
+    """The filters, sort, limit and cursor of a list request, by the contract's rules."""
+    status = query.get("status", "all")
+    if status not in STATUSES:
+        raise unprocessable(["query", "status"], "must be all, pending or completed")
+    priorities = query.getlist("priority")
+    if len(priorities) > 4 or not PRIORITIES.issuperset(priorities):
+        raise unprocessable(["query", "priority"], "at most 4 of low, medium, high, urgent")
+    tags = query.getlist("tag")
+    if len(tags) > 20:
+        raise unprocessable(["query", "tag"], "at most 20 tags")
+    for index, tag in enumerate(tags):
+        if len(tag) > 100 or TAG_INPUT.fullmatch(tag) is None:
+            raise unprocessable(["query", "tag", index], "must be a tag")
+    text = query.get("q")
+    if text is not None and (not 1 <= len(text) <= 200 or TEXT_QUERY.fullmatch(text) is None):
+        raise unprocessable(["query", "q"], "must be 1 to 200 characters, no control characters")
+    due_before = query.get("due_before")
+    due_after = query.get("due_after")
+    overdue = query.get("overdue")
+    overdue_value = None
+    if overdue is not None:
+        if overdue.lower() in TRUE:
+            overdue_value = True
+        elif overdue.lower() in FALSE:
+            overdue_value = False
+        else:
+            raise unprocessable(["query", "overdue"], "must be a boolean")
+    sort = query.get("sort", "-created_at")
+    if sort not in SORTS:
+        raise unprocessable(["query", "sort"], "must be one of the sort orders")
+    raw_limit = query.get("limit")
+    limit = 50 if raw_limit is None else integer(raw_limit)
+    if not 1 <= limit <= 100:
+        raise unprocessable(["query", "limit"], "must be an integer from 1 to 100")
+    cursor = query.get("cursor")
+    if cursor is not None and TOKEN.fullmatch(cursor) is None:
+        raise unprocessable(["query", "cursor"], "must be 1 to 1024 of A-Z a-z 0-9 _ . -")
+    task_filter = TaskFilter(
+        status=status,  # type: ignore[arg-type]  # checked against STATUSES above
+        priorities=frozenset(priorities),
+        tags=frozenset(normalize_tags(tags)),
+        text=text,
+        due_before=None if due_before is None else date_time(due_before, ["query", "due_before"]),
+        due_after=None if due_after is None else date_time(due_after, ["query", "due_after"]),
+        overdue=overdue_value,
+    )
+    return task_filter, Sort.parse(sort), limit, cursor
+
+
+def integer(text: str) -> int:
+    """An integer as a query string writes one (`5`, also `5.0`, which JSON Schema calls one).
+
+    0 when it is none: 0 is out of every range this is used for.
+    """
+    whole, dot, fraction = text.strip().partition(".")
+    if not whole.isascii() or (dot and (not fraction or fraction.strip("0"))):
+        return 0
     try:
-        document = orjson.loads(body)
+        return int(whole)
+    except ValueError:
+        return 0
+
+
+def invalid_cursor(message: str) -> ApiError:
+    return ApiError(400, "invalid_cursor", message, {"parameter": "cursor"})
+
+
+def page_start(
+    signer: TokenSigner, user_id: str, cursor: str, task_filter: TaskFilter, sort: Sort
+) -> PageStart:
+    claims = signer.verify(user_id, cursor)
+    if claims is None:
+        raise invalid_cursor("The cursor is not one this service issued for this user.")
+    if claims.get("s") != str(sort) or claims.get("f") != task_filter.fingerprint():
+        raise invalid_cursor("The cursor was issued for other filters or another sort.")
+    key = claims["k"]
+    if sort.field in TIME_SORTS and key is not None:
+        key = datetime.fromisoformat(key)
+    return PageStart(key, int(claims["i"]))
+
+
+async def list_tasks(request: Request) -> Response:
+    user_id = authorized_user(request)
+    task_filter, sort, limit, cursor = list_query(request.query_params)
+    signer: TokenSigner = request.app.state.cursors
+    start = None if cursor is None else page_start(signer, user_id, cursor, task_filter, sort)
+    # One row more than the page tells whether another page follows.
+    sql, arguments = list_statement(user_id, task_filter, sort, start, limit + 1)
+    rows = await request.app.state.pool.fetch(sql, *arguments)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        key = last[sort.field]
+        claims = {
+            "s": str(sort),
+            "f": task_filter.fingerprint(),
+            "k": key.isoformat() if isinstance(key, datetime) else key,
+            "i": last["id"],
+        }
+        next_cursor = signer.sign(user_id, claims)
+    return json_response({"items": [dict(row) for row in rows], "next_cursor": next_cursor})
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+def has_body(request: Request) -> bool:
+    return request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON document, or the contract's 422 (no body), 415, 413 or 400."""
+    if not has_body(request):
+        raise unprocessable(["body"], "a body is required")
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "The request body must be application/json.",
+            {"supported": ["application/json"]},
+        )
+    body = await limited_body(request)
+    if not body:
+        raise unprocessable(["body"], "a body is required")
+    try:
+        return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise ApiError(
             400, "malformed_json", "The request body is not valid JSON.", {"position": error.pos}
         ) from error
+
+
+async def limited_body(request: Request) -> bytes:
+    limit: int = request.app.state.max_body_bytes
+    too_large = ApiError(
+        413,
+        "content_too_large",
+        f"The request body exceeds {limit} bytes.",
+        {"limit_bytes": limit},
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def task_input(request: Request) -> Fields:
+    """The fields of a TaskInput body, defaults filled in and tags normalized."""
+    document = await json_body(request)
     if not isinstance(document, dict):
         raise unprocessable(["body"], "must be an object")
     unknown = sorted(set(document) - INPUT_FIELDS)
@@ -174,70 +400,156 @@ async def task_input(request: Request) -> tuple[str, str | None]:
         or DESCRIPTION.fullmatch(description) is None
     ):
         raise unprocessable(["body", "description"], "must be null or up to 1000 characters")
-    return title, description
+    priority = document.get("priority", "medium")
+    if not isinstance(priority, str) or priority not in PRIORITIES:
+        raise unprocessable(["body", "priority"], "must be low, medium, high or urgent")
+    tags = document.get("tags", [])
+    if not isinstance(tags, list) or len(tags) > 20:
+        raise unprocessable(["body", "tags"], "must be a list of up to 20 tags")
+    for index, tag in enumerate(tags):
+        if not isinstance(tag, str) or len(tag) > 100 or TAG_INPUT.fullmatch(tag) is None:
+            raise unprocessable(["body", "tags", index], "must be a tag")
+    due_at = document.get("due_at")
+    if due_at is not None:
+        due_at = date_time(due_at, ["body", "due_at"])
+    return title, description, priority, normalize_tags(tags), due_at
 
 
-async def limited_body(request: Request) -> bytes:
-    too_large = ApiError(
-        413,
-        "content_too_large",
-        f"The request body exceeds {MAX_BODY_BYTES} bytes.",
-        {"limit_bytes": MAX_BODY_BYTES},
+async def completion_input(request: Request) -> bool | None:
+    """The `completed` of an optional CompletionInput body; None (no body, no field) toggles."""
+    if not has_body(request):
+        return None
+    document = await json_body(request)
+    if not isinstance(document, dict):
+        raise unprocessable(["body"], "must be an object")
+    if set(document) - {"completed"}:
+        raise unprocessable(["body", sorted(set(document) - {"completed"})[0]], "unknown property")
+    completed = document.get("completed")
+    if "completed" in document and not isinstance(completed, bool):
+        raise unprocessable(["body", "completed"], "must be a boolean")
+    return completed
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and IDEMPOTENCY_KEY.fullmatch(key) is None:
+        raise unprocessable(["header", "Idempotency-Key"], "must be 1-255 printable ASCII")
+    return key
+
+
+# --- operations --------------------------------------------------------------------------------
+
+
+def task_limit_reached(cap: int) -> ApiError:
+    return ApiError(
+        409, "task_limit_reached", f"A user may hold at most {cap} tasks.", {"limit": cap}
     )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
-    return bytes(body)
-
-
-def found(row: asyncpg.Record | None) -> Response:
-    if row is None:
-        raise ApiError(404, "not_found", "No such task.")
-    return json_response(dict(row))
-
-
-async def list_tasks(request: Request) -> Response:
-    rows = await request.app.state.pool.fetch(LIST_SQL, authorized_user(request))
-    return json_response({"items": [dict(row) for row in rows]})
 
 
 async def create_task(request: Request) -> Response:
     user_id = authorized_user(request)
-    title, description = await task_input(request)
-    row = await request.app.state.pool.fetchrow(CREATE_SQL, user_id, title, description)
-    location = f"/api/{user_id}/tasks/{row['id']}"
-    return json_response(dict(row), 201, {"Location": location})
+    key = idempotency_key(request)
+    fields = await task_input(request)
+    state = request.app.state
+    if key is None:
+        row = await state.pool.fetchrow(INSERT, user_id, *fields, state.cap)
+        if row is None:
+            raise task_limit_reached(state.cap)
+        task = dict(row)
+        replayed = False
+    else:
+        task, replayed = await create_once(request, user_id, key, fields)
+    # User ids are [A-Za-z0-9_.-]: nothing in them needs quoting in a path.
+    headers = {"Location": f"/api/{user_id}/tasks/{task['id']}", "ETag": f'"{task["version"]}"'}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(task, 201, headers)
+
+
+async def create_once(
+    request: Request, user_id: str, key: str, fields: Fields
+) -> tuple[dict[str, Any], bool]:
+    """Create under an Idempotency-Key: (the task, whether it is an earlier answer replayed)."""
+    title, description, priority, tags, due_at = fields
+    due = None if due_at is None else due_at.astimezone(UTC).isoformat()
+    request_hash = hashlib.sha256(orjson.dumps([title, description, priority, tags, due])).digest()
+    state = request.app.state
+    async with state.pool.acquire() as connection, connection.transaction():
+        await connection.execute(LOCK_KEY, user_id, key)
+        await connection.execute(FORGET_EXPIRED_KEYS, user_id, state.idempotency_key_ttl)
+        earlier = await connection.fetchrow(FIND_KEY, user_id, key)
+        if earlier is not None:
+            if earlier["request_hash"] != request_hash:
+                raise ApiError(
+                    422,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used with another request body.",
+                    {"header": "Idempotency-Key"},
+                )
+            return orjson.loads(earlier["response"]), True
+        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap)
+        if row is None:
+            raise task_limit_reached(state.cap)
+        task = dict(row)
+        response = orjson.dumps(task, option=orjson.OPT_UTC_Z)
+        await connection.execute(REMEMBER_KEY, user_id, key, request_hash, response)
+    return task, False
 
 
 async def get_task(request: Request) -> Response:
     user_id = authorized_user(request)
-    return found(await request.app.state.pool.fetchrow(GET_SQL, user_id, task_id(request)))
+    task = task_id(request)
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and not 1 <= len(if_none_match) <= 1024:
+        raise unprocessable(["header", "If-None-Match"], "must be 1 to 1024 characters")
+    row = await request.app.state.pool.fetchrow(GET, user_id, task)
+    if row is None:
+        raise NOT_FOUND
+    etag = f'"{row["version"]}"'
+    if if_none_match is not None and parse_entity_tags(if_none_match).match_weakly(etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return json_response(dict(row), 200, {"ETag": etag})
 
 
 async def replace_task(request: Request) -> Response:
     user_id = authorized_user(request)
-    identifier = task_id(request)
-    title, description = await task_input(request)
-    pool = request.app.state.pool
-    return found(await pool.fetchrow(REPLACE_SQL, user_id, identifier, title, description))
+    task = task_id(request)
+    versions = if_match_versions(request)
+    fields = await task_input(request)
+    row = await request.app.state.pool.fetchrow(REPLACE, user_id, task, versions, *fields)
+    if row is None:  # nothing written: missing, If-Match failed, or nothing would change
+        row = await unchanged(request, user_id, task, versions)
+    return tagged(row)
 
 
 async def toggle_task_completion(request: Request) -> Response:
     user_id = authorized_user(request)
-    return found(await request.app.state.pool.fetchrow(TOGGLE_SQL, user_id, task_id(request)))
+    task = task_id(request)
+    versions = if_match_versions(request)
+    completed = await completion_input(request)
+    pool = request.app.state.pool
+    if completed is None:
+        row = await pool.fetchrow(TOGGLE, user_id, task, versions)
+    else:
+        sql, arguments = update_statement({"completed": completed})
+        row = await pool.fetchrow(sql, user_id, task, versions, *arguments)
+    if row is None:
+        row = await unchanged(request, user_id, task, versions)
+    return tagged(row)
 
 
 async def delete_task(request: Request) -> Response:
     user_id = authorized_user(request)
-    status = await request.app.state.pool.execute(DELETE_SQL, user_id, task_id(request))
-    if status == "DELETE 0":
-        raise ApiError(404, "not_found", "No such task.")
-    return Response(status_code=204)
+    task = task_id(request)
+    versions = if_match_versions(request)
+    state = request.app.state
+    deleted = await state.pool.fetchval(DELETE, user_id, task, versions, state.sync_retention)
+    if deleted == 1:
+        return Response(status_code=204)
+    current = None if versions is None else await state.pool.fetchrow(GET, user_id, task)
+    if current is None:
+        raise NOT_FOUND
+    raise precondition_failed(current)
 
 
 async def check_liveness(request: Request) -> Response:
@@ -285,16 +597,23 @@ async def keep_session(connection: asyncpg.Connection) -> None:
 
 
 def create_app() -> Starlette:
-    secret = os.environ["BETTER_AUTH_SECRET"]
-    pool_size = int(os.environ["DB_POOL_SIZE"])
+    settings = Settings()
+    secret = settings.better_auth_secret.get_secret_value()
+    assert settings.database_url is not None, "DATABASE_URL is required"
+    database_url = settings.database_url.get_secret_value()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.secret = secret
+        app.state.cursors = TokenSigner(secret, CURSOR_PURPOSE)
+        app.state.cap = settings.max_tasks_per_user
+        app.state.sync_retention = settings.sync_retention
+        app.state.idempotency_key_ttl = settings.idempotency_key_ttl
+        app.state.max_body_bytes = settings.max_body_bytes
         app.state.pool = await asyncpg.create_pool(
-            os.environ["DATABASE_URL"],
-            min_size=pool_size,
-            max_size=pool_size,
+            database_url,
+            min_size=settings.db_pool_size,
+            max_size=settings.db_pool_size,
             reset=keep_session,
         )
         try:

@@ -12,13 +12,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.database import SMALL, SeededDatabase, add_delete_pool, seeded_database
+from bench.database import BIG_USER, THROUGHPUT, SeededDatabase, add_delete_pool, seeded_database
+from bench.parity import check_parity
 from bench.servers import SIDES, RunningServer, ServerConfig, spawned_server, wait_until_ready
-from bench.workload import write_delete_pool, write_workload
+from bench.workload import write_deep_cursors, write_delete_pool, write_workload
 from bench.wrk import Load, LoadError, LoadResult, run_load
 from tests.support.postgres import PostgresServer
 
-OPERATIONS = ("list", "get", "create", "replace", "toggle", "delete")
+# driver.lua's names: the list (page 1 of 50 tasks), the filtered and sorted list, a page from far
+# into a big user's walk (by cursor), then one task at a time.
+OPERATIONS = ("list", "filtered", "deep_page", "get", "create", "replace", "toggle", "delete")
 # Each DELETE needs a task of its own: the pool is the fastest rate seen so far, with margin.
 DELETE_POOL_MARGIN = 2.5
 DELETE_POOL_FLOOR = 20_000
@@ -79,7 +82,7 @@ def _measure_block(
     measurements = []
     with ExitStack() as stack:
         databases = {
-            side: stack.enter_context(seeded_database(postgres, f"{side}_w{workers}", SMALL))
+            side: stack.enter_context(seeded_database(postgres, f"{side}_w{workers}", THROUGHPUT))
             for side in SIDES
         }
         if databases["ours"].targets != databases["mirror"].targets:
@@ -99,6 +102,16 @@ def _measure_block(
         }
         for server in servers.values():
             wait_until_ready(server)
+        first_page = write_deep_cursors(
+            data_dir, servers["ours"].base_url, databases["ours"], secret
+        )
+        probes = check_parity(servers, data_dir)
+        print(
+            f"  {workers} worker(s): deep pages from page {first_page} of {BIG_USER}'s walk;"
+            f" parity: the mirror answered {probes} probes as ours did",
+            flush=True,
+        )
+        for server in servers.values():
             warmup = Load("mixed", plan.warmup_seconds, plan.connections, plan.threads)
             checked_load(server, data_dir, warmup, f"warm-up ({workers} workers)")
         fastest = dict.fromkeys(SIDES, 0.0)
@@ -106,7 +119,13 @@ def _measure_block(
             sides = list(SIDES) if round_number % 2 else list(reversed(SIDES))
             for operation in OPERATIONS:
                 for side in sides:
-                    load = Load(operation, plan.duration_seconds, plan.connections, plan.threads)
+                    load = Load(
+                        operation,
+                        plan.duration_seconds,
+                        plan.connections,
+                        plan.threads,
+                        nonce=f"{workers}.{round_number}",
+                    )
                     if operation == "delete":
                         pool = data_dir / f"deletes-{side}-{round_number}.tsv"
                         load = _with_delete_pool(load, databases[side], fastest[side], pool)

@@ -29,6 +29,7 @@ class Load:
     timeout_seconds: float = 10
     deletes: Path | None = None
     quota_per_thread: int = 0
+    nonce: str = "0"
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,12 @@ def wrk_executable() -> str:
 
 def run_load(base_url: str, data_dir: Path, load: Load) -> LoadResult:
     """One wrk run; with a quota, it ends as soon as every thread has had its answers."""
-    options = [f"op={load.operation}", f"data={data_dir}", f"threads={load.threads}"]
+    options = [
+        f"op={load.operation}",
+        f"data={data_dir}",
+        f"threads={load.threads}",
+        f"nonce={load.nonce}",
+    ]
     if load.quota_per_thread:
         options.append(f"quota={load.quota_per_thread}")
     if load.deletes is not None:

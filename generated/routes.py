@@ -54,6 +54,13 @@ register_url_convertor(
 )
 
 
+def declares_body(request: Request) -> bool:
+    return (
+        request.headers.get("content-length", "0") != "0"
+        or "transfer-encoding" in request.headers
+    )
+
+
 def body_media_types(*accepted: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
     """A dependency: a request body must be declared as one of `accepted`, else 415.
 
@@ -62,10 +69,7 @@ def body_media_types(*accepted: str) -> Callable[[Request], Coroutine[Any, Any, 
     """
 
     async def require_media_type(request: Request) -> None:
-        if (
-            request.headers.get("content-length", "0") == "0"
-            and "transfer-encoding" not in request.headers
-        ):
+        if not declares_body(request):
             return
         media_type = (
             request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -440,7 +444,7 @@ def create_router(
         body: models.CompletionInput | None = None,
         request: Request,
     ) -> Response:
-        if body is None and await request.body():
+        if body is None and declares_body(request) and await request.body():
             raise RequestValidationError([NOT_AN_OBJECT])
 
         tagged = await tasks_api.toggle_task_completion(

@@ -1,11 +1,14 @@
 -- One operation of the task API for wrk, spread over many users, each with its own token.
 --
 -- wrk ... -s driver.lua <url> -- op=<operation> data=<dir> threads=<n> [quota=<n>] [deletes=<file>]
+--                                [nonce=<text>]
 --
 -- Each thread walks its own share of the operation's rows (every `threads`-th, from its index).
 -- Any answer but the operation's success status is counted by status; delete rows are never
 -- reused (a second DELETE would be a 404), so running out stops the thread and is reported.
--- With a quota, a thread stops after that many answers and prints QUOTA_REACHED.
+-- With a quota, a thread stops after that many answers and prints QUOTA_REACHED. The nonce goes
+-- into every title written, so that no run repeats an earlier run's body (a replace that changes
+-- nothing is another path of the service).
 -- done() prints one line, RESULT <json>, with wrk's own counts and ours.
 
 local threads = {}
@@ -27,19 +30,33 @@ local function read_rows(path)
    return rows
 end
 
+local nonce = "0"
+
+-- A TaskInput with every field of API 1.1: the tags are normalized, the due date parsed.
 local function task_body(sequence)
    return string.format(
-      '{"title": "Benchmark task %d", "description": "Written by the benchmark, round after round."}',
-      sequence)
+      '{"title": "Benchmark task %s.%d", "description": "Written by the benchmark, round after ' ..
+      'round.", "priority": "high", "tags": ["Bench", "work"], "due_at": "2026-12-01T17:00:00Z"}',
+      nonce, sequence)
 end
 
--- method, path and body for a row: {user id} or {user id, task id}.
+-- The filtered and sorted list: pending tasks of high or urgent priority, soonest due first.
+local FILTERED = "?status=pending&priority=high&priority=urgent&sort=due_at"
+
+-- method, path and body for a row: {user id}, {user id, task id} or {user id, cursor}.
 local operations = {
    list = {rows = "list_users.tsv", ok = {[200] = true}, build = function(row)
       return "GET", "/api/" .. row[1] .. "/tasks"
    end},
    list_big = {rows = "big_user.tsv", ok = {[200] = true}, build = function(row)
       return "GET", "/api/" .. row[1] .. "/tasks"
+   end},
+   filtered = {rows = "list_users.tsv", ok = {[200] = true}, build = function(row)
+      return "GET", "/api/" .. row[1] .. "/tasks" .. FILTERED
+   end},
+   -- {user id, cursor}: a page from far into a big user's walk (cursors are URL-safe).
+   deep_page = {rows = "deep_cursors.tsv", ok = {[200] = true}, build = function(row)
+      return "GET", "/api/" .. row[1] .. "/tasks?cursor=" .. row[2]
    end},
    get = {rows = "targets.tsv", ok = {[200] = true}, build = function(row)
       return "GET", "/api/" .. row[1] .. "/tasks/" .. row[2]
@@ -82,6 +99,7 @@ function init(args)
    end
    stride = tonumber(options.threads)
    quota = tonumber(options.quota or "0")
+   nonce = options.nonce or "0"
    for _, row in ipairs(read_rows(options.data .. "/tokens.tsv")) do
       tokens[row[1]] = row[2]
    end

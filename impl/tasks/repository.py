@@ -211,7 +211,7 @@ class TaskRepository:
         self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
     ) -> Task | None:
         """Set the `changes` (names of PATCHABLE); None as for `replace`."""
-        sql, arguments = _update_statement(changes)
+        sql, arguments = update_statement(changes)
         async with self._database.connection() as connection:
             record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
         return _task(record)
@@ -258,7 +258,7 @@ def _values(fields: NewFields) -> tuple[Any, ...]:
     return (fields.title, fields.description, fields.priority, fields.tags, fields.due_at)
 
 
-def _update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
+def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
     """UPDATE … SET only the changed columns, and only if one of them differs."""
     assignments: list[str] = []
     differences: list[str] = []

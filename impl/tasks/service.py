@@ -202,10 +202,9 @@ class TaskService:
         retention = self._policy.sync_retention
         if await self._repository.delete(self._owner_id, task_id, if_match, retention):
             return
-        current = await self._repository.get(self._owner_id, task_id)
-        if current is None or if_match is None:
+        if if_match is None:
             raise TaskNotFound
-        raise _precondition_failed(current)
+        raise _precondition_failed(_found(await self._repository.get(self._owner_id, task_id)))
 
     async def _unchanged(self, task_id: int, if_match: list[int] | None) -> Task:
         """Why a write changed nothing: no such task (404), If-Match failed (412), or no-op."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from impl.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 60
 PRODUCTION = ("serve",)
@@ -20,21 +22,7 @@ SPAWNED_WORKER_MARK = b"--multiprocessing-fork"
 # `python -m impl` alone: the development server, which starts an embedded PostgreSQL.
 DEVELOPMENT = ()
 # What the service reads; the tests set each one they need, and nothing leaks in from the shell.
-SERVICE_VARIABLES = (
-    "DATABASE_URL",
-    "BETTER_AUTH_SECRET",
-    "API_HOST",
-    "API_PORT",
-    "API_WORKERS",
-    "CORS_ORIGINS",
-    "MAX_BODY_BYTES",
-    "DB_POOL_SIZE",
-    "DB_POOL_TIMEOUT_SECONDS",
-    "DB_CONNECT_TIMEOUT_SECONDS",
-    "MIGRATE_ON_STARTUP",
-    "EMBEDDED_DB_DIR",
-    "LOG_LEVEL",
-)
+SERVICE_VARIABLES = tuple(name.upper() for name in Settings.model_fields)
 
 
 def free_port() -> int:

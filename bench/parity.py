@@ -1,0 +1,263 @@
+"""Before any load: the mirror answers as our service does, and both as the contract allows.
+
+The same requests go to both sides, one after the other, so that both databases go through the
+same writes. Each answer must be one openapi.yaml declares (status, required headers, body
+schema); the two sides must agree on the status, the ETag, Location and Idempotent-Replayed
+headers, and the body: exactly for reads, but for the times a write stamped, and by error code
+for errors. A mirror that answered less than the service would make the comparison flattering.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.servers import RunningServer
+from bench.workload import DEEP_CURSORS, LISTED_USERS, TARGETS, TOKENS, WRITERS
+from tests.support.contract import Contract
+
+# What driver.lua's `filtered` operation asks for.
+FILTERED_QUERY = "status=pending&priority=high&priority=urgent&sort=due_at"
+# Set by the time of the write, so different on the two sides.
+WRITE_TIMES = frozenset({"created_at", "updated_at", "completed_at"})
+COMPARED_HEADERS = ("etag", "location", "idempotent-replayed")
+BODY = {
+    "title": "Parity check",
+    "description": "Sent to both sides.",
+    "priority": "urgent",
+    "tags": [" Home ", "home", "ÉTÉ"],
+    "due_at": "2026-12-01T18:00:00+01:00",
+}
+
+
+@dataclass(frozen=True)
+class Probe:
+    label: str
+    method: str
+    path: str
+    user: str | None  # whose token goes with it; None: no Authorization header
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # a raw body instead of `body` as JSON
+    volatile: frozenset[str] = frozenset()
+
+
+class ParityCheck:
+    def __init__(self, servers: Mapping[str, RunningServer], data_dir: Path) -> None:
+        self._clients = {
+            side: httpx.Client(base_url=server.base_url, timeout=30)
+            for side, server in servers.items()
+        }
+        self._tokens = dict(_rows(data_dir / TOKENS))
+        self._contract = Contract()
+        self.probes = 0
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+    def exchange(self, probe: Probe) -> httpx.Response:
+        """Send `probe` to each side and compare; returns our service's answer."""
+        answers = {side: self._send(client, probe) for side, client in self._clients.items()}
+        ours, mirror = answers["ours"], answers["mirror"]
+        where = f"parity, {probe.label} ({probe.method} {probe.path})"
+        for side, answer in answers.items():
+            try:
+                self._contract.assert_conforms(answer)
+            except AssertionError as error:
+                raise RuntimeError(
+                    f"{where}: {side} answered outside the contract: {error}"
+                ) from None
+        if ours.status_code != mirror.status_code:
+            raise RuntimeError(
+                f"{where}: ours answered {ours.status_code} {ours.text[:300]},"
+                f" the mirror {mirror.status_code} {mirror.text[:300]}"
+            )
+        for name in COMPARED_HEADERS:
+            if ours.headers.get(name) != mirror.headers.get(name):
+                raise RuntimeError(
+                    f"{where}: {name}: ours {ours.headers.get(name)!r},"
+                    f" the mirror {mirror.headers.get(name)!r}"
+                )
+        if ours.status_code >= 400:
+            agree = ours.json()["error"] == mirror.json()["error"]
+        elif ours.content or mirror.content:
+            agree = _without(ours.json(), probe.volatile) == _without(mirror.json(), probe.volatile)
+        else:
+            agree = True
+        if not agree:
+            raise RuntimeError(
+                f"{where}: the bodies differ:\n  ours   {ours.text[:600]}"
+                f"\n  mirror {mirror.text[:600]}"
+            )
+        self.probes += 1
+        return ours
+
+    def _send(self, client: httpx.Client, probe: Probe) -> httpx.Response:
+        headers = dict(probe.headers)
+        if probe.user is not None:
+            headers["Authorization"] = self._tokens[probe.user]
+        if probe.content is not None:
+            return client.request(probe.method, probe.path, headers=headers, content=probe.content)
+        return client.request(probe.method, probe.path, headers=headers, json=probe.body)
+
+
+def check_parity(servers: Mapping[str, RunningServer], data_dir: Path) -> int:
+    """Every probe below on both sides; raises RuntimeError at the first disagreement."""
+    listed = [row[0] for row in _rows(data_dir / LISTED_USERS)]
+    writers = [row[0] for row in _rows(data_dir / WRITERS)]
+    targets = [(row[0], int(row[1])) for row in _rows(data_dir / TARGETS)]
+    deep = _rows(data_dir / DEEP_CURSORS)
+    check = ParityCheck(servers, data_dir)
+    try:
+        _reads(check, listed, writers, targets, deep)
+        _writes(check, writers, targets)
+        _errors(check, listed, writers, targets)
+    finally:
+        check.close()
+    return check.probes
+
+
+def _reads(
+    check: ParityCheck,
+    listed: list[str],
+    writers: list[str],
+    targets: list[tuple[str, int]],
+    deep: list[list[str]],
+) -> None:
+    user = listed[0]
+    check.exchange(Probe("list", "GET", f"/api/{user}/tasks", user))
+    check.exchange(Probe("filtered", "GET", f"/api/{user}/tasks?{FILTERED_QUERY}", user))
+    big_user, cursor = deep[0]
+    check.exchange(Probe("deep page", "GET", f"/api/{big_user}/tasks?cursor={cursor}", big_user))
+    writer = writers[0]
+    for query in (
+        "limit=7",
+        f"{FILTERED_QUERY}&limit=5",
+        "sort=-priority&tag=HOME&q=the&overdue=false&limit=4",
+        "sort=title&due_after=2026-01-02T00:00:00%2B01:00&due_before=2026-03-01T00:00:00Z&limit=3",
+        "sort=-due_at&status=completed&limit=6",
+        "sort=updated_at&priority=low&limit=9",
+    ):
+        path = f"/api/{writer}/tasks?{query}"
+        page = check.exchange(Probe(f"list ?{query}", "GET", path, writer)).json()
+        for number in (2, 3):
+            if page["next_cursor"] is None:
+                break
+            follow = f"{path}&cursor={page['next_cursor']}"
+            page = check.exchange(Probe(f"page {number} of ?{query}", "GET", follow, writer)).json()
+    owner, task_id = targets[0]
+    task = check.exchange(Probe("get", "GET", f"/api/{owner}/tasks/{task_id}", owner))
+    etag = task.headers["etag"]
+    for header in (etag, f'W/{etag}, "1234"', "*"):
+        label = f"get, If-None-Match {header}"
+        path = task.request.url.path
+        check.exchange(Probe(label, "GET", path, owner, headers={"If-None-Match": header}))
+
+
+def _writes(check: ParityCheck, writers: list[str], targets: list[tuple[str, int]]) -> None:
+    owner, task_id = targets[1]
+    path = f"/api/{owner}/tasks/{task_id}"
+    replaced = check.exchange(Probe("replace", "PUT", path, owner, BODY, volatile=WRITE_TIMES))
+    check.exchange(Probe("replace, no change", "PUT", path, owner, BODY, volatile=WRITE_TIMES))
+    check.exchange(
+        Probe(
+            "replace, If-Match current",
+            "PUT",
+            path,
+            owner,
+            {"title": "Parity check, again"},
+            headers={"If-Match": replaced.headers["etag"]},
+            volatile=WRITE_TIMES,
+        )
+    )
+    check.exchange(
+        Probe("replace, If-Match stale", "PUT", path, owner, BODY, headers={"If-Match": '"1"'})
+    )
+    owner, task_id = targets[2]
+    path = f"/api/{owner}/tasks/{task_id}/complete"
+    for label, body in (
+        ("toggle", None),
+        ("toggle back", None),
+        ("complete", {"completed": True}),
+        ("complete again", {"completed": True}),
+        ("reopen", {"completed": False}),
+    ):
+        check.exchange(Probe(label, "PATCH", path, owner, body, volatile=WRITE_TIMES))
+    writer = writers[0]
+    tasks = f"/api/{writer}/tasks"
+    created = [
+        check.exchange(Probe("create", "POST", tasks, writer, BODY, volatile=WRITE_TIMES)).json(),
+        check.exchange(
+            Probe("create, title only", "POST", tasks, writer, {"title": "x"}, volatile=WRITE_TIMES)
+        ).json(),
+    ]
+    keyed = {"Idempotency-Key": "bench-parity-1"}
+    for label in ("create with a key", "the same again (replayed)"):
+        probe = Probe(label, "POST", tasks, writer, BODY, headers=keyed, volatile=WRITE_TIMES)
+        created.append(check.exchange(probe).json())
+    check.exchange(Probe("the key, another body", "POST", tasks, writer, {"title": "y"}, keyed))
+    for task in created[:3]:
+        path = f"{tasks}/{task['id']}"
+        check.exchange(Probe("get created", "GET", path, writer, volatile=WRITE_TIMES))
+        stale = {"If-Match": '"7"'}
+        check.exchange(Probe("delete, If-Match stale", "DELETE", path, writer, headers=stale))
+        check.exchange(Probe("delete", "DELETE", path, writer))
+        check.exchange(Probe("delete again", "DELETE", path, writer))
+
+
+def _errors(
+    check: ParityCheck, listed: list[str], writers: list[str], targets: list[tuple[str, int]]
+) -> None:
+    user, writer = listed[0], writers[0]
+    tasks = f"/api/{user}/tasks"
+    owner, task_id = targets[0]
+    task = f"/api/{owner}/tasks/{task_id}"
+    probes = [
+        Probe("no token", "GET", tasks, None),
+        Probe("another user's token", "GET", tasks, writer),
+        Probe("bad sort", "GET", f"{tasks}?sort=id", user),
+        Probe("bad limit", "GET", f"{tasks}?limit=101", user),
+        Probe("five priorities", "GET", f"{tasks}?" + "&".join(["priority=low"] * 5), user),
+        Probe("date without zone", "GET", f"{tasks}?due_before=2026-01-01T00:00:00", user),
+        Probe("forged cursor", "GET", f"{tasks}?cursor=abc.def", user),
+        Probe("empty cursor", "GET", f"{tasks}?sort=title&cursor=", user),
+        Probe("missing task", "GET", f"{tasks}/9223372036854775807", user),
+        Probe("task id 0", "GET", f"{tasks}/0", user),
+        Probe(
+            "text body", "POST", tasks, user, content=b"x", headers={"Content-Type": "text/plain"}
+        ),
+        Probe("malformed JSON", "POST", tasks, user, content=b"{", headers=_JSON),
+        Probe("no body", "POST", tasks, user),
+        Probe("empty title", "POST", tasks, user, {"title": " "}),
+        Probe("unknown field", "POST", tasks, user, {"title": "t", "completed": True}),
+        Probe("bad tag", "POST", tasks, user, {"title": "t", "tags": [" "]}),
+        Probe("bad priority", "PUT", task, owner, {"title": "t", "priority": "asap"}),
+        Probe("bad due date", "PUT", task, owner, {"title": "t", "due_at": "2026-12-01"}),
+        Probe("bad completion", "PATCH", f"{task}/complete", owner, {"done": True}),
+        Probe("missing task, toggle", "PATCH", f"{tasks}/123456789/complete", user),
+        Probe("missing task, delete", "DELETE", f"{tasks}/123456789", user),
+    ]
+    for probe in probes:
+        check.exchange(probe)
+    # A cursor that is genuine, but for other filters.
+    page = check.exchange(Probe("a first page", "GET", f"/api/{writer}/tasks?limit=2", writer))
+    other = f"/api/{writer}/tasks?limit=2&status=pending&cursor={page.json()['next_cursor']}"
+    check.exchange(Probe("cursor of other filters", "GET", other, writer))
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _without(document: Any, names: frozenset[str]) -> Any:
+    if isinstance(document, dict):
+        return {key: _without(value, names) for key, value in document.items() if key not in names}
+    if isinstance(document, list):
+        return [_without(item, names) for item in document]
+    return document
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return [line.split("\t") for line in path.read_text().splitlines() if line]
