@@ -11,11 +11,12 @@ ROUTES_GEN := $(TOOLS)/routes/bin/fastapi-codegen
 MODELS_GEN := $(TOOLS)/models/bin/datamodel-codegen
 REDOCLY := $(TOOLS)/redocly/node_modules/.bin/redocly
 OPTIC := $(TOOLS)/optic/node_modules/.bin/optic
+BETTER_AUTH := $(TOOLS)/better-auth/server.mjs
 # No telemetry or update checks from the linter: CI has no internet beyond package registries.
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: help install run serve token generate check-generated migrate migrate-down migrate-status \
+.PHONY: help install run serve token dev-jwks generate check-generated migrate migrate-down migrate-status \
 	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick clean
 
 help: ## List the targets
@@ -38,9 +39,12 @@ run: $(INSTALLED) .env ## Serve the API (embedded PostgreSQL unless DATABASE_URL
 serve: $(INSTALLED) ## Production server: DATABASE_URL required, API_WORKERS processes, uvloop + httptools
 	$(BIN)/python -m impl serve
 
-token: $(INSTALLED) .env ## Print a dev token: make token USER=<user id>
+token: $(INSTALLED) .env ## Print a dev token for AUTH_MODE: make token USER=<user id>
 	@if [ "$(origin USER)" != "command line" ]; then echo "usage: make token USER=<user id>" >&2; exit 2; fi
 	@$(BIN)/python scripts/mint_token.py "$(USER)"
+
+dev-jwks: $(INSTALLED) ## Serve the dev signing key's JWKS on http://127.0.0.1:8001/api/auth/jwks
+	$(BIN)/python scripts/dev_jwks.py
 
 $(ROUTES_GEN): scripts/codegen/requirements-routes.txt
 	$(PYTHON) -m venv $(TOOLS)/routes
@@ -86,6 +90,14 @@ $(OPTIC): scripts/breaking/package.json scripts/breaking/package-lock.json
 	cd $(TOOLS)/optic && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The real Better Auth server the interop test runs; its server.mjs is copied last, as the stamp.
+$(BETTER_AUTH): tests/interop/better_auth/package.json tests/interop/better_auth/package-lock.json \
+		tests/interop/better_auth/server.mjs
+	mkdir -p $(TOOLS)/better-auth
+	cp tests/interop/better_auth/package.json tests/interop/better_auth/package-lock.json $(TOOLS)/better-auth/
+	cd $(TOOLS)/better-auth && npm ci --no-audit --no-fund --loglevel=error
+	cp tests/interop/better_auth/server.mjs $@
+
 check-breaking: $(INSTALLED) $(OPTIC) ## Fail on a breaking contract change without a new major version (BASE=<git ref>)
 	$(BIN)/python scripts/check_breaking.py --optic "$(OPTIC)" $(if $(BASE),--base "$(BASE)")
 
@@ -96,7 +108,7 @@ lint: $(INSTALLED) ## ruff on the hand-written code
 typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/, bench/
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) ## Unit and integration tests (real PostgreSQL, real server)
+pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(BETTER_AUTH) ## Unit and integration tests (real PostgreSQL, real server)
 	$(BIN)/pytest
 
 fuzz: $(INSTALLED) ## Schemathesis against the running service: owner, stranger, anonymous

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from generated.routes import create_router
-from impl.auth import JwtAuthenticator
+from impl.auth.configured import configured_authenticator
 from impl.contract import add_contract_routes, load_contract
 from impl.db.migrations import migrate
 from impl.db.pool import Database, PoolSettings
@@ -30,12 +30,16 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
     )
     contract = load_contract()
 
+    authenticator, signing_keys = configured_authenticator(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_startup:
             await migrate(target)
         yield
         await database.close()
+        if signing_keys is not None:
+            await signing_keys.close()
 
     app = FastAPI(
         title=contract["info"]["title"],
@@ -50,9 +54,8 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
         # `/api/u/tasks/` is not an operation: 404 in the Error shape, not a redirect.
         redirect_slashes=False,
     )
-    secret = settings.better_auth_secret.get_secret_value()
     policy = task_policy(
-        secret,
+        settings.token_signing_secret,
         max_tasks_per_user=settings.max_tasks_per_user,
         sync_retention=settings.sync_retention,
         idempotency_key_ttl=settings.idempotency_key_ttl,
@@ -60,7 +63,7 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
     api_router = create_router(
         tasks_api=TasksApi(TaskRepository(database), policy),
         health_api=HealthApi(database),
-        authenticator=JwtAuthenticator(secret),
+        authenticator=authenticator,
     )
     app.router.routes.extend(api_router.routes)
     add_contract_routes(app, contract)

@@ -19,7 +19,8 @@ def load_settings() -> Settings:
     except ValidationError as error:
         for problem in error.errors():
             name = ".".join(str(part) for part in problem["loc"]).upper()
-            print(f"configuration error: {name}: {problem['msg']}", file=sys.stderr)
+            message = problem["msg"].removeprefix("Value error, ")
+            print(f"configuration error: {name or 'settings'}: {message}", file=sys.stderr)
         print("See .env.example; `make run` creates a .env with a dev secret.", file=sys.stderr)
         sys.exit(2)
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
@@ -19,7 +19,27 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL; unset means an embedded server under EMBEDDED_DB_DIR.",
     )
-    better_auth_secret: SecretStr = Field(description="HS256 secret shared with Better Auth.")
+    auth_mode: Literal["hs256", "jwks"] = Field(
+        default="hs256",
+        description="hs256: a secret shared with Better Auth; jwks: its public keys.",
+    )
+    better_auth_secret: SecretStr | None = Field(
+        default=None, description="HS256 secret shared with Better Auth (hs256 mode)."
+    )
+    better_auth_url: str | None = Field(
+        default=None, description="Better Auth's base URL: default JWKS URL, issuer and audience."
+    )
+    jwks_url: str | None = Field(default=None, description="Where the signing keys are published.")
+    jwt_issuer: str | None = Field(default=None, description="The `iss` every token must carry.")
+    jwt_audience: str | None = Field(default=None, description="The `aud` every token must name.")
+    jwt_leeway_seconds: float = Field(default=30, ge=0, le=300)
+    jwks_cache_seconds: float = Field(default=300, gt=0)
+    jwks_refresh_seconds: float = Field(default=30, gt=0)
+    jwks_timeout_seconds: float = Field(default=2, gt=0, le=30)
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs paging cursors and sync tokens; BETTER_AUTH_SECRET if unset.",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -43,12 +63,65 @@ class Settings(BaseSettings):
     embedded_db_dir: Path = Path(".data/postgres")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("better_auth_secret")
+    @field_validator("better_auth_secret", "cursor_secret")
     @classmethod
-    def _secret_is_long_enough(cls, secret: SecretStr) -> SecretStr:
-        if len(secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
+    def _secret_is_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_SECRET_BYTES} bytes")
         return secret
+
+    @field_validator(
+        "better_auth_secret",
+        "better_auth_url",
+        "jwks_url",
+        "jwt_issuer",
+        "jwt_audience",
+        "cursor_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("better_auth_url", "jwks_url")
+    @classmethod
+    def _is_an_http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    @model_validator(mode="after")
+    def _mode_has_what_it_needs(self) -> "Settings":
+        if self.auth_mode == "hs256" and self.better_auth_secret is None:
+            raise ValueError("BETTER_AUTH_SECRET is required when AUTH_MODE is hs256")
+        if self.auth_mode == "jwks" and self.jwks_url is None and self.better_auth_url is None:
+            raise ValueError("JWKS_URL or BETTER_AUTH_URL is required when AUTH_MODE is jwks")
+        if self.cursor_secret is None and self.better_auth_secret is None:
+            raise ValueError("CURSOR_SECRET is required when BETTER_AUTH_SECRET is not set")
+        return self
+
+    @property
+    def token_signing_secret(self) -> str:
+        """The secret behind paging cursors and sync tokens."""
+        secret = self.cursor_secret or self.better_auth_secret
+        assert secret is not None, "checked by _mode_has_what_it_needs"
+        return secret.get_secret_value()
+
+    @property
+    def signing_keys_url(self) -> str | None:
+        if self.jwks_url is not None:
+            return self.jwks_url
+        if self.better_auth_url is not None:
+            return self.better_auth_url.rstrip("/") + "/api/auth/jwks"
+        return None
+
+    @property
+    def issuer(self) -> str | None:
+        return self.jwt_issuer or self.better_auth_url
+
+    @property
+    def audience(self) -> str | None:
+        return self.jwt_audience or self.better_auth_url
 
     @field_validator("cors_origins", mode="before")
     @classmethod

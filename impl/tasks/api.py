@@ -9,7 +9,7 @@ from generated.conditional import parse_entity_tags
 from generated.documents import Task, TaskChanges, TaskList
 from generated.models import CompletionInput, Priority, TaskInput, TaskPatch
 from generated.security import Principal
-from impl.auth import require_owner
+from impl.auth.verifier import require_owner
 from impl.tasks.listing import Sort, TaskFilter
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import TaskPolicy, TaskService, entity_tag

@@ -5,7 +5,8 @@ import pytest
 from fastapi.routing import APIRoute
 
 from generated.routes import create_router
-from impl.auth import JwtAuthenticator
+from impl.auth.claims import ClaimRules
+from impl.auth.shared_secret import SharedSecretAuthenticator
 from impl.contract import load_contract
 from impl.db.pool import Database, PoolSettings
 from impl.db.url import normalize_database_url
@@ -27,7 +28,7 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
     router = create_router(
         tasks_api=TasksApi(TaskRepository(database), task_policy("s" * 32)),
         health_api=HealthApi(database),
-        authenticator=JwtAuthenticator("s" * 32),
+        authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
     )
 
     served = {

@@ -21,7 +21,9 @@ def test_secret_counts_bytes_not_characters() -> None:
     with pytest.raises(ValidationError):
         settings(better_auth_secret="é" * 15)  # 30 bytes
 
-    assert settings(better_auth_secret="é" * 16).better_auth_secret.get_secret_value() == "é" * 16
+    secret = settings(better_auth_secret="é" * 16).better_auth_secret
+    assert secret is not None
+    assert secret.get_secret_value() == "é" * 16
 
 
 def test_secret_is_masked_when_printed() -> None:

@@ -1,0 +1,62 @@
+"""The claims of a verified token: times as JSON numbers, issuer, audience and subject."""
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from impl.auth.compact import MalformedToken, json_object
+
+# The contract's user-id pattern: the subject is the user in every URL it may use.
+USER_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRules:
+    """What every token must claim; issuer or audience None means "not checked"."""
+
+    issuer: str | None
+    audience: str | None
+    leeway_seconds: float
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    """RFC 7519 NumericDate: a JSON number, nothing else (not a string, not a boolean)."""
+    value = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise MalformedToken(f"{name} is not a number")
+    return float(value)
+
+
+def subject_of(payload: bytes, rules: ClaimRules, now: float) -> str:
+    """The token's subject, if every claim holds at `now`."""
+    claims = json_object(payload, "payload")
+    expires = _numeric_date(claims, "exp")
+    if expires is None:
+        raise MalformedToken("exp is missing")
+    if expires <= now - rules.leeway_seconds:
+        raise MalformedToken("the token has expired")
+    for name in ("nbf", "iat"):
+        moment = _numeric_date(claims, name)
+        if moment is not None and moment > now + rules.leeway_seconds:
+            raise MalformedToken(f"{name} is in the future")
+    if rules.issuer is not None and claims.get("iss") != rules.issuer:
+        raise MalformedToken("the issuer is not the configured one")
+    if rules.audience is not None and not _names_audience(claims.get("aud"), rules.audience):
+        raise MalformedToken("the audience is not the configured one")
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or USER_ID.fullmatch(subject) is None:
+        raise MalformedToken("the subject is missing or not a user id")
+    return subject
+
+
+def _names_audience(audience: object, expected: str) -> bool:
+    if isinstance(audience, str):
+        return audience == expected
+    return (
+        isinstance(audience, list)
+        and all(isinstance(entry, str) for entry in audience)
+        and expected in audience
+    )

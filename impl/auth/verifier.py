@@ -1,0 +1,48 @@
+"""What both modes share: read the token strictly, check its signature, then its claims."""
+
+import logging
+import time
+from abc import abstractmethod
+
+from generated.security import BaseAuthenticator, Principal
+from impl.auth.claims import ClaimRules, subject_of
+from impl.auth.compact import CompactToken, MalformedToken, parse
+from impl.errors import Forbidden, Unauthorized
+
+logger = logging.getLogger(__name__)
+
+
+class TokenAuthenticator(BaseAuthenticator):
+    """A bearer token becomes a Principal only if its form, signature and claims all hold.
+
+    Any failure is a 401 (never a 500): the reason goes to the debug log, the token nowhere.
+    """
+
+    def __init__(self, algorithms: frozenset[str], rules: ClaimRules) -> None:
+        self._algorithms = algorithms
+        self._rules = rules
+
+    async def authenticate(self, token: str | None) -> Principal:
+        if token is None:
+            raise Unauthorized("A bearer token is required.", invalid_token=False)
+        try:
+            compact = parse(token, self._algorithms)
+            await self.verify_signature(compact)
+            subject = subject_of(compact.payload, self._rules, time.time())
+        except MalformedToken as reason:
+            logger.debug("bearer token refused: %s", reason)
+            raise Unauthorized(
+                "The bearer token is invalid or expired.", invalid_token=True
+            ) from None
+        return Principal(user_id=subject)
+
+    @abstractmethod
+    async def verify_signature(self, token: CompactToken) -> None:
+        """Return if `token` is signed by a key this mode trusts; raise MalformedToken if not."""
+
+
+def require_owner(principal: Principal, user_id: str) -> str:
+    """The user id a request may act on: its own, and nobody else's."""
+    if principal.user_id != user_id:
+        raise Forbidden("You may only access your own tasks.")
+    return user_id
