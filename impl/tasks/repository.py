@@ -39,17 +39,26 @@ INSERT = f"""
     RETURNING {TASK_COLUMNS}
 """
 # Shared by every update: a new version, the time and the transaction of the write. The time is
-# read once (`written.at`, from WRITTEN), so that completed_at and updated_at of one write agree.
+# read in the SET list, so that it is taken when the row is written: after any wait for a
+# concurrent writer's lock (a FROM subquery would be read when the statement starts).
 STAMP = """version = version + 1,
-    updated_at = greatest(written.at, updated_at),
+    updated_at = greatest(clock_timestamp(), updated_at),
     changed_xid = pg_current_xact_id()"""
-WRITTEN = "(SELECT clock_timestamp() AS at) AS written"
+# The same, where the write also completes or reopens the task ($COMPLETED: whether it will be
+# completed): one clock reading for both timestamps, taken per row at write time.
+COMPLETION_STAMP = """version = version + 1,
+    (updated_at, completed_at) = (
+        SELECT written.at, CASE WHEN NOT $COMPLETED THEN NULL
+                                WHEN tasks.completed THEN tasks.completed_at
+                                ELSE written.at END
+        FROM (SELECT greatest(clock_timestamp(), tasks.updated_at) AS at) AS written
+    ),
+    changed_xid = pg_current_xact_id()"""
 # $3: the versions If-Match allows, or NULL for any.
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
 REPLACE = f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
         tags = $7::text[], due_at = $8, {STAMP}
-    FROM {WRITTEN}
     WHERE {MATCHING}
       AND (title, description, priority, tags, due_at)
           IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8)
@@ -57,8 +66,7 @@ REPLACE = f"""
 """
 TOGGLE = f"""
     UPDATE tasks SET completed = NOT completed,
-        completed_at = CASE WHEN completed THEN NULL ELSE written.at END, {STAMP}
-    FROM {WRITTEN}
+        {COMPLETION_STAMP.replace("$COMPLETED", "NOT tasks.completed")}
     WHERE {MATCHING}
     RETURNING {TASK_COLUMNS}
 """
@@ -263,19 +271,16 @@ def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
     assignments: list[str] = []
     differences: list[str] = []
     arguments: list[Any] = []
+    stamp = STAMP
     for name, value in changes.items():
         arguments.append(value)
         parameter = f"${len(arguments) + 3}::{PATCHABLE[name]}"
         assignments.append(f"{name} = {parameter}")
         differences.append(f"{name} IS DISTINCT FROM {parameter}")
         if name == "completed":
-            assignments.append(
-                f"completed_at = CASE WHEN NOT {parameter} THEN NULL"
-                f" WHEN completed THEN completed_at ELSE written.at END"
-            )
+            stamp = COMPLETION_STAMP.replace("$COMPLETED", parameter)
     sql = f"""
-        UPDATE tasks SET {", ".join(assignments)}, {STAMP}
-        FROM {WRITTEN}
+        UPDATE tasks SET {", ".join(assignments)}, {stamp}
         WHERE {MATCHING} AND ({" OR ".join(differences)})
         RETURNING {TASK_COLUMNS}
     """
