@@ -12,12 +12,16 @@ MODELS_GEN := $(TOOLS)/models/bin/datamodel-codegen
 REDOCLY := $(TOOLS)/redocly/node_modules/.bin/redocly
 OPTIC := $(TOOLS)/optic/node_modules/.bin/optic
 BETTER_AUTH := $(TOOLS)/better-auth/server.mjs
+TS_CLIENT := clients/typescript
+TS_CLIENT_INSTALLED := $(TS_CLIENT)/node_modules/.installed
+DOCS_ASSETS := $(TOOLS)/docs-assets/.installed
 # No telemetry or update checks from the linter: CI has no internet beyond package registries.
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
 .PHONY: help install run serve token dev-jwks generate check-generated migrate migrate-down migrate-status \
-	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick clean
+	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick clean \
+	docs-assets docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -34,9 +38,11 @@ install: $(INSTALLED) ## Create .venv and install the service with its dev tools
 	$(BIN)/python scripts/init_env.py
 
 run: $(INSTALLED) .env ## Serve the API (embedded PostgreSQL unless DATABASE_URL is set)
+	@$(MAKE) --no-print-directory docs-assets-if-npm
 	$(BIN)/python -m impl
 
 serve: $(INSTALLED) ## Production server: DATABASE_URL required, API_WORKERS processes, uvloop + httptools
+	@$(MAKE) --no-print-directory docs-assets-if-npm
 	$(BIN)/python -m impl serve
 
 token: $(INSTALLED) .env ## Print a dev token for AUTH_MODE: make token USER=<user id>
@@ -56,14 +62,24 @@ $(MODELS_GEN): scripts/codegen/requirements-models.txt
 	$(TOOLS)/models/bin/python -m pip install --quiet -r $<
 	touch $@
 
-generate: $(ROUTES_GEN) $(MODELS_GEN) ## Rebuild generated/ from openapi.yaml
+generate: $(ROUTES_GEN) $(MODELS_GEN) $(TS_CLIENT_INSTALLED) ## Rebuild generated/ and the TypeScript client's types from openapi.yaml
 	scripts/generate.sh "$(abspath $(ROUTES_GEN))" "$(abspath $(MODELS_GEN))"
+	cd $(TS_CLIENT) && npm run --silent generate
 
-check-generated: generate ## Fail if generated/ differs from what openapi.yaml produces
-	@if [ -n "$$(git status --porcelain -- generated/)" ]; then \
-		git status --short -- generated/; git diff --stat -- generated/; \
-		echo "generated/ is stale or edited by hand: run 'make generate' and commit." >&2; exit 1; \
+check-generated: generate ## Fail if generated/ or the client's types differ from what openapi.yaml produces
+	@if [ -n "$$(git status --porcelain -- generated/ $(TS_CLIENT)/src/schema.ts)" ]; then \
+		git status --short -- generated/ $(TS_CLIENT)/src/schema.ts; \
+		git diff --stat -- generated/ $(TS_CLIENT)/src/schema.ts; \
+		echo "generated/ or $(TS_CLIENT)/src/schema.ts is stale or edited by hand: run 'make generate' and commit." >&2; exit 1; \
 	fi
+
+# The TypeScript client's pinned packages (openapi-typescript, openapi-fetch, tsc), in its own folder.
+$(TS_CLIENT_INSTALLED): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: ts-client
+ts-client: $(TS_CLIENT_INSTALLED) ## Install the TypeScript client's node_modules from its lock file
 
 migrate: $(INSTALLED) .env ## Apply pending migrations
 	$(BIN)/python -m impl.db.migrations up
@@ -98,6 +114,25 @@ $(BETTER_AUTH): tests/interop/better_auth/package.json tests/interop/better_auth
 	cd $(TOOLS)/better-auth && npm ci --no-audit --no-fund --loglevel=error
 	cp tests/interop/better_auth/server.mjs $@
 
+# Swagger UI and ReDoc, which the service serves at /docs and /redoc, and playwright-core for the
+# docs browser test. Only their prebuilt bundles are used: no peer dependencies, no install scripts.
+$(DOCS_ASSETS): scripts/docs-assets/package.json scripts/docs-assets/package-lock.json
+	mkdir -p $(TOOLS)/docs-assets
+	cp scripts/docs-assets/package.json scripts/docs-assets/package-lock.json $(TOOLS)/docs-assets/
+	cd $(TOOLS)/docs-assets && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts --legacy-peer-deps
+	touch $@
+
+docs-assets: $(DOCS_ASSETS) ## Install the Swagger UI and ReDoc bundles /docs and /redoc serve (run and serve do)
+
+# `make run` needs only Python: without npm the API runs, and /docs and /redoc answer 503.
+.PHONY: docs-assets-if-npm
+docs-assets-if-npm:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory docs-assets; \
+	else echo "npm not found: /docs and /redoc answer 503 until 'make docs-assets' runs" >&2; fi
+
+docs: $(REDOCLY) ## Write the contract's reference as one self-contained HTML file: build/docs/index.html
+	$(REDOCLY) build-docs openapi.yaml --inlineBundle --output build/docs/index.html
+
 check-breaking: $(INSTALLED) $(OPTIC) ## Fail on a breaking contract change without a new major version (BASE=<git ref>)
 	$(BIN)/python scripts/check_breaking.py --optic "$(OPTIC)" $(if $(BASE),--base "$(BASE)")
 
@@ -108,7 +143,8 @@ lint: $(INSTALLED) ## ruff on the hand-written code
 typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/, bench/
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(BETTER_AUTH) ## Unit and integration tests (real PostgreSQL, real server)
+pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) ## Unit and integration tests (real PostgreSQL, real server)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/pytest
 
 fuzz: $(INSTALLED) ## Schemathesis against the running service: owner, stranger, anonymous
@@ -129,3 +165,4 @@ bench-quick: $(INSTALLED) ## The throughput comparison only, 1 worker, short rou
 
 clean: ## Remove virtualenvs, tools, caches, reports and the embedded database
 	rm -rf $(VENV) $(TOOLS) .data reports .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
+	rm -rf $(TS_CLIENT)/node_modules $(TS_CLIENT)/build

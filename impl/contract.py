@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+from impl.docs import add_docs_routes
 
 CONTRACT_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 OPENAPI_URL = "/openapi.json"
@@ -21,17 +22,9 @@ def load_contract(path: Path = CONTRACT_PATH) -> dict[str, Any]:
 def add_contract_routes(app: FastAPI, contract: dict[str, Any]) -> None:
     """`/openapi.json` (the contract as JSON), Swagger UI at `/docs` and ReDoc at `/redoc`."""
     document = json.dumps(contract).encode()
-    title = contract["info"]["title"]
 
     async def openapi_json(request: Request) -> Response:
         return Response(document, media_type="application/json")
 
-    async def swagger_ui(request: Request) -> Response:
-        return get_swagger_ui_html(openapi_url=OPENAPI_URL, title=f"{title} - Swagger UI")
-
-    async def redoc(request: Request) -> Response:
-        return get_redoc_html(openapi_url=OPENAPI_URL, title=f"{title} - ReDoc")
-
     app.add_api_route(OPENAPI_URL, openapi_json, include_in_schema=False, methods=["GET"])
-    app.add_api_route("/docs", swagger_ui, include_in_schema=False, methods=["GET"])
-    app.add_api_route("/redoc", redoc, include_in_schema=False, methods=["GET"])
+    add_docs_routes(app, contract["info"]["title"], OPENAPI_URL)

@@ -1,0 +1,126 @@
+/**
+ * The taskapi client: openapi-fetch over the types openapi-typescript generates from openapi.yaml
+ * (src/schema.ts, never edited by hand). What is written here is only what the contract cannot
+ * say by itself: where the bearer token comes from, and one error type to branch on.
+ */
+import createClient, { type Client, type ClientOptions, type Middleware } from "openapi-fetch";
+
+import type { components, operations, paths } from "./schema.js";
+
+export type { components, operations, paths };
+
+/** The contract's schemas under their own names. */
+export type Task = components["schemas"]["Task"];
+export type TaskInput = components["schemas"]["TaskInput"];
+export type TaskPatch = components["schemas"]["TaskPatch"];
+export type TaskList = components["schemas"]["TaskList"];
+export type TaskChanges = components["schemas"]["TaskChanges"];
+export type Priority = components["schemas"]["Priority"];
+export type ErrorBody = components["schemas"]["Error"];
+
+export type TaskApiClient = Client<paths>;
+
+export interface TaskApiClientOptions extends Omit<ClientOptions, "baseUrl"> {
+  /** Where the service answers, e.g. `https://api.example.com` (no `/api` suffix). */
+  baseUrl: string;
+  /**
+   * Called before every request, so a short-lived token can be refreshed: with Better Auth,
+   * `async () => (await authClient.token()).data!.token`.
+   */
+  getToken: () => string | Promise<string>;
+}
+
+/** Send with `PATCH /api/{user_id}/tasks/{task_id}` to say the body is a JSON Merge Patch. */
+export const MERGE_PATCH = { "Content-Type": "application/merge-patch+json" } as const;
+
+/** An openapi-fetch client of the contract that sends `Authorization: Bearer <getToken()>`. */
+export function createTaskApiClient(options: TaskApiClientOptions): TaskApiClient {
+  const { getToken, ...clientOptions } = options;
+  const client = createClient<paths>(clientOptions);
+  client.use(bearerToken(getToken));
+  return client;
+}
+
+function bearerToken(getToken: TaskApiClientOptions["getToken"]): Middleware {
+  return {
+    async onRequest({ request }) {
+      request.headers.set("Authorization", `Bearer ${await getToken()}`);
+      return request;
+    },
+  };
+}
+
+/**
+ * A non-2xx answer. `code` is the contract's stable `error` code (`not_found`, `forbidden`,
+ * `validation_failed`, ...); branch on it and on `status`. A body that is not the contract's
+ * `Error` (say, a proxy's HTML 502) gets the code `unexpected_response`.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorBody["details"];
+  readonly body: ErrorBody;
+  readonly response: Response;
+
+  constructor(response: Response, body: unknown) {
+    const error = isErrorBody(body)
+      ? { ...body, details: body.details ?? null }
+      : unexpected(response, body);
+    super(`${response.status} ${error.error}: ${error.message}`);
+    this.name = "ApiError";
+    this.status = response.status;
+    this.code = error.error;
+    this.details = error.details;
+    this.body = error;
+    this.response = response;
+  }
+}
+
+/** What every openapi-fetch call resolves to. */
+export interface FetchResult<Data> {
+  data?: Data;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * The body of a 2xx answer, or an {@link ApiError} thrown for any other status:
+ * `const task = await unwrap(client.GET("/api/{user_id}/tasks/{task_id}", {...}))`.
+ * A 204 resolves to `undefined`. A 304 (from `If-None-Match`) is not 2xx: check
+ * `response.status` yourself before unwrapping when you send that header.
+ */
+export async function unwrap<Data>(
+  result: FetchResult<Data> | Promise<FetchResult<Data>>,
+): Promise<Data> {
+  const { data, error, response } = await result;
+  if (!response.ok) {
+    throw new ApiError(response, error);
+  }
+  return data as Data;
+}
+
+/** Whether `error` is an {@link ApiError} with this code (and this status, when given). */
+export function isApiError(error: unknown, code?: string, status?: number): error is ApiError {
+  return (
+    error instanceof ApiError &&
+    (code === undefined || error.code === code) &&
+    (status === undefined || error.status === status)
+  );
+}
+
+function isErrorBody(body: unknown): body is ErrorBody {
+  if (typeof body !== "object" || body === null) {
+    return false;
+  }
+  const { error, message } = body as Record<string, unknown>;
+  return typeof error === "string" && typeof message === "string";
+}
+
+function unexpected(response: Response, body: unknown): ErrorBody {
+  const text = typeof body === "string" ? body.slice(0, 200) : "";
+  return {
+    error: "unexpected_response",
+    message: text || `HTTP ${response.status} ${response.statusText}`.trim(),
+    details: null,
+  };
+}

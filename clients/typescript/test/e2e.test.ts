@@ -1,0 +1,271 @@
+/**
+ * The client against the running service (tests/integration/test_typescript_client.py starts it
+ * and mints the tokens). Every request and answer is typed by the generated schema, so a contract
+ * change that breaks a caller breaks this file's type check first.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import {
+  ApiError,
+  MERGE_PATCH,
+  createTaskApiClient,
+  isApiError,
+  unwrap,
+  type Task,
+  type TaskApiClient,
+  type operations,
+} from "../src/index.js";
+
+type ListQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run tests/integration/test_typescript_client.py`);
+  }
+  return value;
+}
+
+const baseUrl = required("API_URL");
+const alice = { id: required("ALICE_ID"), token: required("ALICE_TOKEN") };
+const bob = { id: required("BOB_ID"), token: required("BOB_TOKEN") };
+
+/** Alice's client; its token comes from an async getter, as a Better Auth session gives it. */
+function aliceClient(): { client: TaskApiClient; tokenCalls: () => number } {
+  let calls = 0;
+  const client = createTaskApiClient({
+    baseUrl,
+    getToken: async () => {
+      calls += 1;
+      return alice.token;
+    },
+  });
+  return { client, tokenCalls: () => calls };
+}
+
+const path = { user_id: alice.id };
+
+async function createTask(
+  client: TaskApiClient,
+  title: string,
+  tags: string[] = [],
+): Promise<Task> {
+  return unwrap(client.POST("/api/{user_id}/tasks", { params: { path }, body: { title, tags } }));
+}
+
+async function expectApiError(
+  call: Promise<unknown>,
+  status: number,
+  code: string,
+): Promise<ApiError> {
+  try {
+    await call;
+  } catch (error) {
+    assert.ok(isApiError(error, code, status), `expected ${status} ${code}, got ${String(error)}`);
+    assert.equal(error.body.error, code);
+    assert.equal(typeof error.message, "string");
+    return error;
+  }
+  assert.fail(`expected ${status} ${code}, but the call succeeded`);
+}
+
+describe("the TypeScript client against the live service", () => {
+  test("create, get, replace, patch, complete and delete one task", async () => {
+    const { client, tokenCalls } = aliceClient();
+
+    const created = await client.POST("/api/{user_id}/tasks", {
+      params: { path },
+      body: {
+        title: "Buy milk",
+        description: "Two litres",
+        priority: "high",
+        tags: ["Errands", " home "],
+        due_at: "2030-12-01T18:00:00+01:00",
+      },
+    });
+    const task = await unwrap(created);
+    assert.equal(created.response.status, 201);
+    assert.equal(created.response.headers.get("Location"), `/api/${alice.id}/tasks/${task.id}`);
+    assert.equal(created.response.headers.get("ETag"), `"${task.version}"`);
+    assert.equal(task.user_id, alice.id);
+    assert.equal(task.title, "Buy milk");
+    assert.equal(task.priority, "high");
+    assert.deepEqual(task.tags, ["errands", "home"]);
+    assert.equal(task.due_at, "2030-12-01T17:00:00Z");
+    assert.equal(task.completed, false);
+    assert.equal(task.completed_at, null);
+    assert.equal(task.version, 1);
+
+    const taskPath = { user_id: alice.id, task_id: task.id };
+    const fetched = await unwrap(
+      client.GET("/api/{user_id}/tasks/{task_id}", { params: { path: taskPath } }),
+    );
+    assert.deepEqual(fetched, task);
+
+    const replaced = await unwrap(
+      client.PUT("/api/{user_id}/tasks/{task_id}", {
+        params: { path: taskPath, header: { "If-Match": `"${task.version}"` } },
+        body: { title: "Buy oat milk", tags: ["home"] },
+      }),
+    );
+    assert.equal(replaced.title, "Buy oat milk");
+    assert.equal(replaced.description, null, "PUT resets what it omits");
+    assert.equal(replaced.priority, "medium");
+    assert.equal(replaced.due_at, null);
+    assert.equal(replaced.version, 2);
+
+    const contentTypes: (string | null)[] = [];
+    client.use({
+      onRequest({ request }) {
+        contentTypes.push(request.headers.get("Content-Type"));
+      },
+    });
+    const patched = await unwrap(
+      client.PATCH("/api/{user_id}/tasks/{task_id}", {
+        params: { path: taskPath },
+        headers: MERGE_PATCH,
+        body: { priority: "urgent", description: "From the corner shop", due_at: null },
+      }),
+    );
+    assert.deepEqual(contentTypes, ["application/merge-patch+json"]);
+    assert.equal(patched.priority, "urgent");
+    assert.equal(patched.description, "From the corner shop");
+    assert.equal(patched.title, "Buy oat milk", "a merge patch keeps what it omits");
+    assert.equal(patched.version, 3);
+
+    const completed = await unwrap(
+      client.PATCH("/api/{user_id}/tasks/{task_id}/complete", {
+        params: { path: taskPath },
+        body: { completed: true },
+      }),
+    );
+    assert.equal(completed.completed, true);
+    assert.ok(completed.completed_at !== null);
+    const reopened = await unwrap(
+      client.PATCH("/api/{user_id}/tasks/{task_id}/complete", { params: { path: taskPath } }),
+    );
+    assert.equal(reopened.completed, false, "without a body, a toggle");
+    assert.equal(reopened.completed_at, null);
+
+    const deleted = await client.DELETE("/api/{user_id}/tasks/{task_id}", {
+      params: { path: taskPath, header: { "If-Match": `"${reopened.version}"` } },
+    });
+    await unwrap(deleted);
+    assert.equal(deleted.response.status, 204);
+    await expectApiError(
+      unwrap(client.GET("/api/{user_id}/tasks/{task_id}", { params: { path: taskPath } })),
+      404,
+      "not_found",
+    );
+
+    // One token per request: a refreshed Better Auth token is picked up by the next call.
+    assert.equal(tokenCalls(), 8);
+  });
+
+  test("list pages through next_cursor with a filter", async () => {
+    const { client } = aliceClient();
+    const home: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      home.push((await createTask(client, `Home chore ${i}`, ["home"])).id);
+    }
+    await createTask(client, "Office chore", ["office"]);
+    const done = await createTask(client, "Home chore done", ["home"]);
+    await unwrap(
+      client.PATCH("/api/{user_id}/tasks/{task_id}/complete", {
+        params: { path: { user_id: alice.id, task_id: done.id } },
+        body: { completed: true },
+      }),
+    );
+
+    const seen: Task[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: ListQuery = {
+        tag: ["home"],
+        status: "pending",
+        sort: "title",
+        limit: 2,
+      };
+      if (cursor !== null) {
+        query.cursor = cursor;
+      }
+      const page = await unwrap(client.GET("/api/{user_id}/tasks", { params: { path, query } }));
+      assert.ok(page.items.length <= 2);
+      seen.push(...page.items);
+      cursor = page.next_cursor;
+      pages += 1;
+    } while (cursor !== null);
+
+    assert.equal(pages, 3);
+    assert.deepEqual(
+      seen.map((task) => task.title),
+      [0, 1, 2, 3, 4].map((i) => `Home chore ${i}`),
+    );
+    assert.deepEqual(new Set(seen.map((task) => task.id)), new Set(home));
+    assert.ok(seen.every((task) => task.tags.includes("home") && !task.completed));
+  });
+
+  test("errors arrive as a typed ApiError with the contract's status and code", async () => {
+    const { client } = aliceClient();
+    const task = await createTask(client, "Mine");
+    const taskPath = { user_id: alice.id, task_id: task.id };
+
+    const anonymous = createTaskApiClient({ baseUrl, getToken: () => "not-a-jwt" });
+    const unauthorized = await expectApiError(
+      unwrap(anonymous.GET("/api/{user_id}/tasks", { params: { path } })),
+      401,
+      "unauthorized",
+    );
+    assert.match(unauthorized.response.headers.get("WWW-Authenticate") ?? "", /^Bearer/);
+
+    const bobsClient = createTaskApiClient({ baseUrl, getToken: () => bob.token });
+    await expectApiError(
+      unwrap(bobsClient.GET("/api/{user_id}/tasks/{task_id}", { params: { path: taskPath } })),
+      403,
+      "forbidden",
+    );
+    // Bob's own URL with Alice's task id: another user's task looks like no task at all.
+    await expectApiError(
+      unwrap(
+        bobsClient.GET("/api/{user_id}/tasks/{task_id}", {
+          params: { path: { user_id: bob.id, task_id: task.id } },
+        }),
+      ),
+      404,
+      "not_found",
+    );
+
+    const invalid = await expectApiError(
+      unwrap(client.POST("/api/{user_id}/tasks", { params: { path }, body: { title: "" } })),
+      422,
+      "validation_failed",
+    );
+    assert.ok(Array.isArray(invalid.details) && invalid.details.length > 0);
+
+    const stale = await expectApiError(
+      unwrap(
+        client.PUT("/api/{user_id}/tasks/{task_id}", {
+          params: { path: taskPath, header: { "If-Match": '"99"' } },
+          body: { title: "Too late" },
+        }),
+      ),
+      412,
+      "precondition_failed",
+    );
+    assert.equal(stale.response.headers.get("ETag"), `"${task.version}"`);
+
+    // A body that is not the contract's Error still becomes an ApiError callers can branch on.
+    const proxied = createTaskApiClient({
+      baseUrl,
+      getToken: () => alice.token,
+      fetch: async () => new Response("<html>Bad gateway</html>", { status: 502 }),
+    });
+    await expectApiError(
+      unwrap(proxied.GET("/api/{user_id}/tasks", { params: { path } })),
+      502,
+      "unexpected_response",
+    );
+  });
+});
