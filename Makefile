@@ -11,6 +11,7 @@ ROUTES_GEN := $(TOOLS)/routes/bin/fastapi-codegen
 MODELS_GEN := $(TOOLS)/models/bin/datamodel-codegen
 REDOCLY := $(TOOLS)/redocly/node_modules/.bin/redocly
 OPTIC := $(TOOLS)/optic/node_modules/.bin/optic
+PRISM := $(TOOLS)/prism/node_modules/.bin/prism
 BETTER_AUTH := $(TOOLS)/better-auth/server.mjs
 TS_CLIENT := clients/typescript
 TS_CLIENT_INSTALLED := $(TS_CLIENT)/node_modules/.installed
@@ -106,6 +107,17 @@ $(OPTIC): scripts/breaking/package.json scripts/breaking/package-lock.json
 	cd $(TOOLS)/optic && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Stoplight Prism, which serves the contract's examples: 5.14.2, the newest that runs on Node 20.
+$(PRISM): scripts/mock/package.json scripts/mock/package-lock.json
+	mkdir -p $(TOOLS)/prism
+	cp scripts/mock/package.json scripts/mock/package-lock.json $(TOOLS)/prism/
+	cd $(TOOLS)/prism && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: mock
+mock: $(PRISM) ## Mock server on http://127.0.0.1:4010: the contract's examples, requests validated (Prism)
+	$(PRISM) mock openapi.yaml -h 127.0.0.1 -p 4010
+
 # The real Better Auth server the interop test runs; its server.mjs is copied last, as the stamp.
 $(BETTER_AUTH): tests/interop/better_auth/package.json tests/interop/better_auth/package-lock.json \
 		tests/interop/better_auth/server.mjs
@@ -143,7 +155,7 @@ lint: $(INSTALLED) ## ruff on the hand-written code
 typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/, bench/
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) ## Unit and integration tests (real PostgreSQL, real server)
+pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) ## Unit and integration tests (real PostgreSQL, real server)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/pytest
 

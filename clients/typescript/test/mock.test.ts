@@ -1,0 +1,176 @@
+/**
+ * The client against Prism serving openapi.yaml's examples (tests/integration/test_mock_server.py
+ * starts it and writes each operation's example to MOCK_EXAMPLES). One test per operation, named by
+ * its operationId, so a frontend built on `make mock` gets exactly these answers.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+
+import createClient from "openapi-fetch";
+
+import {
+  MERGE_PATCH,
+  createTaskApiClient,
+  isApiError,
+  unwrap,
+  type FetchResult,
+  type Task,
+  type TaskChanges,
+  type TaskList,
+  type components,
+  type operations,
+  type paths,
+} from "../src/index.js";
+
+/** What the contract says an operation answers: its success status, example body and headers. */
+interface Example {
+  status: number;
+  body: unknown;
+  headers: string[];
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run tests/integration/test_mock_server.py`);
+  }
+  return value;
+}
+
+const baseUrl = required("MOCK_URL");
+const examples = JSON.parse(readFileSync(required("MOCK_EXAMPLES"), "utf8")) as Record<
+  keyof operations,
+  Example
+>;
+// Prism checks only that a bearer token is there.
+const client = createTaskApiClient({ baseUrl, getToken: () => "any-token" });
+const path = { user_id: "user_123" };
+const taskPath = { user_id: "user_123", task_id: 42 };
+
+/** The body of `result`, after checking it is the operation's example, status and headers. */
+async function expectExample<Data>(
+  operationId: keyof operations,
+  result: Promise<FetchResult<Data>>,
+): Promise<Data> {
+  const example = examples[operationId];
+  const { response } = await result;
+  const data = await unwrap(result);
+  assert.equal(response.status, example.status);
+  for (const header of example.headers) {
+    assert.ok(response.headers.has(header), `${operationId} without the ${header} header`);
+  }
+  assert.deepEqual(data, example.body ?? undefined);
+  return data;
+}
+
+describe("the TypeScript client against the mock server (make mock)", () => {
+  test("list_tasks", async () => {
+    const page: TaskList = await expectExample(
+      "list_tasks",
+      client.GET("/api/{user_id}/tasks", {
+        params: { path, query: { status: "pending", priority: ["high"], sort: "due_at", limit: 20 } },
+      }),
+    );
+    assert.ok(page.items.length > 0);
+  });
+
+  test("create_task", async () => {
+    const task: Task = await expectExample(
+      "create_task",
+      client.POST("/api/{user_id}/tasks", {
+        params: { path, header: { "Idempotency-Key": "5f0c7a4e-4d6b-4a8e-9b1f-2c3d4e5f6a7b" } },
+        body: { title: "Buy milk", priority: "high", tags: ["errands"] },
+      }),
+    );
+    assert.equal(typeof task.id, "number");
+  });
+
+  test("list_task_changes", async () => {
+    const changes: TaskChanges = await expectExample(
+      "list_task_changes",
+      client.GET("/api/{user_id}/tasks/changes", { params: { path, query: { limit: 50 } } }),
+    );
+    assert.equal(typeof changes.sync_token, "string");
+  });
+
+  test("get_task", async () => {
+    const task: Task = await expectExample(
+      "get_task",
+      client.GET("/api/{user_id}/tasks/{task_id}", { params: { path: taskPath } }),
+    );
+    assert.equal(task.id, taskPath.task_id);
+  });
+
+  test("replace_task", async () => {
+    const task: Task = await expectExample(
+      "replace_task",
+      client.PUT("/api/{user_id}/tasks/{task_id}", {
+        params: { path: taskPath, header: { "If-Match": '"2"' } },
+        body: { title: "Buy oat milk", tags: ["home"] },
+      }),
+    );
+    assert.equal(task.id, taskPath.task_id);
+  });
+
+  test("update_task", async () => {
+    const task: Task = await expectExample(
+      "update_task",
+      client.PATCH("/api/{user_id}/tasks/{task_id}", {
+        params: { path: taskPath },
+        headers: MERGE_PATCH,
+        body: { priority: "urgent", due_at: null },
+      }),
+    );
+    assert.equal(task.id, taskPath.task_id);
+  });
+
+  test("delete_task", async () => {
+    const nothing: undefined = await expectExample(
+      "delete_task",
+      client.DELETE("/api/{user_id}/tasks/{task_id}", {
+        params: { path: taskPath, header: { "If-Match": '"2"' } },
+      }),
+    );
+    assert.equal(nothing, undefined);
+  });
+
+  test("toggle_task_completion", async () => {
+    const task: Task = await expectExample(
+      "toggle_task_completion",
+      client.PATCH("/api/{user_id}/tasks/{task_id}/complete", {
+        params: { path: taskPath },
+        body: { completed: true },
+      }),
+    );
+    assert.equal(task.id, taskPath.task_id);
+  });
+
+  test("check_liveness", async () => {
+    const health: components["schemas"]["Health"] = await expectExample(
+      "check_liveness",
+      client.GET("/health/live"),
+    );
+    assert.equal(health.status, "ok");
+  });
+
+  test("check_readiness", async () => {
+    const health: components["schemas"]["Health"] = await expectExample(
+      "check_readiness",
+      client.GET("/health/ready"),
+    );
+    assert.equal(health.status, "ok");
+  });
+
+  test("requests the contract does not allow are refused, as the service would", async () => {
+    try {
+      await unwrap(client.POST("/api/{user_id}/tasks", { params: { path }, body: { title: "" } }));
+      assert.fail("Prism accepted an empty title");
+    } catch (error) {
+      assert.ok(isApiError(error, "validation_failed", 422), String(error));
+    }
+    const anonymous = createClient<paths>({ baseUrl });
+    const { response } = await anonymous.GET("/api/{user_id}/tasks", { params: { path } });
+    assert.equal(response.status, 401, "Prism requires the bearer token the contract declares");
+  });
+});
