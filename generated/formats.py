@@ -6,7 +6,8 @@
 Pydantic's lax mode reads a number, a date alone or a numeric string as a date-time; JSON Schema's
 `date-time` is an RFC 3339 string with a time zone and nothing else. Every request model derives
 from `ContractModel`, which holds each date-time field to that; `DateTime` does the same for a
-parameter.
+parameter. Lax mode also reads `052`, `+52` or `5_2` as an integer; `Integer` holds a parameter to
+plain decimal digits.
 """
 
 import re
@@ -23,7 +24,7 @@ from pydantic import (
 )
 
 RFC3339_DATE_TIME = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 
 
@@ -31,7 +32,7 @@ def rfc3339_date_time(value: object) -> object:
     """`value` if it is an RFC 3339 date-time with a time zone (or already an aware datetime)."""
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value
-    if isinstance(value, str) and RFC3339_DATE_TIME.match(value):
+    if isinstance(value, str) and RFC3339_DATE_TIME.fullmatch(value):
         return value
     raise ValueError(
         "must be an RFC 3339 date-time with a time zone, such as 2026-12-01T17:00:00Z"
@@ -39,6 +40,21 @@ def rfc3339_date_time(value: object) -> object:
 
 
 DateTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_date_time)]
+
+CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def canonical_integer(value: object) -> object:
+    """A parameter's integer in its one decimal spelling: `52`, never `052`, `+52` or `52.0`.
+
+    Each resource has one URL: another spelling of the same number would name it again.
+    """
+    if isinstance(value, str) and not CANONICAL_INTEGER.fullmatch(value):
+        raise ValueError("must be an integer written in decimal digits, such as 42")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(canonical_integer)]
 
 
 def _names_a_date_time(annotation: Any) -> bool:

@@ -171,7 +171,7 @@ def create_router(
             ],
             Query(),
         ] = '-created_at',
-        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
         cursor: Annotated[
             str | None,
             Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
@@ -262,7 +262,7 @@ def create_router(
             str | None,
             Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
         ] = None,
-        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
         cursor: Annotated[
             str | None,
             Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
@@ -293,7 +293,7 @@ def create_router(
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
-        task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_none_match: Annotated[
             str | None, Header(alias='If-None-Match', min_length=1, max_length=1024)
         ] = None,
@@ -333,7 +333,7 @@ def create_router(
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
-        task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[
             str | None, Header(alias='If-Match', min_length=1, max_length=1024)
         ] = None,
@@ -363,7 +363,7 @@ def create_router(
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
-        task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[
             str | None, Header(alias='If-Match', min_length=1, max_length=1024)
         ] = None,
@@ -399,7 +399,7 @@ def create_router(
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
-        task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[
             str | None, Header(alias='If-Match', min_length=1, max_length=1024)
         ] = None,
@@ -437,7 +437,7 @@ def create_router(
         user_id: Annotated[
             str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
         ],
-        task_id: Annotated[int, Path(ge=1, le=9223372036854775807)],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[
             str | None, Header(alias='If-Match', min_length=1, max_length=1024)
         ] = None,

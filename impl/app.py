@@ -13,7 +13,12 @@ from impl.db.pool import Database, PoolSettings
 from impl.db.url import ConnectionTarget
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
-from impl.middleware import BodyLimitMiddleware, CorsMiddleware, RequestContextMiddleware
+from impl.middleware import (
+    BodyLimitMiddleware,
+    CorsMiddleware,
+    EncodedSlashMiddleware,
+    RequestContextMiddleware,
+)
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
@@ -70,6 +75,7 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
     register_error_handlers(app, app.router.routes)
     # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         app.add_middleware(

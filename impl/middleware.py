@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.error_handlers import (
+    HTTP_ERROR_CODES,
     content_too_large_response,
     error_response,
     internal_error_response,
@@ -66,6 +67,26 @@ def _request_id(scope: Scope) -> str:
         return offered.decode("latin-1")
     # As random as uuid4's 122 bits, without building a UUID object on every request.
     return os.urandom(16).hex()
+
+
+class EncodedSlashMiddleware:
+    """Answers 404 to a path with an encoded slash (`%2F`) in it.
+
+    Starlette routes the decoded path, so `/tasks/2%2Fcomplete` would run `/tasks/2/complete`:
+    the route that runs would not be the one a proxy or a log sees in the raw path. No segment of
+    the contract (a user id, a task id) can hold a slash, so no such path names a resource.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw_path is not None and b"%2f" in raw_path.lower():
+            code, message = HTTP_ERROR_CODES[404]
+            await error_response(404, code, message)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -199,21 +200,55 @@ def test_streamed_body_over_the_limit_is_413(api: Api, alice: User, task_id: int
 
 
 @pytest.mark.parametrize(
-    "raw_task_id", ["abc", "1.5", "1e3", "0", "-1", str(2**63), str(10**30), "%00", "0x10"]
+    "raw_task_id",
+    [
+        *("abc", "1.5", "1e3", "0", "-1", str(2**63), str(10**30), "%00", "0x10"),
+        # Another spelling of an existing id is not the same URL: only ^[1-9][0-9]*$ names a task.
+        *("0{id}", "+{id}", "{id}.0", "{id}_0", "%20{id}", "{id}%0A", "0" * 40 + "{id}"),
+    ],
 )
 @pytest.mark.parametrize("operation", TASK_OPERATIONS, ids=ids)
 def test_task_id_that_is_not_a_positive_int64_is_422(
     api: Api, alice: User, operation: Operation, raw_task_id: str
 ) -> None:
+    task = api.request("POST", alice.tasks_path, token=alice.token, json={"title": "t"}).json()
+
     response = api.request(
         operation.method,
-        operation.path(alice.id, raw_task_id),
+        operation.path(alice.id, raw_task_id.replace("{id}", str(task["id"]))),
         token=alice.token,
         json=operation.body,
     )
 
     assert response.status_code == 422, response.text
     assert response.json()["details"][0]["location"] == ["path", "task_id"]
+    assert api.request("GET", alice.task_path(task["id"]), token=alice.token).json() == task
+
+
+@pytest.mark.parametrize("raw_limit", ["05", "+5", "5.0", "5_0", " 5"])
+def test_integer_query_parameter_in_another_spelling_is_422(
+    api: Api, alice: User, raw_limit: str
+) -> None:
+    response = api.request("GET", f"{alice.tasks_path}?limit={quote(raw_limit)}", token=alice.token)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["details"][0]["location"] == ["query", "limit"]
+
+
+@pytest.mark.parametrize("encoded", ["%2F", "%2f"])
+def test_an_encoded_slash_never_splits_a_segment(
+    api: Api, http: httpx.Client, alice: User, encoded: str
+) -> None:
+    task = api.request("POST", alice.tasks_path, token=alice.token, json={"title": "t"}).json()
+
+    response = http.patch(
+        f"{alice.tasks_path}/{task['id']}{encoded}complete",
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
+
+    assert response.status_code == 404, response.text
+    assert response.json()["error"] == "not_found"
+    assert api.request("GET", alice.task_path(task["id"]), token=alice.token).json() == task
 
 
 @pytest.mark.parametrize("user_id", ["a" * 129, "has space", "dollar$", "ünï", "%00"])

@@ -18,6 +18,8 @@ NOT_RFC_3339_WITH_A_ZONE = {
     "empty": "",
     "no_such_day": "2026-02-30T10:00:00Z",
     "words": "tomorrow",
+    "trailing_newline": "2026-12-01T10:00:00Z\n",
+    "space_for_t": "2026-12-01 10:00:00Z",
 }
 SAME_INSTANT = {
     "utc": "2026-12-01T08:00:00Z",

@@ -49,8 +49,9 @@ def _value_type(
 ) -> tuple[str, list[str]]:
     """The Python type of a parameter's value, and the constraints FastAPI should check on it.
 
-    Constraints on the items of an array go into the type itself, unless `constrain_items` is
-    off (for the interface, which receives values the route has already checked).
+    Constraints on the items of an array go into the type itself, and integers get the type that
+    refuses other spellings, unless `constrain_items` is off (for the interface, which receives
+    values the route has already checked).
     """
     name = _schema_name(node)
     schema = _resolve(document, node)
@@ -62,7 +63,8 @@ def _value_type(
         return f"Literal[{', '.join(repr(value) for value in schema['enum'])}]", []
     kind = schema.get("type")
     if kind == "integer":
-        return "int", _constraints(schema, NUMBER_CONSTRAINTS)
+        python_type = "formats.Integer" if constrain_items else "int"
+        return python_type, _constraints(schema, NUMBER_CONSTRAINTS)
     if kind == "boolean":
         return "bool", []
     if kind == "string":
