@@ -1,7 +1,6 @@
 """The generated `BaseTasksApi`, implemented: authorize, translate HTTP terms, call the service."""
 
 from datetime import datetime
-from typing import Literal
 from urllib.parse import quote
 
 from generated.apis import BaseTasksApi, Created, Tagged
@@ -10,7 +9,7 @@ from generated.documents import Task, TaskChanges, TaskList
 from generated.models import CompletionInput, Priority, TaskInput, TaskPatch
 from generated.security import Principal
 from impl.auth.verifier import require_owner
-from impl.tasks.listing import Sort, TaskFilter
+from impl.tasks.listing import Sort, Status, TaskFilter
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import TaskPolicy, TaskService, entity_tag
 from impl.tasks.tags import normalize_tags
@@ -32,25 +31,15 @@ class TasksApi(BaseTasksApi):
         *,
         principal: Principal,
         user_id: str,
-        status: Literal["all", "pending", "completed"],
+        status: Status,
         priority: list[Priority] | None,
         tag: list[str] | None,
         q: str | None,
         due_before: datetime | None,
         due_after: datetime | None,
         overdue: bool | None,
-        sort: Literal[
-            "created_at",
-            "-created_at",
-            "updated_at",
-            "-updated_at",
-            "due_at",
-            "-due_at",
-            "priority",
-            "-priority",
-            "title",
-            "-title",
-        ],
+        # The route has held it to the contract's enum; Sort.parse reads any of its values.
+        sort: str,
         limit: int,
         cursor: str | None,
     ) -> TaskList:
