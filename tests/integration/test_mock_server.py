@@ -5,17 +5,15 @@ import json
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import LOG_DIR
 from tests.integration.test_typescript_client import CLIENT_DIR, INSTALLED_STAMP, TSC, run
 from tests.support.contract import HTTP_METHODS, Contract
-from tests.support.server import ROOT, free_port
+from tests.support.server import ROOT, free_port, stop, wait_until_live
 
 # `make pytest` (or `make mock`) installs Prism from scripts/mock/package-lock.json.
 PRISM = ROOT / ".tools" / "prism" / "node_modules" / ".bin" / "prism"
@@ -67,31 +65,16 @@ def mock_url() -> Iterator[str]:
             stderr=log,
         )
         try:
-            _wait_until_listening(base_url, process, log_path)
+            wait_until_live(
+                f"{base_url}/health/live",
+                process,
+                log_path,
+                name="Prism",
+                timeout_seconds=STARTUP_TIMEOUT_SECONDS,
+            )
             yield base_url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_listening(
-    base_url: str, process: "subprocess.Popen[bytes]", log_path: Path
-) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Prism exited with {process.returncode}: see {log_path}")
-        try:
-            if httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"Prism did not start within {STARTUP_TIMEOUT_SECONDS}s: see {log_path}")
+            stop(process, timeout_seconds=10)
 
 
 def test_client_gets_every_operations_example_from_the_mock(

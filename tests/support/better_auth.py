@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.server import ROOT, free_port
+from tests.support.server import ROOT, free_port, stop
 
 SOURCE_DIR = ROOT / "tests" / "interop" / "better_auth"
 # `make pytest` installs the pinned package here with `npm ci` and copies server.mjs next to it,
@@ -47,12 +47,7 @@ def better_auth_server(log_path: Path) -> Iterator[str]:
         try:
             yield _wait_until_ready(process, log_path, start)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout_seconds=STOP_TIMEOUT_SECONDS)
 
 
 def _check_installed() -> None:

@@ -64,15 +64,20 @@ def service_process(
             [sys.executable, "-m", "impl", *command], cwd=workdir, env=env, stdout=log, stderr=log
         )
         try:
-            _wait_until_live(base_url, process, log_path)
+            wait_until_live(f"{base_url}/health/live", process, log_path)
             yield base_url, process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout_seconds=15)
+
+
+def stop(process: "subprocess.Popen[bytes]", *, timeout_seconds: float) -> None:
+    """SIGTERM, and SIGKILL if the process is still there after `timeout_seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def worker_processes(pid: int) -> list[int]:
@@ -103,15 +108,23 @@ def _command_line(pid: int) -> bytes:
         return b""
 
 
-def _wait_until_live(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+def wait_until_live(
+    url: str,
+    process: "subprocess.Popen[bytes]",
+    log_path: Path,
+    *,
+    name: str = "service",
+    timeout_seconds: float = STARTUP_TIMEOUT_SECONDS,
+) -> None:
+    """Return once `url` answers 200; raise if `process` exits or the time runs out."""
+    deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"service exited with {process.returncode}: see {log_path}")
+            raise RuntimeError(f"{name} exited with {process.returncode}: see {log_path}")
         try:
-            if httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"service did not start within {STARTUP_TIMEOUT_SECONDS}s: see {log_path}")
+    raise RuntimeError(f"{name} did not start within {timeout_seconds}s: see {log_path}")
