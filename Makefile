@@ -12,6 +12,7 @@ MODELS_GEN := $(TOOLS)/models/bin/datamodel-codegen
 REDOCLY := $(TOOLS)/redocly/node_modules/.bin/redocly
 OPTIC := $(TOOLS)/optic/node_modules/.bin/optic
 PRISM := $(TOOLS)/prism/node_modules/.bin/prism
+PGBOUNCER := $(TOOLS)/pgbouncer/bin/pgbouncer
 BETTER_AUTH := $(TOOLS)/better-auth/server.mjs
 TS_CLIENT := clients/typescript
 TS_CLIENT_INSTALLED := $(TS_CLIENT)/node_modules/.installed
@@ -155,9 +156,18 @@ lint: $(INSTALLED) ## ruff on the hand-written code
 typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/, bench/
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) ## Unit and integration tests (real PostgreSQL, real server)
+pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) $(PGBOUNCER) ## Unit and integration tests (real PostgreSQL, real server), then the integration tests again through PgBouncer
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	$(BIN)/pytest
+	$(BIN)/pytest tests/integration --through-pgbouncer
+
+# PgBouncer 1.24 (Debian 12 has 1.18, without max_prepared_statements), built once from Debian's
+# source tarball (SHA-256 checked) for the run through a transaction-mode pooler, as on Neon.
+$(PGBOUNCER): scripts/pgbouncer/build.sh
+	scripts/pgbouncer/build.sh $(TOOLS)/pgbouncer
+
+.PHONY: pgbouncer
+pgbouncer: $(PGBOUNCER) ## Build PgBouncer into .tools/pgbouncer (the tests run the service through it)
 
 fuzz: $(INSTALLED) ## Schemathesis against the running service: owner, stranger, anonymous
 	$(BIN)/python -m tests.fuzz.run

@@ -2,7 +2,8 @@
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.contract import Contract
+from tests.support.pgbouncer import running_pgbouncer
 from tests.support.postgres import PostgresServer, execute, postgres_server
 from tests.support.server import running_service
 from tests.support.tokens import SECRET, token_for
@@ -22,15 +24,68 @@ TRUNCATE_TASKS = (
 )
 
 
+THROUGH_PGBOUNCER = "--through-pgbouncer"
+# What the run through PgBouncer leaves out, and why: each module below would run exactly as in
+# the direct run (no database, a server of its own, or checks made before any connection is
+# taken), or checks PostgreSQL's own view of the service's connections, which a pooler changes.
+# A module missing from here runs through the pooler: renaming one costs time, never coverage.
+NOT_THROUGH_PGBOUNCER = {
+    "test_pool.py": "counts PostgreSQL's backends behind the service's pool, which a pooler owns",
+    "test_database_url.py": "connects to the server directly by design",
+    "test_database_unavailable.py": "no database, or an embedded server of its own",
+    "test_startup.py": "configuration refused at start, and the embedded server",
+    "test_transaction_pooling.py": "starts PgBouncers of its own in both runs",
+    "test_authentication.py": "tokens are refused before any connection is taken",
+    "test_token_attacks.py": "tokens are refused before any connection is taken",
+    "test_jwks.py": "key sets and token checks, before any connection is taken",
+    "test_better_auth_interop.py": "tokens from Better Auth, checked before any connection",
+    "test_dev_tokens.py": "make token and make dev-jwks: no database",
+    "test_mock_server.py": "Prism serves the contract's examples: no service, no database",
+    "test_docs_in_a_browser.py": "the docs pages in Chromium: no database",
+    "test_typescript_client.py": "the TypeScript client's types and calls, which the Python"
+    " tests make too",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        THROUGH_PGBOUNCER,
+        action="store_true",
+        help="reach every test database through PgBouncer in transaction mode, as on Neon's"
+        " pooled endpoint (`make pytest` runs tests/integration once more this way)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not config.getoption(THROUGH_PGBOUNCER):
+        return []
+    return ["through PgBouncer (transaction mode); left out:"] + [
+        f"  {module}: {reason}" for module, reason in NOT_THROUGH_PGBOUNCER.items()
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption(THROUGH_PGBOUNCER):
+        return
+    left_out = [item for item in items if item.path.name in NOT_THROUGH_PGBOUNCER]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item.path.name not in NOT_THROUGH_PGBOUNCER]
+
+
 @pytest.fixture(scope="session")
 def contract() -> Contract:
     return Contract()
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
+def postgres(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     with postgres_server() as server:
-        yield server
+        if not request.config.getoption(THROUGH_PGBOUNCER):
+            yield server
+            return
+        with running_pgbouncer(server.admin_url, LOG_DIR / "pgbouncer.log") as pooler:
+            yield replace(server, pooler=pooler)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +103,27 @@ def service_settings(database_url: str, **overrides: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         **overrides,
     }
+
+
+@dataclass(frozen=True)
+class OwnDatabaseService:
+    """A service started for one module, on a database nothing else uses."""
+
+    base_url: str
+    database_url: str
+
+
+@contextmanager
+def service_on_fresh_database(
+    postgres: PostgresServer, prefix: str, log_path: Path, **overrides: str
+) -> Iterator[OwnDatabaseService]:
+    """The service with `overrides` on a fresh database; the log starts empty."""
+    log_path.unlink(missing_ok=True)
+    with (
+        postgres.fresh_database(prefix) as url,
+        running_service(service_settings(url, **overrides), log_path) as base_url,
+    ):
+        yield OwnDatabaseService(base_url, url)
 
 
 @pytest.fixture(scope="session")

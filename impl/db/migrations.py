@@ -1,8 +1,11 @@
 """Plain-SQL migrations from sql/: numbered up/down pairs, checksummed, applied under a lock.
 
 `python -m impl.db.migrations up|down|status` runs them against DATABASE_URL (or the embedded
-server). Each migration runs in its own transaction together with its bookkeeping row, and a
-PostgreSQL advisory lock makes replicas that start together apply them once, one at a time.
+server). Each migration runs in its own transaction together with its bookkeeping row. That
+transaction first takes a transaction-level advisory lock and reads again what is applied, so
+replicas that start together apply each migration once, in order; and nothing outlives the
+transaction, so it works the same through a pooler in transaction mode (Neon's pooled URL),
+where a session-level lock could be taken on one server connection and left held there.
 """
 
 import argparse
@@ -27,6 +30,9 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
 # Any fixed 64-bit number works; this one spells "taskapi" in ASCII.
 ADVISORY_LOCK_KEY = 0x7461736B617069
+# Released when the transaction ends: a pooler may hand the next transaction to another server
+# connection, and a session-level lock would stay behind on this one.
+TAKE_LOCK = "SELECT pg_advisory_xact_lock($1)"
 
 CREATE_BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -86,22 +92,38 @@ def load_migrations(directory: Path = SQL_DIR) -> list[Migration]:
 
 
 class MigrationRunner:
-    """Applies and rolls back `migrations` on one connection, holding the advisory lock."""
+    """Applies and rolls back `migrations` on one connection, one locked transaction per step.
+
+    Each step (one migration up or down, or one look at what is applied) is a transaction that
+    takes the advisory lock first and then reads `schema_migrations`, so it acts on what the
+    steps of other processes left, never on what it read before the lock.
+    """
 
     def __init__(self, connection: asyncpg.Connection, migrations: list[Migration]) -> None:
         self._connection = connection
         self._migrations = {m.version: m for m in migrations}
 
+    @asynccontextmanager
+    async def _locked_step(self) -> AsyncIterator[None]:
+        """A transaction holding the lock, with the bookkeeping table there to read."""
+        async with self._connection.transaction():
+            await self._connection.execute(TAKE_LOCK, ADVISORY_LOCK_KEY)
+            await self._connection.execute(CREATE_BOOKKEEPING)
+            yield
+
     async def applied(self) -> list[AppliedMigration]:
-        await self._connection.execute(CREATE_BOOKKEEPING)
+        async with self._locked_step():
+            return await self._applied()
+
+    async def _applied(self) -> list[AppliedMigration]:
         rows = await self._connection.fetch(
             "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"
         )
         return [AppliedMigration(**row) for row in rows]
 
-    async def verified_applied(self) -> list[AppliedMigration]:
+    async def _verified_applied(self) -> list[AppliedMigration]:
         """The applied migrations, after checking that none was edited or deleted since."""
-        applied = await self.applied()
+        applied = await self._applied()
         for row in applied:
             migration = self._migrations.get(row.version)
             if migration is None:
@@ -113,36 +135,63 @@ class MigrationRunner:
                 )
         return applied
 
+    async def verified_applied(self) -> list[AppliedMigration]:
+        """The applied migrations, after checking that none was edited or deleted since."""
+        async with self._locked_step():
+            return await self._verified_applied()
+
     async def up(self) -> list[Migration]:
-        """Apply every pending migration in order; returns those applied."""
-        done = {row.version for row in await self.verified_applied()}
-        pending = [m for v, m in sorted(self._migrations.items()) if v not in done]
-        for migration in pending:
-            async with self._connection.transaction():
-                await self._connection.execute(migration.up_sql)
-                await self._connection.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    migration.version,
-                    migration.name,
-                    migration.checksum,
-                )
+        """Apply every pending migration in order; returns those this runner applied.
+
+        Replicas migrating at once take turns migration by migration, so each may apply some;
+        every one returns only when none is pending.
+        """
+        applied_here: list[Migration] = []
+        while (migration := await self._up_one()) is not None:
             logger.info("applied migration %s", migration.label)
-        return pending
+            applied_here.append(migration)
+        return applied_here
+
+    async def _up_one(self) -> Migration | None:
+        """Apply the oldest pending migration in one locked transaction; None if there is none."""
+        async with self._locked_step():
+            done = {row.version for row in await self._verified_applied()}
+            pending = [m for v, m in sorted(self._migrations.items()) if v not in done]
+            if not pending:
+                return None
+            migration = pending[0]
+            await self._connection.execute(migration.up_sql)
+            await self._connection.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                migration.version,
+                migration.name,
+                migration.checksum,
+            )
+        return migration
 
     async def down(self, steps: int = 1) -> list[Migration]:
         """Roll back the `steps` most recent migrations; returns those rolled back."""
-        applied = await self.verified_applied()
         rolled_back: list[Migration] = []
-        for row in reversed(applied[max(len(applied) - steps, 0) :]):
-            migration = self._migrations[row.version]
-            async with self._connection.transaction():
-                await self._connection.execute(migration.down_sql)
-                await self._connection.execute(
-                    "DELETE FROM schema_migrations WHERE version = $1", migration.version
-                )
+        for _ in range(steps):
+            migration = await self._down_one()
+            if migration is None:
+                break
             logger.info("rolled back migration %s", migration.label)
             rolled_back.append(migration)
         return rolled_back
+
+    async def _down_one(self) -> Migration | None:
+        """Roll back the latest migration in one locked transaction; None if none is applied."""
+        async with self._locked_step():
+            applied = await self._verified_applied()
+            if not applied:
+                return None
+            migration = self._migrations[applied[-1].version]
+            await self._connection.execute(migration.down_sql)
+            await self._connection.execute(
+                "DELETE FROM schema_migrations WHERE version = $1", migration.version
+            )
+        return migration
 
     async def status(self) -> list[tuple[Migration, AppliedMigration | None]]:
         applied = {row.version: row for row in await self.verified_applied()}
@@ -157,13 +206,11 @@ async def connect(target: ConnectionTarget) -> asyncpg.Connection:
 async def locked_runner(
     target: ConnectionTarget, migrations: list[Migration] | None = None
 ) -> AsyncIterator[MigrationRunner]:
-    """A runner holding the advisory lock: other processes migrating the same database wait."""
+    """A runner on a connection of its own; each of its steps holds the lock while it runs."""
     connection = await connect(target)
     try:
-        await connection.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
         yield MigrationRunner(connection, load_migrations() if migrations is None else migrations)
     finally:
-        # Closing the session releases its advisory lock, even after an error.
         await connection.close()
 
 

@@ -7,24 +7,36 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from impl.db.embedded import embedded_postgres
 from impl.db.migrations import connect
 from impl.db.url import ConnectionTarget, normalize_database_url, parse_database_url
+from tests.support.pgbouncer import PgBouncer
 
 
 @dataclass(frozen=True)
 class PostgresServer:
-    """A server the tests may create and drop databases on."""
+    """A server the tests may create and drop databases on.
+
+    With a `pooler`, the URL of each database leads through it (`pytest --through-pgbouncer`);
+    databases are still created and dropped over `admin_url`, directly.
+    """
 
     admin_url: str
+    pooler: PgBouncer | None = None
 
     def url_for(self, database: str) -> str:
+        if self.pooler is not None:
+            return self.pooler.url_for(database)
         return (
             parse_database_url(self.admin_url).with_database(database).render(hide_password=False)
         )
+
+    def direct(self) -> "PostgresServer":
+        """The same server, its databases reached without the pooler."""
+        return replace(self, pooler=None)
 
     @contextmanager
     def fresh_database(self, prefix: str = "taskapi_test") -> Iterator[str]:

@@ -22,6 +22,18 @@ def test_neon_url_as_pasted_is_translated_for_asyncpg() -> None:
     assert target.connect_args == {"ssl": "require", "timeout": 5}
 
 
+def test_neon_pooled_url_as_pasted_gets_the_same_treatment() -> None:
+    """The `-pooler` host is PgBouncer in transaction mode; nothing changes for it (see
+    tests/integration/test_transaction_pooling.py for why that is safe)."""
+    pooled = NEON_URL.replace("-a1b2c3d4.", "-a1b2c3d4-pooler.")
+
+    target = normalize_database_url(pooled, connect_timeout_seconds=5)
+
+    assert target.url.host == "ep-cool-name-a1b2c3d4-pooler.eu-central-1.aws.neon.tech"
+    assert dict(target.url.query) == {}
+    assert target.connect_args == {"ssl": "require", "timeout": 5}
+
+
 def test_password_is_hidden_when_redacted() -> None:
     target = normalize_database_url(NEON_URL, connect_timeout_seconds=5)
 
