@@ -37,7 +37,8 @@ class ServerConfig:
                 "API_HOST": "127.0.0.1",
                 "API_PORT": str(port),
                 "API_WORKERS": str(self.workers),
-                "LOG_LEVEL": "WARNING",
+                # Production's defaults: an access line per request, metrics on.
+                "LOG_LEVEL": "INFO",
                 "MIGRATE_ON_STARTUP": "true",
                 "DB_POOL_SIZE": str(Settings.model_fields["db_pool_size"].default),
                 "PYTHONPATH": str(ROOT),

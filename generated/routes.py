@@ -110,7 +110,10 @@ def create_router(
     """All routes of the contract, bound to one implementation per tag."""
 
     async def authenticate(request: Request) -> Principal:
-        return await authenticator.authenticate(bearer_token(request))
+        principal = await authenticator.authenticate(bearer_token(request))
+        # Kept in the request's state for what observes the request after the route (logs).
+        request.state.principal = principal
+        return principal
 
     PrincipalDep = Annotated[Principal, Depends(authenticate)]
     router = APIRouter()

@@ -5,9 +5,14 @@ DATABASE_URL and runs API_WORKERS processes on uvloop and httptools, without an 
 """
 
 import argparse
+import atexit
 import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -15,6 +20,7 @@ import uvicorn
 from impl.app import create_app
 from impl.db.embedded import database_target
 from impl.db.url import DatabaseUrlError
+from impl.observability.metrics import MULTIPROCESS_DIR_VARIABLE
 from impl.runtime import configure_logging, load_settings, production_target
 
 logger = logging.getLogger("impl")
@@ -26,12 +32,16 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def develop() -> None:
     # uvicorn re-raises the signal that stopped it once it has shut down; as an exception
     # (not the default action, which kills the process) it lets the embedded database stop too.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, "text")
     try:
         with database_target(settings) as target:
             app = create_app(settings, target)
@@ -44,6 +54,7 @@ def develop() -> None:
                 port=settings.api_port,
                 log_config=None,
                 server_header=False,
+                timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
             )
     except DatabaseUrlError as error:
         print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
@@ -57,7 +68,12 @@ def serve() -> None:
     settings = load_settings()
     # Refused here, before any worker starts: one message, not one per worker.
     production_target(settings)
-    configure_logging(settings)
+    configure_logging(settings, "json")
+    if settings.api_workers > 1 and settings.metrics_enabled:
+        share_metrics_between_workers()
+    # A shutdown that SIGTERM asked for exits 0, with one worker as with several: uvicorn
+    # re-raises the signal once it has shut down, and the default action would kill the process.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     # Each worker builds its own app (and pool) from the same environment.
     uvicorn.run(
         PRODUCTION_APP,
@@ -70,7 +86,27 @@ def serve() -> None:
         access_log=False,
         log_config=None,
         server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
+
+
+def share_metrics_between_workers() -> None:
+    """Give the workers one empty directory to keep their metrics in, for any to expose.
+
+    Set in the environment before any worker starts, so that each one's prometheus-client
+    chooses its multi-process mode on import. Left over values would be counted again, so an
+    operator's PROMETHEUS_MULTIPROC_DIR is emptied; a directory made here is removed at exit.
+    """
+    named = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    if named:
+        directory = Path(named)
+        directory.mkdir(parents=True, exist_ok=True)
+        for leftover in directory.glob("*.db"):
+            leftover.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="taskapi-metrics-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        os.environ[MULTIPROCESS_DIR_VARIABLE] = str(directory)
 
 
 def main() -> None:

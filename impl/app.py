@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -13,38 +14,65 @@ from impl.db.pool import Database, PoolSettings
 from impl.db.url import ConnectionTarget
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
+from impl.lifecycle import Lifecycle, ShutdownGuard
 from impl.middleware import (
     BodyLimitMiddleware,
     CorsMiddleware,
     EncodedSlashMiddleware,
     RequestContextMiddleware,
 )
+from impl.observability.logs import AccessLog, UserIdHasher
+from impl.observability.metrics import Metrics
+from impl.observability.observer import Observer
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
 
+if TYPE_CHECKING:
+    from impl.observability.tracing import Tracing
 
-def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
+METRICS_PATH = "/metrics"
+
+
+def create_app(
+    settings: Settings, target: ConnectionTarget, *, tracing: "Tracing | None" = None
+) -> FastAPI:
+    """The app; `tracing` replaces the OTLP exporter TRACING_ENABLED would build."""
+    metrics = Metrics.for_this_process() if settings.metrics_enabled else None
+    observer = Observer(
+        metrics,
+        tracing if tracing is not None else configured_tracing(settings),
+        # The hash key is a secret the service holds anyway; rotating it changes the hashes.
+        AccessLog(UserIdHasher(settings.token_signing_secret)) if settings.access_log else None,
+    )
     database = Database(
         target,
         PoolSettings(
             size=settings.db_pool_size,
             acquire_timeout_seconds=settings.db_pool_timeout_seconds,
+            statement_timeout_seconds=settings.db_statement_timeout_seconds,
         ),
+        observer if observer.watches_statements else None,
     )
+    if metrics is not None:
+        metrics.pool_max_connections.set(settings.db_pool_size)
     contract = load_contract()
 
     authenticator, signing_keys = configured_authenticator(settings)
+    lifecycle = Lifecycle(drain_seconds=settings.shutdown_drain_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_startup:
             await migrate(target)
-        yield
+        # Readiness fails from the first SIGTERM; the server hears of it after the drain.
+        with lifecycle.watching_signals():
+            yield
         await database.close()
         if signing_keys is not None:
             await signing_keys.close()
+        observer.shutdown()
 
     app = FastAPI(
         title=contract["info"]["title"],
@@ -67,16 +95,19 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
     )
     api_router = create_router(
         tasks_api=TasksApi(TaskRepository(database), policy),
-        health_api=HealthApi(database),
+        health_api=HealthApi(database, lifecycle),
         authenticator=authenticator,
     )
     app.router.routes.extend(api_router.routes)
     add_contract_routes(app, contract)
-    register_error_handlers(app, app.router.routes)
+    if metrics is not None:
+        app.add_route(METRICS_PATH, metrics.endpoint, methods=["GET"], include_in_schema=False)
+    register_error_handlers(app, app.router.routes, observer)
     # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.
+    app.add_middleware(ShutdownGuard, lifecycle=lifecycle, observer=observer)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(EncodedSlashMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, observer=observer)
     if settings.cors_origins:
         app.add_middleware(
             CorsMiddleware,
@@ -99,3 +130,12 @@ def create_app(settings: Settings, target: ConnectionTarget) -> FastAPI:
             ],
         )
     return app
+
+
+def configured_tracing(settings: Settings) -> "Tracing | None":
+    """The OTLP exporter's tracing when TRACING_ENABLED; imported only then."""
+    if not settings.tracing_enabled:
+        return None
+    from impl.observability.tracing import otlp_tracing
+
+    return otlp_tracing()

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,9 +11,10 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
-from impl.db.pool import DatabaseUnavailable, PoolExhausted
-from impl.errors import ApiError, ContentTooLarge
+from impl.db.pool import DatabaseTimeout, DatabaseUnavailable, PoolExhausted
+from impl.errors import ApiError, ContentTooLarge, Unauthorized
 from impl.json import dumps
+from impl.observability.observer import Observer
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +22,8 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_UNAVAILABLE_SECONDS = 5
 RETRY_AFTER_BUSY_SECONDS = 1
 INTERNAL_ERROR_MESSAGE = "An unexpected error occurred."
+# The statuses that say "not now" rather than "not this": counted by cause.
+UNAVAILABLE_STATUSES = frozenset({503, 504})
 # Codes for the statuses the framework raises itself (routing, content type).
 HTTP_ERROR_CODES = {
     400: ("bad_request", "The request could not be read."),
@@ -58,11 +62,18 @@ def internal_error_response(request_id: str) -> Response:
     return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
 
 
-async def _api_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, ApiError)
-    return error_response(
-        error.status_code, error.code, error.message, error.details, error.headers or None
-    )
+def _api_error_handler(observer: Observer) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, error: Exception) -> Response:
+        assert isinstance(error, ApiError)
+        if isinstance(error, Unauthorized):
+            observer.token_rejected(error.reason)
+        elif error.status_code in UNAVAILABLE_STATUSES:
+            observer.unavailable(error.code)
+        return error_response(
+            error.status_code, error.code, error.message, error.details, error.headers or None
+        )
+
+    return handle
 
 
 async def _content_too_large(request: Request, error: Exception) -> Response:
@@ -123,34 +134,67 @@ def _http_error_handler(
     return handle
 
 
-async def _database_unavailable(request: Request, error: Exception) -> Response:
-    request_id = str(getattr(request.state, "request_id", ""))
-    logger.warning("database unavailable (request id %s): %s", request_id, error)
-    return error_response(
+@dataclass(frozen=True)
+class OperationalAnswer:
+    """How one operational failure is answered, and whether it is logged here."""
+
+    status_code: int
+    code: str
+    message: str
+    retry_after_seconds: int
+    # None: whoever raised it has logged it.
+    log_message: str | None
+
+
+OPERATIONAL_ANSWERS: dict[type[Exception], OperationalAnswer] = {
+    DatabaseUnavailable: OperationalAnswer(
         503,
         "service_unavailable",
         "The database is unavailable; retry later.",
-        None,
-        {"Retry-After": str(RETRY_AFTER_UNAVAILABLE_SECONDS)},
-    )
-
-
-async def _pool_exhausted(request: Request, error: Exception) -> Response:
-    # The pool logged the event itself; this is only the answer.
-    return error_response(
+        RETRY_AFTER_UNAVAILABLE_SECONDS,
+        "database unavailable",
+    ),
+    PoolExhausted: OperationalAnswer(
         503,
         "service_busy",
         "The service is busy; retry shortly.",
+        RETRY_AFTER_BUSY_SECONDS,
         None,
-        {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)},
-    )
+    ),
+    DatabaseTimeout: OperationalAnswer(
+        504,
+        "database_timeout",
+        "The database did not answer in time; retry later.",
+        RETRY_AFTER_BUSY_SECONDS,
+        "database statement timed out",
+    ),
+}
 
 
-def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute]) -> None:
+def _operational_error_handler(
+    answer: OperationalAnswer, observer: Observer
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, error: Exception) -> Response:
+        if answer.log_message is not None:
+            request_id = str(getattr(request.state, "request_id", ""))
+            logger.warning("%s (request id %s): %s", answer.log_message, request_id, error)
+        observer.unavailable(answer.code)
+        return error_response(
+            answer.status_code,
+            answer.code,
+            answer.message,
+            None,
+            {"Retry-After": str(answer.retry_after_seconds)},
+        )
+
+    return handle
+
+
+def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute], observer: Observer) -> None:
     """Map every error to the `Error` shape; `routes` are all the app serves, for 405s."""
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ApiError, _api_error_handler(observer))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error_handler(AllowedMethods(routes)))
     app.add_exception_handler(ContentTooLarge, _content_too_large)
-    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
-    app.add_exception_handler(PoolExhausted, _pool_exhausted)
+    for error_type, answer in OPERATIONAL_ANSWERS.items():
+        app.add_exception_handler(error_type, _operational_error_handler(answer, observer))

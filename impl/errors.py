@@ -28,10 +28,12 @@ class Unauthorized(ApiError):
     status_code = 401
     code = "unauthorized"
 
-    def __init__(self, message: str, *, invalid_token: bool) -> None:
+    def __init__(self, message: str, *, reason: str) -> None:
+        """`reason`: `missing` (no token), else why the token was refused (see MalformedToken)."""
         # RFC 6750: name the error only when a token was presented.
-        challenge = 'Bearer error="invalid_token"' if invalid_token else "Bearer"
+        challenge = 'Bearer error="invalid_token"' if reason != "missing" else "Bearer"
         super().__init__(message, headers={"WWW-Authenticate": challenge})
+        self.reason = reason
 
 
 class Forbidden(ApiError):

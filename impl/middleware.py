@@ -16,6 +16,7 @@ from impl.error_handlers import (
     internal_error_response,
 )
 from impl.errors import ContentTooLarge
+from impl.observability.observer import Observer
 
 logger = logging.getLogger(__name__)
 
@@ -24,26 +25,33 @@ ACCEPTED_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (echoed as X-Request-ID) and turns any unhandled error into a 500.
+    """Gives each request an id (echoed as X-Request-ID), tells the observer how it went, and
+    turns any unhandled error into a 500.
 
-    The 500 body names the request id and nothing else; the stack trace goes to the log.
+    The id is always the server's own; a well-formed X-Request-ID from the client is kept beside
+    it as the correlation id. The 500 body names the request id and nothing else; the stack
+    trace goes to the log.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observer: Observer) -> None:
         self.app = app
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        # As random as uuid4's 122 bits, without building a UUID object on every request.
+        request_id = os.urandom(16).hex()
+        correlation_id = _correlation_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        response_started = False
+        status = 0
+        exchange = self.observer.request_started(scope)
 
         async def send_with_request_id(message: Message) -> None:
-            nonlocal response_started
+            nonlocal status
             if message["type"] == "http.response.start":
-                response_started = True
+                status = message["status"]
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
@@ -56,17 +64,18 @@ class RequestContextMiddleware:
                 scope["path"],
                 request_id,
             )
-            if response_started:
+            if status:
                 raise
             await internal_error_response(request_id)(scope, receive, send_with_request_id)
+        finally:
+            self.observer.request_finished(exchange, scope, status, request_id, correlation_id)
 
 
-def _request_id(scope: Scope) -> str:
+def _correlation_id(scope: Scope) -> str | None:
     offered = _header(scope, REQUEST_ID_HEADER)
     if offered is not None and ACCEPTED_REQUEST_ID.match(offered.decode("latin-1")):
         return offered.decode("latin-1")
-    # As random as uuid4's 122 bits, without building a UUID object on every request.
-    return os.urandom(16).hex()
+    return None
 
 
 class EncodedSlashMiddleware:

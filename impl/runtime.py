@@ -1,7 +1,6 @@
 """Settings, logging and the app as a production worker process builds them."""
 
 import gc
-import logging
 import sys
 
 from fastapi import FastAPI
@@ -9,6 +8,7 @@ from pydantic import ValidationError
 
 from impl.app import create_app
 from impl.db.url import ConnectionTarget, DatabaseUrlError, normalize_database_url
+from impl.observability import logs
 from impl.settings import Settings
 
 
@@ -25,11 +25,9 @@ def load_settings() -> Settings:
         sys.exit(2)
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def configure_logging(settings: Settings, default_format: logs.LogFormat) -> None:
+    """LOG_FORMAT if set, else `default_format`: json in production, text for development."""
+    logs.configure_logging(settings.log_level, settings.log_format or default_format)
 
 
 # A request allocates thousands of short-lived objects: at the default threshold (700) the
@@ -68,7 +66,7 @@ def production_target(settings: Settings) -> ConnectionTarget:
 def create_production_app() -> FastAPI:
     """The app of one `serve` worker, built from the environment like every other worker's."""
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, "json")
     app = create_app(settings, production_target(settings))
     tune_garbage_collector()
     return app

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=0, le=65535)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     api_workers: int = Field(default=1, ge=1, description="Worker processes of `serve`.")
+    shutdown_drain_seconds: float = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        description="After SIGTERM, /health/ready answers 503 this long; then the listener closes.",
+    )
+    shutdown_timeout_seconds: int = Field(
+        default=10,
+        ge=1,
+        le=3600,
+        description="Then requests in flight may finish for this long; the rest are answered 503.",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
     db_pool_size: int = Field(default=10, ge=1, description="Connections per worker process.")
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -60,8 +72,23 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="How long an Idempotency-Key replays its first answer: seconds or ISO 8601.",
     )
+    db_statement_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A statement running longer is cancelled and answered 504 database_timeout.",
+    )
     embedded_db_dir: Path = Path(".data/postgres")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="json (one object per line) or text; unset: json for `serve`, text for `run`.",
+    )
+    access_log: bool = Field(default=True, description="One log line per request, at INFO.")
+    metrics_enabled: bool = Field(default=True, description="Prometheus metrics at /metrics.")
+    tracing_enabled: bool = Field(
+        default=False,
+        description="OpenTelemetry traces over OTLP/HTTP, configured by the OTEL_* variables.",
+    )
 
     @field_validator("better_auth_secret", "cursor_secret")
     @classmethod

@@ -26,7 +26,7 @@ def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
     if value is None and name not in claims:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise MalformedToken(f"{name} is not a number")
+        raise MalformedToken(f"{name} is not a number", "claims")
     return float(value)
 
 
@@ -35,20 +35,20 @@ def subject_of(payload: bytes, rules: ClaimRules, now: float) -> str:
     claims = json_object(payload, "payload")
     expires = _numeric_date(claims, "exp")
     if expires is None:
-        raise MalformedToken("exp is missing")
+        raise MalformedToken("exp is missing", "claims")
     if expires <= now - rules.leeway_seconds:
-        raise MalformedToken("the token has expired")
+        raise MalformedToken("the token has expired", "expired")
     for name in ("nbf", "iat"):
         moment = _numeric_date(claims, name)
         if moment is not None and moment > now + rules.leeway_seconds:
-            raise MalformedToken(f"{name} is in the future")
+            raise MalformedToken(f"{name} is in the future", "not_yet_valid")
     if rules.issuer is not None and claims.get("iss") != rules.issuer:
-        raise MalformedToken("the issuer is not the configured one")
+        raise MalformedToken("the issuer is not the configured one", "issuer")
     if rules.audience is not None and not _names_audience(claims.get("aud"), rules.audience):
-        raise MalformedToken("the audience is not the configured one")
+        raise MalformedToken("the audience is not the configured one", "audience")
     subject = claims.get("sub")
     if not isinstance(subject, str) or USER_ID.fullmatch(subject) is None:
-        raise MalformedToken("the subject is missing or not a user id")
+        raise MalformedToken("the subject is missing or not a user id", "claims")
     return subject
 
 

@@ -21,7 +21,15 @@ REFUSED_HEADER_PARAMETERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "cri
 
 
 class MalformedToken(Exception):
-    """Not a token this service could ever accept; the reason is for the log, not the client."""
+    """Not a token this service could ever accept; the message is for the log, not the client.
+
+    `reason` is one of a fixed few words (malformed, algorithm, signature, unknown_key, expired,
+    not_yet_valid, issuer, audience, claims): a label for counting refusals.
+    """
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +75,7 @@ def parse(token: str, algorithms: frozenset[str]) -> CompactToken:
     header = json_object(decode_part(header_part), "header")
     algorithm = header.get("alg")
     if not isinstance(algorithm, str) or algorithm not in algorithms:
-        raise MalformedToken("the algorithm is not allowed")
+        raise MalformedToken("the algorithm is not allowed", "algorithm")
     typ = header.get("typ")
     if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
         raise MalformedToken("the token type is not JWT")

@@ -218,11 +218,11 @@ class PublishedKeyAuthenticator(TokenAuthenticator):
 
     async def verify_signature(self, token: CompactToken) -> None:
         if token.key_id is None:
-            raise MalformedToken("the token names no key id")
+            raise MalformedToken("the token names no key id", "unknown_key")
         key = await self._keys.key(token.key_id)
         if key is None:
-            raise MalformedToken("the key id is not in the published set")
+            raise MalformedToken("the key id is not in the published set", "unknown_key")
         if key.algorithm != token.algorithm:
-            raise MalformedToken("the algorithm is not the key's")
+            raise MalformedToken("the algorithm is not the key's", "algorithm")
         if not key.verifies(token.signing_input, token.signature):
-            raise MalformedToken("the signature does not match")
+            raise MalformedToken("the signature does not match", "signature")

@@ -20,4 +20,4 @@ class SharedSecretAuthenticator(TokenAuthenticator):
     async def verify_signature(self, token: CompactToken) -> None:
         expected = hmac.new(self._secret, token.signing_input, hashlib.sha256).digest()
         if not hmac.compare_digest(expected, token.signature):
-            raise MalformedToken("the signature does not match")
+            raise MalformedToken("the signature does not match", "signature")

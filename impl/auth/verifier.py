@@ -24,7 +24,7 @@ class TokenAuthenticator(BaseAuthenticator):
 
     async def authenticate(self, token: str | None) -> Principal:
         if token is None:
-            raise Unauthorized("A bearer token is required.", invalid_token=False)
+            raise Unauthorized("A bearer token is required.", reason="missing")
         try:
             compact = parse(token, self._algorithms)
             await self.verify_signature(compact)
@@ -32,7 +32,7 @@ class TokenAuthenticator(BaseAuthenticator):
         except MalformedToken as reason:
             logger.debug("bearer token refused: %s", reason)
             raise Unauthorized(
-                "The bearer token is invalid or expired.", invalid_token=True
+                "The bearer token is invalid or expired.", reason=reason.reason
             ) from None
         return Principal(user_id=subject)
 

@@ -2,13 +2,13 @@
 
 import json
 import logging
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from impl.db.url import ConnectionTarget, normalize_database_url
+from impl.processes import is_running
 from impl.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,19 +49,9 @@ def _forget_dead_handles(data_dir: Path) -> None:
     if not handles.exists():
         return
     pids = json.loads(handles.read_text())
-    alive = [pid for pid in pids if _is_running(pid)]
+    alive = [pid for pid in pids if is_running(pid)]
     if alive != pids:
         handles.write_text(json.dumps(alive))
-
-
-def _is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager

@@ -13,8 +13,10 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
+from asyncpg.connection import LoggedQuery
 
 from impl.db.url import ConnectionTarget
 
@@ -33,8 +35,16 @@ UNREACHABLE_ERRORS = (
 )
 
 
+# How long a cancelled statement may take to end when no statement timeout is set.
+SETTLE_TIMEOUT_SECONDS = 5.0
+
+
 class DatabaseUnavailable(Exception):
     """PostgreSQL could not be reached or dropped the connection: retry later."""
+
+
+class DatabaseTimeout(Exception):
+    """A statement ran past the statement timeout and was cancelled."""
 
 
 class PoolExhausted(Exception):
@@ -48,7 +58,23 @@ class PoolExhausted(Exception):
 class PoolSettings:
     size: int
     acquire_timeout_seconds: float
+    # Each statement's bound: past it the client cancels it on the server (asyncpg's
+    # command_timeout), because a pooler such as PgBouncer refuses `statement_timeout` as a
+    # startup parameter. None: unbounded.
+    statement_timeout_seconds: float | None = None
     idle_lifetime_seconds: float = 300.0
+
+
+class PoolObserver(Protocol):
+    """What the pool reports as it works, for metrics and traces; counts are changes."""
+
+    def connections_opened(self, count: int) -> None: ...
+
+    def connections_lent(self, count: int) -> None: ...
+
+    def requests_waiting(self, count: int) -> None: ...
+
+    def statement_finished(self, record: LoggedQuery) -> None: ...
 
 
 @dataclass
@@ -66,15 +92,23 @@ class Database:
     `DatabaseUnavailable` (the database is down). They are answered and logged differently.
     """
 
-    def __init__(self, target: ConnectionTarget, settings: PoolSettings) -> None:
+    def __init__(
+        self,
+        target: ConnectionTarget,
+        settings: PoolSettings,
+        observer: PoolObserver | None = None,
+    ) -> None:
         self._target = target
         self._settings = settings
+        self._observer = observer
         self._idle: list[_Idle] = []
         # Connections open or being opened, idle or lent.
         self._count = 0
         # A waiter's future gets a connection handed over, or None: "a slot is free, open one".
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._pruning: asyncio.TimerHandle | None = None
+        # Connections whose statement a cancelled request left running, until it has stopped.
+        self._settling: set[asyncio.Task[None]] = set()
         self._closed = False
 
     @asynccontextmanager
@@ -85,15 +119,35 @@ class Database:
 
         `wait_seconds` bounds the wait for a free connection (default: the pool's setting).
         A connection whose block ended in anything but a completed statement (a cancellation, a
-        timeout, a lost socket) is closed rather than reused.
+        timeout, a lost socket) is closed rather than reused. A statement past the statement
+        timeout raises `DatabaseTimeout`.
         """
         connection = await self._acquire(
             self._settings.acquire_timeout_seconds if wait_seconds is None else wait_seconds
         )
+        if self._observer is not None:
+            self._observer.connections_lent(1)
         reusable = False
+        settling = False
         try:
             yield connection
             reusable = True
+        except asyncio.CancelledError:
+            # The request was cancelled mid-statement (a shutdown's time ran out): asyncpg has
+            # asked the server to cancel the statement. Terminating the connection now would
+            # abandon that request and leave the statement running, free to commit later.
+            settling = True
+            self._settle_later(connection)
+            raise
+        except asyncpg.QueryCanceledError as error:
+            # The server's own statement_timeout (a role's default, say): the statement is
+            # over and the connection is fine.
+            reusable = True
+            raise DatabaseTimeout(str(error)) from error
+        except TimeoutError as error:
+            # asyncpg's command_timeout: it has asked the server to cancel the statement.
+            reusable = await self._settled(connection)
+            raise DatabaseTimeout(f"a statement ran past {self._timeout_label()}") from error
         except asyncpg.PostgresError as error:
             # The server answered with an error: the connection itself is fine, unless the
             # error says it is not.
@@ -104,21 +158,63 @@ class Database:
         except UNREACHABLE_ERRORS as error:
             raise DatabaseUnavailable(str(error)) from error
         finally:
-            self._release(connection, reusable)
+            if not settling:
+                self._release_lent(connection, reusable)
 
     async def ping(self, wait_seconds: float) -> None:
         """One round trip, waiting at most `wait_seconds` for a connection and for the answer."""
-        async with self.connection(wait_seconds) as connection:
-            await connection.fetchval("SELECT 1", timeout=wait_seconds)
+        try:
+            async with self.connection(wait_seconds) as connection:
+                await connection.fetchval("/* ping */ SELECT 1", timeout=wait_seconds)
+        except DatabaseTimeout as error:
+            # A database that does not answer a `SELECT 1` in time is as good as down.
+            raise DatabaseUnavailable(str(error)) from error
+
+    async def _settled(self, connection: asyncpg.Connection) -> bool:
+        """Whether the statement that timed out is over and the connection usable again.
+
+        asyncpg sends the server a cancel request in the background; terminating the connection
+        now would abandon it, and the statement would go on (and perhaps commit) after its 504.
+        The next statement on the connection waits for the cancel to be acknowledged.
+        """
+        try:
+            await connection.execute(
+                "/* settle */ SELECT 1",
+                timeout=self._settings.statement_timeout_seconds or SETTLE_TIMEOUT_SECONDS,
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, *UNREACHABLE_ERRORS):
+            return False
+        return True
+
+    def _settle_later(self, connection: asyncpg.Connection) -> None:
+        task = asyncio.get_running_loop().create_task(self._settle_then_release(connection))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def _settle_then_release(self, connection: asyncpg.Connection) -> None:
+        self._release_lent(connection, await self._settled(connection))
+
+    def _release_lent(self, connection: asyncpg.Connection, reusable: bool) -> None:
+        if self._observer is not None:
+            self._observer.connections_lent(-1)
+        self._release(connection, reusable)
+
+    def _timeout_label(self) -> str:
+        return f"{self._settings.statement_timeout_seconds} s"
 
     async def close(self) -> None:
+        """Close every connection, once the statements of cancelled requests have stopped.
+
+        Bounded: a connection that does not close in time is dropped.
+        """
         self._closed = True
         if self._pruning is not None:
             self._pruning.cancel()
+        if self._settling:
+            await asyncio.wait(self._settling, timeout=SETTLE_TIMEOUT_SECONDS)
         idle, self._idle = self._idle, []
-        self._count -= len(idle)
-        for entry in idle:
-            await entry.connection.close()
+        self._closing(len(idle))
+        await asyncio.gather(*(_close_quietly(entry.connection) for entry in idle))
 
     async def _acquire(self, wait_seconds: float) -> asyncpg.Connection:
         if self._closed:
@@ -129,7 +225,7 @@ class Database:
                 connection = self._idle.pop().connection
                 if not connection.is_closed():
                     return connection
-                self._count -= 1
+                self._closing(1)
                 continue
             if self._count < self._settings.size:
                 return await self._open()
@@ -139,20 +235,31 @@ class Database:
 
     async def _open(self) -> asyncpg.Connection:
         self._count += 1
+        if self._observer is not None:
+            self._observer.connections_opened(1)
         try:
-            return await asyncpg.connect(self._target.dsn, **self._target.connect_args)
+            connection = await asyncpg.connect(
+                self._target.dsn,
+                **self._target.connect_args,
+                command_timeout=self._settings.statement_timeout_seconds,
+            )
         except BaseException as error:
-            self._count -= 1
+            self._closing(1)
             self._wake_one(None)
             if isinstance(error, UNREACHABLE_ERRORS):
                 raise DatabaseUnavailable(str(error)) from error
             raise
+        if self._observer is not None:
+            connection.add_query_logger(self._observer.statement_finished)
+        return connection
 
     async def _wait(self, deadline: float, wait_seconds: float) -> asyncpg.Connection | None:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[asyncpg.Connection | None] = loop.create_future()
         self._waiters.append(waiter)
         timer = loop.call_later(max(deadline - time.monotonic(), 0), _expire, waiter)
+        if self._observer is not None:
+            self._observer.requests_waiting(1)
         try:
             return await waiter
         except TimeoutError:
@@ -173,16 +280,23 @@ class Database:
             raise
         finally:
             timer.cancel()
+            if self._observer is not None:
+                self._observer.requests_waiting(-1)
 
     def _release(self, connection: asyncpg.Connection, reusable: bool) -> None:
         if self._closed or not reusable or connection.is_closed() or connection.is_in_transaction():
             connection.terminate()
-            self._count -= 1
+            self._closing(1)
             self._wake_one(None)
             return
         if not self._wake_one(connection):
             self._idle.append(_Idle(connection, time.monotonic()))
             self._schedule_pruning()
+
+    def _closing(self, count: int) -> None:
+        self._count -= count
+        if self._observer is not None:
+            self._observer.connections_opened(-count)
 
     def _wake_one(self, connection: asyncpg.Connection | None) -> bool:
         """Hand `connection` (or a free slot) to the longest waiter; False if nobody waits."""
@@ -204,9 +318,17 @@ class Database:
         cutoff = time.monotonic() - self._settings.idle_lifetime_seconds
         while self._idle and self._idle[0].since <= cutoff:
             self._idle.pop(0).connection.terminate()
-            self._count -= 1
+            self._closing(1)
         if self._idle:
             self._schedule_pruning()
+
+
+async def _close_quietly(connection: asyncpg.Connection) -> None:
+    """Close politely, or drop the connection if the server does not answer in time."""
+    try:
+        await connection.close(timeout=SETTLE_TIMEOUT_SECONDS)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, *UNREACHABLE_ERRORS):
+        connection.terminate()
 
 
 def _expire(waiter: "asyncio.Future[asyncpg.Connection | None]") -> None:

@@ -7,6 +7,7 @@ Each shape is prepared once per connection by asyncpg and kept in its statement 
 from dataclasses import dataclass, field
 from typing import Any
 
+from impl.observability.naming import named
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 
 # The columns of the contract's `Task`, in its order.
@@ -80,7 +81,7 @@ def list_statement(
         f"SELECT {TASK_COLUMNS} FROM tasks WHERE {' AND '.join(statement.conditions)}"
         f" ORDER BY {key} {direction}, id {direction} LIMIT ${limit_number}"
     )
-    return sql, statement.arguments
+    return named("list_tasks", sql), statement.arguments
 
 
 def _filter(statement: Statement, task_filter: TaskFilter) -> None:
@@ -145,8 +146,9 @@ def changes_statement(since: bool) -> str:
     if since:
         branches.append(_changes_branch("task_deletions", since, _DELETION))
     union = " UNION ALL ".join(f"({branch})" for branch in branches)
-    return (
+    return named(
+        "list_changes",
         "SELECT xid::text AS xid, task_id AS id, deleted, user_id, title, description, completed,"
         " created_at, updated_at, priority, tags, due_at, completed_at, version"
-        f" FROM ({union}) AS changes ORDER BY changes.xid, changes.task_id LIMIT $5"
+        f" FROM ({union}) AS changes ORDER BY changes.xid, changes.task_id LIMIT $5",
     )

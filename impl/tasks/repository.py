@@ -20,13 +20,16 @@ import asyncpg
 
 from generated.documents import Task
 from impl.db.pool import Database
+from impl.observability.naming import named
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.queries import TASK_COLUMNS, changes_statement, list_statement
 
-GET = f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2"
+GET = named("get_task", f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2")
 # The user's count goes up in the same statement that inserts, on a locked row, only while it
 # is under the cap ($7): no row from the count means no room, and nothing is inserted.
-INSERT = f"""
+INSERT = named(
+    "insert_task",
+    f"""
     WITH slot AS (
         INSERT INTO task_counts AS counts (user_id, task_count) VALUES ($1, 1)
         ON CONFLICT (user_id) DO UPDATE SET task_count = counts.task_count + 1
@@ -37,7 +40,8 @@ INSERT = f"""
     SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, written.at, written.at
     FROM slot, written
     RETURNING {TASK_COLUMNS}
-"""
+""",
+)
 # Shared by every update: a new version, the time and the transaction of the write. The time is
 # read in the SET list, so that it is taken when the row is written: after any wait for a
 # concurrent writer's lock (a FROM subquery would be read when the statement starts).
@@ -56,20 +60,26 @@ COMPLETION_STAMP = """version = version + 1,
     changed_xid = pg_current_xact_id()"""
 # $3: the versions If-Match allows, or NULL for any.
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
-REPLACE = f"""
+REPLACE = named(
+    "replace_task",
+    f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
         tags = $7::text[], due_at = $8, {STAMP}
     WHERE {MATCHING}
       AND (title, description, priority, tags, due_at)
           IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8)
     RETURNING {TASK_COLUMNS}
-"""
-TOGGLE = f"""
+""",
+)
+TOGGLE = named(
+    "toggle_task",
+    f"""
     UPDATE tasks SET completed = NOT completed,
         {COMPLETION_STAMP.replace("$COMPLETED", "NOT tasks.completed")}
     WHERE {MATCHING}
     RETURNING {TASK_COLUMNS}
-"""
+""",
+)
 # What PATCH may set, each with its parameter's type.
 PATCHABLE = {
     "title": "text",
@@ -81,7 +91,9 @@ PATCHABLE = {
 }
 # A deleted id is remembered for delta sync; ones older than the retention ($4) go, with an
 # hour to spare for clocks that disagree (a sync token's age is read by the application).
-DELETE = """
+DELETE = named(
+    "delete_task",
+    """
     WITH gone AS (
         DELETE FROM tasks WHERE user_id = $1 AND id = $2
             AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
@@ -96,20 +108,36 @@ DELETE = """
         WHERE user_id = $1 AND deleted_at < clock_timestamp() - $4::interval - interval '1 hour'
     )
     SELECT count(*) FROM gone
-"""
+""",
+)
 TASK_FIELDS = tuple(Task.__annotations__)
-SNAPSHOT = "SELECT pg_current_snapshot()::text AS snapshot, clock_timestamp() AS taken_at"
+SNAPSHOT = named(
+    "take_snapshot",
+    "SELECT pg_current_snapshot()::text AS snapshot, clock_timestamp() AS taken_at",
+)
 # Idempotent creation: one transaction per key at a time (the advisory lock), so that of
 # concurrent requests with one key exactly one creates and the others find its answer.
-LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0))"
-FORGET_EXPIRED_KEYS = """
+LOCK_KEY = named(
+    "lock_idempotency_key",
+    "SELECT pg_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0))",
+)
+FORGET_EXPIRED_KEYS = named(
+    "forget_expired_idempotency_keys",
+    """
     DELETE FROM idempotency_keys
     WHERE user_id = $1 AND created_at < clock_timestamp() - $2::interval
-"""
-FIND_KEY = "SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2"
-REMEMBER_KEY = """
+""",
+)
+FIND_KEY = named(
+    "find_idempotency_key",
+    "SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+)
+REMEMBER_KEY = named(
+    "remember_idempotency_key",
+    """
     INSERT INTO idempotency_keys (user_id, key, request_hash, response) VALUES ($1, $2, $3, $4)
-"""
+""",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +312,7 @@ def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
         WHERE {MATCHING} AND ({" OR ".join(differences)})
         RETURNING {TASK_COLUMNS}
     """
-    return sql, arguments
+    return named("update_task", sql), arguments
 
 
 def _change(record: asyncpg.Record) -> Change:

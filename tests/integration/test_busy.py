@@ -1,83 +1,32 @@
 """A full connection pool is "busy", not "database unavailable": its own answer, log and probe."""
 
-import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import LOG_DIR, User, new_user, service_settings
+from tests.conftest import LOG_DIR, OwnDatabaseService, User, new_user, service_on_fresh_database
 from tests.support.contract import Contract
-from tests.support.postgres import PostgresServer, target
-from tests.support.server import running_service
+from tests.support.locks import RowLock, wait_until
+from tests.support.postgres import PostgresServer
 
 LOG_PATH = LOG_DIR / "service-busy.log"
 POOL_TIMEOUT_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
-class OnePoolService:
-    base_url: str
-    database_url: str
-
-
 @pytest.fixture(scope="module")
-def one_connection_service(postgres: PostgresServer) -> Iterator[OnePoolService]:
+def one_connection_service(postgres: PostgresServer) -> Iterator[OwnDatabaseService]:
     """The service with a pool of one connection, on a database of its own."""
-    LOG_PATH.unlink(missing_ok=True)
-    with postgres.fresh_database("taskapi_busy") as url:
-        settings = service_settings(
-            url, DB_POOL_SIZE="1", DB_POOL_TIMEOUT_SECONDS=str(POOL_TIMEOUT_SECONDS)
-        )
-        with running_service(settings, LOG_PATH) as base_url:
-            yield OnePoolService(base_url, url)
-
-
-class RowLock:
-    """Holds a row lock from outside the service, so the service's statement on it waits."""
-
-    def __init__(self, database_url: str, task_id: int) -> None:
-        self._database_url = database_url
-        self._task_id = task_id
-        self._runner = asyncio.Runner()
-        self._connection: asyncpg.Connection | None = None
-
-    def __enter__(self) -> "RowLock":
-        self._runner.__enter__()
-        self._connection = self._runner.run(self._lock())
-        return self
-
-    async def _lock(self) -> asyncpg.Connection:
-        connection = await asyncpg.connect(target(self._database_url).dsn)
-        await connection.execute("BEGIN")
-        await connection.execute("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", self._task_id)
-        return connection
-
-    def waiting_statements(self) -> int:
-        assert self._connection is not None
-        count: int = self._runner.run(
-            self._connection.fetchval(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-        )
-        return count
-
-    def __exit__(self, *exc_info: object) -> None:
-        assert self._connection is not None
-        self._runner.run(self._connection.close())
-        self._runner.__exit__(None, None, None)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    with service_on_fresh_database(
+        postgres,
+        "taskapi_busy",
+        LOG_PATH,
+        DB_POOL_SIZE="1",
+        DB_POOL_TIMEOUT_SECONDS=str(POOL_TIMEOUT_SECONDS),
+    ) as service:
+        yield service
 
 
 def auth(user: User) -> dict[str, str]:
@@ -85,7 +34,7 @@ def auth(user: User) -> dict[str, str]:
 
 
 def test_a_full_pool_answers_busy_and_recovers(
-    one_connection_service: OnePoolService, contract: Contract
+    one_connection_service: OwnDatabaseService, contract: Contract
 ) -> None:
     base, alice, bob = one_connection_service.base_url, new_user("alice"), new_user("bob")
     task = httpx.post(f"{base}{alice.tasks_path}", json={"title": "t"}, headers=auth(alice))

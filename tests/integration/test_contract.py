@@ -11,6 +11,7 @@ from impl.contract import load_contract
 from impl.db.pool import Database, PoolSettings
 from impl.db.url import normalize_database_url
 from impl.health import HealthApi
+from impl.lifecycle import Lifecycle
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
@@ -27,7 +28,7 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
     )
     router = create_router(
         tasks_api=TasksApi(TaskRepository(database), task_policy("s" * 32)),
-        health_api=HealthApi(database),
+        health_api=HealthApi(database, Lifecycle(drain_seconds=0)),
         authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
     )
 
@@ -95,9 +96,11 @@ def test_liveness_and_readiness_answer_without_a_token(
         assert response.json() == {"status": "ok"}
 
 
-def test_every_response_carries_a_request_id(http: httpx.Client) -> None:
+def test_every_response_carries_the_servers_own_request_id(http: httpx.Client) -> None:
     generated = http.get("/health/live").headers["X-Request-ID"]
-    echoed = http.get("/health/live", headers={"X-Request-ID": "trace-12345678"})
+    offered = http.get("/health/live", headers={"X-Request-ID": "trace-12345678"})
 
     assert len(generated) == 32
-    assert echoed.headers["X-Request-ID"] == "trace-12345678"
+    # The client's id is logged as the correlation id, never put in place of the server's.
+    assert offered.headers["X-Request-ID"] != "trace-12345678"
+    assert len(offered.headers["X-Request-ID"]) == 32

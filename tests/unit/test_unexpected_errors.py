@@ -8,6 +8,8 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from impl.middleware import RequestContextMiddleware
+from impl.observability.logs import ACCESS_LOGGER, AccessLog, UserIdHasher
+from impl.observability.observer import Observer
 
 
 class SecretLeakingBug(RuntimeError):
@@ -18,7 +20,10 @@ async def failing_app(scope: Scope, receive: Receive, send: Send) -> None:
     raise SecretLeakingBug("connection string postgresql://u:hunter2@db/x")
 
 
-def call(app: RequestContextMiddleware, headers: dict[str, str] | None = None) -> httpx.Response:
+def call(headers: dict[str, str] | None = None) -> httpx.Response:
+    observer = Observer(None, None, AccessLog(UserIdHasher("k" * 32)))
+    app = RequestContextMiddleware(failing_app, observer)
+
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -31,25 +36,46 @@ def test_unexpected_error_is_a_generic_500_naming_the_request_id(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="impl.middleware"):
-        response = call(RequestContextMiddleware(failing_app), {"X-Request-ID": "req-12345678"})
+        response = call()
 
     assert response.status_code == 500
-    assert response.headers["X-Request-ID"] == "req-12345678"
+    request_id = response.headers["X-Request-ID"]
     assert response.json() == {
         "error": "internal_error",
         "message": "An unexpected error occurred.",
-        "details": {"request_id": "req-12345678"},
+        "details": {"request_id": request_id},
     }
     assert "hunter2" not in response.text
     (record,) = caplog.records
-    assert "req-12345678" in record.getMessage()
+    assert request_id in record.getMessage()
     assert record.exc_info is not None
     assert record.exc_info[0] is SecretLeakingBug
 
 
+def test_client_request_id_is_kept_as_the_correlation_id_beside_the_servers_own(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+        response = call({"X-Request-ID": "req-12345678"})
+
+    request_id = response.headers["X-Request-ID"]
+    assert request_id != "req-12345678"
+    assert len(request_id) == 32
+    (access,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    fields = access.__dict__["fields"]
+    assert fields["request_id"] == request_id
+    assert fields["correlation_id"] == "req-12345678"
+    assert fields["status"] == 500
+
+
 @pytest.mark.parametrize("offered", ["short", "has space in it", "x" * 65, "semi;colon-id"])
-def test_unusable_request_id_is_replaced(offered: str) -> None:
-    response = call(RequestContextMiddleware(failing_app), {"X-Request-ID": offered})
+def test_unusable_request_id_is_no_correlation_id(
+    offered: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+        response = call({"X-Request-ID": offered})
 
     assert response.headers["X-Request-ID"] != offered
     assert len(response.headers["X-Request-ID"]) == 32
+    (access,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert access.__dict__["fields"]["correlation_id"] is None

@@ -183,6 +183,8 @@ export interface paths {
          * Readiness probe
          * @description Answers 200 only when a pooled database connection is free within a second and the
          *     database answers a query on it; otherwise 503 (`service_unavailable` or `service_busy`).
+         *     From the moment the instance is asked to stop (SIGTERM), 503 `shutting_down`, while it
+         *     still serves other requests for the configured drain delay.
          */
         get: operations["check_readiness"];
         put?: never;
@@ -570,11 +572,40 @@ export interface components {
             };
         };
         /**
+         * @description `database_timeout`: a database statement ran past the service's statement timeout
+         *     (`DB_STATEMENT_TIMEOUT_SECONDS`, 5 s by default) and was cancelled. A read can be
+         *     retried after `Retry-After` seconds. A write was cancelled too, but the database may
+         *     have committed it just before the cancel arrived: retry it with the same
+         *     `Idempotency-Key` (create) or with `If-Match` (the other writes), so that it is not
+         *     applied twice.
+         */
+        DatabaseTimeout: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "database_timeout",
+                 *       "message": "The database did not answer in time; retry later.",
+                 *       "details": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
          * @description The request could not be served now; retry after `Retry-After` seconds.
          *     `service_unavailable`: the database cannot be reached.
          *     `service_busy`: every database connection stayed in use for the whole wait.
          *     `auth_unavailable`: the keys that verify bearer tokens (Better Auth's JWKS) have never
          *     been fetched, so the token can be neither accepted nor refused.
+         *     `shutting_down`: this instance is stopping; another one will answer. On an `/api`
+         *     operation it means the request was still running when the instance's graceful shutdown
+         *     ran out of time, and was cut short: a write may or may not have been applied (never in
+         *     part), so retry it with the same `Idempotency-Key` (create) or with `If-Match` (the
+         *     other writes).
          */
         ServiceUnavailable: {
             headers: {
@@ -748,6 +779,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     create_task: {
@@ -801,6 +833,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     list_task_changes: {
@@ -841,6 +874,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     get_task: {
@@ -886,6 +920,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     replace_task: {
@@ -938,6 +973,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     delete_task: {
@@ -980,6 +1016,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     update_task: {
@@ -1033,6 +1070,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     toggle_task_completion: {
@@ -1085,6 +1123,7 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
         };
     };
     check_liveness: {
