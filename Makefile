@@ -22,7 +22,7 @@ export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
 .PHONY: help install run serve token dev-jwks generate check-generated migrate migrate-down migrate-status \
-	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick clean \
+	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick soak soak-quick clean \
 	docs-assets docs
 
 help: ## List the targets
@@ -175,7 +175,7 @@ fuzz: $(INSTALLED) ## Schemathesis against the running service: owner, stranger,
 fuzz-long: $(INSTALLED) ## The same with ten times the examples, for a local soak
 	$(BIN)/python -m tests.fuzz.run --max-examples 2000
 
-test: lint typecheck lint-spec check-generated check-breaking pytest fuzz ## Everything CI checks
+test: lint typecheck lint-spec check-generated check-breaking pytest fuzz soak-quick ## Everything CI checks
 
 bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirror (wrk), scale, memory, start-up
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
@@ -184,6 +184,12 @@ bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirr
 bench-quick: $(INSTALLED) ## The throughput comparison only, 1 worker, short rounds (under two minutes)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench --quick
+
+soak: $(INSTALLED) ## Every operation from 200 users on the real service for DURATION s (600): errors, latency, RSS
+	$(BIN)/python -m bench.soak --duration $(or $(DURATION),600)
+
+soak-quick: $(INSTALLED) ## The soak for 30 s (make test runs it): no error allowed; RSS printed, not judged
+	$(BIN)/python -m bench.soak --duration 30
 
 clean: ## Remove virtualenvs, tools, caches, reports and the embedded database
 	rm -rf $(VENV) $(TOOLS) .data reports .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
