@@ -1,5 +1,6 @@
 """A slow statement cannot hold a request or a connection for ever: 504 database_timeout."""
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -7,10 +8,18 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import LOG_DIR, OwnDatabaseService, User, new_user, service_on_fresh_database
+from tests.conftest import (
+    LOG_DIR,
+    OwnDatabaseService,
+    User,
+    new_user,
+    service_on_fresh_database,
+    service_settings,
+)
 from tests.support.contract import Contract
 from tests.support.locks import RowLock, wait_until
 from tests.support.postgres import PostgresServer
+from tests.support.server import running_service
 
 LOG_PATH = LOG_DIR / "service-timeouts.log"
 STATEMENT_TIMEOUT_SECONDS = 1.0
@@ -129,3 +138,41 @@ def test_a_request_waiting_for_the_held_connection_is_busy_not_timed_out(
     log = LOG_PATH.read_text()
     assert "database statement timed out" in log
     assert "Traceback" not in log
+
+
+CONNECT_TIMEOUT_SECONDS = 1.0
+
+
+@pytest.fixture(scope="module")
+def silent_database_url() -> Iterator[str]:
+    """A port that completes TCP handshakes and then never says a word, like a database host
+    that hangs: the kernel accepts into the backlog, nothing ever answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield f"postgresql://nobody:x@127.0.0.1:{listener.getsockname()[1]}/none"
+
+
+def test_a_database_that_accepts_but_never_answers_is_503_after_the_connect_timeout(
+    silent_database_url: str, contract: Contract
+) -> None:
+    alice = new_user("alice")
+    settings = service_settings(
+        silent_database_url,
+        MIGRATE_ON_STARTUP="false",
+        DB_CONNECT_TIMEOUT_SECONDS=str(CONNECT_TIMEOUT_SECONDS),
+    )
+    with running_service(settings, LOG_DIR / "service-silent-database.log") as base:
+        # Given a database host that never answers, when a request needs a connection,
+        started = time.monotonic()
+        response = httpx.get(f"{base}{alice.tasks_path}", headers=auth(alice), timeout=30)
+        waited = time.monotonic() - started
+        live = httpx.get(f"{base}/health/live", timeout=30)
+
+    # then it is told the database is unavailable once the connect timeout has passed,
+    contract.assert_conforms(response)
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_unavailable"
+    assert CONNECT_TIMEOUT_SECONDS <= waited < CONNECT_TIMEOUT_SECONDS + 5
+    # and the process itself is alive all along.
+    assert live.status_code == 200
