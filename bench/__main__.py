@@ -43,6 +43,13 @@ def _worker_counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.isupper():
+        raise argparse.ArgumentTypeError("NAME=VALUE, with the variable's upper-case name")
+    return name, value
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("part", nargs="?", choices=("all", *PARTS), default="all")
@@ -61,6 +68,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="worker counts for throughput, e.g. 1,2 (default 1,2, quick 1); "
         "scale, memory and startup use the first",
     )
+    parser.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of ours for the throughput servers, e.g. ACCESS_LOG=false (repeatable): "
+        "what a feature costs, against the same mirror in the same run",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     return parser.parse_args(argv)
@@ -74,6 +90,7 @@ def _plan(args: argparse.Namespace) -> ThroughputPlan:
         connections=args.connections,
         threads=args.threads,
         workers=args.workers or ((1,) if args.quick else (1, 2)),
+        overrides=tuple(args.set),
     )
 
 

@@ -27,6 +27,8 @@ class ServerConfig:
     database_url: str
     secret: str
     workers: int
+    # Settings of ours that differ from production's defaults (`python -m bench --set`).
+    overrides: tuple[tuple[str, str], ...] = ()
 
     def environment(self, port: int) -> dict[str, str]:
         """Our service's settings; the mirror reads the ones it needs under the same names."""
@@ -42,6 +44,7 @@ class ServerConfig:
                 "MIGRATE_ON_STARTUP": "true",
                 "DB_POOL_SIZE": str(Settings.model_fields["db_pool_size"].default),
                 "PYTHONPATH": str(ROOT),
+                **dict(self.overrides),
             }
         )
 

@@ -35,6 +35,7 @@ class ThroughputPlan:
     connections: int
     threads: int
     workers: tuple[int, ...]
+    overrides: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _measure_block(
             side: stack.enter_context(
                 spawned_server(
                     side,
-                    ServerConfig(database.url, secret, workers),
+                    ServerConfig(database.url, secret, workers, plan.overrides),
                     log_dir / f"throughput-{side}-w{workers}.log",
                 )
             )

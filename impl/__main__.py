@@ -41,10 +41,10 @@ def develop() -> None:
     # (not the default action, which kills the process) it lets the embedded database stop too.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings = load_settings()
-    configure_logging(settings, "text")
+    log_format = configure_logging(settings, "text")
     try:
         with database_target(settings) as target:
-            app = create_app(settings, target)
+            app = create_app(settings, target, log_format=log_format)
             base = f"http://{settings.api_host}:{settings.api_port}"
             logger.info("database: %s", target.redacted())
             logger.info("API docs: %s/docs (token: make token USER=<user id>)", base)

@@ -21,7 +21,7 @@ from impl.middleware import (
     EncodedSlashMiddleware,
     RequestContextMiddleware,
 )
-from impl.observability.logs import AccessLog, UserIdHasher
+from impl.observability.logs import AccessLog, LogFormat, UserIdHasher
 from impl.observability.metrics import Metrics
 from impl.observability.observer import Observer
 from impl.settings import Settings
@@ -36,15 +36,22 @@ METRICS_PATH = "/metrics"
 
 
 def create_app(
-    settings: Settings, target: ConnectionTarget, *, tracing: "Tracing | None" = None
+    settings: Settings,
+    target: ConnectionTarget,
+    *,
+    log_format: LogFormat = "json",
+    tracing: "Tracing | None" = None,
 ) -> FastAPI:
-    """The app; `tracing` replaces the OTLP exporter TRACING_ENABLED would build."""
+    """The app; its access lines in `log_format`; `tracing` replaces the OTLP exporter
+    TRACING_ENABLED would build."""
     metrics = Metrics.for_this_process() if settings.metrics_enabled else None
     observer = Observer(
         metrics,
         tracing if tracing is not None else configured_tracing(settings),
         # The hash key is a secret the service holds anyway; rotating it changes the hashes.
-        AccessLog(UserIdHasher(settings.token_signing_secret)) if settings.access_log else None,
+        AccessLog(UserIdHasher(settings.token_signing_secret), log_format)
+        if settings.access_log
+        else None,
     )
     database = Database(
         target,

@@ -25,9 +25,12 @@ def load_settings() -> Settings:
         sys.exit(2)
 
 
-def configure_logging(settings: Settings, default_format: logs.LogFormat) -> None:
-    """LOG_FORMAT if set, else `default_format`: json in production, text for development."""
-    logs.configure_logging(settings.log_level, settings.log_format or default_format)
+def configure_logging(settings: Settings, default_format: logs.LogFormat) -> logs.LogFormat:
+    """LOG_FORMAT if set, else `default_format` (json in production, text for development);
+    returns the format chosen, for the access lines."""
+    chosen = settings.log_format or default_format
+    logs.configure_logging(settings.log_level, chosen)
+    return chosen
 
 
 # A request allocates thousands of short-lived objects: at the default threshold (700) the
@@ -66,7 +69,7 @@ def production_target(settings: Settings) -> ConnectionTarget:
 def create_production_app() -> FastAPI:
     """The app of one `serve` worker, built from the environment like every other worker's."""
     settings = load_settings()
-    configure_logging(settings, "json")
-    app = create_app(settings, production_target(settings))
+    log_format = configure_logging(settings, "json")
+    app = create_app(settings, production_target(settings), log_format=log_format)
     tune_garbage_collector()
     return app

@@ -9,8 +9,9 @@ import hashlib
 import hmac
 import logging
 import sys
+import time
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import orjson
 
@@ -83,11 +84,21 @@ class UserIdHasher:
 
 
 class AccessLog:
-    """The one line each request leaves, at INFO on the `taskapi.access` logger."""
+    """The one line each request leaves, in the format of the other log lines, when the
+    `taskapi.access` logger is enabled for INFO.
 
-    def __init__(self, hash_user_id: UserIdHasher) -> None:
+    The line is written straight to the stream, not through a LogRecord and the handlers: that
+    path (the record, the caller lookup, the handler's lock, the formatter) cost a small request
+    a sixth of its time. Only the event loop's thread writes it; a line is one write.
+    """
+
+    def __init__(
+        self, hash_user_id: UserIdHasher, log_format: LogFormat, stream: TextIO | None = None
+    ) -> None:
         self._logger = logging.getLogger(ACCESS_LOGGER)
         self._hash_user_id = hash_user_id
+        self._json = log_format == "json"
+        self._stream = stream
 
     def request_finished(
         self,
@@ -102,27 +113,46 @@ class AccessLog:
     ) -> None:
         if not self._logger.isEnabledFor(logging.INFO):
             return
+        now = time.time()
         milliseconds = round(seconds * 1000, 3)
         user = self._hash_user_id(principal.user_id) if principal is not None else None
-        fields = {
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": milliseconds,
-            "request_id": request_id,
-            "correlation_id": correlation_id,
-            "user": user,
-        }
-        # A record made and handled directly: Logger.info would also walk the stack to find
-        # the caller, which no access line shows, on every request.
-        record = self._logger.makeRecord(
-            ACCESS_LOGGER,
-            logging.INFO,
-            __file__,
-            0,
-            ACCESS_MESSAGE,
-            (method, route, status, milliseconds, request_id, correlation_id or "-", user or "-"),
-            None,
-            extra={"fields": fields},
+        message = ACCESS_MESSAGE % (
+            method,
+            route,
+            status,
+            milliseconds,
+            request_id,
+            correlation_id or "-",
+            user or "-",
         )
-        self._logger.handle(record)
+        if self._json:
+            line = orjson.dumps(
+                {
+                    "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
+                    "level": "INFO",
+                    "logger": ACCESS_LOGGER,
+                    "message": message,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": milliseconds,
+                    "request_id": request_id,
+                    "correlation_id": correlation_id,
+                    "user": user,
+                }
+            ).decode()
+        else:
+            line = TEXT_FORMAT % {
+                "asctime": _text_time(now),
+                "levelname": "INFO",
+                "name": ACCESS_LOGGER,
+                "message": message,
+            }
+        # sys.stderr looked up now, as logging's own handler does, so redirections apply.
+        (self._stream or sys.stderr).write(line + "\n")
+
+
+def _text_time(now: float) -> str:
+    """`asctime` as logging's default formatter writes it: local time, comma, milliseconds."""
+    milliseconds = int(now * 1000) % 1000
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f",{milliseconds:03d}"

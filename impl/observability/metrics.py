@@ -91,6 +91,10 @@ class Metrics:
             ["reason"],
             registry=registry,
         )
+        # The labelled series already made, by their label values: `labels()` takes a lock and
+        # checks its arguments on every call. Both sets are bounded (routes, statements).
+        self._request_children: dict[tuple[str, str, int], Histogram] = {}
+        self._statement_children: dict[tuple[str, bool], Histogram] = {}
         self.unavailable_responses = Counter(
             "taskapi_unavailable_responses_total",
             "Requests answered 503 or 504, by the error code: service_unavailable (database "
@@ -104,6 +108,28 @@ class Metrics:
     def for_this_process(cls) -> "Metrics":
         directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
         return cls(Path(directory) if directory else None)
+
+    def request_started(self) -> None:
+        self.requests_in_flight.inc()
+
+    def request_finished(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.request_duration.labels(
+                route, method, str(status)
+            )
+        child.observe(seconds)
+        self.requests_in_flight.dec()
+
+    def statement_finished(self, name: str, failed: bool, seconds: float) -> None:
+        key = (name, failed)
+        child = self._statement_children.get(key)
+        if child is None:
+            child = self._statement_children[key] = self.statement_duration.labels(
+                name, "error" if failed else "ok"
+            )
+        child.observe(seconds)
 
     def exposition(self) -> bytes:
         """Every metric of every worker, in the Prometheus text format."""

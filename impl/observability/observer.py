@@ -44,7 +44,7 @@ class Observer:
 
     def request_started(self, scope: Scope) -> Exchange:
         if self.metrics is not None:
-            self.metrics.requests_in_flight.inc()
+            self.metrics.request_started()
         span = self._tracing.request_started(scope) if self._tracing is not None else None
         return Exchange(perf_counter(), span)
 
@@ -60,8 +60,7 @@ class Observer:
         route = route_template(scope)
         method: str = scope["method"]
         if self.metrics is not None:
-            self.metrics.requests_in_flight.dec()
-            self.metrics.request_duration.labels(route, method, str(status)).observe(seconds)
+            self.metrics.request_finished(route, method, status, seconds)
         if exchange.span is not None and self._tracing is not None:
             self._tracing.request_finished(exchange.span, route, status, request_id)
         if self._access_log is not None:
@@ -101,9 +100,8 @@ class Observer:
 
     def statement_finished(self, record: LoggedQuery) -> None:
         if self.metrics is not None:
-            outcome = "ok" if record.exception is None else "error"
-            self.metrics.statement_duration.labels(statement_name(record.query), outcome).observe(
-                record.elapsed
+            self.metrics.statement_finished(
+                statement_name(record.query), record.exception is not None, record.elapsed
             )
         if self._tracing is not None:
             self._tracing.statement_finished(record)

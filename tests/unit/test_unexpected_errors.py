@@ -1,6 +1,8 @@
 """An unexpected error is logged with its stack trace and answered with a generic 500."""
 
 import asyncio
+import io
+import json
 import logging
 
 import httpx
@@ -20,9 +22,9 @@ async def failing_app(scope: Scope, receive: Receive, send: Send) -> None:
     raise SecretLeakingBug("connection string postgresql://u:hunter2@db/x")
 
 
-def call(headers: dict[str, str] | None = None) -> httpx.Response:
-    observer = Observer(None, None, AccessLog(UserIdHasher("k" * 32)))
-    app = RequestContextMiddleware(failing_app, observer)
+def call(headers: dict[str, str] | None = None, log: io.StringIO | None = None) -> httpx.Response:
+    access_log = AccessLog(UserIdHasher("k" * 32), "json", log or io.StringIO())
+    app = RequestContextMiddleware(failing_app, Observer(None, None, access_log))
 
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -52,30 +54,37 @@ def test_unexpected_error_is_a_generic_500_naming_the_request_id(
     assert record.exc_info[0] is SecretLeakingBug
 
 
+def access_line(log: io.StringIO) -> dict[str, object]:
+    (line,) = log.getvalue().splitlines()
+    entry: dict[str, object] = json.loads(line)
+    assert entry["logger"] == ACCESS_LOGGER
+    return entry
+
+
 def test_client_request_id_is_kept_as_the_correlation_id_beside_the_servers_own(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    log = io.StringIO()
     with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
-        response = call({"X-Request-ID": "req-12345678"})
+        response = call({"X-Request-ID": "req-12345678"}, log)
 
     request_id = response.headers["X-Request-ID"]
     assert request_id != "req-12345678"
     assert len(request_id) == 32
-    (access,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
-    fields = access.__dict__["fields"]
-    assert fields["request_id"] == request_id
-    assert fields["correlation_id"] == "req-12345678"
-    assert fields["status"] == 500
+    entry = access_line(log)
+    assert entry["request_id"] == request_id
+    assert entry["correlation_id"] == "req-12345678"
+    assert entry["status"] == 500
 
 
 @pytest.mark.parametrize("offered", ["short", "has space in it", "x" * 65, "semi;colon-id"])
 def test_unusable_request_id_is_no_correlation_id(
     offered: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    log = io.StringIO()
     with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
-        response = call({"X-Request-ID": offered})
+        response = call({"X-Request-ID": offered}, log)
 
     assert response.headers["X-Request-ID"] != offered
     assert len(response.headers["X-Request-ID"]) == 32
-    (access,) = [r for r in caplog.records if r.name == ACCESS_LOGGER]
-    assert access.__dict__["fields"]["correlation_id"] is None
+    assert access_line(log)["correlation_id"] is None
