@@ -26,9 +26,19 @@ class BaseAuthenticator(ABC):
         """`token` is None when the request carries no bearer credentials."""
 
 
+class RepeatedCredentials(Exception):
+    """More than one `Authorization` header: which one counts would depend on who reads it.
+
+    A proxy that takes the last one and a server that takes the first would authenticate two
+    different callers for one request, so neither is taken (RFC 6750 `invalid_request`).
+    """
+
+
 def bearer_token(request: Request) -> str | None:
     """The credentials of an `Authorization: Bearer <token>` header, if there is one."""
-    header = request.headers.get("authorization")
-    if header is None or header[: len(BEARER_PREFIX)].lower() != BEARER_PREFIX:
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:
+        raise RepeatedCredentials
+    if not headers or headers[0][: len(BEARER_PREFIX)].lower() != BEARER_PREFIX:
         return None
-    return header[len(BEARER_PREFIX) :].strip() or None
+    return headers[0][len(BEARER_PREFIX) :].strip() or None

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
+from generated.security import RepeatedCredentials
 from impl.db.pool import DatabaseTimeout, DatabaseUnavailable, PoolExhausted
 from impl.errors import ApiError, ContentTooLarge, Unauthorized
 from impl.json import dumps
@@ -74,6 +75,16 @@ def _api_error_handler(observer: Observer) -> Callable[[Request, Exception], Awa
         )
 
     return handle
+
+
+async def _repeated_credentials(request: Request, error: Exception) -> Response:
+    return error_response(
+        400,
+        "invalid_request",
+        "Send one Authorization header, not several.",
+        None,
+        {"WWW-Authenticate": 'Bearer error="invalid_request"'},
+    )
 
 
 async def _content_too_large(request: Request, error: Exception) -> Response:
@@ -196,5 +207,6 @@ def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute], observer:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error_handler(AllowedMethods(routes)))
     app.add_exception_handler(ContentTooLarge, _content_too_large)
+    app.add_exception_handler(RepeatedCredentials, _repeated_credentials)
     for error_type, answer in OPERATIONAL_ANSWERS.items():
         app.add_exception_handler(error_type, _operational_error_handler(answer, observer))

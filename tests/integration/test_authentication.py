@@ -93,3 +93,42 @@ def test_rejected_tasks_are_not_written(api: Api, alice: User) -> None:
         "items": [],
         "next_cursor": None,
     }
+
+
+# Every operation that authenticates, including the two OPERATIONS leaves out.
+EVERY_AUTHENTICATED_OPERATION = (
+    *OPERATIONS,
+    Operation("update_task", "PATCH", "/{id}", {"title": "t"}),
+    Operation("list_task_changes", "GET", "/changes"),
+)
+REPEATED_AUTHORIZATIONS = {
+    "two users": lambda alice, bob: [alice.token, bob.token],
+    "the same token twice": lambda alice, bob: [alice.token, alice.token],
+    "a valid token after a bad one": lambda alice, bob: ["not-a-jwt", alice.token],
+}
+
+
+@pytest.mark.parametrize("repeat", sorted(REPEATED_AUTHORIZATIONS))
+@pytest.mark.parametrize("operation", EVERY_AUTHENTICATED_OPERATION, ids=ids)
+def test_a_repeated_authorization_header_is_400_whichever_tokens_it_holds(
+    api: Api, alice: User, bob: User, operation: Operation, repeat: str
+) -> None:
+    # Given a task of alice's (so that the task operations could succeed),
+    task = api.request("POST", alice.tasks_path, token=alice.token, json={"title": "kept"})
+    tokens = REPEATED_AUTHORIZATIONS[repeat](alice, bob)
+
+    # when a request carries two Authorization headers (a proxy might pick either one),
+    response = api.http.request(
+        operation.method,
+        operation.path(alice.id, task.json()["id"]),
+        json=operation.body,
+        headers=[("Authorization", f"Bearer {token}") for token in tokens],
+    )
+
+    # then neither is taken: 400 invalid_request, as RFC 6750 asks, and nothing changed.
+    api.contract.assert_conforms(response)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_request"'
+    after = api.request("GET", alice.tasks_path, token=alice.token).json()["items"]
+    assert [(t["title"], t["version"]) for t in after] == [("kept", 1)]

@@ -326,19 +326,28 @@ export interface components {
         };
     };
     responses: {
-        /** @description The body is not well-formed JSON. */
+        /** @description `malformed_json`: the body is not well-formed JSON. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). */
         MalformedJson: {
             headers: {
+                "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. */
+        InvalidRequest: {
+            headers: {
+                "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
                 [name: string]: unknown;
             };
             content: {
                 /**
                  * @example {
-                 *       "error": "malformed_json",
-                 *       "message": "The request body is not valid JSON.",
-                 *       "details": {
-                 *         "position": 12
-                 *       }
+                 *       "error": "invalid_request",
+                 *       "message": "Send one Authorization header, not several.",
+                 *       "details": null
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -456,21 +465,13 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. */
+        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). */
         InvalidCursor: {
             headers: {
+                "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "error": "invalid_cursor",
-                 *       "message": "The cursor was issued for other filters or another sort.",
-                 *       "details": {
-                 *         "parameter": "cursor"
-                 *       }
-                 *     }
-                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -694,6 +695,11 @@ export interface components {
          */
         WWWAuthenticate: string;
         /**
+         * @description `Bearer error="invalid_request"` when the error is `invalid_request`.
+         * @example Bearer error="invalid_request"
+         */
+        WWWAuthenticateInvalidRequest: string;
+        /**
          * @description Seconds after which the request may be retried.
          * @example 5
          */
@@ -914,6 +920,7 @@ export interface operations {
                 };
             };
             304: components["responses"]["NotModified"];
+            400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -1009,6 +1016,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["InvalidRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
