@@ -19,6 +19,7 @@ from fastapi import (
     Response,
 )
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import StringConstraints
 from starlette.convertors import StringConvertor, register_url_convertor
 
@@ -35,6 +36,30 @@ NOT_AN_OBJECT = {
     "msg": "Input should be an object",
     "input": None,
 }
+
+
+class ContractRequest(Request):
+    """A request whose JSON body is read as RFC 8259 defines JSON, by orjson: UTF-8 only (a
+    `charset` parameter changes nothing), no `NaN` or `Infinity`, nesting and numbers bounded.
+    Anything else raises a JSONDecodeError, which FastAPI turns into a `json_invalid` error.
+    """
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = orjson.loads(await self.body())
+        return self._json
+
+
+class ContractRoute(APIRoute):
+    """A route whose handler is given a ContractRequest."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(ContractRequest(request.scope, request.receive))
+
+        return handle
 
 
 def segment_except(*literals: str) -> StringConvertor:
@@ -116,7 +141,7 @@ def create_router(
         return principal
 
     PrincipalDep = Annotated[Principal, Depends(authenticate)]
-    router = APIRouter()
+    router = APIRouter(route_class=ContractRoute)
 
     @router.get(
         "/api/{user_id}/tasks",

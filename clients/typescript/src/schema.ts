@@ -326,7 +326,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description `malformed_json`: the body is not well-formed JSON. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). */
+        /** @description `malformed_json`: the body is not JSON as RFC 8259 defines it: broken syntax, bytes that are not UTF-8 (whatever `charset` the media type names), `NaN` or `Infinity`, an escaped lone surrogate, nesting deeper than 1,024 levels, or a number past a double's range. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). */
         MalformedJson: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
