@@ -51,15 +51,35 @@ class ContractRequest(Request):
 
 
 class ContractRoute(APIRoute):
-    """A route whose handler is given a ContractRequest."""
+    """A route whose handler is given a ContractRequest, after a body it could not read (one
+    with a content coding) is refused with 415."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        takes_body = self.body_field is not None
 
         async def handle(request: Request) -> Response:
+            if takes_body and declares_body(request):
+                refuse_content_coding(request)
             return await handler(ContractRequest(request.scope, request.receive))
 
         return handle
+
+
+def refuse_content_coding(request: Request) -> None:
+    """415 for a body sent with a `Content-Encoding` (gzip, br, ...): nothing here decodes one,
+    and reading the coded bytes as JSON would answer for a body the client did not send.
+    """
+    codings = [
+        c.strip().lower()
+        for c in request.headers.get("content-encoding", "").split(",")
+    ]
+    unsupported = [c for c in codings if c not in ("", "identity")]
+    if unsupported:
+        raise HTTPException(
+            status_code=415,
+            detail=f"Content-Encoding {', '.join(unsupported)} is not supported: send the body uncoded.",
+        )
 
 
 def segment_except(*literals: str) -> StringConvertor:

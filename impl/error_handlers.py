@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -137,6 +138,9 @@ def _http_error_handler(
         code, message = HTTP_ERROR_CODES.get(
             error.status_code, ("http_error", "The request could not be served.")
         )
+        if isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase:
+            # Raised with a sentence of its own (the generated routes' 415s say what to send).
+            message = error.detail
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods.for_path(request.url.path))

@@ -1,5 +1,6 @@
 """Bad input gets a structured 4xx, never a 500, and writes nothing."""
 
+import gzip
 import json
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -180,6 +181,47 @@ def test_body_that_is_not_json_is_415(
     assert response.status_code == 415
     assert response.json()["error"] == "unsupported_media_type"
     assert_nothing_written(api, alice, task_id)
+
+
+CODED_BODIES = {
+    "gzip": ("gzip", gzip.compress(b'{"title": "t"}')),
+    "plain body labelled gzip": ("gzip", b'{"title": "t"}'),
+    "br": ("br", b'{"title": "t"}'),
+    "gzip then identity": ("gzip, identity", gzip.compress(b'{"title": "t"}')),
+}
+
+
+@pytest.mark.parametrize("coded", sorted(CODED_BODIES))
+@pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=ids)
+def test_a_body_with_a_content_coding_is_415(
+    api: Api, alice: User, task_id: int, operation: Operation, coded: str
+) -> None:
+    coding, body = CODED_BODIES[coded]
+
+    response = api.request(
+        operation.method,
+        operation.path(alice.id, task_id),
+        token=alice.token,
+        content=body,
+        headers={"Content-Type": "application/json", "Content-Encoding": coding},
+    )
+
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+    assert "Content-Encoding" in response.json()["message"]
+    assert_nothing_written(api, alice, task_id)
+
+
+def test_identity_coding_is_the_body_as_sent(api: Api, alice: User) -> None:
+    response = api.request(
+        "POST",
+        alice.tasks_path,
+        token=alice.token,
+        content=b'{"title": "t"}',
+        headers={"Content-Type": "application/json", "Content-Encoding": "identity"},
+    )
+
+    assert response.status_code == 201
 
 
 def test_json_with_charset_parameter_is_accepted(api: Api, alice: User) -> None:

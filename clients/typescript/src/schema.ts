@@ -420,7 +420,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The body is not of a media type the operation takes. */
+        /** @description The body is not of a media type the operation takes, or it is sent with a `Content-Encoding` (gzip, br, ...): the service reads bodies only as sent (`identity`). */
         UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
