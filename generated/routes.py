@@ -163,8 +163,10 @@ def create_router(
     PrincipalDep = Annotated[Principal, Depends(authenticate)]
     router = APIRouter(route_class=ContractRoute)
 
-    @router.get(
+    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+    @router.api_route(
         "/api/{user_id}/tasks",
+        methods=["GET", "HEAD"],
         operation_id="list_tasks",
         summary="List the user's tasks",
         tags=["tasks"],
@@ -292,8 +294,10 @@ def create_router(
 
         return json_response(created.body, 201, headers)
 
-    @router.get(
+    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+    @router.api_route(
         "/api/{user_id}/tasks/changes",
+        methods=["GET", "HEAD"],
         operation_id="list_task_changes",
         summary='List what changed since a sync token',
         tags=["tasks"],
@@ -327,8 +331,10 @@ def create_router(
             200,
         )
 
-    @router.get(
+    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+    @router.api_route(
         "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        methods=["GET", "HEAD"],
         operation_id="get_task",
         summary='Get one task',
         tags=["tasks"],
@@ -505,8 +511,10 @@ def create_router(
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
-    @router.get(
+    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+    @router.api_route(
         "/health/live",
+        methods=["GET", "HEAD"],
         operation_id="check_liveness",
         summary='Liveness probe',
         tags=["health"],
@@ -516,8 +524,10 @@ def create_router(
     async def check_liveness() -> Response:
         return json_response(await health_api.check_liveness(), 200)
 
-    @router.get(
+    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+    @router.api_route(
         "/health/ready",
+        methods=["GET", "HEAD"],
         operation_id="check_readiness",
         summary='Readiness probe',
         tags=["health"],

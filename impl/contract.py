@@ -26,5 +26,5 @@ def add_contract_routes(app: FastAPI, contract: dict[str, Any]) -> None:
     async def openapi_json(request: Request) -> Response:
         return Response(document, media_type="application/json")
 
-    app.add_api_route(OPENAPI_URL, openapi_json, include_in_schema=False, methods=["GET"])
+    app.add_api_route(OPENAPI_URL, openapi_json, include_in_schema=False, methods=["GET", "HEAD"])
     add_docs_routes(app, contract["info"]["title"], OPENAPI_URL)

@@ -96,12 +96,14 @@ def add_docs_routes(app: FastAPI, title: str, openapi_url: str) -> None:
     async def redoc(request: Request) -> Response:
         return _page(redoc_page)
 
-    app.add_api_route("/docs", swagger_ui, include_in_schema=False, methods=["GET"])
-    app.add_api_route("/redoc", redoc, include_in_schema=False, methods=["GET"])
-    app.add_api_route(REDOC_BUNDLE_URL, _redoc_bundle, include_in_schema=False, methods=["GET"])
+    app.add_api_route("/docs", swagger_ui, include_in_schema=False, methods=["GET", "HEAD"])
+    app.add_api_route("/redoc", redoc, include_in_schema=False, methods=["GET", "HEAD"])
+    app.add_api_route(
+        REDOC_BUNDLE_URL, _redoc_bundle, include_in_schema=False, methods=["GET", "HEAD"]
+    )
     for url_path, (file, media_type) in {**SWAGGER_UI_ASSETS, **OWN_ASSETS}.items():
         app.add_api_route(
-            url_path, _asset(file, media_type), include_in_schema=False, methods=["GET"]
+            url_path, _asset(file, media_type), include_in_schema=False, methods=["GET", "HEAD"]
         )
 
 

@@ -348,13 +348,13 @@ def test_unknown_path_is_404_in_the_error_shape(http: httpx.Client, path: str) -
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PATCH", "/api/u/tasks", "GET, POST"),
-        ("DELETE", "/api/u/tasks", "GET, POST"),
-        ("POST", "/api/u/tasks/1", "DELETE, GET, PATCH, PUT"),
-        ("PUT", "/api/u/tasks/changes", "GET"),
+        ("PATCH", "/api/u/tasks", "GET, HEAD, POST"),
+        ("DELETE", "/api/u/tasks", "GET, HEAD, POST"),
+        ("POST", "/api/u/tasks/1", "DELETE, GET, HEAD, PATCH, PUT"),
+        ("PUT", "/api/u/tasks/changes", "GET, HEAD"),
         ("GET", "/api/u/tasks/1/complete", "PATCH"),
         ("TRACE", "/api/u/tasks/1/complete", "PATCH"),
-        ("POST", "/health/ready", "GET"),
+        ("POST", "/health/ready", "GET, HEAD"),
     ],
 )
 def test_unsupported_method_is_405_with_every_allowed_method(
