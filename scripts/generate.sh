@@ -8,10 +8,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 routes_gen="$1"
 models_gen="$2"
-contract="$root/openapi.yaml"
 out="$root/generated"
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
+
+# The generators read the contract with its patterns written out as ECMA-262 means them, so the
+# service's regex engine and a client's RegExp agree (scripts/codegen/ecma_patterns.py).
+contract="$staging/openapi.yaml"
+"$(dirname "$models_gen")/python" "$root/scripts/codegen/ecma_patterns.py" "$root/openapi.yaml" "$contract"
 
 # fastapi-code-generator formats with black and isort, which read their settings from the
 # working directory; run it from the empty staging folder so the output never depends on ours.

@@ -365,3 +365,15 @@ def test_unsupported_method_is_405_with_every_allowed_method(
     assert response.status_code == 405
     assert response.headers["Allow"] == allowed
     assert response.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("title", ["\ufeff", "\ufeff\ufeff", " \ufeff\u3000"])
+def test_a_title_of_only_what_ecma_262_calls_whitespace_is_422(
+    api: Api, alice: User, task_id: int, title: str
+) -> None:
+    # U+FEFF is whitespace to a client's RegExp (\s), so the contract's Title refuses it; the
+    # service must not accept a task that every client validating with the contract refuses.
+    response = api.request("POST", alice.tasks_path, token=alice.token, json={"title": title})
+
+    assert response.status_code == 422
+    assert_nothing_written(api, alice, task_id)
