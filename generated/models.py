@@ -186,7 +186,12 @@ class Task(ContractModel):
         ),
     ]
     user_id: Annotated[
-        str, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_.-]+$")
+        str,
+        Field(
+            max_length=128,
+            min_length=1,
+            pattern="^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$",
+        ),
     ]
     title: Annotated[
         str,

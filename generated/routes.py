@@ -177,7 +177,12 @@ def create_router(
         *,
         principal: PrincipalDep,
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         status: Annotated[Literal['all', 'pending', 'completed'], Query()] = 'all',
         priority: Annotated[list[models.Priority] | None, Query(max_length=4)] = None,
@@ -265,7 +270,12 @@ def create_router(
             ),
         ],
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         idempotency_key: Annotated[
             str | None,
@@ -308,7 +318,12 @@ def create_router(
         *,
         principal: PrincipalDep,
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         since: Annotated[
             str | None,
@@ -345,7 +360,12 @@ def create_router(
         *,
         principal: PrincipalDep,
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_none_match: Annotated[
@@ -385,7 +405,12 @@ def create_router(
             ),
         ],
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[
@@ -415,7 +440,12 @@ def create_router(
         *,
         principal: PrincipalDep,
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[
@@ -451,7 +481,12 @@ def create_router(
             ),
         ],
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[
@@ -489,7 +524,12 @@ def create_router(
             ),
         ],
         user_id: Annotated[
-            str, Path(min_length=1, max_length=128, pattern='^[A-Za-z0-9_.-]+$')
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
         ],
         task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
         if_match: Annotated[

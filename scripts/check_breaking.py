@@ -5,7 +5,10 @@ Usage: python scripts/check_breaking.py --optic PATH [--base REF] [--repo DIR]
 The earlier version is openapi.yaml at REF: by default the latest tag, else origin/main when it
 differs from HEAD, else HEAD~1. Optic's breaking-change rules decide what breaks a client
 (removed operations, removed or retyped response fields, new required request fields, narrowed
-enums, ...). A new major number in `info.version` allows the break.
+enums, ...). Optic does not compare regular expressions, so a `pattern` that changes on an
+element both versions have, or appears on one that had none, also counts as breaking: whether it
+narrows what clients may send cannot be told in general. A new major number in `info.version`
+allows the break.
 """
 
 import argparse
@@ -16,6 +19,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -62,8 +66,26 @@ def major_version(contract_text: str) -> int:
     return int(match.group(1))
 
 
+def changed_patterns(old: Any, new: Any, pointer: str = "") -> list[str]:
+    """Where a `pattern` changed, or was added to an element the old version already had."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        if "pattern" in new and old.get("pattern") != new["pattern"]:
+            found.append(f"{pointer}/pattern")
+        for key in old.keys() & new.keys():
+            found += changed_patterns(old[key], new[key], f"{pointer}/{key}")
+        return found
+    if isinstance(old, list) and isinstance(new, list):
+        return [
+            change
+            for index, (before, after) in enumerate(zip(old, new, strict=False))
+            for change in changed_patterns(before, after, f"{pointer}/{index}")
+        ]
+    return []
+
+
 def compare(old_text: str, new_path: Path, optic: Path) -> Verdict:
-    """Run Optic on the two versions and apply the major-version rule."""
+    """Run Optic on the two versions, add pattern changes, and apply the major-version rule."""
     with tempfile.TemporaryDirectory() as workdir:
         old_path = Path(workdir) / CONTRACT
         old_path.write_text(old_text, encoding="utf-8")
@@ -77,11 +99,15 @@ def compare(old_text: str, new_path: Path, optic: Path) -> Verdict:
         )
     report = result.stdout + result.stderr
     print(report)
-    if result.returncode == 0:
+    new_text = new_path.read_text()
+    patterns = changed_patterns(yaml.safe_load(old_text), yaml.safe_load(new_text))
+    for pointer in patterns:
+        print(f"pattern changed (may narrow what clients send): {pointer}")
+    if result.returncode == 0 and not patterns:
         return Verdict(True, "no breaking change")
-    if BREAKING_MARKER not in report:
+    if result.returncode != 0 and BREAKING_MARKER not in report:
         return Verdict(False, f"optic failed (exit {result.returncode}) without a verdict")
-    old_major, new_major = major_version(old_text), major_version(new_path.read_text())
+    old_major, new_major = major_version(old_text), major_version(new_text)
     if new_major > old_major:
         return Verdict(True, f"breaking changes allowed: major version {old_major} -> {new_major}")
     return Verdict(

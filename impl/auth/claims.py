@@ -7,8 +7,9 @@ from typing import Any
 
 from impl.auth.compact import MalformedToken, json_object
 
-# The contract's user-id pattern: the subject is the user in every URL it may use.
-USER_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+# The contract's user-id pattern: the subject is the user in every URL it may use (so neither
+# "." nor "..", which a client resolves away as path segments).
+USER_ID = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)

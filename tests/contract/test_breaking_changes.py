@@ -84,6 +84,12 @@ BREAKING: dict[str, Callable[[Contract], object]] = {
     "removed_response_field": remove_task_field,
     "retyped_response_field": lambda d: schema(d, "Task")["properties"]["id"].update(type="string"),
     "new_required_request_field": require_new_field,
+    "changed_parameter_pattern": lambda d: d["components"]["parameters"]["UserId"]["schema"].update(
+        pattern="^[a-z]+$"
+    ),
+    "pattern_on_a_field_that_had_none": lambda d: schema(d, "TaskInput")["properties"][
+        "priority"
+    ].update(pattern="^[a-z]+$"),
 }
 
 HARMLESS: dict[str, Callable[[Contract], object]] = {
@@ -120,10 +126,15 @@ def test_compatible_change_passes(tmp_path: Path, change: str) -> None:
     assert verdict.ok, verdict.explanation
 
 
+def next_version(document: Contract, *, major: bool) -> str:
+    numbers = [int(part) for part in str(document["info"]["version"]).split(".")]
+    return f"{numbers[0] + 1}.0.0" if major else f"{numbers[0]}.{numbers[1] + 1}.0"
+
+
 def test_new_major_version_allows_a_breaking_change(tmp_path: Path) -> None:
     def remove_and_bump(document: Contract) -> None:
         document["paths"][TASK].pop("delete")
-        document["info"]["version"] = "2.0.0"
+        document["info"]["version"] = next_version(document, major=True)
 
     verdict = compare(tmp_path, remove_and_bump)
 
@@ -133,7 +144,7 @@ def test_new_major_version_allows_a_breaking_change(tmp_path: Path) -> None:
 def test_new_minor_version_does_not_allow_a_breaking_change(tmp_path: Path) -> None:
     def remove_and_bump(document: Contract) -> None:
         document["paths"][TASK].pop("delete")
-        document["info"]["version"] = "1.1.0"
+        document["info"]["version"] = next_version(document, major=False)
 
     assert not compare(tmp_path, remove_and_bump).ok
 

@@ -2,14 +2,18 @@
 
 import gzip
 import json
+import socket
 from collections.abc import Iterator
 from urllib.parse import quote
 
+import asyncpg
 import httpx
 import pytest
 
 from tests.conftest import Api, User
 from tests.support.operations import BODY_OPERATIONS, TASK_OPERATIONS, Operation, ids
+from tests.support.postgres import execute
+from tests.support.tokens import token_for
 
 CONTROL_CHARACTERS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"]
 
@@ -377,3 +381,47 @@ def test_a_title_of_only_what_ecma_262_calls_whitespace_is_422(
 
     assert response.status_code == 422
     assert_nothing_written(api, alice, task_id)
+
+
+def raw_get(base_url: str, raw_path: str, token: str) -> tuple[int, dict[str, object]]:
+    """GET with the request target exactly as given: an HTTP client would resolve dot segments."""
+    host, port = base_url.removeprefix("http://").split(":")
+    request = (
+        f"GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request.encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    document: dict[str, object] = json.loads(body)
+    return status, document
+
+
+@pytest.mark.parametrize("segment", [".", "..", "%2E", "%2e%2E"])
+def test_dot_segments_are_not_user_ids(service_url: str, alice: User, segment: str) -> None:
+    # Every RFC 3986 client removes these before sending; only a raw request target has them.
+    status, document = raw_get(service_url, f"/api/{segment}/tasks", alice.token)
+
+    assert status == 422
+    details = document["details"]
+    assert isinstance(details, list)
+    (problem,) = details
+    assert problem["location"] == ["path", "user_id"]
+    assert problem["type"] == "string_pattern_mismatch"
+
+
+@pytest.mark.parametrize("subject", [".", ".."])
+def test_a_token_for_a_dot_segment_is_refused(service_url: str, subject: str) -> None:
+    status, document = raw_get(service_url, f"/api/{subject}/tasks", token_for(subject))
+
+    assert status == 401
+    assert document["error"] == "unauthorized"
+
+
+def test_the_database_refuses_tasks_for_dot_segment_users(database_url: str) -> None:
+    with pytest.raises(asyncpg.CheckViolationError):
+        execute(database_url, "INSERT INTO tasks (user_id, title) VALUES ('..', 't')")

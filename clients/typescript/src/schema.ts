@@ -10,7 +10,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -50,7 +50,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -84,7 +84,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -127,7 +127,7 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -620,7 +620,7 @@ export interface components {
     };
     parameters: {
         /**
-         * @description The Better Auth user id; must equal the token's `sub`.
+         * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
          * @example user_123
          */
         UserId: string;
@@ -761,7 +761,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -800,7 +800,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -855,7 +855,7 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -895,7 +895,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -942,7 +942,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -995,7 +995,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -1039,7 +1039,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
@@ -1093,7 +1093,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The Better Auth user id; must equal the token's `sub`.
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
                  * @example user_123
                  */
                 user_id: components["parameters"]["UserId"];
