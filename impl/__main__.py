@@ -26,6 +26,10 @@ from impl.runtime import configure_logging, load_settings, production_target
 logger = logging.getLogger("impl")
 
 PRODUCTION_APP = "impl.runtime:create_production_app"
+# The service has no WebSocket endpoint: without uvicorn's WebSocket protocol an upgrade request
+# is served as the plain request it also is, in the contract's shapes (with it, every upgrade
+# got uvicorn's empty 403).
+NO_WEBSOCKETS = "none"
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -54,6 +58,7 @@ def develop() -> None:
                 port=settings.api_port,
                 log_config=None,
                 server_header=False,
+                ws=NO_WEBSOCKETS,
                 timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
             )
     except DatabaseUrlError as error:
@@ -86,6 +91,7 @@ def serve() -> None:
         access_log=False,
         log_config=None,
         server_header=False,
+        ws=NO_WEBSOCKETS,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 

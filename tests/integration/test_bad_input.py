@@ -425,3 +425,43 @@ def test_a_token_for_a_dot_segment_is_refused(service_url: str, subject: str) ->
 def test_the_database_refuses_tasks_for_dot_segment_users(database_url: str) -> None:
     with pytest.raises(asyncpg.CheckViolationError):
         execute(database_url, "INSERT INTO tasks (user_id, title) VALUES ('..', 't')")
+
+
+def raw_exchange(base_url: str, request: str) -> tuple[bytes, bytes]:
+    """The head and body of the one answer to `request`, sent as it is; the connection may stay
+    open after it."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request.encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := connection.recv(65536)):
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.lower().split(b"\r\n")
+            if line.startswith(b"content-length:")
+        )
+        while len(body) < length and (chunk := connection.recv(65536)):
+            body += chunk
+    return head, body
+
+
+@pytest.mark.parametrize(("path", "status"), [("/health/live", 200), ("/api/nope", 404)])
+def test_a_websocket_upgrade_is_an_ordinary_request(
+    service_url: str, path: str, status: int
+) -> None:
+    # The service has no WebSocket endpoint: an upgrade request is answered as the same request
+    # without it, in the contract's shapes, not with the empty 403 of a refused handshake.
+    head, body = raw_exchange(
+        service_url,
+        f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+
+    assert head.startswith(f"HTTP/1.1 {status} ".encode())
+    document = json.loads(body)
+    if status == 200:
+        assert document == {"status": "ok"}
+    else:
+        assert document["error"] == "not_found"
