@@ -1,17 +1,16 @@
 """`make check-breaking` fails on changes that break clients, and only on those."""
 
 import copy
-import importlib.util
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
 from impl.contract import load_contract
+from tests.support.scripts import load_script
 from tests.support.server import ROOT
 
 OPTIC = ROOT / ".tools" / "optic" / "node_modules" / ".bin" / "optic"
@@ -19,18 +18,7 @@ TASKS, TASK = "/api/{user_id}/tasks", "/api/{user_id}/tasks/{task_id}"
 Contract = dict[str, Any]
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "check_breaking", ROOT / "scripts" / "check_breaking.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_breaking = _load_script()
+check_breaking = load_script("scripts/check_breaking.py")
 
 
 def schema(document: Contract, name: str) -> dict[str, Any]:

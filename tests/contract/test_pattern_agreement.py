@@ -8,35 +8,24 @@ letters of other scripts, an astral character, a trailing line feed) by Node's `
 """
 
 import ast
-import importlib.util
 import json
 import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import pytest
 import yaml
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
+from tests.support.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _generator_script() -> ModuleType:
-    """scripts/codegen/ecma_patterns.py, a script the generators' interpreter runs by path."""
-    spec = importlib.util.spec_from_file_location(
-        "ecma_patterns", ROOT / "scripts" / "codegen" / "ecma_patterns.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_script = _generator_script()
+# A script the generators' interpreter runs by path.
+_script = load_script("scripts/codegen/ecma_patterns.py")
 translate: Callable[[str], str] = _script.translate
 patterns: Callable[[object], list[str]] = _script.patterns
 UntranslatablePattern: type[Exception] = _script.UntranslatablePattern

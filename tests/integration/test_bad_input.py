@@ -385,20 +385,12 @@ def test_a_title_of_only_what_ecma_262_calls_whitespace_is_422(
 
 def raw_get(base_url: str, raw_path: str, token: str) -> tuple[int, dict[str, object]]:
     """GET with the request target exactly as given: an HTTP client would resolve dot segments."""
-    host, port = base_url.removeprefix("http://").split(":")
-    request = (
-        f"GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-        "Connection: close\r\n\r\n"
+    head, body = raw_exchange(
+        base_url,
+        f"GET {raw_path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n",
     )
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
-        connection.sendall(request.encode())
-        answer = b""
-        while chunk := connection.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
     document: dict[str, object] = json.loads(body)
-    return status, document
+    return int(head.split(b" ", 2)[1]), document
 
 
 @pytest.mark.parametrize("segment", [".", "..", "%2E", "%2e%2E"])
