@@ -14,7 +14,7 @@ from impl.db.pool import Database, PoolSettings
 from impl.db.url import ConnectionTarget
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
-from impl.lifecycle import Lifecycle, ShutdownGuard
+from impl.lifecycle import Lifecycle
 from impl.middleware import (
     BodyLimitMiddleware,
     CorsMiddleware,
@@ -111,10 +111,9 @@ def create_app(
         app.add_route(METRICS_PATH, metrics.endpoint, methods=["GET"], include_in_schema=False)
     register_error_handlers(app, app.router.routes, observer)
     # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.
-    app.add_middleware(ShutdownGuard, lifecycle=lifecycle, observer=observer)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(EncodedSlashMiddleware)
-    app.add_middleware(RequestContextMiddleware, observer=observer)
+    app.add_middleware(RequestContextMiddleware, observer=observer, lifecycle=lifecycle)
     if settings.cors_origins:
         app.add_middleware(
             CorsMiddleware,

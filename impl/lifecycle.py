@@ -6,8 +6,8 @@ lifespan's shutdown, which closes the pool. The app is not told when that starts
 lifespan puts a handler of its own in front of uvicorn's (`Lifecycle.watching_signals`): from
 the first SIGTERM `/health/ready` answers 503 `shutting_down`, and uvicorn hears of the signal
 `drain_seconds` later, the listener serving all along, so that a load balancer has seen the
-probe fail and stopped routing here before connections are refused. `ShutdownGuard` answers the
-requests the bound cancels.
+probe fail and stopped routing here before connections are refused. The request-context
+middleware answers the requests the bound cancels.
 """
 
 import asyncio
@@ -19,11 +19,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from impl.error_handlers import error_response
 from impl.errors import ApiError
-from impl.observability.observer import Observer
 
 logger = logging.getLogger(__name__)
 
@@ -115,53 +111,3 @@ class Lifecycle:
         handler = self._server_handlers.get(signum)
         if handler is not None:
             handler(signum, None)
-
-
-class ShutdownGuard:
-    """Answers 503 `shutting_down` to a request cancelled because the shutdown's time ran out.
-
-    uvicorn cancels what still runs `timeout_graceful_shutdown` seconds after its listener
-    closed; left to uvicorn, each such request would be logged with a stack trace and answered
-    a plain-text 500. Its database work is whole or absent either way: a statement is atomic,
-    the idempotent create is one transaction, and the pool closes an interrupted connection
-    (PostgreSQL rolls back what it had not committed). Innermost of the middleware, so that the
-    answer carries the request id and is logged and counted like any other.
-    """
-
-    def __init__(self, app: ASGIApp, lifecycle: Lifecycle, observer: Observer) -> None:
-        self.app = app
-        self.lifecycle = lifecycle
-        self.observer = observer
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        response_started = False
-
-        async def send_noting_start(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_start)
-        except asyncio.CancelledError:
-            if not self.lifecycle.stopping:
-                raise
-            logger.warning(
-                "%s %s cancelled: still running when the graceful shutdown's time ran out",
-                scope["method"],
-                scope["path"],
-            )
-            # Half an answer already sent cannot be taken back: the server closes the connection.
-            if not response_started:
-                error = ShuttingDown(
-                    "The service shut down before this request finished; "
-                    "a write may or may not have been applied."
-                )
-                self.observer.unavailable(error.code)
-                await error_response(
-                    error.status_code, error.code, error.message, None, error.headers
-                )(scope, receive, send)

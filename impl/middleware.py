@@ -1,5 +1,6 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task and a copy per request)."""
 
+import asyncio
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ from impl.error_handlers import (
     internal_error_response,
 )
 from impl.errors import ContentTooLarge
+from impl.lifecycle import Lifecycle, ShuttingDown
 from impl.observability.observer import Observer
 
 logger = logging.getLogger(__name__)
@@ -25,17 +27,24 @@ ACCEPTED_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (echoed as X-Request-ID), tells the observer how it went, and
-    turns any unhandled error into a 500.
+    """Gives each request an id (echoed as X-Request-ID), tells the observer how it went, turns
+    any unhandled error into a 500, and a request the shutdown cut short into a 503.
 
     The id is always the server's own; a well-formed X-Request-ID from the client is kept beside
     it as the correlation id. The 500 body names the request id and nothing else; the stack
     trace goes to the log.
+
+    uvicorn cancels what still runs `timeout_graceful_shutdown` seconds after its listener
+    closed; left to uvicorn, each such request would be logged with a stack trace and answered
+    a plain-text 500. Its database work is whole or absent either way: a statement is atomic,
+    the idempotent create is one transaction, and the pool has the server cancel an interrupted
+    statement. It is answered 503 `shutting_down`, with its request id, logged and counted.
     """
 
-    def __init__(self, app: ASGIApp, observer: Observer) -> None:
+    def __init__(self, app: ASGIApp, observer: Observer, lifecycle: Lifecycle) -> None:
         self.app = app
         self.observer = observer
+        self.lifecycle = lifecycle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,6 +66,24 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_request_id)
+        except asyncio.CancelledError:
+            if not self.lifecycle.stopping:
+                raise
+            logger.warning(
+                "%s %s cancelled: still running when the graceful shutdown's time ran out",
+                scope["method"],
+                scope["path"],
+            )
+            # Half an answer already sent cannot be taken back: the server closes the connection.
+            if not status:
+                error = ShuttingDown(
+                    "The service shut down before this request finished; "
+                    "a write may or may not have been applied."
+                )
+                self.observer.unavailable(error.code)
+                await error_response(
+                    error.status_code, error.code, error.message, None, error.headers
+                )(scope, receive, send_with_request_id)
         except Exception:
             logger.exception(
                 "unhandled error in %s %s (request id %s)",

@@ -13,7 +13,8 @@ from types import FrameType
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from impl.lifecycle import Lifecycle, ShutdownGuard
+from impl.lifecycle import Lifecycle
+from impl.middleware import RequestContextMiddleware
 from impl.observability.observer import Observer
 
 LONG_DRAIN_SECONDS = 3600
@@ -138,7 +139,7 @@ async def hanging_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def guarded_request_cancelled(lifecycle: Lifecycle) -> tuple[list[Message], bool]:
-    """Run a request that never ends through the guard, cancel it as uvicorn's bound does."""
+    """Run a request that never ends through the middleware, cancel it as uvicorn's bound does."""
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -148,7 +149,7 @@ async def guarded_request_cancelled(lifecycle: Lifecycle) -> tuple[list[Message]
         sent.append(message)
 
     scope: Scope = {"type": "http", "method": "PATCH", "path": "/api/u/tasks/1", "headers": []}
-    guard = ShutdownGuard(hanging_app, lifecycle, Observer(None, None, None))
+    guard = RequestContextMiddleware(hanging_app, Observer(None, None, None), lifecycle)
     request = asyncio.create_task(guard(scope, receive, send))
     await asyncio.sleep(0)
     request.cancel()

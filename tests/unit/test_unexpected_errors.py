@@ -9,6 +9,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from impl.lifecycle import Lifecycle
 from impl.middleware import RequestContextMiddleware
 from impl.observability.logs import ACCESS_LOGGER, AccessLog, UserIdHasher
 from impl.observability.observer import Observer
@@ -24,7 +25,9 @@ async def failing_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 def call(headers: dict[str, str] | None = None, log: io.StringIO | None = None) -> httpx.Response:
     access_log = AccessLog(UserIdHasher("k" * 32), "json", log or io.StringIO())
-    app = RequestContextMiddleware(failing_app, Observer(None, None, access_log))
+    app = RequestContextMiddleware(
+        failing_app, Observer(None, None, access_log), Lifecycle(drain_seconds=0)
+    )
 
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
