@@ -147,7 +147,9 @@ class Database:
         except TimeoutError as error:
             # asyncpg's command_timeout: it has asked the server to cancel the statement.
             reusable = await self._settled(connection)
-            raise DatabaseTimeout(f"a statement ran past {self._timeout_label()}") from error
+            raise DatabaseTimeout(
+                f"a statement ran past {self._settings.statement_timeout_seconds} s"
+            ) from error
         except asyncpg.PostgresError as error:
             # The server answered with an error: the connection itself is fine, unless the
             # error says it is not.
@@ -198,9 +200,6 @@ class Database:
         if self._observer is not None:
             self._observer.connections_lent(-1)
         self._release(connection, reusable)
-
-    def _timeout_label(self) -> str:
-        return f"{self._settings.statement_timeout_seconds} s"
 
     async def close(self) -> None:
         """Close every connection, once the statements of cancelled requests have stopped.
