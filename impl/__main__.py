@@ -1,7 +1,8 @@
 """`python -m impl`: serve the API for development; `python -m impl serve`: serve it in production.
 
 Development starts an embedded PostgreSQL when DATABASE_URL is unset. Production requires
-DATABASE_URL and runs API_WORKERS processes on uvloop and httptools, without an access log.
+DATABASE_URL and runs API_WORKERS processes on uvloop. Both serve HTTP/1.1 through the edge
+protocol (impl/edge), which bounds each request's head in size and time.
 """
 
 import argparse
@@ -14,14 +15,20 @@ import sys
 import tempfile
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-import uvicorn
+from fastapi import FastAPI
 
 from impl.app import create_app
 from impl.db.embedded import database_target
 from impl.db.url import DatabaseUrlError
+from impl.edge.config import EdgeConfig
+from impl.edge.limits import EdgeLimits
+from impl.edge.protocol import EdgeProtocol
+from impl.edge.server import run
 from impl.observability.metrics import MULTIPROCESS_DIR_VARIABLE
 from impl.runtime import configure_logging, load_settings, production_target
+from impl.settings import Settings
 
 logger = logging.getLogger("impl")
 
@@ -52,15 +59,7 @@ def develop() -> None:
             base = f"http://{settings.api_host}:{settings.api_port}"
             logger.info("database: %s", target.redacted())
             logger.info("API docs: %s/docs (token: make token USER=<user id>)", base)
-            uvicorn.run(
-                app,
-                host=settings.api_host,
-                port=settings.api_port,
-                log_config=None,
-                server_header=False,
-                ws=NO_WEBSOCKETS,
-                timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
-            )
+            run(server_config(settings, app))
     except DatabaseUrlError as error:
         print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
         sys.exit(2)
@@ -80,19 +79,33 @@ def serve() -> None:
     # re-raises the signal once it has shut down, and the default action would kill the process.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     # Each worker builds its own app (and pool) from the same environment.
-    uvicorn.run(
-        PRODUCTION_APP,
-        factory=True,
+    run(
+        server_config(
+            settings,
+            PRODUCTION_APP,
+            factory=True,
+            workers=settings.api_workers,
+            loop="uvloop",
+            access_log=False,
+        )
+    )
+
+
+def server_config(settings: Settings, app: FastAPI | str, **options: Any) -> EdgeConfig:
+    """uvicorn's configuration, with what `run` and `serve` share: the edge's limits and
+    timeouts, no Server header, no WebSockets, the graceful shutdown's bound."""
+    return EdgeConfig(
+        app,
+        edge_limits=EdgeLimits.from_settings(settings),
+        http=EdgeProtocol,
         host=settings.api_host,
         port=settings.api_port,
-        workers=settings.api_workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         log_config=None,
         server_header=False,
         ws=NO_WEBSOCKETS,
-        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        **options,
     )
 
 

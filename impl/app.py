@@ -16,9 +16,9 @@ from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
 from impl.lifecycle import Lifecycle
 from impl.middleware import (
-    BodyLimitMiddleware,
     CorsMiddleware,
     EncodedSlashMiddleware,
+    RequestBodyMiddleware,
     RequestContextMiddleware,
 )
 from impl.observability.logs import AccessLog, LogFormat, UserIdHasher
@@ -111,7 +111,11 @@ def create_app(
         app.add_route(METRICS_PATH, metrics.endpoint, methods=["GET"], include_in_schema=False)
     register_error_handlers(app, app.router.routes, observer)
     # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestContextMiddleware, observer=observer, lifecycle=lifecycle)
     if settings.cors_origins:

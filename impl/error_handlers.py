@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from generated.security import RepeatedCredentials
 from impl.db.pool import DatabaseTimeout, DatabaseUnavailable, PoolExhausted
-from impl.errors import ApiError, ContentTooLarge, Unauthorized
+from impl.errors import ApiError, ContentTooLarge, RequestTimeout, Unauthorized
 from impl.json import dumps
 from impl.observability.observer import Observer
 
@@ -60,6 +60,26 @@ def content_too_large_response(limit_bytes: int) -> Response:
     )
 
 
+def request_timeout_response(timeout_seconds: float) -> Response:
+    return error_response(
+        408,
+        "request_timeout",
+        f"The request body was not received within {timeout_seconds:g} seconds.",
+        {"timeout_seconds": timeout_seconds},
+    )
+
+
+def unsupported_transfer_coding_response(codings: bytes) -> Response:
+    return error_response(
+        501,
+        "not_implemented",
+        f"Transfer-Encoding {codings.decode('latin-1')} is not supported: "
+        "send the body with Content-Length, or chunked alone.",
+        None,
+        {"Connection": "close"},
+    )
+
+
 def internal_error_response(request_id: str) -> Response:
     return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
 
@@ -91,6 +111,11 @@ async def _repeated_credentials(request: Request, error: Exception) -> Response:
 async def _content_too_large(request: Request, error: Exception) -> Response:
     assert isinstance(error, ContentTooLarge)
     return content_too_large_response(error.limit_bytes)
+
+
+async def _request_timeout(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestTimeout)
+    return request_timeout_response(error.timeout_seconds)
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
@@ -211,6 +236,7 @@ def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute], observer:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error_handler(AllowedMethods(routes)))
     app.add_exception_handler(ContentTooLarge, _content_too_large)
+    app.add_exception_handler(RequestTimeout, _request_timeout)
     app.add_exception_handler(RepeatedCredentials, _repeated_credentials)
     for error_type, answer in OPERATIONAL_ANSWERS.items():
         app.add_exception_handler(error_type, _operational_error_handler(answer, observer))

@@ -58,6 +58,14 @@ class ContentTooLarge(HTTPException):
         self.limit_bytes = limit_bytes
 
 
+class RequestTimeout(HTTPException):
+    """A request body that did not arrive in time; an HTTPException, as ContentTooLarge is."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__(status_code=408)
+        self.timeout_seconds = timeout_seconds
+
+
 class InvalidToken(ApiError):
     """A paging cursor or sync token that is not one we issued for this request."""
 

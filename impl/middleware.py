@@ -12,11 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.error_handlers import (
     HTTP_ERROR_CODES,
-    content_too_large_response,
     error_response,
     internal_error_response,
+    unsupported_transfer_coding_response,
 )
-from impl.errors import ContentTooLarge
+from impl.errors import ContentTooLarge, RequestTimeout
 from impl.lifecycle import Lifecycle, ShuttingDown
 from impl.observability.observer import Observer
 
@@ -125,33 +125,61 @@ class EncodedSlashMiddleware:
         await self.app(scope, receive, send)
 
 
-class BodyLimitMiddleware:
-    """Answers 413 to a body over `max_body_bytes`, declared or streamed, before it is buffered."""
+class RequestBodyMiddleware:
+    """How a request's body is read: in a framing the service implements, within
+    `max_body_bytes` (413) and `body_timeout_seconds` from the head (408), and not at all by an
+    operation that takes none.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    The limits apply as the route reads the body, so an operation without one answers
+    whatever was sent with it, of any size. A body left unread closes the connection after the
+    answer: the rest of it would otherwise be read as the next request.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        transfer_coding = _header(scope, b"transfer-encoding")
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await content_too_large_response(self.max_body_bytes)(scope, receive, send)
+        if transfer_coding is None and not declared:
+            await self.app(scope, receive, send)
             return
+        if transfer_coding is not None and transfer_coding.strip().lower() != b"chunked":
+            await unsupported_transfer_coding_response(transfer_coding)(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self.body_timeout_seconds
         received = 0
+        complete = False
 
-        async def receive_within_limit() -> Message:
-            nonlocal received
-            message = await receive()
+        async def receive_within_limits() -> Message:
+            nonlocal received, complete
+            if complete:
+                return await receive()
+            if declared is not None and declared > self.max_body_bytes:
+                raise ContentTooLarge(self.max_body_bytes)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(self.body_timeout_seconds) from None
             received += len(message.get("body", b""))
             if received > self.max_body_bytes:
                 # Raised while the route reads its body; the error handlers answer 413.
                 raise ContentTooLarge(self.max_body_bytes)
+            complete = not message.get("more_body", False)
             return message
 
-        await self.app(scope, receive_within_limit, send)
+        async def send_closing_if_unread(message: Message) -> None:
+            if message["type"] == "http.response.start" and not complete:
+                MutableHeaders(scope=message).append("Connection", "close")
+            await send(message)
+
+        await self.app(scope, receive_within_limits, send_closing_if_unread)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -57,6 +57,30 @@ class Settings(BaseSettings):
         description="Then requests in flight may finish for this long; the rest are answered 503.",
     )
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    max_url_bytes: int = Field(
+        default=8 * 1024, ge=256, le=1024 * 1024, description="Longest request target (414)."
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Most bytes of header fields in one request, names and values (431).",
+    )
+    header_timeout_seconds: float = Field(
+        default=10, gt=0, le=300, description="A request's head must arrive within this (408)."
+    )
+    body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="A request's body must arrive within this after its head (408).",
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="An idle connection is closed after this; a load balancer's must be shorter.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per worker process.")
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)

@@ -2,7 +2,6 @@
 
 import gzip
 import json
-import socket
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -13,6 +12,7 @@ import pytest
 from tests.conftest import Api, User
 from tests.support.operations import BODY_OPERATIONS, TASK_OPERATIONS, Operation, ids
 from tests.support.postgres import execute
+from tests.support.raw_http import raw_exchange
 from tests.support.tokens import token_for
 
 CONTROL_CHARACTERS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f"]
@@ -385,12 +385,12 @@ def test_a_title_of_only_what_ecma_262_calls_whitespace_is_422(
 
 def raw_get(base_url: str, raw_path: str, token: str) -> tuple[int, dict[str, object]]:
     """GET with the request target exactly as given: an HTTP client would resolve dot segments."""
-    head, body = raw_exchange(
+    answer = raw_exchange(
         base_url,
         f"GET {raw_path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n",
     )
-    document: dict[str, object] = json.loads(body)
-    return int(head.split(b" ", 2)[1]), document
+    document: dict[str, object] = answer.document()
+    return answer.status, document
 
 
 @pytest.mark.parametrize("segment", [".", "..", "%2E", "%2e%2E"])
@@ -419,40 +419,20 @@ def test_the_database_refuses_tasks_for_dot_segment_users(database_url: str) -> 
         execute(database_url, "INSERT INTO tasks (user_id, title) VALUES ('..', 't')")
 
 
-def raw_exchange(base_url: str, request: str) -> tuple[bytes, bytes]:
-    """The head and body of the one answer to `request`, sent as it is; the connection may stay
-    open after it."""
-    host, port = base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
-        connection.sendall(request.encode())
-        answer = b""
-        while b"\r\n\r\n" not in answer and (chunk := connection.recv(65536)):
-            answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.lower().split(b"\r\n")
-            if line.startswith(b"content-length:")
-        )
-        while len(body) < length and (chunk := connection.recv(65536)):
-            body += chunk
-    return head, body
-
-
 @pytest.mark.parametrize(("path", "status"), [("/health/live", 200), ("/api/nope", 404)])
 def test_a_websocket_upgrade_is_an_ordinary_request(
     service_url: str, path: str, status: int
 ) -> None:
     # The service has no WebSocket endpoint: an upgrade request is answered as the same request
     # without it, in the contract's shapes, not with the empty 403 of a refused handshake.
-    head, body = raw_exchange(
+    answer = raw_exchange(
         service_url,
         f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
     )
 
-    assert head.startswith(f"HTTP/1.1 {status} ".encode())
-    document = json.loads(body)
+    assert answer.status == status
+    document = answer.document()
     if status == 200:
         assert document == {"status": "ok"}
     else:

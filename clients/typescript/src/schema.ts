@@ -326,7 +326,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description `malformed_json`: the body is not JSON as RFC 8259 defines it: broken syntax, bytes that are not UTF-8 (whatever `charset` the media type names), `NaN` or `Infinity`, an escaped lone surrogate, nesting deeper than 1,024 levels, or a number past a double's range. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). */
+        /** @description `malformed_json`: the body is not JSON as RFC 8259 defines it: broken syntax, bytes that are not UTF-8 (whatever `charset` the media type names), `NaN` or `Infinity`, an escaped lone surrogate, nesting deeper than 1,024 levels, or a number past a double's range. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
         MalformedJson: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -336,20 +336,13 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. */
+        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
         InvalidRequest: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "error": "invalid_request",
-                 *       "message": "Send one Authorization header, not several.",
-                 *       "details": null
-                 *     }
-                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -465,7 +458,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). */
+        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
         InvalidCursor: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -549,6 +542,94 @@ export interface components {
                  *       "details": {
                  *         "retention_days": 30
                  *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "bad_request",
+                 *       "message": "The request is not valid HTTP/1.1.",
+                 *       "details": {
+                 *         "reason": "Duplicate Content-Length"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `request_timeout`: the request's head did not arrive within the server's header timeout (10 s by default) of its first byte, or its body within the body timeout (30 s by default) of the head. The connection is closed; nothing was done. */
+        RequestTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "request_timeout",
+                 *       "message": "The request body was not received within 30 seconds.",
+                 *       "details": {
+                 *         "timeout_seconds": 30
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `uri_too_long`: the request target (path and query) is longer than the server's limit (8 KiB by default). The connection is closed. */
+        UriTooLong: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "uri_too_long",
+                 *       "message": "The request target is longer than 8192 bytes.",
+                 *       "details": {
+                 *         "limit_bytes": 8192
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `header_fields_too_large`: the request's header fields, names and values, are larger than the server's limit in all (32 KiB by default). The connection is closed. */
+        HeaderFieldsTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "header_fields_too_large",
+                 *       "message": "The request's header fields are larger than 32768 bytes in all.",
+                 *       "details": {
+                 *         "limit_bytes": 32768
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `not_implemented`: the body is sent with a `Transfer-Encoding` other than `chunked` alone (`gzip, chunked`, ...), or the method is not one the server knows. The connection is closed. */
+        NotImplemented: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "not_implemented",
+                 *       "message": "Transfer-Encoding gzip, chunked is not supported: send the body with Content-Length, or chunked alone.",
+                 *       "details": null
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -782,8 +863,12 @@ export interface operations {
             400: components["responses"]["InvalidCursor"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -833,11 +918,15 @@ export interface operations {
             400: components["responses"]["MalformedJson"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["TaskLimitReached"];
             413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -876,9 +965,13 @@ export interface operations {
             400: components["responses"]["InvalidCursor"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             410: components["responses"]["SyncTokenExpired"];
+            414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -924,8 +1017,12 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -974,11 +1071,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -1020,9 +1121,13 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -1072,11 +1177,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -1125,11 +1234,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
         };
@@ -1152,7 +1265,12 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
         };
     };
     check_readiness: {
@@ -1173,7 +1291,12 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -1,0 +1,162 @@
+"""uvicorn's httptools protocol, with limits on a request's head and the edge's own answers."""
+
+import asyncio
+import logging
+from typing import Any
+
+import httptools
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from impl.edge import refusals
+from impl.edge.config import EdgeConfig
+from impl.edge.refusals import Refusal
+
+logger = logging.getLogger(__name__)
+
+# ": " and CRLF around each header field, as sent.
+HEADER_FIELD_OVERHEAD = 4
+# After refusing, what the client still sends is read and dropped this long before closing: a
+# close with unread data resets the connection, and the client would lose the answer with it.
+LINGER_SECONDS = 2.0
+
+
+class _Refused(Exception):
+    """Stops the parser from within a callback; the refusal is kept on the protocol."""
+
+
+class EdgeProtocol(HttpToolsProtocol):
+    """Reads each request's head within the limits, and answers in the Error shape what the
+    application never sees: a head too big or too slow, and what is not HTTP/1.1.
+
+    - The request target may hold `max_url_bytes` (414) and the header fields
+      `max_header_bytes` in all (431). Both are counted as the bytes arrive, so a head that
+      never ends is refused when it passes the limit, not buffered.
+    - A head must arrive within `header_timeout_seconds` of its first byte (408), however
+      slowly its bytes trickle in. A connection that sends nothing is closed after the
+      keep-alive timeout, as between requests.
+    - Whatever the parser refuses is 400 `bad_request` naming its reason, or 501 for a method
+      it does not know.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        if not isinstance(config, EdgeConfig):
+            raise TypeError("EdgeProtocol is configured by an EdgeConfig")
+        self.limits = config.edge_limits
+        self.reading_head = False
+        self.head_bytes = 0
+        self.header_bytes = 0
+        self.head_deadline: asyncio.TimerHandle | None = None
+        self.refusal: Refusal | None = None
+        self.lingering = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # uvicorn arms its idle timer only after a response; a connection that never sends a
+        # byte would be held forever.
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_deadline()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError as error:
+            self._refuse(self.refusal or refusals.unreadable(error, data))
+            return
+        if self.reading_head:
+            # The unfinished field is buffered in the parser, unseen: count what came in.
+            self.head_bytes += len(data)
+            if self.head_bytes - len(self.url) > self.limits.max_header_bytes:
+                self._refuse(refusals.header_too_large(self.limits.max_header_bytes))
+
+    # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.reading_head = True
+        self.head_bytes = 0
+        self.header_bytes = 0
+        self._cancel_head_deadline()
+        self.head_deadline = self.loop.call_later(
+            self.limits.header_timeout_seconds, self._head_too_slow
+        )
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.limits.max_url_bytes:
+            self.refusal = refusals.url_too_long(self.limits.max_url_bytes)
+            raise _Refused
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value) + HEADER_FIELD_OVERHEAD
+        if self.header_bytes > self.limits.max_header_bytes:
+            self.refusal = refusals.header_too_large(self.limits.max_header_bytes)
+            raise _Refused
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self.reading_head = False
+        self._cancel_head_deadline()
+        super().on_headers_complete()
+
+    # The edge's own answers
+
+    def _head_too_slow(self) -> None:
+        self.head_deadline = None
+        if self.reading_head:
+            self._refuse(refusals.header_too_slow(self.limits.header_timeout_seconds))
+
+    def _refuse(self, refusal: Refusal) -> None:
+        """Answer `refusal` and close, unless an answer to an earlier request is still being
+        written: then close after that one (the refusal cannot go in the middle of it)."""
+        self.reading_head = False
+        self._cancel_head_deadline()
+        if self.transport.is_closing():
+            return
+        logger.info("refused a request: %s %s", refusal.status, refusal.code)
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if cycle.response_started or not cycle.more_body:
+                cycle.keep_alive = False
+                self.flow.pause_reading()
+                return
+            # The request whose body could not be read: the application, still reading it,
+            # is told the client has gone, and what it may answer is dropped.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        self.transport.write(refusal.encode(self.server_state.default_headers))
+        self._close_after_lingering()
+
+    def _close_after_lingering(self) -> None:
+        self.lingering = True
+        self._unset_keepalive_if_required()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.flow.resume_reading()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def _cancel_head_deadline(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None

@@ -1,0 +1,388 @@
+"""The HTTP edge: what the server does with requests that are too big, too slow or not HTTP.
+
+Sent over plain sockets: an HTTP client would refuse to send most of these, or would fix them.
+"""
+
+import itertools
+import select
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LOG_DIR, User, service_settings
+from tests.support.raw_http import (
+    RawAnswer,
+    connect,
+    is_closed,
+    raw_exchange,
+    read_answer,
+    seconds_until_closed,
+)
+from tests.support.server import DEVELOPMENT, PRODUCTION, service_process
+
+# Short, so that the tests that wait for them are quick.
+HEADER_TIMEOUT_SECONDS = 1
+BODY_TIMEOUT_SECONDS = 1
+IDLE_SECONDS = 1
+# How much later than its timeout the server may act.
+MARGIN_SECONDS = 2
+DEFAULT_MAX_URL_BYTES = 8 * 1024
+DEFAULT_MAX_HEADER_BYTES = 32 * 1024
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EdgeService:
+    base_url: str
+    pid: int
+
+    def rss_bytes(self) -> int:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(line.split()[1]) * 1024
+
+
+@contextmanager
+def edge_service(
+    database_url: str, log_name: str, command: tuple[str, ...], **overrides: str
+) -> Iterator[EdgeService]:
+    settings = service_settings(
+        database_url,
+        HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT_SECONDS),
+        BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
+        KEEP_ALIVE_TIMEOUT_SECONDS=str(IDLE_SECONDS),
+        **overrides,
+    )
+    with service_process(settings, LOG_DIR / log_name, command) as (base_url, process):
+        yield EdgeService(base_url, process.pid)
+
+
+@pytest.fixture(scope="module")
+def edge(database_url: str) -> Iterator[EdgeService]:
+    with edge_service(database_url, "http-edge.log", PRODUCTION) as service:
+        yield service
+
+
+def request_head(target: str = "/health/live", *headers: str, method: str = "GET") -> str:
+    lines = [f"{method} {target} HTTP/1.1", "Host: localhost", *headers]
+    return "\r\n".join(lines) + "\r\n\r\n"
+
+
+def assert_refused(answer: RawAnswer, status: int, code: str) -> None:
+    """An answer from the edge: the Error shape, and the connection is not kept."""
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["connection"] == "close"
+    document = answer.document()
+    assert set(document) == {"error", "message", "details"}
+    assert document["error"] == code
+    assert isinstance(document["message"], str)
+    assert document["message"]
+
+
+# Sizes
+
+
+def test_a_header_block_over_the_limit_is_431(edge: EdgeService) -> None:
+    answer = raw_exchange(edge.base_url, request_head("/health/live", "X-Big: " + "a" * 40_000))
+
+    assert_refused(answer, 431, "header_fields_too_large")
+    assert answer.document()["details"] == {"limit_bytes": DEFAULT_MAX_HEADER_BYTES}
+
+
+def test_many_headers_over_the_limit_are_431(edge: EdgeService) -> None:
+    headers = [f"X-Header-{n}: {'v' * 100}" for n in range(400)]
+
+    answer = raw_exchange(edge.base_url, request_head("/health/live", *headers))
+
+    assert_refused(answer, 431, "header_fields_too_large")
+
+
+def test_a_header_block_within_the_limit_is_served(edge: EdgeService) -> None:
+    answer = raw_exchange(edge.base_url, request_head("/health/live", "X-Big: " + "a" * 30_000))
+
+    assert answer.status == 200
+
+
+def test_a_header_still_being_sent_is_answered_431(edge: EdgeService) -> None:
+    with connect(edge.base_url) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: ")
+        connection.sendall(b"a" * MiB)
+
+        assert_refused(read_answer(connection), 431, "header_fields_too_large")
+
+
+def test_unfinished_huge_headers_do_not_grow_the_server(edge: EdgeService) -> None:
+    # Given ten connections that each try to send 20 MiB of a header that never ends
+    before = edge.rss_bytes()
+
+    def flood() -> None:
+        with connect(edge.base_url) as connection:
+            connection.sendall(b"GET / HTTP/1.1\r\nX-Big: ")
+            try:
+                for _ in range(20 * 16):
+                    connection.sendall(b"a" * 65536)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    for _ in range(10):
+        flood()
+
+    # Then the server holds none of it
+    assert edge.rss_bytes() - before < 20 * MiB
+
+
+def test_a_request_line_over_the_limit_is_414(edge: EdgeService) -> None:
+    answer = raw_exchange(edge.base_url, request_head("/health/live?q=" + "a" * 10_000))
+
+    assert_refused(answer, 414, "uri_too_long")
+    assert answer.document()["details"] == {"limit_bytes": DEFAULT_MAX_URL_BYTES}
+
+
+def test_a_request_line_within_the_limit_is_served(edge: EdgeService) -> None:
+    answer = raw_exchange(edge.base_url, request_head("/health/live?q=" + "a" * 8_000))
+
+    assert answer.status == 200
+
+
+def test_a_request_line_still_being_sent_is_answered_414(edge: EdgeService) -> None:
+    with connect(edge.base_url) as connection:
+        connection.sendall(b"GET /health/live?q=")
+        connection.sendall(b"a" * MiB)
+
+        assert_refused(read_answer(connection), 414, "uri_too_long")
+
+
+# Time
+
+
+def test_a_connection_that_sends_nothing_is_closed(edge: EdgeService) -> None:
+    with connect(edge.base_url) as connection:
+        assert seconds_until_closed(connection, 10) < IDLE_SECONDS + MARGIN_SECONDS
+
+
+def test_an_idle_kept_alive_connection_is_closed(edge: EdgeService) -> None:
+    with connect(edge.base_url) as connection:
+        connection.sendall(request_head().encode())
+        assert read_answer(connection).status == 200
+
+        assert seconds_until_closed(connection, 10) < IDLE_SECONDS + MARGIN_SECONDS
+
+
+def test_half_a_header_is_answered_408(edge: EdgeService) -> None:
+    with connect(edge.base_url) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\n")
+        started = time.monotonic()
+
+        answer = read_answer(connection)
+
+        assert time.monotonic() - started < HEADER_TIMEOUT_SECONDS + MARGIN_SECONDS
+        assert_refused(answer, 408, "request_timeout")
+        assert seconds_until_closed(connection, 5) < MARGIN_SECONDS
+
+
+def test_a_header_sent_a_byte_at_a_time_is_answered_408(edge: EdgeService) -> None:
+    # A slow client cannot keep a connection by sending a byte now and then: the header has
+    # one deadline, from its first byte.
+    with connect(edge.base_url) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\n")
+        started = time.monotonic()
+        for byte in itertools.cycle(b"X-Slow: a\r\n"):
+            connection.send(bytes([byte]))
+            answered, _, _ = select.select([connection], [], [], 0.1)
+            if answered:
+                break
+        answered_after = time.monotonic() - started
+
+        assert answered_after < HEADER_TIMEOUT_SECONDS + MARGIN_SECONDS
+        assert_refused(read_answer(connection), 408, "request_timeout")
+
+
+def test_a_body_shorter_than_declared_is_answered_408(edge: EdgeService, alice: User) -> None:
+    with connect(edge.base_url) as connection:
+        connection.sendall(
+            request_head(
+                alice.tasks_path,
+                f"Authorization: Bearer {alice.token}",
+                "Content-Type: application/json",
+                "Content-Length: 100",
+                method="POST",
+            ).encode()
+            + b'{"title":'
+        )
+        started = time.monotonic()
+
+        answer = read_answer(connection)
+
+        assert time.monotonic() - started < BODY_TIMEOUT_SECONDS + MARGIN_SECONDS
+        assert_refused(answer, 408, "request_timeout")
+        assert seconds_until_closed(connection, 5) < MARGIN_SECONDS
+
+
+def test_a_chunked_body_that_stops_is_answered_408(edge: EdgeService, alice: User) -> None:
+    with connect(edge.base_url) as connection:
+        connection.sendall(
+            request_head(
+                alice.tasks_path,
+                f"Authorization: Bearer {alice.token}",
+                "Content-Type: application/json",
+                "Transfer-Encoding: chunked",
+                method="POST",
+            ).encode()
+            + b'9\r\n{"title":\r\n'
+        )
+
+        assert_refused(read_answer(connection), 408, "request_timeout")
+
+
+def test_idle_connections_are_not_held(edge: EdgeService) -> None:
+    # Given a thousand connections that send nothing, or half a request
+    connections = [connect(edge.base_url) for _ in range(1000)]
+    try:
+        for index, connection in enumerate(connections):
+            if index % 2:
+                connection.sendall(b"GET /health/live HTTP/1.1\r\n")
+
+        time.sleep(max(IDLE_SECONDS, HEADER_TIMEOUT_SECONDS) + MARGIN_SECONDS)
+
+        # Then the server has closed every one
+        assert all(is_closed(connection) for connection in connections)
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+# Bodies on operations that take none
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "status"),
+    [("GET", "", 200), ("GET", "/1", 404), ("DELETE", "/1", 404)],
+)
+@pytest.mark.parametrize("framing", ["Content-Length: 1000000", "Transfer-Encoding: chunked"])
+def test_a_body_on_an_operation_that_takes_none_is_not_read(
+    edge: EdgeService, alice: User, method: str, suffix: str, status: int, framing: str
+) -> None:
+    # Any size, either framing: the operation answers without reading it, then the connection
+    # closes (the rest of the body would otherwise be read as the next request).
+    with connect(edge.base_url) as connection:
+        connection.sendall(
+            request_head(
+                alice.tasks_path + suffix,
+                f"Authorization: Bearer {alice.token}",
+                framing,
+                method=method,
+            ).encode()
+            + b"1000\r\n" * 10
+        )
+        started = time.monotonic()
+
+        answer = read_answer(connection)
+
+        assert answer.status == status
+        assert answer.headers["connection"] == "close"
+        assert seconds_until_closed(connection, 5) < MARGIN_SECONDS
+        assert time.monotonic() - started < BODY_TIMEOUT_SECONDS
+
+
+def test_an_empty_body_on_an_operation_that_takes_none_keeps_the_connection(
+    edge: EdgeService, alice: User
+) -> None:
+    with connect(edge.base_url) as connection:
+        for _ in range(2):
+            connection.sendall(
+                request_head(
+                    alice.tasks_path,
+                    f"Authorization: Bearer {alice.token}",
+                    "Content-Length: 0",
+                ).encode()
+            )
+            answer = read_answer(connection)
+            assert answer.status == 200
+            assert "connection" not in answer.headers
+
+
+# What the HTTP parser refuses
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n"
+        b"Content-Length: 2\r\n\r\nab",
+        b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n",
+        b"GET /health/live HTTP/7.0\r\nHost: localhost\r\n\r\n",
+        b"POST /health/live HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz\r\n",
+        b"POST /health/live HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked, chunked\r\n"
+        b"\r\n0\r\n\r\n",
+    ],
+    ids=[
+        "garbage",
+        "conflicting-content-length",
+        "content-length-and-chunked",
+        "space-in-header-name",
+        "unknown-version",
+        "bad-chunk-size",
+        "chunked-twice",
+    ],
+)
+def test_a_request_that_is_not_http_is_400(edge: EdgeService, request_bytes: bytes) -> None:
+    answer = raw_exchange(edge.base_url, request_bytes)
+
+    assert_refused(answer, 400, "bad_request")
+    assert answer.document()["details"]["reason"]
+
+
+def test_an_unknown_method_is_501(edge: EdgeService) -> None:
+    answer = raw_exchange(edge.base_url, request_head(method="FROB"))
+
+    assert_refused(answer, 501, "not_implemented")
+
+
+@pytest.mark.parametrize("codings", ["gzip, chunked", "br, chunked", "deflate,chunked"])
+def test_a_transfer_coding_other_than_chunked_is_501(
+    edge: EdgeService, alice: User, codings: str
+) -> None:
+    answer = raw_exchange(
+        edge.base_url,
+        request_head(
+            alice.tasks_path,
+            f"Authorization: Bearer {alice.token}",
+            "Content-Type: application/json",
+            f"Transfer-Encoding: {codings}",
+            method="POST",
+        )
+        + 'e\r\n{"title": "t"}\r\n0\r\n\r\n',
+    )
+
+    assert_refused(answer, 501, "not_implemented")
+
+
+# The same edge in every way the service runs
+
+
+@pytest.mark.parametrize(
+    ("command", "workers"), [(PRODUCTION, "2"), (DEVELOPMENT, "1")], ids=["serve-2", "run"]
+)
+def test_the_limits_hold_however_the_service_runs(
+    database_url: str, command: tuple[str, ...], workers: str
+) -> None:
+    log_name = f"http-edge-{'-'.join(command) or 'run'}.log"
+    with edge_service(database_url, log_name, command, API_WORKERS=workers) as service:
+        too_big = raw_exchange(
+            service.base_url, request_head("/health/live", "X-Big: " + "a" * 40_000)
+        )
+        with connect(service.base_url) as connection:
+            connection.sendall(b"GET /health/live HTTP/1.1\r\n")
+            too_slow = read_answer(connection)
+
+    assert_refused(too_big, 431, "header_fields_too_large")
+    assert_refused(too_slow, 408, "request_timeout")

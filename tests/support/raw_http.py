@@ -1,0 +1,76 @@
+"""HTTP/1.1 over a plain socket, for requests an HTTP client would refuse to send or would fix."""
+
+import json
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+READ_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def document(self) -> Any:
+        return json.loads(self.body)
+
+
+def connect(base_url: str, timeout: float = READ_TIMEOUT_SECONDS) -> socket.socket:
+    host, port = base_url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=timeout)
+
+
+def read_answer(connection: socket.socket) -> RawAnswer:
+    """The next answer on `connection`, read to the end of its Content-Length body."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a whole answer: {answer!r}")
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length and (chunk := connection.recv(65536)):
+        body += chunk
+    return RawAnswer(int(status_line.split(" ", 2)[1]), headers, body)
+
+
+def raw_exchange(base_url: str, request: bytes | str) -> RawAnswer:
+    """The one answer to `request`, sent as it is."""
+    with connect(base_url) as connection:
+        connection.sendall(request.encode() if isinstance(request, str) else request)
+        return read_answer(connection)
+
+
+def seconds_until_closed(connection: socket.socket, limit_seconds: float) -> float:
+    """How long the server took to close `connection`, which must send nothing more."""
+    started = time.monotonic()
+    connection.settimeout(limit_seconds)
+    try:
+        leftover = connection.recv(65536)
+    except ConnectionResetError:
+        leftover = b""
+    assert leftover == b"", f"expected the connection to close, got {leftover!r}"
+    return time.monotonic() - started
+
+
+def is_closed(connection: socket.socket) -> bool:
+    """Whether the server has closed `connection`, after whatever it sent (read and dropped)."""
+    connection.settimeout(0.01)
+    try:
+        while connection.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        pass
+    return True
