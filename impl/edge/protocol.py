@@ -52,6 +52,7 @@ class EdgeProtocol(HttpToolsProtocol):
             raise TypeError("EdgeProtocol is configured by an EdgeConfig")
         self.limits = config.edge_limits
         self.reading_head = False
+        self.head_began_in_this_read = False
         self.head_bytes = 0
         self.header_bytes = 0
         self.head_deadline: asyncio.TimerHandle | None = None
@@ -85,16 +86,30 @@ class EdgeProtocol(HttpToolsProtocol):
             self._refuse(self.refusal or refusals.unreadable(error, data))
             return
         if self.reading_head:
-            # The unfinished field is buffered in the parser, unseen: count what came in.
-            self.head_bytes += len(data)
-            if self.head_bytes - len(self.url) > self.limits.max_header_bytes:
-                self._refuse(refusals.header_too_large(self.limits.max_header_bytes))
+            self._count_unfinished_head(len(data))
+        self.head_began_in_this_read = False
+
+    def _count_unfinished_head(self, read_bytes: int) -> None:
+        """The parser buffers an unfinished header field unseen, so what arrives while the head
+        is unfinished is counted as it comes: a field that never ends is refused at the limit.
+
+        A read that began the head may also hold the end of an earlier request: of it, only the
+        target and the fields the parser has passed on are counted, exactly. What the parser
+        keeps of its last field is less than one read, and is counted from the next read on.
+        """
+        if self.head_began_in_this_read:
+            self.head_bytes = len(self.url) + self.header_bytes
+        else:
+            self.head_bytes += read_bytes
+        if self.head_bytes - len(self.url) > self.limits.max_header_bytes:
+            self._refuse(refusals.header_too_large(self.limits.max_header_bytes))
 
     # Parser callbacks
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.reading_head = True
+        self.head_began_in_this_read = True
         self.head_bytes = 0
         self.header_bytes = 0
         self._cancel_head_deadline()

@@ -157,6 +157,44 @@ def test_a_request_line_still_being_sent_is_answered_414(edge: EdgeService) -> N
         assert_refused(read_answer(connection), 414, "uri_too_long")
 
 
+def test_pipelined_requests_are_each_answered(edge: EdgeService) -> None:
+    # Many small requests in one write: the server's reads split them anywhere, and no request
+    # is charged with the bytes of those before it.
+    count = 1000
+    one = request_head().encode()
+    with connect(edge.base_url) as connection:
+        # The last request's head is cut in two, so that the server reads a head begun after
+        # many others and finished later.
+        connection.sendall(one * (count - 1) + one[:20])
+        time.sleep(0.2)
+        connection.sendall(one[20:])
+
+        statuses = [read_answer(connection).status for _ in range(count)]
+
+    assert statuses == [200] * count
+
+
+def test_a_body_over_the_limit_is_refused_before_continue(edge: EdgeService, alice: User) -> None:
+    # A client that waits for 100 Continue never sends the body it would have to throw away.
+    with connect(edge.base_url) as connection:
+        connection.sendall(
+            request_head(
+                alice.tasks_path,
+                f"Authorization: Bearer {alice.token}",
+                "Content-Type: application/json",
+                "Content-Length: 1000000",
+                "Expect: 100-continue",
+                method="POST",
+            ).encode()
+        )
+
+        answer = read_answer(connection)
+
+    assert answer.status == 413
+    assert answer.headers["connection"] == "close"
+    assert answer.document()["error"] == "content_too_large"
+
+
 # Time
 
 

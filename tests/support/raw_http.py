@@ -25,21 +25,22 @@ def connect(base_url: str, timeout: float = READ_TIMEOUT_SECONDS) -> socket.sock
 
 
 def read_answer(connection: socket.socket) -> RawAnswer:
-    """The next answer on `connection`, read to the end of its Content-Length body."""
-    answer = b""
-    while b"\r\n\r\n" not in answer:
-        chunk = connection.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"closed before a whole answer: {answer!r}")
-        answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
+    """The next answer on `connection`, read to the end of its Content-Length body and not a
+    byte further: the next answer (to a pipelined request) stays for the next call."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        byte = connection.recv(1)
+        if not byte:
+            raise ConnectionError(f"closed before a whole answer: {head!r}")
+        head += byte
+    status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
     headers = {}
     for line in lines:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0"))
-    while len(body) < length and (chunk := connection.recv(65536)):
+    body = b""
+    while len(body) < length and (chunk := connection.recv(length - len(body))):
         body += chunk
     return RawAnswer(int(status_line.split(" ", 2)[1]), headers, body)
 
