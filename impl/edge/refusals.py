@@ -75,5 +75,15 @@ def unreadable(error: httptools.HttpParserError, received: bytes) -> Refusal:
         400,
         "bad_request",
         "The request is not valid HTTP/1.1.",
-        {"reason": str(error)},
+        {"reason": _reason(error)},
     )
+
+
+def _reason(error: httptools.HttpParserError) -> str:
+    """The parser's own words, except for what uvicorn's callbacks raised: a target it cannot
+    parse (`CONNECT host:port`) would otherwise read "User callback error"."""
+    if isinstance(error, httptools.HttpParserCallbackError):
+        if isinstance(error.__context__, httptools.HttpParserInvalidURLError):
+            return "Invalid request target"
+        return "Unreadable request"
+    return str(error)

@@ -361,6 +361,7 @@ def test_an_empty_body_on_an_operation_that_takes_none_keeps_the_connection(
         b"zz\r\n",
         b"POST /health/live HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked, chunked\r\n"
         b"\r\n0\r\n\r\n",
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
     ],
     ids=[
         "garbage",
@@ -370,13 +371,14 @@ def test_an_empty_body_on_an_operation_that_takes_none_keeps_the_connection(
         "unknown-version",
         "bad-chunk-size",
         "chunked-twice",
+        "authority-form-target",
     ],
 )
 def test_a_request_that_is_not_http_is_400(edge: EdgeService, request_bytes: bytes) -> None:
     answer = raw_exchange(edge.base_url, request_bytes)
 
     assert_refused(answer, 400, "bad_request")
-    assert answer.document()["details"]["reason"]
+    assert answer.document()["details"]["reason"] not in ("", "User callback error")
 
 
 def test_an_unknown_method_is_501(edge: EdgeService) -> None:
