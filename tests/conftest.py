@@ -44,6 +44,7 @@ NOT_THROUGH_PGBOUNCER = {
     "test_docs_in_a_browser.py": "the docs pages in Chromium: no database",
     "test_typescript_client.py": "the TypeScript client's types and calls, which the Python"
     " tests make too",
+    "test_http_edge.py": "how the server reads requests, before the database is involved",
 }
 
 
