@@ -133,7 +133,19 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.reading_head = False
         self._cancel_head_deadline()
+        if self.parser.should_upgrade() and self._declares_body():
+            # The parser hands everything after an upgrade request's head to the new protocol,
+            # which the service does not speak: the body would be lost, and the request read
+            # as one without it.
+            self.refusal = refusals.upgrade_with_body()
+            raise _Refused
         super().on_headers_complete()
+
+    def _declares_body(self) -> bool:
+        return any(
+            name == b"transfer-encoding" or (name == b"content-length" and value.strip(b"0 "))
+            for name, value in self.headers
+        )
 
     # The edge's own answers
 

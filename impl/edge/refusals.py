@@ -60,6 +60,16 @@ def header_too_slow(timeout_seconds: float) -> Refusal:
     )
 
 
+def upgrade_with_body() -> Refusal:
+    return Refusal(
+        501,
+        "not_implemented",
+        "The service does not upgrade connections, and cannot read the body of a request that "
+        "asks it to: send the request without Upgrade.",
+        None,
+    )
+
+
 def unreadable(error: httptools.HttpParserError, received: bytes) -> Refusal:
     """What to answer a request the parser could not read; `received` is what it choked on."""
     if isinstance(error, httptools.HttpParserInvalidMethodError) and UNKNOWN_METHOD_LINE.match(

@@ -619,7 +619,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `not_implemented`: the body is sent with a `Transfer-Encoding` other than `chunked` alone (`gzip, chunked`, ...), or the method is not one the server knows. The connection is closed. */
+        /** @description `not_implemented`: the body is sent with a `Transfer-Encoding` other than `chunked` alone (`gzip, chunked`, ...), a request with a body asks to upgrade the connection (`Connection: Upgrade`), or the method is not one the server knows. The connection is closed. */
         NotImplemented: {
             headers: {
                 [name: string]: unknown;
