@@ -12,6 +12,7 @@ from impl.contract import add_contract_routes, load_contract
 from impl.db.migrations import migrate
 from impl.db.pool import Database, PoolSettings
 from impl.db.url import ConnectionTarget
+from impl.edge import EDGE_OBSERVER_STATE
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
 from impl.lifecycle import Lifecycle
@@ -70,12 +71,13 @@ def create_app(
     lifecycle = Lifecycle(drain_seconds=settings.shutdown_drain_seconds)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Observer]]:
         if settings.migrate_on_startup:
             await migrate(target)
         # Readiness fails from the first SIGTERM; the server hears of it after the drain.
         with lifecycle.watching_signals():
-            yield
+            # The state reaches the server's edge protocol, which counts what it refuses.
+            yield {EDGE_OBSERVER_STATE: observer}
         await database.close()
         if signing_keys is not None:
             await signing_keys.close()

@@ -9,7 +9,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from impl.edge import refusals
+from impl.edge import EDGE_OBSERVER_STATE, EdgeObserver, refusals
 from impl.edge.config import EdgeConfig
 from impl.edge.refusals import Refusal
 
@@ -51,6 +51,8 @@ class EdgeProtocol(HttpToolsProtocol):
         if not isinstance(config, EdgeConfig):
             raise TypeError("EdgeProtocol is configured by an EdgeConfig")
         self.limits = config.edge_limits
+        observer = app_state.get(EDGE_OBSERVER_STATE)
+        self.observer = observer if isinstance(observer, EdgeObserver) else None
         self.reading_head = False
         self.head_began_in_this_read = False
         self.head_bytes = 0
@@ -162,6 +164,8 @@ class EdgeProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         logger.info("refused a request: %s %s", refusal.status, refusal.code)
+        if self.observer is not None:
+            self.observer.edge_refused(refusal.status, refusal.code)
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             if cycle.response_started or not cycle.more_body:

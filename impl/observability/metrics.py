@@ -104,6 +104,15 @@ class Metrics:
             registry=registry,
         )
 
+        self.edge_refusals = Counter(
+            "taskapi_http_edge_refusals_total",
+            "Requests the server's HTTP edge answered itself, before the application, by status "
+            "and error code: bad_request (not HTTP/1.1), request_timeout (a slow head), "
+            "uri_too_long, header_fields_too_large, not_implemented.",
+            ["status", "code"],
+            registry=registry,
+        )
+
     @classmethod
     def for_this_process(cls) -> "Metrics":
         directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)

@@ -84,6 +84,11 @@ class Observer:
         if self.metrics is not None:
             self.metrics.unavailable_responses.labels(code).inc()
 
+    def edge_refused(self, status: int, code: str) -> None:
+        """A request the server's edge answered itself (impl.edge.EdgeObserver)."""
+        if self.metrics is not None:
+            self.metrics.edge_refusals.labels(str(status), code).inc()
+
     # The pool's reports (impl.db.pool.PoolObserver).
 
     def connections_opened(self, count: int) -> None:

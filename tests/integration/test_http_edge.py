@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import LOG_DIR, User, service_settings
 from tests.support.raw_http import (
@@ -425,6 +427,36 @@ def test_an_upgrade_request_with_a_body_is_501(edge: EdgeService, alice: User) -
     )
 
     assert_refused(answer, 501, "not_implemented")
+
+
+def edge_refusals(base_url: str) -> dict[tuple[str, str], float]:
+    """taskapi_http_edge_refusals_total by (status, code), from /metrics."""
+    scraped = httpx.get(f"{base_url}/metrics").text
+    return {
+        (sample.labels["status"], sample.labels["code"]): sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+        if sample.name == "taskapi_http_edge_refusals_total"
+    }
+
+
+def test_the_edges_answers_are_counted(edge: EdgeService) -> None:
+    # They never reach the application, so the request metrics cannot count them.
+    before = edge_refusals(edge.base_url)
+
+    raw_exchange(edge.base_url, request_head("/health/live", "X-Big: " + "a" * 40_000))
+    raw_exchange(edge.base_url, b"GARBAGE\r\n\r\n")
+    with connect(edge.base_url) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\n")
+        read_answer(connection)
+
+    after = edge_refusals(edge.base_url)
+    for key in [
+        ("431", "header_fields_too_large"),
+        ("400", "bad_request"),
+        ("408", "request_timeout"),
+    ]:
+        assert after[key] - before.get(key, 0) == 1, key
 
 
 # The same edge in every way the service runs
