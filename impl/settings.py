@@ -13,7 +13,10 @@ MIN_SECRET_BYTES = 32
 class Settings(BaseSettings):
     """Every setting the service reads; `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # `NAME=` (as `.env.example` ships every optional setting) means unset, not the empty string.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: SecretStr | None = Field(
         default=None,
@@ -122,6 +125,7 @@ class Settings(BaseSettings):
         return secret
 
     @field_validator(
+        "database_url",
         "better_auth_secret",
         "better_auth_url",
         "jwks_url",
@@ -132,6 +136,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        # Whitespace only (a value pasted with its surrounding spaces) is unset too.
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("better_auth_url", "jwks_url")
@@ -192,8 +197,3 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
             return float(value)
         return value
-
-    @field_validator("database_url", mode="before")
-    @classmethod
-    def _blank_url_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value

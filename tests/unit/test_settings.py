@@ -1,5 +1,7 @@
 """Settings come from the environment; a weak secret is refused."""
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,3 +63,53 @@ def test_log_level_is_one_of_pythons_and_case_insensitive() -> None:
 
     with pytest.raises(ValidationError):
         settings(better_auth_secret="x" * 32, log_level="chatty")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV_EXAMPLE = ROOT / ".env.example"
+SHIPPED_NAMES = re.findall(r"^([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)
+A_SECRET = "s" * 32
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No setting inherited from the environment the tests run in."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def test_env_example_as_shipped_is_a_valid_configuration(
+    clean_environment: pytest.MonkeyPatch,
+) -> None:
+    # given .env.example as `make run` copies it, with the one secret it fills in
+    clean_environment.setenv("BETTER_AUTH_SECRET", A_SECRET)
+
+    # when it is read
+    configured = Settings(_env_file=ENV_EXAMPLE)
+
+    # then every setting it leaves empty has its default
+    assert configured == Settings(_env_file=None)
+
+
+def test_env_example_names_only_real_settings() -> None:
+    assert SHIPPED_NAMES
+    assert {name.lower() for name in SHIPPED_NAMES} <= set(Settings.model_fields)
+
+
+@pytest.mark.parametrize("name", SHIPPED_NAMES)
+def test_a_setting_left_empty_is_unset(name: str, clean_environment: pytest.MonkeyPatch) -> None:
+    # given a valid configuration without the setting (one that does not need it)
+    if name == "BETTER_AUTH_SECRET":
+        base = {"AUTH_MODE": "jwks", "JWKS_URL": "http://127.0.0.1/jwks", "CURSOR_SECRET": A_SECRET}
+    else:
+        base = {"BETTER_AUTH_SECRET": A_SECRET}
+    for variable, value in base.items():
+        clean_environment.setenv(variable, value)
+    without = Settings(_env_file=None)
+
+    # when it is given as `NAME=`
+    clean_environment.setenv(name, "")
+
+    # then it is as if it were not given at all
+    assert Settings(_env_file=None) == without
