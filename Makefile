@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` installs the service with its embedded PostgreSQL; `make install` adds the dev tools.
+RUNTIME_INSTALLED := $(VENV)/.installed-runtime
 INSTALLED := $(VENV)/.installed
 TOOLS := .tools
 ROUTES_GEN := $(TOOLS)/routes/bin/fastapi-codegen
@@ -16,7 +18,7 @@ PGBOUNCER := $(TOOLS)/pgbouncer/bin/pgbouncer
 BETTER_AUTH := $(TOOLS)/better-auth/server.mjs
 TS_CLIENT := clients/typescript
 TS_CLIENT_INSTALLED := $(TS_CLIENT)/node_modules/.installed
-DOCS_ASSETS := $(TOOLS)/docs-assets/.installed
+DOCS_ASSETS := impl/resources/docs/.installed
 # No telemetry or update checks from the linter: CI has no internet beyond package registries.
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
@@ -28,30 +30,39 @@ export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml
+$(RUNTIME_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[embedded]'
+	touch $@
+
+$(INSTALLED): $(RUNTIME_INSTALLED)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(INSTALLED) ## Create .venv and install the service with its dev tools
 
-.env: | $(INSTALLED)
+.env: | $(RUNTIME_INSTALLED)
 	$(BIN)/python scripts/init_env.py
 
-run: $(INSTALLED) .env ## Serve the API (embedded PostgreSQL unless DATABASE_URL is set)
+run: $(RUNTIME_INSTALLED) .env ## Serve the API (embedded PostgreSQL unless DATABASE_URL is set)
 	@$(MAKE) --no-print-directory docs-assets-if-npm
-	$(BIN)/python -m impl
+	$(BIN)/taskapi run
 
-serve: $(INSTALLED) ## Production server: DATABASE_URL required, API_WORKERS processes, uvloop + httptools
+serve: $(RUNTIME_INSTALLED) ## Production server: DATABASE_URL required, API_WORKERS processes, uvloop + httptools
 	@$(MAKE) --no-print-directory docs-assets-if-npm
-	$(BIN)/python -m impl serve
+	$(BIN)/taskapi serve
 
-token: $(INSTALLED) .env ## Print a dev token for AUTH_MODE: make token USER=<user id>
+token: $(RUNTIME_INSTALLED) .env ## Print a dev token for AUTH_MODE: make token USER=<user id>
 	@if [ "$(origin USER)" != "command line" ]; then echo "usage: make token USER=<user id>" >&2; exit 2; fi
-	@$(BIN)/python scripts/mint_token.py "$(USER)"
+	@$(BIN)/taskapi token "$(USER)"
 
-dev-jwks: $(INSTALLED) ## Serve the dev signing key's JWKS on http://127.0.0.1:8001/api/auth/jwks
+.PHONY: wheel
+wheel: $(RUNTIME_INSTALLED) $(DOCS_ASSETS) ## Build dist/taskapi-<version>-py3-none-any.whl: code, contract, migrations, docs bundles
+	rm -rf build/lib dist
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+
+dev-jwks: $(RUNTIME_INSTALLED) ## Serve the dev signing key's JWKS on http://127.0.0.1:8001/api/auth/jwks
 	$(BIN)/python scripts/dev_jwks.py
 
 $(ROUTES_GEN): scripts/codegen/requirements-routes.txt
@@ -83,14 +94,14 @@ $(TS_CLIENT_INSTALLED): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
 .PHONY: ts-client
 ts-client: $(TS_CLIENT_INSTALLED) ## Install the TypeScript client's node_modules from its lock file
 
-migrate: $(INSTALLED) .env ## Apply pending migrations
-	$(BIN)/python -m impl.db.migrations up
+migrate: $(RUNTIME_INSTALLED) .env ## Apply pending migrations (the release step: taskapi migrate)
+	$(BIN)/taskapi migrate up
 
-migrate-down: $(INSTALLED) .env ## Roll back the latest migration
-	$(BIN)/python -m impl.db.migrations down
+migrate-down: $(RUNTIME_INSTALLED) .env ## Roll back the latest migration
+	$(BIN)/taskapi migrate down
 
-migrate-status: $(INSTALLED) .env ## Show applied and pending migrations
-	$(BIN)/python -m impl.db.migrations status
+migrate-status: $(RUNTIME_INSTALLED) .env ## Show applied and pending migrations
+	$(BIN)/taskapi migrate status
 
 $(REDOCLY): scripts/spec-lint/package.json scripts/spec-lint/package-lock.json
 	mkdir -p $(TOOLS)/redocly
@@ -129,10 +140,16 @@ $(BETTER_AUTH): tests/interop/better_auth/package.json tests/interop/better_auth
 
 # Swagger UI and ReDoc, which the service serves at /docs and /redoc, and playwright-core for the
 # docs browser test. Only their prebuilt bundles are used: no peer dependencies, no install scripts.
+# The files the service serves are copied into the package's resources, so a wheel carries them.
+DOCS_BUNDLES := swagger-ui-dist/swagger-ui-bundle.js swagger-ui-dist/swagger-ui.css \
+	swagger-ui-dist/favicon-32x32.png redoc/bundles/redoc.standalone.js
 $(DOCS_ASSETS): scripts/docs-assets/package.json scripts/docs-assets/package-lock.json
 	mkdir -p $(TOOLS)/docs-assets
 	cp scripts/docs-assets/package.json scripts/docs-assets/package-lock.json $(TOOLS)/docs-assets/
 	cd $(TOOLS)/docs-assets && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts --legacy-peer-deps
+	rm -rf impl/resources/docs
+	cd $(TOOLS)/docs-assets/node_modules && for file in $(DOCS_BUNDLES); do \
+		install -D -m 644 "$$file" "$(CURDIR)/impl/resources/docs/$$file"; done
 	touch $@
 
 docs-assets: $(DOCS_ASSETS) ## Install the Swagger UI and ReDoc bundles /docs and /redoc serve (run and serve do)
@@ -193,4 +210,5 @@ soak-quick: $(INSTALLED) ## The soak for 30 s (make test runs it): no error allo
 
 clean: ## Remove virtualenvs, tools, caches, reports and the embedded database
 	rm -rf $(VENV) $(TOOLS) .data reports .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
+	rm -rf impl/resources/docs build dist
 	rm -rf $(TS_CLIENT)/node_modules $(TS_CLIENT)/build

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from generated.routes import create_router
 from impl.auth.configured import configured_authenticator
 from impl.contract import add_contract_routes, load_contract
-from impl.db.migrations import migrate
+from impl.db.migrations import load_migrations, locked_runner
 from impl.db.pool import Database, PoolSettings
 from impl.db.url import ConnectionTarget
 from impl.edge import EDGE_OBSERVER_STATE
@@ -41,10 +41,12 @@ def create_app(
     target: ConnectionTarget,
     *,
     log_format: LogFormat = "json",
+    migrate: bool = False,
     tracing: "Tracing | None" = None,
 ) -> FastAPI:
-    """The app; its access lines in `log_format`; `tracing` replaces the OTLP exporter
-    TRACING_ENABLED would build."""
+    """The app; its access lines in `log_format`; `migrate`: apply pending migrations at
+    start-up; `tracing` replaces the OTLP exporter TRACING_ENABLED would build."""
+    migrations = load_migrations()
     metrics = Metrics.for_this_process() if settings.metrics_enabled else None
     observer = Observer(
         metrics,
@@ -72,8 +74,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Observer]]:
-        if settings.migrate_on_startup:
-            await migrate(target)
+        if migrate:
+            async with locked_runner(target, migrations) as runner:
+                await runner.up()
         # Readiness fails from the first SIGTERM; the server hears of it after the drain.
         with lifecycle.watching_signals():
             # The state reaches the server's edge protocol, which counts what it refuses.
@@ -104,7 +107,7 @@ def create_app(
     )
     api_router = create_router(
         tasks_api=TasksApi(TaskRepository(database), policy),
-        health_api=HealthApi(database, lifecycle),
+        health_api=HealthApi(database, lifecycle, migrations),
         authenticator=authenticator,
     )
     app.router.routes.extend(api_router.routes)

@@ -8,12 +8,12 @@ import yaml
 from fastapi import FastAPI, Request, Response
 
 from impl.docs import add_docs_routes
+from impl.resources import CONTRACT_FILE
 
-CONTRACT_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 OPENAPI_URL = "/openapi.json"
 
 
-def load_contract(path: Path = CONTRACT_PATH) -> dict[str, Any]:
+def load_contract(path: Path = CONTRACT_FILE) -> dict[str, Any]:
     with path.open(encoding="utf-8") as file:
         contract: dict[str, Any] = yaml.safe_load(file)
     return contract

@@ -2,17 +2,39 @@
 
 from generated.apis import BaseHealthApi
 from generated.documents import Health
+from impl.db.migrations import Migration, pending_migrations
 from impl.db.pool import Database
+from impl.errors import ApiError
 from impl.lifecycle import Lifecycle, ShuttingDown
 
 # A probe that waits as long as a request would is a probe the orchestrator times out.
 READINESS_WAIT_SECONDS = 1.0
+RETRY_AFTER_SCHEMA_SECONDS = 5
+
+
+class SchemaBehind(ApiError):
+    """The database lacks a migration this release needs: `taskapi migrate` has not run yet."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+    def __init__(self, pending: list[Migration]) -> None:
+        super().__init__(
+            "The database schema is behind this release: run `taskapi migrate`.",
+            details={"pending_migrations": [m.label for m in pending]},
+            headers={"Retry-After": str(RETRY_AFTER_SCHEMA_SECONDS)},
+        )
 
 
 class HealthApi(BaseHealthApi):
-    def __init__(self, database: Database, lifecycle: Lifecycle) -> None:
+    def __init__(
+        self, database: Database, lifecycle: Lifecycle, migrations: list[Migration]
+    ) -> None:
         self._database = database
         self._lifecycle = lifecycle
+        self._migrations = migrations
+        # Once current, a schema is not taken back while this release serves: no more look-ups.
+        self._schema_current = False
 
     async def check_liveness(self) -> Health:
         return {"status": "ok"}
@@ -24,4 +46,13 @@ class HealthApi(BaseHealthApi):
         # An unreachable database or a pool with no connection to spare raises here, and the
         # error handlers answer 503 (service_unavailable or service_busy).
         await self._database.ping(READINESS_WAIT_SECONDS)
+        if not self._schema_current:
+            await self._require_current_schema()
         return {"status": "ok"}
+
+    async def _require_current_schema(self) -> None:
+        async with self._database.connection(READINESS_WAIT_SECONDS) as connection:
+            pending = await pending_migrations(connection, self._migrations)
+        if pending:
+            raise SchemaBehind(pending)
+        self._schema_current = True

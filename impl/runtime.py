@@ -2,6 +2,7 @@
 
 import gc
 import sys
+from typing import Literal
 
 from fastapi import FastAPI
 from pydantic import ValidationError
@@ -23,6 +24,14 @@ def load_settings() -> Settings:
             print(f"configuration error: {name or 'settings'}: {message}", file=sys.stderr)
         print("See .env.example; `make run` creates a .env with a dev secret.", file=sys.stderr)
         sys.exit(2)
+
+
+def migrates_at_start(settings: Settings, command: Literal["run", "serve"]) -> bool:
+    """MIGRATE_ON_STARTUP if set; else development migrates and production does not (there,
+    `taskapi migrate` is a release step of its own, run once before the new release serves)."""
+    if settings.migrate_on_startup is None:
+        return command == "run"
+    return settings.migrate_on_startup
 
 
 def configure_logging(settings: Settings, default_format: logs.LogFormat) -> logs.LogFormat:
@@ -70,6 +79,11 @@ def create_production_app() -> FastAPI:
     """The app of one `serve` worker, built from the environment like every other worker's."""
     settings = load_settings()
     log_format = configure_logging(settings, "json")
-    app = create_app(settings, production_target(settings), log_format=log_format)
+    app = create_app(
+        settings,
+        production_target(settings),
+        log_format=log_format,
+        migrate=migrates_at_start(settings, "serve"),
+    )
     tune_garbage_collector()
     return app

@@ -87,7 +87,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, description="Connections per worker process.")
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
-    migrate_on_startup: bool = True
+    migrate_on_startup: bool | None = Field(
+        default=None,
+        description="Apply pending migrations at start-up; unset: `run` does, `serve` does not.",
+    )
     max_tasks_per_user: int = Field(default=10_000, ge=1, description="Per-user cap on tasks.")
     sync_retention: timedelta = Field(
         default=timedelta(days=30),

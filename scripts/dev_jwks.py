@@ -1,4 +1,4 @@
-"""Serve the dev signing key's JWKS (scripts/dev_signer.py) on loopback, as Better Auth would.
+"""Serve the dev signing key's JWKS (impl/dev_tokens.py) on loopback, as Better Auth would.
 
 Usage: python scripts/dev_jwks.py [--port 8001]  ->  http://127.0.0.1:8001/api/auth/jwks
 """
@@ -7,7 +7,7 @@ import argparse
 import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from dev_signer import public_key_set
+from impl.dev_tokens import public_key_set
 
 JWKS_PATH = "/api/auth/jwks"
 

@@ -1,33 +1,40 @@
 """Plain-SQL migrations from sql/: numbered up/down pairs, checksummed, applied under a lock.
 
-`python -m impl.db.migrations up|down|status` runs them against DATABASE_URL (or the embedded
-server). Each migration runs in its own transaction together with its bookkeeping row. That
-transaction first takes a transaction-level advisory lock and reads again what is applied, so
-replicas that start together apply each migration once, in order; and nothing outlives the
-transaction, so it works the same through a pooler in transaction mode (Neon's pooled URL),
-where a session-level lock could be taken on one server connection and left held there.
+`taskapi migrate up|down|status` runs them against DATABASE_URL (or the embedded server). Each
+migration runs in its own transaction together with its bookkeeping row. That transaction first
+takes a transaction-level advisory lock and reads again what is applied, so runners that start
+together apply each migration once, in order; and nothing outlives the transaction, so it works
+the same through a pooler in transaction mode (Neon's pooled URL), where a session-level lock
+could be taken on one server connection and left held there.
+
+A file whose first line is `-- no-transaction` holds one statement that PostgreSQL refuses to
+run in a transaction (`CREATE INDEX CONCURRENTLY`). It runs on a second connection, while the
+locked transaction on the first waits to record it: the lock is held, by a transaction that
+has taken no snapshot and no table lock, so the statement does not wait for it. If the
+statement fails, the same file's other direction is run to remove what it left behind (an
+invalid index), so it must tolerate a half-done state (`DROP INDEX CONCURRENTLY IF EXISTS`), and
+nothing is recorded: fix the cause and migrate again.
 """
 
-import argparse
-import asyncio
 import hashlib
 import logging
 import re
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import asyncpg
 
 from impl.db.url import ConnectionTarget
+from impl.resources import MIGRATIONS_DIR
 
 logger = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
+OUTSIDE_A_TRANSACTION = re.compile(r"\A--\s*no-transaction\s*$", re.MULTILINE)
 # Any fixed 64-bit number works; this one spells "taskapi" in ASCII.
 ADVISORY_LOCK_KEY = 0x7461736B617069
 # Released when the transaction ends: a pooler may hand the next transaction to another server
@@ -45,7 +52,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 
 class MigrationError(RuntimeError):
-    """The migrations on disk and in the database disagree, or a file is malformed."""
+    """The migrations on disk and in the database disagree, a file is malformed, or one failed."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,12 @@ class Migration:
     def label(self) -> str:
         return f"{self.version:04d}_{self.name}"
 
+    def sql(self, direction: "Direction") -> str:
+        return self.up_sql if direction == "up" else self.down_sql
+
+    def in_transaction(self, direction: "Direction") -> bool:
+        return OUTSIDE_A_TRANSACTION.match(self.sql(direction)) is None
+
 
 @dataclass(frozen=True)
 class AppliedMigration:
@@ -72,8 +85,14 @@ class AppliedMigration:
     applied_at: datetime
 
 
-def load_migrations(directory: Path = SQL_DIR) -> list[Migration]:
-    """Every migration in `directory`, oldest first; each must have both an up and a down file."""
+Direction = Literal["up", "down"]
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """Every migration in `directory`, oldest first; each must have both an up and a down file.
+
+    None at all is an error: an install without its migrations would serve an empty database.
+    """
     files: dict[tuple[int, str], dict[str, str]] = {}
     for path in sorted(directory.glob("*.sql")):
         match = FILE_NAME.match(path.name)
@@ -88,6 +107,8 @@ def load_migrations(directory: Path = SQL_DIR) -> list[Migration]:
         if migrations and migrations[-1].version == version:
             raise MigrationError(f"two migrations are numbered {version:04d}")
         migrations.append(Migration(version, name, sides["up"], sides["down"]))
+    if not migrations:
+        raise MigrationError(f"no migrations found in {directory}: the installation is incomplete")
     return migrations
 
 
@@ -99,9 +120,16 @@ class MigrationRunner:
     steps of other processes left, never on what it read before the lock.
     """
 
-    def __init__(self, connection: asyncpg.Connection, migrations: list[Migration]) -> None:
+    def __init__(
+        self,
+        connection: asyncpg.Connection,
+        migrations: list[Migration],
+        connect_another: Callable[[], Awaitable[asyncpg.Connection]],
+    ) -> None:
         self._connection = connection
         self._migrations = {m.version: m for m in migrations}
+        # For a statement that must run outside the locked transaction.
+        self._connect_another = connect_another
 
     @asynccontextmanager
     async def _locked_step(self) -> AsyncIterator[None]:
@@ -160,7 +188,7 @@ class MigrationRunner:
             if not pending:
                 return None
             migration = pending[0]
-            await self._connection.execute(migration.up_sql)
+            await self._run(migration, "up")
             await self._connection.execute(
                 "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                 migration.version,
@@ -187,11 +215,37 @@ class MigrationRunner:
             if not applied:
                 return None
             migration = self._migrations[applied[-1].version]
-            await self._connection.execute(migration.down_sql)
+            await self._run(migration, "down")
             await self._connection.execute(
                 "DELETE FROM schema_migrations WHERE version = $1", migration.version
             )
         return migration
+
+    async def _run(self, migration: Migration, direction: Direction) -> None:
+        """One side of `migration`, inside the locked step's transaction unless it cannot be."""
+        if migration.in_transaction(direction):
+            await self._connection.execute(migration.sql(direction))
+            return
+        other = await self._connect_another()
+        try:
+            try:
+                await other.execute(migration.sql(direction))
+            except asyncpg.PostgresError as error:
+                undo: Direction = "down" if direction == "up" else "up"
+                logger.warning(
+                    "%s.%s.sql failed; running %s.%s.sql to remove what it left",
+                    migration.label,
+                    direction,
+                    migration.label,
+                    undo,
+                )
+                await other.execute(migration.sql(undo))
+                raise MigrationError(
+                    f"{migration.label}.{direction}.sql failed and was undone: {error}; "
+                    "fix the cause and migrate again"
+                ) from error
+        finally:
+            await other.close()
 
     async def status(self) -> list[tuple[Migration, AppliedMigration | None]]:
         applied = {row.version: row for row in await self.verified_applied()}
@@ -209,7 +263,11 @@ async def locked_runner(
     """A runner on a connection of its own; each of its steps holds the lock while it runs."""
     connection = await connect(target)
     try:
-        yield MigrationRunner(connection, load_migrations() if migrations is None else migrations)
+        yield MigrationRunner(
+            connection,
+            load_migrations() if migrations is None else migrations,
+            lambda: connect(target),
+        )
     finally:
         await connection.close()
 
@@ -220,42 +278,25 @@ async def migrate(target: ConnectionTarget) -> list[Migration]:
         return await runner.up()
 
 
-def _listing(verb: str, migrations: list[Migration]) -> str:
-    return f"{verb} {len(migrations)} migration(s)" + "".join(f"\n  {m.label}" for m in migrations)
+async def pending_migrations(
+    connection: asyncpg.Connection, migrations: list[Migration]
+) -> list[Migration]:
+    """Those of `migrations` the database has not applied, read without a lock or a write.
 
-
-async def _run_command(target: ConnectionTarget, command: str, steps: int) -> None:
-    async with locked_runner(target) as runner:
-        if command == "up":
-            print(_listing("applied", await runner.up()))
-        elif command == "down":
-            print(_listing("rolled back", await runner.down(steps)))
-        else:
-            for migration, row in await runner.status():
-                state = f"applied {row.applied_at.isoformat()}" if row else "pending"
-                print(f"{migration.label:40} {state}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    from impl.db.embedded import database_target
-    from impl.settings import Settings
-
-    parser = argparse.ArgumentParser(prog="python -m impl.db.migrations", description=__doc__)
-    parser.add_argument("command", choices=("up", "down", "status"))
-    parser.add_argument(
-        "--steps", type=int, default=1, help="how many migrations `down` rolls back"
+    A migration applied by a newer release, unknown here, is not this release's concern: in an
+    expand/contract change the previous release keeps serving on the next one's schema.
+    """
+    if await connection.fetchval("SELECT to_regclass('schema_migrations') IS NULL"):
+        return migrations
+    rows = await connection.fetch(
+        "/* applied_migrations */ SELECT version, checksum FROM schema_migrations"
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
-    try:
-        with database_target(settings) as target:
-            asyncio.run(_run_command(target, args.command, args.steps))
-    except MigrationError as error:
-        print(f"migration error: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    applied = {row["version"]: row["checksum"] for row in rows}
+    for migration in migrations:
+        checksum = applied.get(migration.version)
+        if checksum is not None and checksum != migration.checksum:
+            raise MigrationError(
+                f"{migration.label} in the database differs from this release's: "
+                "the database belongs to another deployment"
+            )
+    return [m for m in migrations if m.version not in applied]

@@ -2,8 +2,9 @@
 
 The pages load nothing from another origin (their Content-Security-Policy allows only 'self'), so
 they work offline. The bundles come from npm's `swagger-ui-dist` and `redoc`, pinned by
-`scripts/docs-assets/package-lock.json` and installed into `.tools/docs-assets` by `make run`,
-`make serve` and `make docs-assets`. Without them the service still starts: it logs a warning and
+`scripts/docs-assets/package-lock.json`, installed into `.tools/docs-assets` and copied into the
+package's resources (so a wheel built after it carries them) by `make run`, `make serve` and
+`make docs-assets`. Without them the service still starts: it logs a warning and
 both pages answer 503 `docs_unavailable` until the bundles are installed.
 """
 
@@ -17,12 +18,12 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 
 from impl.error_handlers import error_response
+from impl.resources import DOCS_ASSETS_DIR
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-ASSETS_DIR = ROOT / ".tools" / "docs-assets" / "node_modules"
+ASSETS_DIR = DOCS_ASSETS_DIR
 INSTALL_COMMAND = "make docs-assets"
 
 # Only this origin, with three exceptions that load nothing from elsewhere: `data:` images (the
@@ -116,7 +117,7 @@ def _page(body: str) -> Response:
             503,
             "docs_unavailable",
             f"Swagger UI and ReDoc are not installed: run `{INSTALL_COMMAND}`.",
-            {"missing": [str(path.relative_to(ROOT)) for path in missing]},
+            {"missing": [str(path.relative_to(ASSETS_DIR)) for path in missing]},
         )
     return HTMLResponse(body, headers=DOCS_HEADERS)
 

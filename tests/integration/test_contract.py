@@ -28,7 +28,7 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
     )
     router = create_router(
         tasks_api=TasksApi(TaskRepository(database), task_policy("s" * 32)),
-        health_api=HealthApi(database, Lifecycle(drain_seconds=0)),
+        health_api=HealthApi(database, Lifecycle(drain_seconds=0), migrations=[]),
         authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
     )
 

@@ -23,10 +23,10 @@ RULES = ClaimRules(issuer=ISSUER, audience=ISSUER, leeway_seconds=30)
 
 
 def mint(workdir: Path, **settings: str) -> str:
-    """`make token USER=alice` (scripts/mint_token.py), run in `workdir` with only `settings`."""
+    """`make token USER=alice` (`taskapi token alice`), run in `workdir` with only `settings`."""
     environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), **settings}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "mint_token.py"), "alice"],
+        [sys.executable, "-m", "impl", "token", "alice"],
         cwd=workdir,
         env=environment,
         capture_output=True,

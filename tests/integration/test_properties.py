@@ -13,14 +13,15 @@ from jsonschema import Draft202012Validator
 from schemathesis import GenerationMode
 from schemathesis.openapi import from_path
 
-from impl.contract import CONTRACT_PATH, load_contract
+from impl.contract import load_contract
+from impl.resources import CONTRACT_FILE
 from tests.conftest import Api, User
 
 TASK_INPUT_VALIDATOR = Draft202012Validator(
     {"$ref": "#/components/schemas/TaskInput", "components": load_contract()["components"]}
 )
 JSON_VALUE_TYPES = (dict, list, str, int, float, bool, type(None))
-create_task = from_path(CONTRACT_PATH)["/api/{user_id}/tasks"]["POST"]
+create_task = from_path(CONTRACT_FILE)["/api/{user_id}/tasks"]["POST"]
 
 
 def is_valid_task_input(value: Any) -> bool:

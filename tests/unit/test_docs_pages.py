@@ -20,9 +20,7 @@ def test_a_missing_bundle_makes_the_docs_pages_503(monkeypatch: pytest.MonkeyPat
     body = json.loads(bytes(response.body))
     assert body["error"] == "docs_unavailable"
     assert impl.docs.INSTALL_COMMAND in body["message"]
-    assert body["details"] == {
-        "missing": [".tools/docs-assets/node_modules/redoc/not-installed.js"]
-    }
+    assert body["details"] == {"missing": ["redoc/not-installed.js"]}
 
 
 def test_installed_bundles_give_the_page_with_its_policy() -> None:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from impl.db.migrations import SQL_DIR, MigrationError, load_migrations
+from impl.db.migrations import MigrationError, load_migrations
+from impl.resources import MIGRATIONS_DIR
 
 
 def test_every_migration_in_sql_has_an_up_and_a_down() -> None:
@@ -13,7 +14,7 @@ def test_every_migration_in_sql_has_an_up_and_a_down() -> None:
     assert migrations
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
     assert all(m.up_sql.strip() and m.down_sql.strip() for m in migrations)
-    assert len(list(SQL_DIR.glob("*.sql"))) == 2 * len(migrations)
+    assert len(list(MIGRATIONS_DIR.glob("*.sql"))) == 2 * len(migrations)
 
 
 def test_migration_without_a_down_file_is_refused(tmp_path: Path) -> None:

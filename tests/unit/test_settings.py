@@ -42,7 +42,7 @@ def test_defaults() -> None:
     assert (configured.api_host, configured.api_port) == ("127.0.0.1", 8000)
     assert configured.max_body_bytes == 65536
     assert configured.cors_origins == []
-    assert configured.migrate_on_startup is True
+    assert configured.migrate_on_startup is None
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,9 @@
-"""A local stand-in for Better Auth's signing key, for trying AUTH_MODE=jwks by hand.
+"""Development tokens (`taskapi token <user id>`, `make token`), as the configured mode verifies.
 
-The Ed25519 key lives in .data/dev-jwks/ (git-ignored), created on first use. `make token`
-signs with it in jwks mode, and `make dev-jwks` publishes its public half as a JWKS.
+hs256: signed with BETTER_AUTH_SECRET. jwks: signed with a local stand-in for Better Auth's
+signing key, an Ed25519 key kept in .data/dev-jwks/ (git-ignored, created on first use), whose
+public half `make dev-jwks` publishes as a JWKS; point JWKS_URL at it. Either way with the
+configured issuer and audience, if any.
 """
 
 import json
@@ -12,6 +14,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
+
+from impl.settings import Settings
 
 KEY_FILE = Path(".data/dev-jwks/signing-key.json")
 KEY_ID = "dev-ed25519"
@@ -46,3 +50,11 @@ def claims_for(
     if audience is not None:
         claims["aud"] = audience
     return claims
+
+
+def mint(settings: Settings, user_id: str, minutes: int) -> str:
+    claims = claims_for(user_id, minutes, settings.issuer, settings.audience)
+    if settings.auth_mode == "jwks":
+        return sign(claims)
+    assert settings.better_auth_secret is not None, "Settings requires it in hs256 mode"
+    return jwt.encode(claims, settings.better_auth_secret.get_secret_value(), algorithm="HS256")
