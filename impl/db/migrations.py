@@ -7,15 +7,16 @@ together apply each migration once, in order; and nothing outlives the transacti
 the same through a pooler in transaction mode (Neon's pooled URL), where a session-level lock
 could be taken on one server connection and left held there.
 
-A file whose first line is `-- no-transaction` holds one statement that PostgreSQL refuses to
-run in a transaction (`CREATE INDEX CONCURRENTLY`). It runs on a second connection, while the
-locked transaction on the first waits to record it: the lock is held, by a transaction that
-has taken no snapshot and no table lock, so the statement does not wait for it. If the
-statement fails, the same file's other direction is run to remove what it left behind (an
-invalid index), so it must tolerate a half-done state (`DROP INDEX CONCURRENTLY IF EXISTS`), and
-nothing is recorded: fix the cause and migrate again.
+A migration whose files begin with the line `-- no-transaction` holds one statement each that
+PostgreSQL refuses to run in a transaction (`CREATE INDEX CONCURRENTLY`). The statement runs on
+a second connection while the locked transaction on the first waits to record it: the lock
+stays held, by a transaction that has taken no snapshot and no table lock, so the statement
+does not wait for it. Its down file must undo any part of its up (`DROP INDEX CONCURRENTLY IF
+EXISTS`): it is run before the up, to clear what a run killed mid-statement left (an invalid
+index), and after an up that failed, which is then not recorded: fix the cause, migrate again.
 """
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -38,8 +39,11 @@ OUTSIDE_A_TRANSACTION = re.compile(r"\A--\s*no-transaction\s*$", re.MULTILINE)
 # Any fixed 64-bit number works; this one spells "taskapi" in ASCII.
 ADVISORY_LOCK_KEY = 0x7461736B617069
 # Released when the transaction ends: a pooler may hand the next transaction to another server
-# connection, and a session-level lock would stay behind on this one.
-TAKE_LOCK = "SELECT pg_advisory_xact_lock($1)"
+# connection, and a session-level lock would stay behind on this one. Tried, not waited for: a
+# runner waiting inside a transaction would keep a pooler's server connection from the runner
+# that holds the lock, which needs a second one for a statement outside a transaction.
+TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+LOCK_RETRY_SECONDS = (0.05, 1.0)
 
 CREATE_BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -134,10 +138,16 @@ class MigrationRunner:
     @asynccontextmanager
     async def _locked_step(self) -> AsyncIterator[None]:
         """A transaction holding the lock, with the bookkeeping table there to read."""
-        async with self._connection.transaction():
-            await self._connection.execute(TAKE_LOCK, ADVISORY_LOCK_KEY)
-            await self._connection.execute(CREATE_BOOKKEEPING)
-            yield
+        retry_seconds, longest_retry_seconds = LOCK_RETRY_SECONDS
+        while True:
+            async with self._connection.transaction():
+                if await self._connection.fetchval(TRY_LOCK, ADVISORY_LOCK_KEY):
+                    await self._connection.execute(CREATE_BOOKKEEPING)
+                    yield
+                    return
+            # Another runner is applying a migration, which may take minutes (an index).
+            await asyncio.sleep(retry_seconds)
+            retry_seconds = min(2 * retry_seconds, longest_retry_seconds)
 
     async def applied(self) -> list[AppliedMigration]:
         async with self._locked_step():
@@ -226,23 +236,23 @@ class MigrationRunner:
         if migration.in_transaction(direction):
             await self._connection.execute(migration.sql(direction))
             return
+        # A simple query drops the portal of this transaction's last read, whose snapshot would
+        # make CREATE INDEX CONCURRENTLY wait for the transaction, and so for itself.
+        await self._connection.execute("SELECT")
         other = await self._connect_another()
         try:
+            if direction == "down":
+                await other.execute(migration.down_sql)
+                return
+            # What a run killed mid-statement left (an invalid index) goes first.
+            await other.execute(migration.down_sql)
             try:
-                await other.execute(migration.sql(direction))
+                await other.execute(migration.up_sql)
             except asyncpg.PostgresError as error:
-                undo: Direction = "down" if direction == "up" else "up"
-                logger.warning(
-                    "%s.%s.sql failed; running %s.%s.sql to remove what it left",
-                    migration.label,
-                    direction,
-                    migration.label,
-                    undo,
-                )
-                await other.execute(migration.sql(undo))
+                await other.execute(migration.down_sql)
                 raise MigrationError(
-                    f"{migration.label}.{direction}.sql failed and was undone: {error}; "
-                    "fix the cause and migrate again"
+                    f"{migration.label}.up.sql failed, and its down file removed what it left: "
+                    f"{error}; fix the cause and migrate again"
                 ) from error
         finally:
             await other.close()

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from impl.db.migrations import (
+    Migration,
     MigrationError,
     connect,
     load_migrations,
@@ -194,3 +195,127 @@ def test_migrations_keep_existing_tasks_and_fill_the_new_fields(postgres: Postgr
         ("done", "medium", [], 1, True, 2),
         ("b", "medium", [], 1, False, 1),
     ]
+
+
+UNIQUE_TITLES = "tasks_unique_title_idx"
+# A statement outside a transaction that waits on the runner's own transaction never ends.
+BOUND_SECONDS = 60
+
+
+def with_concurrent_unique_index(tmp_path: Path) -> Path:
+    """sql/ plus a migration that builds a unique index outside a transaction."""
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "sql", sql_dir)
+    label = f"{len(load_migrations()) + 1:04d}_unique_titles"
+    (sql_dir / f"{label}.up.sql").write_text(
+        "-- no-transaction\n"
+        f"CREATE UNIQUE INDEX CONCURRENTLY {UNIQUE_TITLES} ON tasks (user_id, title);\n"
+    )
+    (sql_dir / f"{label}.down.sql").write_text(
+        f"-- no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS {UNIQUE_TITLES};\n"
+    )
+    return sql_dir
+
+
+async def index_state(url: str, name: str) -> bool | None:
+    """Whether the index is valid; None when there is no such index."""
+    connection = await connect(target(url))
+    try:
+        valid: bool | None = await connection.fetchval(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = $1",
+            name,
+        )
+        return valid
+    finally:
+        await connection.close()
+
+
+async def run_sql(url: str, *statements: str) -> None:
+    connection = await connect(target(url))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+DUPLICATE_TITLES = "INSERT INTO tasks (user_id, title) VALUES ('alice', 'same'), ('alice', 'same')"
+
+
+def test_runners_together_apply_a_migration_outside_a_transaction_once(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    migrations = load_migrations(with_concurrent_unique_index(tmp_path))
+
+    async def runners_together(url: str) -> list[list[str]]:
+        async def one_runner() -> list[str]:
+            async with locked_runner(target(url), migrations) as runner:
+                return [m.label for m in await runner.up()]
+
+        return list(await asyncio.gather(*(one_runner() for _ in range(3))))
+
+    with postgres.fresh_database() as url:
+        shares = asyncio.run(asyncio.wait_for(runners_together(url), BOUND_SECONDS))
+        valid = asyncio.run(index_state(url, UNIQUE_TITLES))
+
+    assert sorted(label for share in shares for label in share) == [m.label for m in migrations]
+    assert valid is True
+
+
+def test_a_failed_migration_outside_a_transaction_leaves_no_invalid_index(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    migrations = load_migrations(with_concurrent_unique_index(tmp_path))
+
+    async def fail_then_fix(url: str) -> tuple[bool | None, list[int], list[Migration]]:
+        # given every migration but the last, and tasks that break its unique index
+        async with locked_runner(target(url), migrations[:-1]) as runner:
+            await runner.up()
+        await run_sql(url, DUPLICATE_TITLES)
+        async with locked_runner(target(url), migrations) as runner:
+            # when it runs, it fails
+            with pytest.raises(MigrationError, match="could not create unique index"):
+                await runner.up()
+            left = await index_state(url, UNIQUE_TITLES)
+            recorded = [row.version for row in await runner.applied()]
+            # and once the cause is fixed, a second run applies it
+            await run_sql(url, "DELETE FROM tasks WHERE id = (SELECT max(id) FROM tasks)")
+            applied = await runner.up()
+        return left, recorded, applied
+
+    with postgres.fresh_database() as url:
+        left, recorded, applied = asyncio.run(asyncio.wait_for(fail_then_fix(url), BOUND_SECONDS))
+        valid = asyncio.run(index_state(url, UNIQUE_TITLES))
+
+    assert left is None, "the invalid index the failed build left must be dropped"
+    assert recorded == [m.version for m in migrations[:-1]]
+    assert applied == migrations[-1:]
+    assert valid is True
+
+
+def test_what_a_killed_migration_left_is_cleared_before_it_runs_again(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    migrations = load_migrations(with_concurrent_unique_index(tmp_path))
+
+    async def leftover_then_migrate(url: str) -> tuple[bool | None, list[Migration]]:
+        async with locked_runner(target(url), migrations[:-1]) as runner:
+            await runner.up()
+        # given the invalid index a build stopped half-way leaves behind
+        await run_sql(url, DUPLICATE_TITLES)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await run_sql(url, migrations[-1].up_sql)
+        await run_sql(url, "DELETE FROM tasks WHERE id = (SELECT max(id) FROM tasks)")
+        left = await index_state(url, UNIQUE_TITLES)
+        # when the runner applies the migration
+        async with locked_runner(target(url), migrations) as runner:
+            return left, await runner.up()
+
+    with postgres.fresh_database() as url:
+        left, applied = asyncio.run(asyncio.wait_for(leftover_then_migrate(url), BOUND_SECONDS))
+        valid = asyncio.run(index_state(url, UNIQUE_TITLES))
+
+    assert left is False
+    assert applied == migrations[-1:]
+    assert valid is True
