@@ -51,8 +51,10 @@ class HealthApi(BaseHealthApi):
         return {"status": "ok"}
 
     async def _require_current_schema(self) -> None:
-        async with self._database.connection(READINESS_WAIT_SECONDS) as connection:
-            pending = await pending_migrations(connection, self._migrations)
+        pending = await self._database.read(
+            lambda connection: pending_migrations(connection, self._migrations),
+            READINESS_WAIT_SECONDS,
+        )
         if pending:
             raise SchemaBehind(pending)
         self._schema_current = True

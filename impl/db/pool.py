@@ -8,12 +8,13 @@ first waiter, and a wait is one future with one timer.
 
 import asyncio
 import logging
+import select
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import asyncpg
 from asyncpg.connection import LoggedQuery
@@ -21,6 +22,8 @@ from asyncpg.connection import LoggedQuery
 from impl.db.url import ConnectionTarget
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # What a database that is down, restarting, full or out of reach raises: socket errors and
 # timeouts while connecting (OSError, TimeoutError), SQLSTATE class 08 (connection exceptions),
@@ -41,6 +44,10 @@ SETTLE_TIMEOUT_SECONDS = 5.0
 
 class DatabaseUnavailable(Exception):
     """PostgreSQL could not be reached or dropped the connection: retry later."""
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection closed under a statement, which may or may not have run."""
 
 
 class DatabaseTimeout(Exception):
@@ -120,7 +127,8 @@ class Database:
         `wait_seconds` bounds the wait for a free connection (default: the pool's setting).
         A connection whose block ended in anything but a completed statement (a cancellation, a
         timeout, a lost socket) is closed rather than reused. A statement past the statement
-        timeout raises `DatabaseTimeout`.
+        timeout raises `DatabaseTimeout`; one whose connection closed under it, `ConnectionLost`
+        (never repeated here: it may have written).
         """
         connection = await self._acquire(
             self._settings.acquire_timeout_seconds if wait_seconds is None else wait_seconds
@@ -155,19 +163,46 @@ class Database:
             # error says it is not.
             reusable = not isinstance(error, UNREACHABLE_ERRORS)
             if not reusable:
-                raise DatabaseUnavailable(str(error)) from error
+                raise _unavailable(connection, error) from error
             raise
         except UNREACHABLE_ERRORS as error:
-            raise DatabaseUnavailable(str(error)) from error
+            raise _unavailable(connection, error) from error
+        except asyncpg.InterfaceError as error:
+            # asyncpg refuses a statement on a connection it already knows is closed.
+            if connection.is_closed():
+                raise ConnectionLost(str(error)) from error
+            raise
         finally:
             if not settling:
                 self._release_lent(connection, reusable)
 
+    async def read(
+        self,
+        statements: Callable[[asyncpg.Connection], Awaitable[T]],
+        wait_seconds: float | None = None,
+    ) -> T:
+        """`statements`, which only read, on a pooled connection; once more on another one if
+        the connection closed under them.
+
+        A read repeated changes nothing. A write must not be: the lost connection may have
+        committed it first, so writes take `connection()`, and losing it is `ConnectionLost`.
+        One repetition at most, so a database that is really down is still answered quickly.
+        """
+        try:
+            async with self.connection(wait_seconds) as connection:
+                return await statements(connection)
+        except ConnectionLost as error:
+            logger.info("repeating a read on another connection: %s", error)
+        async with self.connection(wait_seconds) as connection:
+            return await statements(connection)
+
     async def ping(self, wait_seconds: float) -> None:
         """One round trip, waiting at most `wait_seconds` for a connection and for the answer."""
         try:
-            async with self.connection(wait_seconds) as connection:
-                await connection.fetchval("/* ping */ SELECT 1", timeout=wait_seconds)
+            await self.read(
+                lambda connection: connection.fetchval("/* ping */ SELECT 1", timeout=wait_seconds),
+                wait_seconds,
+            )
         except DatabaseTimeout as error:
             # A database that does not answer a `SELECT 1` in time is as good as down.
             raise DatabaseUnavailable(str(error)) from error
@@ -222,15 +257,18 @@ class Database:
         while True:
             if self._idle:
                 connection = self._idle.pop().connection
-                if not connection.is_closed():
-                    return connection
-                self._closing(1)
-                continue
-            if self._count < self._settings.size:
+            elif self._count < self._settings.size:
                 return await self._open()
-            handed_over = await self._wait(deadline, wait_seconds)
-            if handed_over is not None:
-                return handed_over
+            else:
+                handed_over = await self._wait(deadline, wait_seconds)
+                if handed_over is None:
+                    continue
+                # It was alive when given back; the server may have closed it since.
+                connection = handed_over
+            if _alive(connection):
+                return connection
+            connection.terminate()
+            self._closing(1)
 
     async def _open(self) -> asyncpg.Connection:
         self._count += 1
@@ -320,6 +358,30 @@ class Database:
             self._closing(1)
         if self._idle:
             self._schedule_pruning()
+
+
+def _alive(connection: asyncpg.Connection) -> bool:
+    """Whether a connection at rest is fit to lend: not closed, and nothing unread from the server.
+
+    PostgreSQL sends nothing unasked on a connection at rest but its goodbye (a FATAL error, then
+    the end of the stream: a terminated backend, a suspended compute, a pooler dropping its
+    client). asyncpg marks the connection closed only once the event loop has read that; a busy
+    loop may not have yet, and a statement sent then is lost without knowing whether it ran.
+    So the socket is asked directly, without waiting (one poll(2), no round trip).
+    """
+    if connection.is_closed():
+        return False
+    # asyncpg offers no public way to its socket.
+    socket = connection._transport.get_extra_info("socket")
+    poller = select.poll()
+    poller.register(socket.fileno(), select.POLLIN)
+    return not poller.poll(0)
+
+
+def _unavailable(connection: asyncpg.Connection, error: BaseException) -> DatabaseUnavailable:
+    """`ConnectionLost` when the connection is gone after `error`: it closed under the statement."""
+    kind = ConnectionLost if connection.is_closed() else DatabaseUnavailable
+    return kind(str(error))
 
 
 async def _close_quietly(connection: asyncpg.Connection) -> None:

@@ -2,8 +2,9 @@
 
 Each method runs its statements on one pooled connection, prepared and cached by asyncpg. The
 connection goes back to the pool as soon as the rows are read; only then do rows become
-documents. A task row is the contract's `Task` column for column, so it becomes one as a plain
-dict: no per-row model, no second validation.
+documents. Reads go through `Database.read`, which repeats them on another connection if theirs
+closes under them; writes never are. A task row is the contract's `Task` column for column, so
+it becomes one as a plain dict: no per-row model, no second validation.
 
 Every change is one statement that checks its precondition (If-Match) and writes in the same
 step, so concurrent requests can never interleave between a read and a write. Each one stamps
@@ -191,13 +192,13 @@ class TaskRepository:
     ) -> list[Task]:
         """Up to `limit` tasks in `sort` order after `start`, each sort served by its index."""
         sql, arguments = list_statement(user_id, task_filter, sort, start, limit)
-        async with self._database.connection() as connection:
-            records = await connection.fetch(sql, *arguments)
+        records = await self._database.read(lambda connection: connection.fetch(sql, *arguments))
         return [cast(Task, dict(record)) for record in records]
 
     async def get(self, user_id: str, task_id: int) -> Task | None:
-        async with self._database.connection() as connection:
-            record = await connection.fetchrow(GET, user_id, task_id)
+        record = await self._database.read(
+            lambda connection: connection.fetchrow(GET, user_id, task_id)
+        )
         return _task(record)
 
     async def add(self, user_id: str, fields: NewFields, cap: int) -> Task | None:
@@ -279,15 +280,20 @@ class TaskRepository:
         Without `upper` (a sync's first page), the current snapshot, which is returned.
         """
         start_xid, start_id = start or ("0", 0)
-        async with self._database.connection() as connection:
-            if upper is None:
+
+        async def read(connection: asyncpg.Connection) -> tuple[Snapshot, list[asyncpg.Record]]:
+            snapshot = upper
+            if snapshot is None:
                 record = await connection.fetchrow(SNAPSHOT)
-                upper = Snapshot(record["snapshot"], record["taken_at"])
-            arguments: list[Any] = [user_id, upper.snapshot, start_xid, start_id, limit]
+                snapshot = Snapshot(record["snapshot"], record["taken_at"])
+            arguments: list[Any] = [user_id, snapshot.snapshot, start_xid, start_id, limit]
             if since is not None:
                 arguments.append(since)
             records = await connection.fetch(changes_statement(since is not None), *arguments)
-        return upper, [_change(record) for record in records]
+            return snapshot, records
+
+        snapshot, records = await self._database.read(read)
+        return snapshot, [_change(record) for record in records]
 
 
 def _values(fields: NewFields) -> tuple[Any, ...]:
