@@ -25,6 +25,8 @@ from impl.middleware import (
 from impl.observability.logs import AccessLog, LogFormat, UserIdHasher
 from impl.observability.metrics import Metrics
 from impl.observability.observer import Observer
+from impl.retention.job import RetentionJob, RetentionPolicy
+from impl.retention.repository import RetentionRepository
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
@@ -71,16 +73,29 @@ def create_app(
 
     authenticator, signing_keys = configured_authenticator(settings)
     lifecycle = Lifecycle(drain_seconds=settings.shutdown_drain_seconds)
+    retention = (
+        RetentionJob(
+            RetentionRepository(database),
+            retention_policy(settings),
+            settings.retention_interval_seconds,
+        )
+        if settings.retention_interval_seconds > 0
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Observer]]:
         if migrate:
             async with locked_runner(target, migrations) as runner:
                 await runner.up()
+        if retention is not None:
+            retention.start()
         # Readiness fails from the first SIGTERM; the server hears of it after the drain.
         with lifecycle.watching_signals():
             # The state reaches the server's edge protocol, which counts what it refuses.
             yield {EDGE_OBSERVER_STATE: observer}
+        if retention is not None:
+            await retention.stop()
         await database.close()
         if signing_keys is not None:
             await signing_keys.close()
@@ -154,3 +169,9 @@ def configured_tracing(settings: Settings) -> "Tracing | None":
     from impl.observability.tracing import otlp_tracing
 
     return otlp_tracing()
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        key_lifetime=settings.idempotency_key_ttl, sync_retention=settings.sync_retention
+    )

@@ -6,6 +6,8 @@
                      migrates only if MIGRATE_ON_STARTUP=true, and refuses to start on a schema
                      behind this release
   taskapi migrate    apply pending migrations (also `down`, `status`): the release step
+  taskapi purge      delete every user's expired idempotency keys and deleted ids now (for
+                     cron; each serving process also does it every RETENTION_INTERVAL_SECONDS)
   taskapi token ID   print a development token for a user, as AUTH_MODE verifies it
 
 Both servers read HTTP/1.1 through the edge protocol (impl/edge), which bounds each request's
@@ -28,7 +30,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from impl.app import create_app
+from impl.app import create_app, retention_policy
 from impl.db.embedded import database_target
 from impl.db.migrations import (
     Migration,
@@ -38,7 +40,7 @@ from impl.db.migrations import (
     locked_runner,
     pending_migrations,
 )
-from impl.db.pool import UNREACHABLE_ERRORS
+from impl.db.pool import UNREACHABLE_ERRORS, Database, DatabaseUnavailable, PoolSettings
 from impl.db.url import ConnectionTarget, DatabaseUrlError
 from impl.dev_tokens import mint
 from impl.edge.config import EdgeConfig
@@ -46,6 +48,8 @@ from impl.edge.limits import EdgeLimits
 from impl.edge.protocol import EdgeProtocol
 from impl.edge.server import run
 from impl.observability.metrics import MULTIPROCESS_DIR_VARIABLE
+from impl.retention.job import purge_round
+from impl.retention.repository import Purged, RetentionRepository
 from impl.runtime import configure_logging, load_settings, migrates_at_start, production_target
 from impl.settings import Settings
 
@@ -229,6 +233,43 @@ def _listing(verb: str, migrations: list[Migration]) -> str:
     return f"{verb} {len(migrations)} migration(s)" + "".join(f"\n  {m.label}" for m in migrations)
 
 
+def purge_command() -> None:
+    """One retention round now; exit 3 when the database cannot be reached."""
+    settings = load_settings()
+    configure_logging(settings, "text")
+    try:
+        with database_target(settings) as target:
+            purged = asyncio.run(_purge(target, settings))
+    except DatabaseUrlError as error:
+        print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
+        sys.exit(2)
+    except DatabaseUnavailable as error:
+        print(f"database unreachable: {error}", file=sys.stderr)
+        sys.exit(3)
+    if purged is None:
+        print("another process is purging; nothing done")
+    else:
+        print(
+            f"purged {purged.idempotency_keys} idempotency key(s) "
+            f"and {purged.task_deletions} deleted task id(s)"
+        )
+
+
+async def _purge(target: ConnectionTarget, settings: Settings) -> Purged | None:
+    database = Database(
+        target,
+        PoolSettings(
+            size=1,
+            acquire_timeout_seconds=settings.db_pool_timeout_seconds,
+            statement_timeout_seconds=settings.db_statement_timeout_seconds,
+        ),
+    )
+    try:
+        return await purge_round(RetentionRepository(database), retention_policy(settings))
+    finally:
+        await database.close()
+
+
 def token_command(user_id: str, minutes: int) -> None:
     print(mint(load_settings(), user_id, minutes))
 
@@ -244,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     migrate = commands.add_parser("migrate", help="apply pending migrations (the release step)")
     migrate.add_argument("action", nargs="?", default="up", choices=("up", "down", "status"))
     migrate.add_argument("--steps", type=int, default=1, help="how many `down` rolls back")
+    commands.add_parser("purge", help="delete expired idempotency keys and deleted ids now")
     token = commands.add_parser("token", help="print a development token for a user")
     token.add_argument("user_id")
     token.add_argument("--minutes", type=int, default=60, help="lifetime (default 60)")
@@ -252,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
         serve()
     elif args.command == "migrate":
         migrate_command(args.action, args.steps)
+    elif args.command == "purge":
+        purge_command()
     elif args.command == "token":
         token_command(args.user_id, args.minutes)
     else:

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="How long an Idempotency-Key replays its first answer: seconds or ISO 8601.",
     )
+    retention_interval_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="How often each process purges expired keys and deleted ids; 0: never "
+        "(run `taskapi purge` from cron instead).",
+    )
     db_statement_timeout_seconds: float = Field(
         default=5.0,
         gt=0,

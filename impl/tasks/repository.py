@@ -90,8 +90,7 @@ PATCHABLE = {
     "due_at": "timestamptz",
     "completed": "boolean",
 }
-# A deleted id is remembered for delta sync; ones older than the retention ($4) go, with an
-# hour to spare for clocks that disagree (a sync token's age is read by the application).
+# A deleted id is remembered for delta sync, until the retention job (impl/retention) purges it.
 DELETE = named(
     "delete_task",
     """
@@ -104,9 +103,6 @@ DELETE = named(
     ), counted AS (
         UPDATE task_counts SET task_count = task_count - 1
         WHERE user_id = $1 AND EXISTS (SELECT FROM gone)
-    ), forgotten AS (
-        DELETE FROM task_deletions
-        WHERE user_id = $1 AND deleted_at < clock_timestamp() - $4::interval - interval '1 hour'
     )
     SELECT count(*) FROM gone
 """,
@@ -260,11 +256,9 @@ class TaskRepository:
             record = await connection.fetchrow(TOGGLE, user_id, task_id, versions)
         return _task(record)
 
-    async def delete(
-        self, user_id: str, task_id: int, versions: list[int] | None, retention: timedelta
-    ) -> bool:
+    async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> bool:
         async with self._database.connection() as connection:
-            deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions, retention)
+            deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions)
         return deleted == 1
 
     async def changes(

@@ -199,8 +199,7 @@ class TaskService:
         return written or await self._unchanged(task_id, if_match)
 
     async def delete(self, task_id: int, if_match: list[int] | None) -> None:
-        retention = self._policy.sync_retention
-        if await self._repository.delete(self._owner_id, task_id, if_match, retention):
+        if await self._repository.delete(self._owner_id, task_id, if_match):
             return
         if if_match is None:
             raise TaskNotFound

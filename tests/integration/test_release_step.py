@@ -3,9 +3,7 @@ the previous release keeps serving on the schema the new migrations leave."""
 
 import asyncio
 import subprocess
-import sys
 import tarfile
-import tempfile
 from io import BytesIO
 from pathlib import Path
 
@@ -16,30 +14,11 @@ from impl.db.migrations import load_migrations, locked_runner
 from tests.conftest import LOG_DIR, new_user, service_settings
 from tests.support.contract import Contract
 from tests.support.postgres import PostgresServer, target
-from tests.support.server import ROOT, free_port, running_service, service_environment
+from tests.support.server import ROOT, free_port, running_service, taskapi_command
 from tests.support.tokens import SECRET
 
 # `python -m impl serve` exits this way when it will not start.
 REFUSED = 1
-
-
-def taskapi(
-    settings: dict[str, str], *command: str, python_path: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`taskapi COMMAND` in an empty directory with only `settings`."""
-    environment = service_environment(settings)
-    if python_path is not None:
-        environment["PYTHONPATH"] = str(python_path)
-    with tempfile.TemporaryDirectory() as workdir:
-        return subprocess.run(
-            [sys.executable, "-m", "impl", *command],
-            cwd=workdir,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
 
 
 def production(database_url: str) -> dict[str, str]:
@@ -62,7 +41,7 @@ def test_serve_does_not_migrate_and_refuses_a_database_without_the_schema(
 ) -> None:
     with postgres.fresh_database() as url:
         # given an empty database, when `serve` starts as production runs it
-        refused = taskapi(production(url), "serve")
+        refused = taskapi_command(production(url), "serve")
 
     # then it exits at once, naming what is missing and the command that applies it
     assert refused.returncode == REFUSED
@@ -74,7 +53,7 @@ def test_serve_refuses_a_schema_one_migration_behind(postgres: PostgresServer) -
     with postgres.fresh_database() as url:
         migrate_all_but_the_last(url)
 
-        refused = taskapi(production(url), "serve")
+        refused = taskapi_command(production(url), "serve")
 
     assert refused.returncode == REFUSED
     assert load_migrations()[-1].label in refused.stderr
@@ -86,8 +65,8 @@ def test_migrate_applies_what_is_pending_once_then_serve_starts(
 ) -> None:
     labels = [m.label for m in load_migrations()]
     with postgres.fresh_database() as url:
-        first = taskapi(production(url), "migrate")
-        second = taskapi(production(url), "migrate")
+        first = taskapi_command(production(url), "migrate")
+        second = taskapi_command(production(url), "migrate")
         with running_service(production(url), LOG_DIR / "service-release.log") as base:
             ready = httpx.get(f"{base}/health/ready", timeout=10)
 
@@ -104,12 +83,12 @@ def test_readiness_names_the_migrations_a_schema_lacks(
 ) -> None:
     latest = load_migrations()[-1]
     with postgres.fresh_database() as url:
-        assert taskapi(production(url), "migrate").returncode == 0
+        assert taskapi_command(production(url), "migrate").returncode == 0
         with running_service(production(url), LOG_DIR / "service-release.log") as base:
             # given a schema taken back after the service started (the check at start passed)
-            assert taskapi(production(url), "migrate", "down").returncode == 0
+            assert taskapi_command(production(url), "migrate", "down").returncode == 0
             behind = httpx.get(f"{base}/health/ready", timeout=10)
-            assert taskapi(production(url), "migrate").returncode == 0
+            assert taskapi_command(production(url), "migrate").returncode == 0
             current = httpx.get(f"{base}/health/ready", timeout=10)
 
     contract.assert_conforms(behind)
@@ -128,7 +107,7 @@ def test_readiness_names_the_migrations_a_schema_lacks(
     ids=["not-postgresql", "unreachable"],
 )
 def test_migrate_exit_code_says_why_it_failed(url: str, exit_code: int) -> None:
-    failed = taskapi(
+    failed = taskapi_command(
         {
             "DATABASE_URL": url,
             "BETTER_AUTH_SECRET": SECRET,
@@ -172,7 +151,7 @@ def test_the_previous_release_serves_on_the_schema_after_the_new_migrations(
     auth = {"Authorization": f"Bearer {user.token}"}
     with postgres.fresh_database() as url:
         # given the schema this release's `taskapi migrate` leaves
-        assert taskapi(production(url), "migrate").returncode == 0
+        assert taskapi_command(production(url), "migrate").returncode == 0
         settings = {**production(url), "MIGRATE_ON_STARTUP": "false"}
         # when the previous release, still running during the rollout, serves on it
         with (

@@ -37,6 +37,26 @@ def service_environment(settings: dict[str, str]) -> dict[str, str]:
     return {**inherited, **settings}
 
 
+def taskapi_command(
+    settings: dict[str, str], *command: str, python_path: Path | None = None
+) -> "subprocess.CompletedProcess[str]":
+    """`taskapi COMMAND` run to its end in an empty directory, with only `settings`; the
+    packages are imported from `python_path` first when it is given."""
+    environment = service_environment(settings)
+    if python_path is not None:
+        environment["PYTHONPATH"] = str(python_path)
+    with tempfile.TemporaryDirectory() as workdir:
+        return subprocess.run(
+            [sys.executable, "-m", "impl", *command],
+            cwd=workdir,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
 @contextmanager
 def running_service(
     settings: dict[str, str], log_path: Path, command: tuple[str, ...] = PRODUCTION

@@ -1,0 +1,80 @@
+"""The retention job: expired idempotency keys and deleted ids go for every user.
+
+Each serving process runs a round every RETENTION_INTERVAL_SECONDS (`taskapi purge` runs one
+from cron instead, with the interval at 0). A round deletes in batches until a batch finds less
+than a batch to delete, each batch a short transaction, so no round holds locks on many rows.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from impl.db.pool import DatabaseTimeout, DatabaseUnavailable, PoolExhausted
+from impl.retention.repository import Purged, RetentionRepository
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    key_lifetime: timedelta
+    sync_retention: timedelta
+    batch_size: int = BATCH_SIZE
+
+
+async def purge_round(repository: RetentionRepository, policy: RetentionPolicy) -> Purged | None:
+    """Everything expired, batch by batch; None when another process was purging already."""
+    keys = deletions = 0
+    while True:
+        batch = await repository.purge_batch(
+            policy.key_lifetime, policy.sync_retention, policy.batch_size
+        )
+        if batch is None:
+            # Another process took the lock between two batches: the rest is its to delete.
+            return Purged(keys, deletions) if keys or deletions else None
+        keys += batch.idempotency_keys
+        deletions += batch.task_deletions
+        if max(batch.idempotency_keys, batch.task_deletions) < policy.batch_size:
+            return Purged(keys, deletions)
+
+
+class RetentionJob:
+    """A round every `interval_seconds` while the process serves."""
+
+    def __init__(
+        self, repository: RetentionRepository, policy: RetentionPolicy, interval_seconds: float
+    ) -> None:
+        self._repository = repository
+        self._policy = policy
+        self._interval_seconds = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._rounds())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _rounds(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_seconds)
+            try:
+                purged = await purge_round(self._repository, self._policy)
+            except (DatabaseUnavailable, PoolExhausted, DatabaseTimeout) as error:
+                logger.warning("retention round skipped: %s", error)
+                continue
+            except Exception:
+                # The next round may succeed: the job must outlive one bad round.
+                logger.exception("retention round failed")
+                continue
+            if purged is not None and (purged.idempotency_keys or purged.task_deletions):
+                logger.info(
+                    "retention: purged %d idempotency keys and %d deleted task ids",
+                    purged.idempotency_keys,
+                    purged.task_deletions,
+                )

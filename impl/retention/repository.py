@@ -1,0 +1,74 @@
+"""The SQL of the retention job: expired rows of every user, deleted in short batches.
+
+Each batch is one transaction that first tries a transaction-level advisory lock, so that of the
+workers and replicas whose rounds coincide one deletes and the others leave the round to it;
+nothing outlives the transaction, so it works the same through a pooler in transaction mode.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from impl.db.pool import Database
+from impl.observability.naming import named
+
+# Any fixed 64-bit number works; this one spells "purge" in ASCII.
+RETENTION_LOCK_KEY = 0x7075726765
+TRY_LOCK = named("lock_retention", "SELECT pg_try_advisory_xact_lock($1)")
+# The oldest first, by the age index (migration 0009); the primary key finds each row again.
+PURGE_KEYS = named(
+    "purge_idempotency_keys",
+    """
+    WITH expired AS (
+        SELECT user_id, key FROM idempotency_keys
+        WHERE created_at < clock_timestamp() - $1::interval
+        ORDER BY created_at LIMIT $2
+    )
+    DELETE FROM idempotency_keys AS k USING expired AS e
+    WHERE k.user_id = e.user_id AND k.key = e.key
+""",
+)
+# A sync token's age is read on the application's clock, deleted_at on the database's: ids are
+# kept an hour longer than the retention (or twice a retention shorter than an hour), so that
+# clocks that disagree do not drop an id a token still in date needs (migration 0010's index).
+PURGE_DELETIONS = named(
+    "purge_task_deletions",
+    """
+    WITH expired AS (
+        SELECT user_id, task_id FROM task_deletions
+        WHERE deleted_at < clock_timestamp() - $1::interval - LEAST($1::interval, interval '1 hour')
+        ORDER BY deleted_at LIMIT $2
+    )
+    DELETE FROM task_deletions AS d USING expired AS e
+    WHERE d.user_id = e.user_id AND d.task_id = e.task_id
+""",
+)
+
+
+@dataclass(frozen=True)
+class Purged:
+    """How many rows one batch deleted; None when another process holds the lock."""
+
+    idempotency_keys: int
+    task_deletions: int
+
+
+class RetentionRepository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def purge_batch(
+        self, key_lifetime: timedelta, sync_retention: timedelta, batch_size: int
+    ) -> Purged | None:
+        """Up to `batch_size` expired keys and as many expired deleted ids, in one transaction;
+        None, deleting nothing, when another process is purging."""
+        async with self._database.connection() as connection, connection.transaction():
+            if not await connection.fetchval(TRY_LOCK, RETENTION_LOCK_KEY):
+                return None
+            keys = await connection.execute(PURGE_KEYS, key_lifetime, batch_size)
+            deletions = await connection.execute(PURGE_DELETIONS, sync_retention, batch_size)
+        return Purged(_count(keys), _count(deletions))
+
+
+def _count(status: str) -> int:
+    """The row count of a `DELETE n` command status."""
+    return int(status.rsplit(" ", 1)[1])

@@ -1,0 +1,171 @@
+"""Expired idempotency keys and deleted ids go for every user, whether or not they write again."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from impl.db.migrations import connect
+from tests.conftest import LOG_DIR, OwnDatabaseService, new_user, service_on_fresh_database
+from tests.support.postgres import PostgresServer, target
+from tests.support.server import taskapi_command
+from tests.support.tokens import SECRET
+
+PURGE_WAIT_SECONDS = 30
+# Long past the default retentions (24 hours for keys, 30 days for deleted ids).
+LONG_AGO = "interval '60 days'"
+KEY = "retention-key-1"
+
+
+def sql(url: str, statement: str, *arguments: object) -> list[tuple[object, ...]]:
+    async def run() -> list[tuple[object, ...]]:
+        connection = await connect(target(url))
+        try:
+            return [tuple(row) for row in await connection.fetch(statement, *arguments)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+def kept_for(url: str, user_id: str) -> tuple[int, int]:
+    """How many idempotency keys and deleted ids the database still holds for the user."""
+    ((keys, deletions),) = sql(
+        url,
+        "SELECT (SELECT count(*) FROM idempotency_keys WHERE user_id = $1),"
+        " (SELECT count(*) FROM task_deletions WHERE user_id = $1)",
+        user_id,
+    )
+    return int(str(keys)), int(str(deletions))
+
+
+def age(url: str, user_id: str) -> None:
+    """As if the user's keys and deleted ids had been written long ago."""
+    sql(
+        url,
+        f"WITH k AS (UPDATE idempotency_keys SET created_at = created_at - {LONG_AGO}"
+        f" WHERE user_id = $1) UPDATE task_deletions SET deleted_at = deleted_at - {LONG_AGO}"
+        " WHERE user_id = $1",
+        user_id,
+    )
+
+
+def wait_until_purged(url: str, user_id: str) -> None:
+    deadline = time.monotonic() + PURGE_WAIT_SECONDS
+    while kept_for(url, user_id) != (0, 0):
+        assert time.monotonic() < deadline, f"still kept after {PURGE_WAIT_SECONDS}s"
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def purging_service(postgres: PostgresServer) -> Iterator[OwnDatabaseService]:
+    """A service with the default retentions whose job runs a round every 0.2 s."""
+    with service_on_fresh_database(
+        postgres,
+        "taskapi_retention",
+        LOG_DIR / "service-retention.log",
+        RETENTION_INTERVAL_SECONDS="0.2",
+    ) as service:
+        yield service
+
+
+def write_then_delete(base_url: str) -> tuple[str, int]:
+    """A user creates a task under an idempotency key and deletes it; returns who and which."""
+    user = new_user("leaver")
+    auth = {"Authorization": f"Bearer {user.token}"}
+    with httpx.Client(base_url=base_url, headers=auth, timeout=10) as client:
+        created = client.post(
+            user.tasks_path, json={"title": "a secret plan"}, headers={"Idempotency-Key": KEY}
+        )
+        assert created.status_code == 201
+        task_id = created.json()["id"]
+        assert client.delete(user.task_path(task_id)).status_code == 204
+    return user.id, task_id
+
+
+def test_a_user_who_never_writes_again_keeps_nothing_past_its_retention(
+    purging_service: OwnDatabaseService,
+) -> None:
+    # given a user who wrote once (a key holding the task's title, a deleted id) and left
+    url = purging_service.database_url
+    user_id, _ = write_then_delete(purging_service.base_url)
+    assert kept_for(url, user_id) == (1, 1)
+
+    # when their retention has passed, with no write of theirs since
+    age(url, user_id)
+
+    # then the service's own job deletes both
+    wait_until_purged(url, user_id)
+
+
+def test_what_is_still_within_its_retention_is_kept(purging_service: OwnDatabaseService) -> None:
+    url = purging_service.database_url
+    kept_user, _ = write_then_delete(purging_service.base_url)
+    aged_user, _ = write_then_delete(purging_service.base_url)
+
+    age(url, aged_user)
+    wait_until_purged(url, aged_user)
+
+    assert kept_for(url, kept_user) == (1, 1)
+
+
+def test_a_sync_token_still_in_date_sees_the_deletion(
+    purging_service: OwnDatabaseService,
+) -> None:
+    # given a sync token taken before a deletion, and the job running rounds since
+    user = new_user("syncer")
+    auth = {"Authorization": f"Bearer {user.token}"}
+    with httpx.Client(base_url=purging_service.base_url, headers=auth, timeout=10) as client:
+        task_id = client.post(user.tasks_path, json={"title": "t"}).json()["id"]
+        token = client.get(f"{user.tasks_path}/changes").json()["sync_token"]
+        assert client.delete(user.task_path(task_id)).status_code == 204
+        wait_until_purged_elsewhere(purging_service)
+
+        # when the client syncs
+        changes = client.get(f"{user.tasks_path}/changes", params={"since": token})
+
+    # then the deleted id is still there to be told
+    assert changes.status_code == 200
+    assert changes.json()["deleted"] == [task_id]
+
+
+def wait_until_purged_elsewhere(service: OwnDatabaseService) -> None:
+    """A full round of the job has run: another user's aged rows are gone."""
+    other, _ = write_then_delete(service.base_url)
+    age(service.database_url, other)
+    wait_until_purged(service.database_url, other)
+
+
+def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresServer) -> None:
+    # given more expired rows than one batch holds, on a database no job purges
+    with postgres.fresh_database("taskapi_purge") as url:
+        settings = {"DATABASE_URL": url, "BETTER_AUTH_SECRET": SECRET}
+        migrated = taskapi_command(settings, "migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        user_id = f"old_{uuid.uuid4().hex[:8]}"
+        sql(
+            url,
+            "INSERT INTO idempotency_keys (user_id, key, request_hash, response, created_at)"
+            f" SELECT $1, 'k' || n, '\\x00', '\\x00', now() - {LONG_AGO}"
+            " FROM generate_series(1, 2500) AS n",
+            user_id,
+        )
+        sql(
+            url,
+            "INSERT INTO task_deletions (user_id, task_id, deleted_at)"
+            f" SELECT $1, n, now() - {LONG_AGO} FROM generate_series(1, 1200) AS n",
+            user_id,
+        )
+        sql(url, "INSERT INTO task_deletions (user_id, task_id) VALUES ('recent', 1)")
+
+        # when `taskapi purge` runs, as from cron
+        purged = taskapi_command(settings, "purge")
+        left = (kept_for(url, user_id), kept_for(url, "recent"))
+
+    # then every expired row is gone and the recent one stays
+    assert purged.returncode == 0, purged.stderr
+    assert "purged 2500 idempotency key(s) and 1200 deleted task id(s)" in purged.stdout
+    assert left == ((0, 0), (0, 1))
