@@ -62,6 +62,18 @@ wheel: $(RUNTIME_INSTALLED) $(DOCS_ASSETS) ## Build dist/taskapi-<version>-py3-n
 	rm -rf build/lib dist
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
+# The dependencies' wheels are built here (for .venv's Python, which must be the base image's),
+# so that the image builds with no network. PODMAN_BUILD_FLAGS adds flags a machine needs.
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+CONTAINER_CONTEXT := build/container
+.PHONY: container
+container: wheel ## Build the container image taskapi:<version> from `make wheel` (podman; BASE_IMAGE=... to choose the base)
+	rm -rf $(CONTAINER_CONTEXT)
+	$(BIN)/python -m pip wheel --quiet --wheel-dir $(CONTAINER_CONTEXT)/dist dist/taskapi-$(VERSION)-py3-none-any.whl
+	podman build --format docker --layers=false --network none $(PODMAN_BUILD_FLAGS) \
+		--build-arg PIP_INSTALL_OPTIONS=--no-index $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+		--tag taskapi:$(VERSION) --file Containerfile $(CONTAINER_CONTEXT)
+
 dev-jwks: $(RUNTIME_INSTALLED) ## Serve the dev signing key's JWKS on http://127.0.0.1:8001/api/auth/jwks
 	$(BIN)/python scripts/dev_jwks.py
 
@@ -175,6 +187,9 @@ typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/,
 
 pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) $(PGBOUNCER) ## Unit and integration tests (real PostgreSQL, real server), then the integration tests again through PgBouncer
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null \
+		&& command -v newuidmap >/dev/null && test -x /usr/lib/postgresql/15/bin/initdb \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc mmdebstrap uidmap postgresql-15)
 	$(BIN)/pytest
 	$(BIN)/pytest tests/integration --through-pgbouncer
 

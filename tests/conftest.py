@@ -47,6 +47,8 @@ NOT_THROUGH_PGBOUNCER = {
     "test_http_edge.py": "how the server reads requests, before the database is involved",
     "test_fresh_clone.py": "the README's quick start on its own embedded database, and the wheel"
     " installed and served: what a newcomer meets, not how the database is reached",
+    "test_container.py": "the image on a PostgreSQL of its own, reached over TCP from the"
+    " container",
 }
 
 
