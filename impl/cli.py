@@ -23,10 +23,11 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Callable, Coroutine
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 
@@ -49,11 +50,12 @@ from impl.edge.protocol import EdgeProtocol
 from impl.edge.server import run
 from impl.observability.metrics import MULTIPROCESS_DIR_VARIABLE
 from impl.retention.job import purge_round
-from impl.retention.repository import Purged, RetentionRepository
+from impl.retention.repository import RetentionRepository
 from impl.runtime import configure_logging, load_settings, migrates_at_start, production_target
 from impl.settings import Settings
 
 logger = logging.getLogger("impl")
+T = TypeVar("T")
 
 PRODUCTION_APP = "impl.runtime:create_production_app"
 # The service has no WebSocket endpoint: without uvicorn's WebSocket protocol an upgrade request
@@ -198,26 +200,27 @@ async def _pending(target: ConnectionTarget, migrations: list[Migration]) -> lis
         await connection.close()
 
 
-def migrate_command(command: str, steps: int) -> None:
-    """Exit 0 when done (nothing pending is done), 1 when a migration failed or the files and the
-    database disagree, 2 on a configuration error, 3 when the database cannot be reached."""
+def on_the_database(job: Callable[[ConnectionTarget, Settings], Coroutine[Any, Any, T]]) -> T:
+    """`job` on the configured database, or exit: 1 when a migration failed or the files and
+    the database disagree, 2 on a configuration error, 3 when the database cannot be reached."""
     settings = load_settings()
     configure_logging(settings, "text")
     try:
         with database_target(settings) as target:
-            asyncio.run(_migrate(target, command, steps))
+            return asyncio.run(job(target, settings))
     except DatabaseUrlError as error:
         print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
         sys.exit(2)
     except MigrationError as error:
         print(f"migration error: {error}", file=sys.stderr)
         sys.exit(1)
-    except UNREACHABLE_ERRORS as error:
+    except (*UNREACHABLE_ERRORS, DatabaseUnavailable) as error:
         print(f"database unreachable: {error}", file=sys.stderr)
         sys.exit(3)
 
 
-async def _migrate(target: ConnectionTarget, command: str, steps: int) -> None:
+async def migrate_command(command: str, steps: int, target: ConnectionTarget) -> None:
+    """Nothing pending is done: exit 0."""
     async with locked_runner(target) as runner:
         if command == "up":
             print(_listing("applied", await runner.up()))
@@ -233,29 +236,8 @@ def _listing(verb: str, migrations: list[Migration]) -> str:
     return f"{verb} {len(migrations)} migration(s)" + "".join(f"\n  {m.label}" for m in migrations)
 
 
-def purge_command() -> None:
-    """One retention round now; exit 3 when the database cannot be reached."""
-    settings = load_settings()
-    configure_logging(settings, "text")
-    try:
-        with database_target(settings) as target:
-            purged = asyncio.run(_purge(target, settings))
-    except DatabaseUrlError as error:
-        print(f"configuration error: DATABASE_URL: {error}", file=sys.stderr)
-        sys.exit(2)
-    except DatabaseUnavailable as error:
-        print(f"database unreachable: {error}", file=sys.stderr)
-        sys.exit(3)
-    if purged is None:
-        print("another process is purging; nothing done")
-    else:
-        print(
-            f"purged {purged.idempotency_keys} idempotency key(s) "
-            f"and {purged.task_deletions} deleted task id(s)"
-        )
-
-
-async def _purge(target: ConnectionTarget, settings: Settings) -> Purged | None:
+async def purge_command(target: ConnectionTarget, settings: Settings) -> None:
+    """One retention round now, on a pool of one connection."""
     database = Database(
         target,
         PoolSettings(
@@ -265,9 +247,16 @@ async def _purge(target: ConnectionTarget, settings: Settings) -> Purged | None:
         ),
     )
     try:
-        return await purge_round(RetentionRepository(database), retention_policy(settings))
+        purged = await purge_round(RetentionRepository(database), retention_policy(settings))
     finally:
         await database.close()
+    if purged is None:
+        print("another process is purging; nothing done")
+    else:
+        print(
+            f"purged {purged.idempotency_keys} idempotency key(s) "
+            f"and {purged.task_deletions} deleted task id(s)"
+        )
 
 
 def token_command(user_id: str, minutes: int) -> None:
@@ -293,9 +282,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         serve()
     elif args.command == "migrate":
-        migrate_command(args.action, args.steps)
+        on_the_database(lambda target, _: migrate_command(args.action, args.steps, target))
     elif args.command == "purge":
-        purge_command()
+        on_the_database(purge_command)
     elif args.command == "token":
         token_command(args.user_id, args.minutes)
     else:

@@ -14,7 +14,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,8 +26,9 @@ from tests.support.server import (
     ROOT,
     SERVICE_VARIABLES,
     free_port,
-    service_environment,
+    running_service,
     stop,
+    taskapi_command,
     wait_until_live,
 )
 from tests.support.tokens import SECRET
@@ -170,15 +170,17 @@ def test_the_wheel_serves_from_a_clean_virtualenv_outside_the_checkout(
         timeout=SETUP_TIMEOUT_SECONDS,
     )
     installed_after = time.monotonic() - started
-    taskapi = str(venv / "bin" / "taskapi")
+    taskapi = (str(venv / "bin" / "taskapi"),)
     shutil.rmtree(fresh_clone / "dist")
 
     user = new_user("installed")
     with postgres.fresh_database("taskapi_wheel") as url:
         settings = {"DATABASE_URL": url, "BETTER_AUTH_SECRET": SECRET, "LOG_LEVEL": "WARNING"}
-        migrated = run_installed(taskapi, settings, "migrate", cwd=tmp_path)
+        migrated = taskapi_command(settings, "migrate", program=taskapi)
         with (
-            serving_installed(taskapi, settings, tmp_path) as base,
+            running_service(
+                settings, LOG_DIR / "service-installed-wheel.log", program=taskapi
+            ) as base,
             httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {user.token}"}, timeout=10
             ) as client,
@@ -189,7 +191,7 @@ def test_the_wheel_serves_from_a_clean_virtualenv_outside_the_checkout(
             docs = client.get("/docs")
             redoc_bundle = client.get("/redoc/assets/redoc.standalone.js")
 
-    reported_version = run_installed(taskapi, {}, "--version", cwd=tmp_path).stdout.strip()
+    reported_version = taskapi_command({}, "--version", program=taskapi).stdout.strip()
     # then it migrates, serves, and carries its contract and docs with it
     assert migrated.returncode == 0, migrated.stderr
     assert (created.status_code, listed.status_code) == (201, 200)
@@ -213,49 +215,8 @@ def test_an_installation_without_its_migrations_refuses_to_start(tmp_path: Path)
     }
 
     # when it is asked to serve
-    refused = subprocess.run(
-        [sys.executable, "-m", "impl", "serve"],
-        cwd=tmp_path,
-        env={**service_environment(settings), "PYTHONPATH": str(copy)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    refused = taskapi_command(settings, "serve", python_path=copy)
 
     # then it refuses, naming the cause
     assert refused.returncode == 1
     assert "no migrations found" in refused.stderr
-
-
-def run_installed(
-    taskapi: str, settings: dict[str, str], *command: str, cwd: Path
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [taskapi, *command],
-        cwd=cwd,
-        env=service_environment(settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@contextmanager
-def serving_installed(taskapi: str, settings: dict[str, str], cwd: Path) -> Iterator[str]:
-    """`taskapi serve` from the installed wheel, in `cwd`; yields its URL once live, then
-    stops it by PID."""
-    port = free_port()
-    environment = service_environment({**settings, "API_HOST": "127.0.0.1", "API_PORT": str(port)})
-    log_path = LOG_DIR / "service-installed-wheel.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [taskapi, "serve"], cwd=cwd, env=environment, stdout=log, stderr=log
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_live(f"{base}/health/live", process, log_path)
-            yield base
-        finally:
-            stop(process, timeout_seconds=15)

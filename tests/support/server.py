@@ -21,6 +21,8 @@ PRODUCTION = ("serve",)
 SPAWNED_WORKER_MARK = b"--multiprocessing-fork"
 # `python -m impl` alone: the development server, which starts an embedded PostgreSQL.
 DEVELOPMENT = ()
+# The taskapi command of this checkout; an installed one is the path of its script.
+FROM_THE_CHECKOUT = (sys.executable, "-m", "impl")
 # What the service reads; the tests set each one they need, and nothing leaks in from the shell.
 SERVICE_VARIABLES = tuple(name.upper() for name in Settings.model_fields)
 
@@ -38,7 +40,10 @@ def service_environment(settings: dict[str, str]) -> dict[str, str]:
 
 
 def taskapi_command(
-    settings: dict[str, str], *command: str, python_path: Path | None = None
+    settings: dict[str, str],
+    *command: str,
+    python_path: Path | None = None,
+    program: tuple[str, ...] = FROM_THE_CHECKOUT,
 ) -> "subprocess.CompletedProcess[str]":
     """`taskapi COMMAND` run to its end in an empty directory, with only `settings`; the
     packages are imported from `python_path` first when it is given."""
@@ -47,7 +52,7 @@ def taskapi_command(
         environment["PYTHONPATH"] = str(python_path)
     with tempfile.TemporaryDirectory() as workdir:
         return subprocess.run(
-            [sys.executable, "-m", "impl", *command],
+            [*program, *command],
             cwd=workdir,
             env=environment,
             capture_output=True,
@@ -59,16 +64,22 @@ def taskapi_command(
 
 @contextmanager
 def running_service(
-    settings: dict[str, str], log_path: Path, command: tuple[str, ...] = PRODUCTION
+    settings: dict[str, str],
+    log_path: Path,
+    command: tuple[str, ...] = PRODUCTION,
+    program: tuple[str, ...] = FROM_THE_CHECKOUT,
 ) -> Iterator[str]:
     """Serve with `settings` as the environment; yields the base URL once /health/live answers."""
-    with service_process(settings, log_path, command) as (base_url, _):
+    with service_process(settings, log_path, command, program) as (base_url, _):
         yield base_url
 
 
 @contextmanager
 def service_process(
-    settings: dict[str, str], log_path: Path, command: tuple[str, ...] = PRODUCTION
+    settings: dict[str, str],
+    log_path: Path,
+    command: tuple[str, ...] = PRODUCTION,
+    program: tuple[str, ...] = FROM_THE_CHECKOUT,
 ) -> Iterator[tuple[str, "subprocess.Popen[bytes]"]]:
     """The same, yielding the process too."""
     port = free_port()
@@ -81,7 +92,7 @@ def service_process(
         log_path.open("ab") as log,
     ):
         process = subprocess.Popen(
-            [sys.executable, "-m", "impl", *command], cwd=workdir, env=env, stdout=log, stderr=log
+            [*program, *command], cwd=workdir, env=env, stdout=log, stderr=log
         )
         try:
             wait_until_live(f"{base_url}/health/live", process, log_path)
