@@ -122,6 +122,8 @@ def image(timings: Timings) -> Iterator[str]:
         with timings.phase("wheels (taskapi, then dependencies)"):
             dist = context / "dist"
             pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(dist)]
+            # As `make wheel` does: setuptools would pack a module since deleted from build/lib.
+            shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)
             run([*pip_wheel, "--no-deps", str(ROOT)], timeout=BUILD_TIMEOUT_SECONDS)
             (wheel,) = dist.glob("taskapi-*-py3-none-any.whl")
             run([*pip_wheel, str(wheel)], timeout=BUILD_TIMEOUT_SECONDS)
