@@ -174,13 +174,16 @@ class PublishedKeys:
         """One fetch at a time; every caller waits for the same one."""
         if self._fetch is None:
             self._fetch = asyncio.ensure_future(self._fetch_and_keep())
-        fetch = self._fetch
-        try:
-            # Shielded: a caller that goes away must not cancel the fetch the others wait for.
-            await asyncio.shield(fetch)
-        finally:
-            if fetch.done() and self._fetch is fetch:
-                self._fetch = None
+            # Forgotten when it ends, whoever still waits for it: had the callers cleared it, a
+            # fetch whose callers were all cancelled would stay "running" for good, and every
+            # later request would keep the stale keys (a revoked key among them).
+            self._fetch.add_done_callback(self._fetch_ended)
+        # Shielded: a caller that goes away must not cancel the fetch the others wait for.
+        await asyncio.shield(self._fetch)
+
+    def _fetch_ended(self, fetch: "asyncio.Future[None]") -> None:
+        if self._fetch is fetch:
+            self._fetch = None
 
     async def _fetch_and_keep(self) -> None:
         self._attempted_at = time.monotonic()
