@@ -263,6 +263,31 @@ def test_tampered_cursor_is_invalid_cursor(
     assert_invalid_cursor(response)
 
 
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.mark.usefixtures("three_alike")
+def test_a_cursor_has_one_spelling(api: Api, alice: User) -> None:
+    # given a cursor whose last character holds bits a decoder drops (a 16-byte MAC is 22
+    # base64url characters: the last one carries 2 bits of it and 4 unused ones)
+    cursor = first_cursor(api, alice, [("sort", "title")])
+    other_spellings = [cursor[:-1] + c for c in BASE64URL if c != cursor[-1]]
+
+    # when any other character stands there
+    answers = [
+        api.request(
+            "GET",
+            list_path(alice, [("sort", "title"), ("limit", "1"), ("cursor", spelling)]),
+            token=alice.token,
+        )
+        for spelling in other_spellings
+    ]
+
+    # then it is not the cursor the service gave
+    for response in answers:
+        assert_invalid_cursor(response)
+
+
 SORT_CHANGES = [([("sort", "title")], "-title"), ([("sort", "due_at")], "priority"), ([], "title")]
 
 
