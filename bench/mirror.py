@@ -530,7 +530,7 @@ async def delete_task(request: Request) -> Response:
     task = task_id(request)
     versions = if_match_versions(request)
     state = request.app.state
-    deleted = await state.pool.fetchval(DELETE, user_id, task, versions, state.sync_retention)
+    deleted = await state.pool.fetchval(DELETE, user_id, task, versions)
     if deleted == 1:
         return Response(status_code=204)
     current = None if versions is None else await state.pool.fetchrow(GET, user_id, task)
@@ -594,7 +594,6 @@ def create_app() -> Starlette:
         app.state.authenticator, _ = configured_authenticator(settings)
         app.state.cursors = TokenSigner(secret, CURSOR_PURPOSE)
         app.state.cap = settings.max_tasks_per_user
-        app.state.sync_retention = settings.sync_retention
         app.state.idempotency_key_ttl = settings.idempotency_key_ttl
         app.state.max_body_bytes = settings.max_body_bytes
         app.state.pool = await asyncpg.create_pool(
