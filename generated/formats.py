@@ -6,16 +6,17 @@
 Pydantic's lax mode reads a number, a date alone or a numeric string as a date-time; JSON Schema's
 `date-time` is an RFC 3339 string with a time zone and nothing else. Every request model derives
 from `ContractModel`, which holds each date-time field to that; `DateTime` does the same for a
-parameter. Lax mode also reads `052`, `+52` or `5_2` as an integer; `Integer` holds a parameter to
-plain decimal digits.
+parameter, and both hold it to the range every layer can represent. Lax mode also reads `052`,
+`+52` or `5_2` as an integer; `Integer` holds a parameter to plain decimal digits.
 """
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -39,7 +40,29 @@ def rfc3339_date_time(value: object) -> object:
     )
 
 
-DateTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_date_time)]
+# The contract's range, in UTC, both ends excluded. Python's datetime holds years 1 to 9999, and an
+# offset moves an instant across those ends (9999-12-31T23:59:59-01:00 is valid RFC 3339, but its
+# UTC form is in year 10000). asyncpg writes Python's first and last instants as PostgreSQL's
+# -infinity and infinity, which read back without a zone: those two are out as well.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def within_the_range(value: datetime) -> datetime:
+    """`value` if its UTC form lies strictly between EARLIEST and LATEST."""
+    try:
+        if EARLIEST < value.astimezone(UTC) < LATEST:
+            return value
+    except OverflowError:
+        pass
+    raise ValueError(
+        "must lie after 0001-01-01T00:00:00Z and before 9999-12-31T23:59:59.999999Z (in UTC)"
+    )
+
+
+DateTime = Annotated[
+    AwareDatetime, BeforeValidator(rfc3339_date_time), AfterValidator(within_the_range)
+]
 
 CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
@@ -87,3 +110,13 @@ class ContractModel(BaseModel):
         if value is None or info.field_name not in cls.date_time_fields:
             return value
         return rfc3339_date_time(value)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _date_times_are_within_the_range(cls, value: Any, info: ValidationInfo) -> Any:
+        if (
+            not isinstance(value, datetime)
+            or info.field_name not in cls.date_time_fields
+        ):
+            return value
+        return within_the_range(value)

@@ -129,3 +129,65 @@ def test_a_due_filter_with_a_zone_compares_instants(
 
     assert response.status_code == 200, response.text
     assert [t["id"] for t in response.json()["items"]] == ([task["id"]] if found else [])
+
+
+# The contract's range, in UTC, both ends excluded: what PostgreSQL, Python and JavaScript's Date
+# all hold, less the two instants the driver reads as -infinity and infinity.
+OUTSIDE_THE_RANGE = {
+    "after_the_last_instant_once_in_utc": "9999-12-31T23:59:59-01:00",
+    "before_the_first_instant_once_in_utc": "0001-01-01T00:00:00+01:00",
+    "the_lower_end": "0001-01-01T00:00:00Z",
+    "the_lower_end_with_an_offset": "0001-01-01T01:00:00+01:00",
+    "the_upper_end": "9999-12-31T23:59:59.999999Z",
+    "a_microsecond_after_the_upper_end": "9999-12-31T23:00:00-01:00",
+}
+AT_THE_ENDS_OF_THE_RANGE = {
+    "the_first_instant": ("0001-01-01T00:00:00.000001Z", "0001-01-01T00:00:00.000001Z"),
+    "the_last_instant": ("9999-12-31T23:59:59.999998Z", "9999-12-31T23:59:59.999998Z"),
+    "the_last_second_with_an_offset": ("9999-12-31T22:59:59-01:00", "9999-12-31T23:59:59Z"),
+    "the_first_second_with_an_offset": ("0001-01-01T01:00:01+01:00", "0001-01-01T00:00:01Z"),
+    "javascripts_last_millisecond": ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999000Z"),
+}
+
+
+@pytest.mark.parametrize("value", OUTSIDE_THE_RANGE.values(), ids=OUTSIDE_THE_RANGE)
+@pytest.mark.parametrize("method", WRITES)
+def test_a_due_at_outside_the_contract_range_is_422_naming_the_body_field(
+    api: Api, alice: User, method: str, value: str
+) -> None:
+    response = write_due_at(api, alice, method, value)
+
+    assert response.status_code == 422, response.text
+    assert names_location(response, "body", "due_at")
+    assert "before 9999-12-31T23:59:59.999999Z" in response.text
+    assert all(task["due_at"] is None for task in list_all_tasks(api, alice))
+
+
+@pytest.mark.parametrize("value", OUTSIDE_THE_RANGE.values(), ids=OUTSIDE_THE_RANGE)
+@pytest.mark.parametrize("parameter", ["due_before", "due_after"])
+def test_a_due_filter_outside_the_contract_range_is_422_naming_the_parameter(
+    api: Api, alice: User, parameter: str, value: str
+) -> None:
+    response = list_with(api, alice, **{parameter: value})
+
+    assert response.status_code == 422, response.text
+    assert names_location(response, "query", parameter)
+
+
+@pytest.mark.parametrize(
+    ("given", "answered"), AT_THE_ENDS_OF_THE_RANGE.values(), ids=AT_THE_ENDS_OF_THE_RANGE
+)
+@pytest.mark.parametrize("method", WRITES)
+def test_a_due_at_at_either_end_of_the_range_is_stored_and_found_by_the_filters(
+    api: Api, alice: User, method: str, given: str, answered: str
+) -> None:
+    response = write_due_at(api, alice, method, given)
+
+    assert response.status_code in {200, 201}, response.text
+    task = response.json()
+    assert task["due_at"] == answered
+    assert read_task(api, alice, task["id"])["due_at"] == answered
+    found = list_with(api, alice, due_after=given, due_before="9999-12-31T23:59:59.999998Z")
+    last_instant = answered == "9999-12-31T23:59:59.999998Z"
+    assert [t["id"] for t in found.json()["items"]] == ([] if last_instant else [task["id"]])
+    assert list_with(api, alice, due_before=given).json()["items"] == []

@@ -281,7 +281,7 @@ export interface components {
         Priority: "low" | "medium" | "high" | "urgent";
         /**
          * Format: date-time
-         * @description An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused.
+         * @description An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.
          * @example 2026-12-01T17:00:00Z
          */
         DateTime: string;
