@@ -1,8 +1,8 @@
 """Keyset paging of the task list: walks, page sizes, changes during a walk, and cursor misuse.
 
-A walk follows `next_cursor` until it is null. It returns each task once in the sort order, also
-while other requests create and delete tasks; a cursor is bound to its user, sort and filters, and
-anything else done with it is 400 `invalid_cursor`.
+A walk follows `next_cursor` until it is null. It returns once, in the sort order, each task that
+keeps its place while other requests create, change and delete tasks; a cursor is bound to its
+user, sort and filters, and anything else done with it is 400 `invalid_cursor`.
 """
 
 import random
@@ -215,6 +215,77 @@ def test_walk_during_creates_and_deletes_returns_no_task_twice_and_skips_no_last
     assert in_sort_order(walked_items(pages), sort)
     assert len(churn.created) >= len(pages) - 1
     assert len(churn.deleted) >= len(pages) - 1
+
+
+def change_keeping_the_sort_field(rng: random.Random, sort: str) -> dict[str, Any]:
+    """A merge patch of every editable field the sort does not order by (all of them may move
+    `updated_at`, which every write changes)."""
+    body = random_task_input(rng, NOW)
+    patch = {
+        "title": f"{body['title']} again",
+        "description": "changed during the walk",
+        "priority": body.get("priority", "urgent"),
+        "due_at": body.get("due_at"),
+    }
+    patch.pop(sort.lstrip("-"), None)
+    return patch
+
+
+@pytest.mark.parametrize("sort", [s for s in SORTS if s.lstrip("-") != "updated_at"])
+def test_walk_during_changes_that_keep_each_tasks_place_returns_every_task_once(
+    api: Api, alice: User, sort: str
+) -> None:
+    # Given tasks, every one of which is changed between every two pages of the walk, in every
+    # field but the one the walk is sorted by
+    tasks = seed_tasks(api, alice, count=12, seed=18)
+    rng = random.Random(19)  # noqa: S311 (reproducible changes, not a secret)
+
+    def change_every_task() -> None:
+        for task in tasks:
+            response = api.request(
+                "PATCH",
+                alice.task_path(task["id"]),
+                token=alice.token,
+                json=change_keeping_the_sort_field(rng, sort),
+            )
+            assert response.status_code == 200, response.text
+
+    # When the walk goes on
+    pages = walk(api, alice, [("sort", sort)], 3, between_pages=change_every_task)
+
+    # Then each task comes once, in the order of the moment its page was read
+    walked = ids(walked_items(pages))
+    assert sorted(walked) == sorted(ids(tasks))
+    assert len(pages) == 4
+
+
+@pytest.mark.parametrize("sort", ["updated_at", "-updated_at"])
+def test_walk_by_updated_at_returns_once_every_task_not_changed_during_it(
+    api: Api, alice: User, sort: str
+) -> None:
+    # Given tasks, two of which are changed between every two pages: every write moves a task in
+    # this order (to the end, or to the front), so only the others keep their place
+    tasks = seed_tasks(api, alice, count=12, seed=20)
+    rng = random.Random(21)  # noqa: S311 (reproducible choices, not a secret)
+    changed: set[int] = set()
+
+    def change_two_tasks() -> None:
+        for task in rng.sample(tasks, 2):
+            response = api.request(
+                "PATCH", alice.task_path(task["id"]), token=alice.token, json={"priority": "low"}
+            )
+            assert response.status_code == 200, response.text
+            changed.add(task["id"])
+
+    # When the walk goes on
+    pages = walk(api, alice, [("sort", sort)], 3, between_pages=change_two_tasks)
+
+    # Then every task left alone comes exactly once
+    walked = ids(walked_items(pages))
+    kept = [task_id for task_id in ids(tasks) if task_id not in changed]
+    assert kept
+    assert all(walked.count(task_id) == 1 for task_id in kept)
+    assert set(walked) <= set(ids(tasks))
 
 
 # --- Cursor misuse ------------------------------------------------------------------------------

@@ -24,9 +24,15 @@ export interface paths {
          *     both descending), which is the order of version 1.0.
          *
          *     Paging is by cursor: follow `next_cursor` (with the same filters and `sort`) until it is
-         *     null. A walk returns no task twice, and skips no task that existed for the whole walk, even
-         *     while tasks are created and deleted. A cursor is bound to its user, `sort` and filters;
-         *     `limit` may change between pages.
+         *     null. A cursor is bound to its user, `sort` and filters; `limit` may change between pages.
+         *     A page starts where the previous one ended in the order (after its last task's values, as
+         *     they were then): a walk returns each task that keeps its place in the order exactly once,
+         *     however many tasks are created, changed and deleted meanwhile. A task keeps its place unless the field the walk
+         *     sorts by changes: never with `created_at`; with any write for `updated_at`; with a new
+         *     title, due date or priority for those sorts. A task that moves during the walk may come
+         *     twice (at its old place and its new one) or not at all, as may a task that starts or
+         *     stops matching the filters; a task created or deleted during the walk may come or not.
+         *     To see every change, sync with `/changes`, which misses none.
          */
         get: operations["list_tasks"];
         put?: never;
