@@ -120,14 +120,15 @@ def serve() -> None:
             factory=True,
             workers=settings.api_workers,
             loop="uvloop",
-            access_log=False,
         )
     )
 
 
 def server_config(settings: Settings, app: FastAPI | str, **options: Any) -> EdgeConfig:
     """uvicorn's configuration, with what `run` and `serve` share: the edge's limits and
-    timeouts, no Server header, no WebSockets, the graceful shutdown's bound."""
+    timeouts, no Server header, no WebSockets, the graceful shutdown's bound, and no access
+    log of uvicorn's own (the service writes one line per request, by route template;
+    uvicorn's holds the raw target, with the user id and the query string)."""
     return EdgeConfig(
         app,
         edge_limits=EdgeLimits.from_settings(settings),
@@ -137,6 +138,7 @@ def server_config(settings: Settings, app: FastAPI | str, **options: Any) -> Edg
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         log_config=None,
+        access_log=False,
         server_header=False,
         ws=NO_WEBSOCKETS,
         **options,

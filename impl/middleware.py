@@ -18,6 +18,7 @@ from impl.error_handlers import (
 )
 from impl.errors import ContentTooLarge, RequestTimeout
 from impl.lifecycle import Lifecycle, ShuttingDown
+from impl.observability.naming import route_template
 from impl.observability.observer import Observer
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class RequestContextMiddleware:
 
     The id is always the server's own; a well-formed X-Request-ID from the client is kept beside
     it as the correlation id. The 500 body names the request id and nothing else; the stack
-    trace goes to the log.
+    trace goes to the log, under the route's template: the path itself holds the user id.
 
     uvicorn cancels what still runs `timeout_graceful_shutdown` seconds after its listener
     closed; left to uvicorn, each such request would be logged with a stack trace and answered
@@ -72,7 +73,7 @@ class RequestContextMiddleware:
             logger.warning(
                 "%s %s cancelled: still running when the graceful shutdown's time ran out",
                 scope["method"],
-                scope["path"],
+                route_template(scope),
             )
             # Half an answer already sent cannot be taken back: the server closes the connection.
             if not status:
@@ -88,7 +89,7 @@ class RequestContextMiddleware:
             logger.exception(
                 "unhandled error in %s %s (request id %s)",
                 scope["method"],
-                scope["path"],
+                route_template(scope),
                 request_id,
             )
             if status:

@@ -37,7 +37,8 @@ class EdgeProtocol(HttpToolsProtocol):
       slowly its bytes trickle in. A connection that sends nothing is closed after the
       keep-alive timeout, as between requests.
     - Whatever the parser refuses is 400 `bad_request` naming its reason, or 501 for a method
-      it does not know.
+      it does not know. So is what it reads but HTTP/1.1 does not allow: a version other than
+      1.0 or 1.1, and a Host missing (from HTTP/1.1), repeated or invalid (RFC 9112 §3.2).
     """
 
     def __init__(
@@ -135,6 +136,11 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.reading_head = False
         self._cancel_head_deadline()
+        version = self.parser.get_http_version()
+        refusal = refusals.unserved_version(version) or refusals.host_problem(version, self.headers)
+        if refusal is not None:
+            self.refusal = refusal
+            raise _Refused
         if self.parser.should_upgrade() and self._declares_body():
             # The parser hands everything after an upgrade request's head to the new protocol,
             # which the service does not speak: the body would be lost, and the request read

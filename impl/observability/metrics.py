@@ -107,8 +107,9 @@ class Metrics:
         self.edge_refusals = Counter(
             "taskapi_http_edge_refusals_total",
             "Requests the server's HTTP edge answered itself, before the application, by status "
-            "and error code: bad_request (not HTTP/1.1), request_timeout (a slow head), "
-            "uri_too_long, header_fields_too_large, not_implemented.",
+            "and error code: bad_request (not HTTP/1.1, or no single valid Host), "
+            "request_timeout (a slow head), uri_too_long, header_fields_too_large, "
+            "not_implemented.",
             ["status", "code"],
             registry=registry,
         )

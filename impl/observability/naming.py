@@ -7,9 +7,14 @@ UNNAMED_STATEMENT = "unnamed"
 
 
 def route_template(scope: Scope) -> str:
-    """The path template of the route that served the request: a bounded set of names."""
+    """The path template of the route that served the request, as the contract spells it: a
+    bounded set of names that dashboards query.
+
+    `path_format`, not `path`: a route's `path` keeps its convertors
+    (`{task_id:task_id_except_changes}`), which are how it is matched, not its name.
+    """
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(route, "path_format", None)
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 

@@ -383,6 +383,83 @@ def test_a_request_that_is_not_http_is_400(edge: EdgeService, request_bytes: byt
     assert answer.document()["details"]["reason"] not in ("", "User callback error")
 
 
+# Host and version (RFC 9112 §2.3, §3.2)
+
+HOST_REFUSALS = {
+    "missing": b"GET /health/live HTTP/1.1\r\n\r\n",
+    "missing-with-absolute-target": b"GET http://localhost/health/live HTTP/1.1\r\n\r\n",
+    "twice": b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n",
+    "twice-in-http-1.0": b"GET /health/live HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+    "space": b"GET /health/live HTTP/1.1\r\nHost: local host\r\n\r\n",
+    "path": b"GET /health/live HTTP/1.1\r\nHost: localhost/health\r\n\r\n",
+    "userinfo": b"GET /health/live HTTP/1.1\r\nHost: user@localhost\r\n\r\n",
+    "scheme": b"GET /health/live HTTP/1.1\r\nHost: http://localhost\r\n\r\n",
+    "port-not-digits": b"GET /health/live HTTP/1.1\r\nHost: localhost:80a\r\n\r\n",
+    "unclosed-ip-literal": b"GET /health/live HTTP/1.1\r\nHost: [::1\r\n\r\n",
+    "not-an-ipv6-address": b"GET /health/live HTTP/1.1\r\nHost: [::g]\r\n\r\n",
+    "bad-percent-encoding": b"GET /health/live HTTP/1.1\r\nHost: local%zzhost\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("request_bytes", HOST_REFUSALS.values(), ids=HOST_REFUSALS.keys())
+def test_a_request_without_exactly_one_valid_host_is_400(
+    edge: EdgeService, request_bytes: bytes
+) -> None:
+    # Given a request whose Host is missing (HTTP/1.1), repeated or not a host[:port]
+    # When it is sent
+    answer = raw_exchange(edge.base_url, request_bytes)
+
+    # Then the edge refuses it, naming Host as the reason (RFC 9112 §3.2)
+    assert_refused(answer, 400, "bad_request")
+    assert "Host" in answer.document()["details"]["reason"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost",
+        "127.0.0.1:8000",
+        "[::1]:8000",
+        "[::1]",
+        "Example.COM.",
+        "xn--bcher-kva.example",
+        "",
+    ],
+)
+def test_a_request_with_one_valid_host_is_served(edge: EdgeService, host: str) -> None:
+    # An empty Host is valid: it is what a client sends for a target without an authority.
+    answer = raw_exchange(edge.base_url, f"GET /health/live HTTP/1.1\r\nHost: {host}\r\n\r\n")
+
+    assert answer.status == 200
+
+
+def test_an_http_1_0_request_without_host_is_served(edge: EdgeService) -> None:
+    # Host is required of HTTP/1.1 requests only.
+    answer = raw_exchange(edge.base_url, b"GET /health/live HTTP/1.0\r\n\r\n")
+
+    assert answer.status == 200
+
+
+VERSION_REFUSALS = {
+    "http-2.0": b"GET /health/live HTTP/2.0\r\nHost: localhost\r\n\r\n",
+    "http-0.9": b"GET /health/live HTTP/0.9\r\nHost: localhost\r\n\r\n",
+    "no-version": b"GET /health/live\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("request_bytes", VERSION_REFUSALS.values(), ids=VERSION_REFUSALS.keys())
+def test_a_request_line_of_a_version_other_than_http_1_is_400(
+    edge: EdgeService, request_bytes: bytes
+) -> None:
+    # Given a request line of a version the parser reads but the service does not speak
+    # When it is sent
+    answer = raw_exchange(edge.base_url, request_bytes)
+
+    # Then the edge refuses it, naming the version, instead of serving it as HTTP/1.x
+    assert_refused(answer, 400, "bad_request")
+    assert "version" in answer.document()["details"]["reason"]
+
+
 def test_an_unknown_method_is_501(edge: EdgeService) -> None:
     answer = raw_exchange(edge.base_url, request_head(method="FROB"))
 
@@ -465,7 +542,7 @@ def test_the_edges_answers_are_counted(edge: EdgeService) -> None:
 @pytest.mark.parametrize(
     ("command", "workers"), [(PRODUCTION, "2"), (DEVELOPMENT, "1")], ids=["serve-2", "run"]
 )
-def test_the_limits_hold_however_the_service_runs(
+def test_the_edge_holds_however_the_service_runs(
     database_url: str, command: tuple[str, ...], workers: str
 ) -> None:
     log_name = f"http-edge-{'-'.join(command) or 'run'}.log"
@@ -476,6 +553,15 @@ def test_the_limits_hold_however_the_service_runs(
         with connect(service.base_url) as connection:
             connection.sendall(b"GET /health/live HTTP/1.1\r\n")
             too_slow = read_answer(connection)
+        without_host = raw_exchange(service.base_url, HOST_REFUSALS["missing"])
+        two_hosts = raw_exchange(service.base_url, HOST_REFUSALS["twice"])
+        invalid_host = raw_exchange(service.base_url, HOST_REFUSALS["space"])
+        http_2 = raw_exchange(service.base_url, VERSION_REFUSALS["http-2.0"])
+        http_0_9 = raw_exchange(service.base_url, VERSION_REFUSALS["http-0.9"])
+        http_1_0 = raw_exchange(service.base_url, b"GET /health/live HTTP/1.0\r\n\r\n")
 
     assert_refused(too_big, 431, "header_fields_too_large")
     assert_refused(too_slow, 408, "request_timeout")
+    for refused in (without_host, two_hosts, invalid_host, http_2, http_0_9):
+        assert_refused(refused, 400, "bad_request")
+    assert http_1_0.status == 200

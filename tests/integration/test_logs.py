@@ -19,6 +19,8 @@ PRODUCTION_LOG = LOG_DIR / "service-json-logs.log"
 DEVELOPMENT_LOG = LOG_DIR / "service-text-logs.log"
 BODY_MARKER = "body-marker-7f3a"
 CLIENT_REQUEST_ID = "client-correlation-42"
+TASKS_ROUTE = "/api/{user_id}/tasks"
+TASK_ROUTE = "/api/{user_id}/tasks/{task_id}"
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,7 @@ def production_run(logging_database: str) -> tuple[list[httpx.Response], User, U
             httpx.get(f"{base}{bob.tasks_path}", headers=auth(bob)),
             httpx.get(f"{base}{alice.tasks_path}", headers=auth(bob)),
             httpx.get(f"{base}{alice.tasks_path}"),
+            httpx.get(f"{base}{alice.task_path(1)}", headers=auth(alice)),
         ]
     return responses, alice, bob
 
@@ -88,7 +91,8 @@ def test_each_request_leaves_one_line_with_its_route_status_latency_and_ids(
     for response in responses:
         line = by_request_id[response.headers["X-Request-ID"]]
         assert line["method"] == response.request.method
-        assert line["route"] == "/api/{user_id}/tasks"
+        names_a_task = "/tasks/" in response.request.url.path
+        assert line["route"] == (TASK_ROUTE if names_a_task else TASKS_ROUTE)
         assert line["status"] == response.status_code
         assert isinstance(line["duration_ms"], float)
         assert 0 < line["duration_ms"] < 10_000
@@ -98,13 +102,28 @@ def test_each_request_leaves_one_line_with_its_route_status_latency_and_ids(
     assert by_request_id[responses[1].headers["X-Request-ID"]]["correlation_id"] is None
 
 
+def test_the_route_is_the_contracts_path_template_with_no_convertor(
+    production_run: tuple[list[httpx.Response], User, User],
+) -> None:
+    # Given a get of one task, whose route Starlette matches as `{task_id:<convertor>}`
+    responses, _, _ = production_run
+    get_task = responses[-1]
+    lines = access_lines(read_json_lines(PRODUCTION_LOG))
+    by_request_id = {line["request_id"]: line for line in lines}
+
+    # Then its access line names the path as the contract writes it, for dashboards to match
+    line = by_request_id[get_task.headers["X-Request-ID"]]
+    assert line["route"] == TASK_ROUTE
+    assert line["message"].startswith(f"GET {TASK_ROUTE} {get_task.status_code} ")
+
+
 def test_the_user_is_a_keyed_hash_the_same_for_each_of_their_requests(
     production_run: tuple[list[httpx.Response], User, User],
 ) -> None:
     responses, _, _ = production_run
     lines = access_lines(read_json_lines(PRODUCTION_LOG))
     user_of = {line["request_id"]: line["user"] for line in lines}
-    alice_create, alice_list, bob_list, bob_on_alices, anonymous = (
+    alice_create, alice_list, bob_list, bob_on_alices, anonymous, _ = (
         user_of[response.headers["X-Request-ID"]] for response in responses
     )
 

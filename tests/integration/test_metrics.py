@@ -21,6 +21,7 @@ WORKERS = 2
 POOL_SIZE = 3
 SCRAPES = 6
 TASKS_ROUTE = "/api/{user_id}/tasks"
+TASK_ROUTE = "/api/{user_id}/tasks/{task_id}"
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -81,6 +82,9 @@ def traffic(metered_service: str) -> Traffic:
     for headers in refusals.values():
         assert fresh_connection_get(f"{base}{alice.tasks_path}", headers).status_code == 401
     assert fresh_connection_get(f"{base}/api/{alice.id}/nowhere").status_code == 404
+    for task_id in (1, 2):
+        missing_task = fresh_connection_get(f"{base}{alice.task_path(task_id)}", auth(alice))
+        assert missing_task.status_code == 404
     return Traffic(before, [scrape(base) for _ in range(SCRAPES)])
 
 
@@ -96,6 +100,16 @@ def test_request_counts_per_route_method_and_status_add_up_over_every_worker(
         assert increase(traffic, after, count, route=TASKS_ROUTE, method="GET", status="200") == 20
         assert increase(traffic, after, count, route=TASKS_ROUTE, method="GET", status="401") == 6
         assert increase(traffic, after, count, route="unmatched", method="GET", status="404") == 1
+
+
+def test_a_task_route_is_labelled_with_the_contracts_path_template(traffic: Traffic) -> None:
+    # Starlette matches the route as `{task_id:<convertor>}`; a dashboard queries the contract's
+    # spelling, and every series of the route must be found by it.
+    count = "taskapi_http_request_duration_seconds_count"
+    for after in traffic.after:
+        assert increase(traffic, after, count, route=TASK_ROUTE, method="GET", status="404") == 2
+        routes = {dict(labels).get("route") for name, labels in after if name == count}
+        assert not [route for route in routes if route is not None and ":" in route]
 
 
 def test_latency_histogram_has_buckets_for_percentiles(traffic: Traffic) -> None:

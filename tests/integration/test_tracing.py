@@ -31,6 +31,7 @@ from tests.support.server import free_port, running_service
 from tests.support.tokens import SECRET
 
 TASKS_ROUTE = "/api/{user_id}/tasks"
+TASK_ROUTE = "/api/{user_id}/tasks/{task_id}"
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,14 @@ def traced_service(database_url: str) -> Iterator[TracedService]:
         better_auth_secret=SECRET,
         log_level="WARNING",
     )
-    app = create_app(settings, target(database_url), tracing=Tracing(SimpleSpanProcessor(exporter)))
+    # Migrating at start, as `serve` does in these tests: this module may run before any other
+    # has started the service on the session's database.
+    app = create_app(
+        settings,
+        target(database_url),
+        migrate=True,
+        tracing=Tracing(SimpleSpanProcessor(exporter)),
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -120,6 +128,35 @@ def test_a_request_is_a_server_span_in_the_callers_trace_with_its_statements_ins
         assert statement.parent.span_id == server.context.span_id
         assert statement.start_time is not None
         assert server.start_time <= statement.start_time
+
+
+def test_a_task_requests_span_is_named_by_the_contracts_path_template(
+    traced_service: TracedService,
+) -> None:
+    # Given a request on one task, whose route Starlette matches as `{task_id:<convertor>}`,
+    header, trace_id, _ = traceparent()
+    alice = new_user("alice")
+    # when it is served,
+    response = httpx.get(
+        f"{traced_service.base_url}{alice.task_path(1)}",
+        headers={**auth(alice), "traceparent": header},
+    )
+    assert response.status_code == 404
+    wait_until(
+        lambda: any(
+            span.kind is SpanKind.SERVER for span in spans_of_trace(traced_service.spans, trace_id)
+        )
+    )
+
+    # then its span and route attribute spell the path as the contract does.
+    (server,) = [
+        span
+        for span in spans_of_trace(traced_service.spans, trace_id)
+        if span.kind is SpanKind.SERVER
+    ]
+    assert server.name == f"GET {TASK_ROUTE}"
+    assert server.attributes is not None
+    assert server.attributes["http.route"] == TASK_ROUTE
 
 
 def test_spans_carry_no_user_id_or_token(traced_service: TracedService) -> None:

@@ -332,7 +332,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description `malformed_json`: the body is not JSON as RFC 8259 defines it: broken syntax, bytes that are not UTF-8 (whatever `charset` the media type names), `NaN` or `Infinity`, an escaped lone surrogate, nesting deeper than 1,024 levels, or a number past a double's range. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
+        /** @description `malformed_json`: the body is not JSON as RFC 8259 defines it: broken syntax, bytes that are not UTF-8 (whatever `charset` the media type names), `NaN` or `Infinity`, an escaped lone surrogate, nesting deeper than 1,024 levels, or a number past a double's range. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
         MalformedJson: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -342,7 +342,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
+        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
         InvalidRequest: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -464,7 +464,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
+        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
         InvalidCursor: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -553,7 +553,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `bad_request`: the request is not valid HTTP/1.1 (the server's parser names the reason); answered before any route, with `Connection: close`. */
+        /** @description `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
