@@ -3,12 +3,13 @@
 from generated.apis import BaseHealthApi
 from generated.documents import Health
 from impl.db.migrations import Migration, pending_migrations
-from impl.db.pool import Database
+from impl.db.pool import Database, DatabaseTimeout, DatabaseUnavailable
 from impl.errors import ApiError
 from impl.lifecycle import Lifecycle, ShuttingDown
 
-# A probe that waits as long as a request would is a probe the orchestrator times out.
-READINESS_WAIT_SECONDS = 1.0
+# A probe that waits as long as a request would is a probe the orchestrator times out: the whole
+# check, waiting for a connection, opening one and every query on it, has this long.
+READINESS_SECONDS = 1.0
 RETRY_AFTER_SCHEMA_SECONDS = 5
 
 
@@ -45,15 +46,19 @@ class HealthApi(BaseHealthApi):
             raise ShuttingDown("The service is shutting down; send requests to another instance.")
         # An unreachable database or a pool with no connection to spare raises here, and the
         # error handlers answer 503 (service_unavailable or service_busy).
-        await self._database.ping(READINESS_WAIT_SECONDS)
-        if not self._schema_current:
-            await self._require_current_schema()
+        try:
+            async with self._database.within(READINESS_SECONDS):
+                await self._database.ping()
+                if not self._schema_current:
+                    await self._require_current_schema()
+        except DatabaseTimeout as error:
+            # A database that does not answer a `SELECT 1` in time is as good as down.
+            raise DatabaseUnavailable(str(error)) from error
         return {"status": "ok"}
 
     async def _require_current_schema(self) -> None:
         pending = await self._database.read(
-            lambda connection: pending_migrations(connection, self._migrations),
-            READINESS_WAIT_SECONDS,
+            lambda connection: pending_migrations(connection, self._migrations)
         )
         if pending:
             raise SchemaBehind(pending)

@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(
         default=5.0,
         gt=0,
-        description="A statement running longer is cancelled and answered 504 database_timeout.",
+        description="The statements of one read or write together: past it they are cancelled"
+        " and the request is answered 504 database_timeout.",
     )
     embedded_db_dir: Path = Path(".data/postgres")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

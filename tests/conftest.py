@@ -33,6 +33,7 @@ NOT_THROUGH_PGBOUNCER = {
     "test_pool.py": "counts PostgreSQL's backends behind the service's pool, which a pooler owns",
     "test_database_url.py": "connects to the server directly by design",
     "test_database_unavailable.py": "no database, or an embedded server of its own",
+    "test_frozen_database.py": "freezes an embedded server of its own with SIGSTOP",
     "test_startup.py": "configuration refused at start, and the embedded server",
     "test_transaction_pooling.py": "starts PgBouncers of its own in both runs",
     "test_authentication.py": "tokens are refused before any connection is taken",

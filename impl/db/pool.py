@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -38,8 +39,16 @@ UNREACHABLE_ERRORS = (
 )
 
 
-# How long a cancelled statement may take to end when no statement timeout is set.
+# How long a cancelled statement may take to end before its connection is dropped.
 SETTLE_TIMEOUT_SECONDS = 5.0
+# Past its deadline a unit of work's statement is cancelled in the database, and the answer waits
+# this long at most for the database to confirm it: a live server does in milliseconds, so the
+# statement is over when the client hears of it; one that does not answer at all (frozen, cut
+# off) must not hold the answer, and the cancel is then seen through in the background.
+CANCEL_CONFIRMATION_SECONDS = 0.5
+
+# The loop time by which everything asked of the database must be over (`Database.within`).
+_bound: ContextVar[float | None] = ContextVar("database_bound", default=None)
 
 
 class DatabaseUnavailable(Exception):
@@ -51,7 +60,7 @@ class ConnectionLost(DatabaseUnavailable):
 
 
 class DatabaseTimeout(Exception):
-    """A statement ran past the statement timeout and was cancelled."""
+    """A unit of work's statements ran past its deadline and were cancelled."""
 
 
 class PoolExhausted(Exception):
@@ -65,9 +74,9 @@ class PoolExhausted(Exception):
 class PoolSettings:
     size: int
     acquire_timeout_seconds: float
-    # Each statement's bound: past it the client cancels it on the server (asyncpg's
-    # command_timeout), because a pooler such as PgBouncer refuses `statement_timeout` as a
-    # startup parameter. None: unbounded.
+    # The bound of a unit of work's statements together, from when it is lent its connection:
+    # past it the client cancels them on the server, because a pooler such as PgBouncer refuses
+    # `statement_timeout` as a startup parameter. None: unbounded.
     statement_timeout_seconds: float | None = None
     idle_lifetime_seconds: float = 300.0
 
@@ -88,6 +97,13 @@ class PoolObserver(Protocol):
 class _Idle:
     connection: asyncpg.Connection
     since: float
+
+
+@dataclass(frozen=True)
+class _Loan:
+    connection: asyncpg.Connection
+    # The loop time by which the unit of work must be over; None: unbounded.
+    deadline: float | None
 
 
 class Database:
@@ -119,93 +135,135 @@ class Database:
         self._closed = False
 
     @asynccontextmanager
-    async def connection(
-        self, wait_seconds: float | None = None
-    ) -> AsyncIterator[asyncpg.Connection]:
+    async def within(self, seconds: float) -> AsyncIterator[None]:
+        """Everything the block asks of the database ends within `seconds`: waiting for a
+        connection, opening one, every statement. A statement cut short is cancelled without
+        waiting for the database to confirm it; its connection settles in the background."""
+        token = _bound.set(asyncio.get_running_loop().time() + seconds)
+        try:
+            yield
+        finally:
+            _bound.reset(token)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection for the block, taken back as the block ends.
 
-        `wait_seconds` bounds the wait for a free connection (default: the pool's setting).
-        A connection whose block ended in anything but a completed statement (a cancellation, a
-        timeout, a lost socket) is closed rather than reused. A statement past the statement
-        timeout raises `DatabaseTimeout`; one whose connection closed under it, `ConnectionLost`
-        (never repeated here: it may have written).
+        Waiting for it is bounded by the pool's wait, opening it by the connect timeout, and the
+        block's statements together by the statement timeout from when it is lent (or all of it
+        by `within`). A block past its deadline is cancelled and raises `DatabaseTimeout`; one
+        whose connection closed under a statement, `ConnectionLost` (never repeated here: it may
+        have written). A connection whose block ended in anything but a completed statement (a
+        cancellation, a timeout, a lost socket) is closed rather than reused.
         """
-        connection = await self._acquire(
-            self._settings.acquire_timeout_seconds if wait_seconds is None else wait_seconds
-        )
+        async with self._unit(*_deadline_and_window()) as loan:
+            yield loan.connection
+
+    async def read(self, statements: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`statements`, which only read, on a pooled connection; once more on another one if
+        the connection closed under them, within the same deadline.
+
+        A read repeated changes nothing. A write must not be: the lost connection may have
+        committed it first, so writes take `connection()`, and losing it is `ConnectionLost`.
+        One repetition at most, and no more time than the first attempt had left, so a
+        database that is really down is still answered in time.
+        """
+        deadline, window = _deadline_and_window()
+        try:
+            async with self._unit(deadline, window) as loan:
+                deadline = loan.deadline
+                return await statements(loan.connection)
+        except ConnectionLost as error:
+            logger.info("repeating a read on another connection: %s", error)
+        async with self._unit(deadline, window) as loan:
+            return await statements(loan.connection)
+
+    async def ping(self) -> None:
+        """One round trip on a pooled connection."""
+        await self.read(lambda connection: connection.fetchval("/* ping */ SELECT 1"))
+
+    @asynccontextmanager
+    async def _unit(
+        self, deadline: float | None, confirmation_seconds: float
+    ) -> AsyncIterator[_Loan]:
+        """A connection lent for one unit of work, under one deadline: `deadline` (loop time) for
+        everything, or when it is None, the statement timeout from when the connection is lent.
+
+        A timer cancels the block at the deadline (asyncpg then asks the server to cancel the
+        statement under way), and the answer waits up to `confirmation_seconds` more for the
+        server to confirm that. The block may still wait on the database as it unwinds (a
+        transaction's ROLLBACK waits for the confirmation): CANCEL_CONFIRMATION_SECONDS past
+        the deadline its connection is dropped under it, which ends that wait.
+        """
+        loop = asyncio.get_running_loop()
+        connection = await self._acquire(deadline)
+        if deadline is None and self._settings.statement_timeout_seconds is not None:
+            deadline = loop.time() + self._settings.statement_timeout_seconds
         if self._observer is not None:
             self._observer.connections_lent(1)
+        budget = asyncio.timeout_at(deadline)
+        cut_off = (
+            None
+            if deadline is None
+            else loop.call_at(deadline + CANCEL_CONFIRMATION_SECONDS, connection.terminate)
+        )
         reusable = False
         settling = False
         try:
-            yield connection
+            try:
+                async with budget:
+                    yield _Loan(connection, deadline)
+            finally:
+                if cut_off is not None:
+                    cut_off.cancel()
             reusable = True
-        except asyncio.CancelledError:
-            # The request was cancelled mid-statement (a shutdown's time ran out): asyncpg has
-            # asked the server to cancel the statement. Terminating the connection now would
-            # abandon that request and leave the statement running, free to commit later.
-            settling = True
-            self._settle_later(connection)
-            raise
-        except asyncpg.QueryCanceledError as error:
-            # The server's own statement_timeout (a role's default, say): the statement is
-            # over and the connection is fine.
-            reusable = True
-            raise DatabaseTimeout(str(error)) from error
-        except TimeoutError as error:
-            # asyncpg's command_timeout: it has asked the server to cancel the statement.
-            reusable = await self._settled(connection)
-            raise DatabaseTimeout(
-                f"a statement ran past {self._settings.statement_timeout_seconds} s"
-            ) from error
-        except asyncpg.PostgresError as error:
-            # The server answered with an error: the connection itself is fine, unless the
-            # error says it is not.
-            reusable = not isinstance(error, UNREACHABLE_ERRORS)
-            if not reusable:
-                raise _unavailable(connection, error) from error
-            raise
-        except UNREACHABLE_ERRORS as error:
-            raise _unavailable(connection, error) from error
-        except asyncpg.InterfaceError as error:
-            # asyncpg refuses a statement on a connection it already knows is closed.
-            if connection.is_closed():
-                raise ConnectionLost(str(error)) from error
-            raise
+        except BaseException as error:
+            # The budget turns its own cancellation into TimeoutError: a CancelledError is
+            # someone else's (a shutdown), and goes on as one.
+            if budget.expired() and not isinstance(error, asyncio.CancelledError):
+                # Whatever the block raised as it was cut short (the cancellation itself, or a
+                # ROLLBACK on the dropped connection), it ran past its deadline.
+                settling = True
+                settled = self._settle_later(connection)
+                assert deadline is not None, "a budget without a deadline never expires"
+                window = deadline + confirmation_seconds - loop.time()
+                if window > 0:
+                    await asyncio.wait({settled}, timeout=window)
+                raise DatabaseTimeout(
+                    "the statements of one unit of work ran past its deadline"
+                ) from error
+            meaning, reusable, settling = self._meaning(connection, error)
+            if meaning is error:
+                raise
+            raise meaning from error
         finally:
             if not settling:
                 self._release_lent(connection, reusable)
 
-    async def read(
-        self,
-        statements: Callable[[asyncpg.Connection], Awaitable[T]],
-        wait_seconds: float | None = None,
-    ) -> T:
-        """`statements`, which only read, on a pooled connection; once more on another one if
-        the connection closed under them.
-
-        A read repeated changes nothing. A write must not be: the lost connection may have
-        committed it first, so writes take `connection()`, and losing it is `ConnectionLost`.
-        One repetition at most, so a database that is really down is still answered quickly.
-        """
-        try:
-            async with self.connection(wait_seconds) as connection:
-                return await statements(connection)
-        except ConnectionLost as error:
-            logger.info("repeating a read on another connection: %s", error)
-        async with self.connection(wait_seconds) as connection:
-            return await statements(connection)
-
-    async def ping(self, wait_seconds: float) -> None:
-        """One round trip, waiting at most `wait_seconds` for a connection and for the answer."""
-        try:
-            await self.read(
-                lambda connection: connection.fetchval("/* ping */ SELECT 1", timeout=wait_seconds),
-                wait_seconds,
-            )
-        except DatabaseTimeout as error:
-            # A database that does not answer a `SELECT 1` in time is as good as down.
-            raise DatabaseUnavailable(str(error)) from error
+    def _meaning(
+        self, connection: asyncpg.Connection, error: BaseException
+    ) -> tuple[BaseException, bool, bool]:
+        """What `error`, which ended a block before its deadline, is to callers, and whether the
+        connection is reusable and settling."""
+        if isinstance(error, asyncio.CancelledError):
+            # The request was cancelled mid-statement (a shutdown's time ran out): asyncpg has
+            # asked the server to cancel the statement. Terminating the connection now would
+            # abandon that request and leave the statement running, free to commit later.
+            self._settle_later(connection)
+            return error, False, True
+        if isinstance(error, asyncpg.QueryCanceledError):
+            # The server's own statement_timeout (a role's default, say): the statement is
+            # over and the connection is fine.
+            return DatabaseTimeout(str(error)), True, False
+        if isinstance(error, UNREACHABLE_ERRORS):
+            return _unavailable(connection, error), False, False
+        if isinstance(error, asyncpg.PostgresError):
+            # The server answered with an error: the connection itself is fine.
+            return error, True, False
+        if isinstance(error, asyncpg.InterfaceError) and connection.is_closed():
+            # asyncpg refuses a statement on a connection it already knows is closed.
+            return ConnectionLost(str(error)), False, False
+        return error, False, False
 
     async def _settled(self, connection: asyncpg.Connection) -> bool:
         """Whether the statement that timed out is over and the connection usable again.
@@ -215,18 +273,16 @@ class Database:
         The next statement on the connection waits for the cancel to be acknowledged.
         """
         try:
-            await connection.execute(
-                "/* settle */ SELECT 1",
-                timeout=self._settings.statement_timeout_seconds or SETTLE_TIMEOUT_SECONDS,
-            )
+            await connection.execute("/* settle */ SELECT 1", timeout=SETTLE_TIMEOUT_SECONDS)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, *UNREACHABLE_ERRORS):
             return False
         return True
 
-    def _settle_later(self, connection: asyncpg.Connection) -> None:
+    def _settle_later(self, connection: asyncpg.Connection) -> "asyncio.Task[None]":
         task = asyncio.get_running_loop().create_task(self._settle_then_release(connection))
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)
+        return task
 
     async def _settle_then_release(self, connection: asyncpg.Connection) -> None:
         self._release_lent(connection, await self._settled(connection))
@@ -250,17 +306,23 @@ class Database:
         self._closing(len(idle))
         await asyncio.gather(*(_close_quietly(entry.connection) for entry in idle))
 
-    async def _acquire(self, wait_seconds: float) -> asyncpg.Connection:
+    async def _acquire(self, deadline: float | None) -> asyncpg.Connection:
+        """A connection at rest, a new one, or the next one given back: the wait is the pool's,
+        and neither it nor opening a connection outlasts `deadline` (loop time) when given."""
         if self._closed:
             raise RuntimeError("the pool is closed")
-        deadline = time.monotonic() + wait_seconds
+        loop = asyncio.get_running_loop()
+        wait_seconds = self._settings.acquire_timeout_seconds
+        if deadline is not None:
+            wait_seconds = max(min(wait_seconds, deadline - loop.time()), 0.0)
+        wait_deadline = loop.time() + wait_seconds
         while True:
             if self._idle:
                 connection = self._idle.pop().connection
             elif self._count < self._settings.size:
-                return await self._open()
+                return await self._open(deadline)
             else:
-                handed_over = await self._wait(deadline, wait_seconds)
+                handed_over = await self._wait(wait_deadline, wait_seconds)
                 if handed_over is None:
                     continue
                 # It was alive when given back; the server may have closed it since.
@@ -270,16 +332,16 @@ class Database:
             connection.terminate()
             self._closing(1)
 
-    async def _open(self) -> asyncpg.Connection:
+    async def _open(self, deadline: float | None) -> asyncpg.Connection:
         self._count += 1
         if self._observer is not None:
             self._observer.connections_opened(1)
+        arguments = dict(self._target.connect_args)
+        if deadline is not None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            arguments["timeout"] = min(arguments.get("timeout", remaining), remaining)
         try:
-            connection = await asyncpg.connect(
-                self._target.dsn,
-                **self._target.connect_args,
-                command_timeout=self._settings.statement_timeout_seconds,
-            )
+            connection = await asyncpg.connect(self._target.dsn, **arguments)
         except BaseException as error:
             self._closing(1)
             self._wake_one(None)
@@ -294,7 +356,7 @@ class Database:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[asyncpg.Connection | None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = loop.call_later(max(deadline - time.monotonic(), 0), _expire, waiter)
+        timer = loop.call_at(deadline, _expire, waiter)
         if self._observer is not None:
             self._observer.requests_waiting(1)
         try:
@@ -358,6 +420,13 @@ class Database:
             self._closing(1)
         if self._idle:
             self._schedule_pruning()
+
+
+def _deadline_and_window() -> tuple[float | None, float]:
+    """The deadline `Database.within` set, if any, and how long a cancel may take to confirm:
+    under `within` nothing may outlast the deadline, not even that wait."""
+    bound = _bound.get()
+    return bound, CANCEL_CONFIRMATION_SECONDS if bound is None else 0.0
 
 
 def _alive(connection: asyncpg.Connection) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from impl.db.pool import CANCEL_CONFIRMATION_SECONDS
 from tests.conftest import (
     LOG_DIR,
     OwnDatabaseService,
@@ -23,6 +24,9 @@ from tests.support.server import running_service
 
 LOG_PATH = LOG_DIR / "service-timeouts.log"
 STATEMENT_TIMEOUT_SECONDS = 1.0
+# What a busy 2-core CI machine adds to a measured answer: the HTTP round trip, the service's
+# event loop and PostgreSQL waiting for a core.
+SLACK_SECONDS = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +82,14 @@ def test_a_write_stuck_on_a_lock_is_504_cancelled_and_leaves_the_task_as_it_was(
         # then the statement was cancelled in the database, not left waiting there,
         still_waiting = lock.waiting_statements()
 
-    # the answer is 504 after the timeout and well before the lock goes,
+    # the answer is 504 after the timeout and the cancel's confirmation (milliseconds from a
+    # live server, at most its window), not a second wait for the database,
     assert_database_timeout(response, contract)
-    assert STATEMENT_TIMEOUT_SECONDS <= waited < STATEMENT_TIMEOUT_SECONDS + 5
+    assert (
+        STATEMENT_TIMEOUT_SECONDS
+        <= waited
+        < STATEMENT_TIMEOUT_SECONDS + CANCEL_CONFIRMATION_SECONDS + SLACK_SECONDS
+    )
     assert still_waiting == 0
     # nothing was written, and the pool's one connection serves the next request.
     after = httpx.get(f"{base}{alice.task_path(str(task['id']))}", headers=auth(alice))

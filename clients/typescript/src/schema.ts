@@ -660,8 +660,10 @@ export interface components {
             };
         };
         /**
-         * @description `database_timeout`: a database statement ran past the service's statement timeout
-         *     (`DB_STATEMENT_TIMEOUT_SECONDS`, 5 s by default) and was cancelled. A read can be
+         * @description `database_timeout`: the request's database statements together ran past the service's
+         *     statement timeout (`DB_STATEMENT_TIMEOUT_SECONDS`, 5 s by default) and were cancelled;
+         *     the answer comes at most half a second after it, even from a database that has stopped
+         *     answering. A read can be
          *     retried after `Retry-After` seconds. A write was cancelled too, but the database may
          *     have committed it just before the cancel arrived: retry it with the same
          *     `Idempotency-Key` (create) or with `If-Match` (the other writes), so that it is not
