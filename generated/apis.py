@@ -10,8 +10,9 @@ by `documents` and serialized as they are, without a second validation.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from . import documents, formats, models
 from .security import Principal
@@ -42,6 +43,15 @@ class Tagged(Generic[BodyT]):
 
 class BaseTasksApi(ABC):
     """Operations tagged `tasks`."""
+
+    @abstractmethod
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        """Raise the error to answer if `principal` may not call an operation at `path` (its
+        validated path parameters, by name).
+
+        The route asks before it reads anything else of the request (its query, headers and
+        body), so that a caller it refuses learns nothing from how the rest would have been read.
+        """
 
     @abstractmethod
     async def list_tasks(

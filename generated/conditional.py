@@ -7,7 +7,14 @@ import re
 from dataclasses import dataclass
 
 # One entity tag: optionally weak (`W/`), then a quoted string without quotes inside.
-ENTITY_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7E\x80-\xFF]*")\s*(?:,|$)')
+ENTITY_TAG = r'(W/)?("[\x21\x23-\x7E\x80-\xFF]*")'
+# `*`, or a comma-separated list of at least one entity tag. A list may hold empty elements
+# (`"1", , "2"`), which a recipient skips (RFC 9110, 5.6.1.2).
+ENTITY_TAG_LIST = re.compile(
+    r"[ \t]*\*[ \t]*"
+    rf"|(?:[ \t]*,)*[ \t]*{ENTITY_TAG}(?:[ \t]*,(?:[ \t]*{ENTITY_TAG})?)*[ \t]*"
+)
+ENTITY_TAGS = re.compile(ENTITY_TAG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +35,13 @@ class EntityTags:
 
 
 def parse_entity_tags(header: str) -> EntityTags:
-    """The tags a header names; a malformed header names none, so nothing matches it."""
+    """The tags a header names; ValueError if it is neither `*` nor a list of entity tags."""
+    if ENTITY_TAG_LIST.fullmatch(header) is None:
+        raise ValueError("neither * nor a list of entity tags")
     if header.strip() == "*":
         return EntityTags(any=True, strong=frozenset(), weak=frozenset())
     strong: set[str] = set()
     weak: set[str] = set()
-    position = 0
-    while position < len(header):
-        match = ENTITY_TAG.match(header, position)
-        if match is None:
-            return EntityTags(any=False, strong=frozenset(), weak=frozenset())
-        (weak if match.group(1) else strong).add(match.group(2))
-        position = match.end()
+    for weakness, tag in ENTITY_TAGS.findall(header):
+        (weak if weakness else strong).add(tag)
     return EntityTags(any=False, strong=frozenset(strong), weak=frozenset(weak))

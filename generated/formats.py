@@ -7,7 +7,8 @@ Pydantic's lax mode reads a number, a date alone or a numeric string as a date-t
 `date-time` is an RFC 3339 string with a time zone and nothing else. Every request model derives
 from `ContractModel`, which holds each date-time field to that; `DateTime` does the same for a
 parameter, and both hold it to the range every layer can represent. Lax mode also reads `052`,
-`+52` or `5_2` as an integer; `Integer` holds a parameter to plain decimal digits.
+`+52` or `5_2` as an integer; `Integer` holds a parameter to plain decimal digits,
+and `Boolean` to `true` or `false`.
 """
 
 import re
@@ -78,6 +79,20 @@ def canonical_integer(value: object) -> object:
 
 
 Integer = Annotated[int, BeforeValidator(canonical_integer)]
+
+
+def canonical_boolean(value: object) -> object:
+    """A parameter's boolean as JSON spells it: `true` or `false`, never `1`, `yes` or `on`.
+
+    Lax mode reads those too, and `0`, `off` or `no` as false: a client that meant something
+    else by them would get an answer to a question it did not ask.
+    """
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value
+
+
+Boolean = Annotated[bool, BeforeValidator(canonical_boolean)]
 
 
 def _names_a_date_time(annotation: Any) -> bool:

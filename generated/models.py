@@ -40,7 +40,7 @@ class Tag(RootModel[str]):
     root: Annotated[
         str,
         Field(
-            description="A tag as stored: 1 to 50 characters, lower-case, no whitespace at either end, no control characters other than tab, line feed and carriage return.\n",
+            description="A tag as stored: 1 to 50 characters, lower-case, in Unicode NFC, no whitespace at either end, no control characters other than tab, line feed and carriage return.\n",
             examples=["home"],
             max_length=50,
             min_length=1,
@@ -53,7 +53,7 @@ class TagInput(RootModel[str]):
     root: Annotated[
         str,
         Field(
-            description="A tag as sent: whitespace at either end is trimmed and the rest is lower-cased, which must leave 1 to 50 characters (no control characters other than tab, line feed and carriage return).\n",
+            description='A tag as sent: whitespace at either end is trimmed and the rest is lower-cased and put in Unicode NFC, which must leave 1 to 50 characters (no control characters other than tab, line feed and carriage return). Spellings equal after this are one tag: "É", "é" and "e" followed by a combining acute accent all become "é".\n',
             examples=["Home"],
             max_length=100,
             min_length=1,
@@ -102,7 +102,7 @@ class TaskInput(ContractModel):
     title: Annotated[
         str,
         Field(
-            description="1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return.\n",
+            description="1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC (canonically equivalent spellings are stored alike), which must leave 200 characters at most.\n",
             examples=["Buy milk"],
             max_length=200,
             min_length=1,
@@ -112,7 +112,7 @@ class TaskInput(ContractModel):
     description: Annotated[
         str | None,
         Field(
-            description="Up to 1000 characters; no control characters other than tab, line feed and carriage return. Null when absent.\n",
+            description="Up to 1000 characters; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 1000 characters at most. Null when absent.\n",
             examples=["Two litres, semi-skimmed."],
             max_length=1000,
             pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
@@ -145,7 +145,7 @@ class TaskPatch(ContractModel):
     title: Annotated[
         str | MISSING,
         Field(
-            description="1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return.\n",
+            description="1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC (canonically equivalent spellings are stored alike), which must leave 200 characters at most.\n",
             examples=["Buy milk"],
             max_length=200,
             min_length=1,
@@ -155,7 +155,7 @@ class TaskPatch(ContractModel):
     description: Annotated[
         str | None | MISSING,
         Field(
-            description="Up to 1000 characters; no control characters other than tab, line feed and carriage return. Null when absent.\n",
+            description="Up to 1000 characters; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 1000 characters at most. Null when absent.\n",
             examples=["Two litres, semi-skimmed."],
             max_length=1000,
             pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
@@ -180,7 +180,7 @@ class Task(ContractModel):
     id: Annotated[
         int,
         Field(
-            description="The task's id; opaque to clients (compare it, do not compute with it).",
+            description="The task's id, unique among the user's tasks; opaque to clients (compare it, do not compute with it). A new task's id is drawn at random from 1 to 2^53 - 1, so a JavaScript number holds it exactly; ids follow no order and say nothing of other users' tasks.\n",
             ge=1,
             le=9223372036854775807,
         ),
@@ -196,7 +196,7 @@ class Task(ContractModel):
     title: Annotated[
         str,
         Field(
-            description="1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return.\n",
+            description="1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC (canonically equivalent spellings are stored alike), which must leave 200 characters at most.\n",
             examples=["Buy milk"],
             max_length=200,
             min_length=1,
@@ -206,7 +206,7 @@ class Task(ContractModel):
     description: Annotated[
         str | None,
         Field(
-            description="Up to 1000 characters; no control characters other than tab, line feed and carriage return. Null when absent.\n",
+            description="Up to 1000 characters; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 1000 characters at most. Null when absent.\n",
             examples=["Two litres, semi-skimmed."],
             max_length=1000,
             pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
@@ -251,7 +251,9 @@ class TaskList(ContractModel):
     items: Annotated[list[Task], Field(max_length=100)]
     next_cursor: Annotated[
         str | None,
-        Field(description="Pass as `cursor` for the next page; null on the last page."),
+        Field(
+            description="Pass as `cursor` for the next page; null on the last page. Encrypted: nothing in it can be read or changed.\n"
+        ),
     ]
 
 
@@ -276,6 +278,6 @@ class TaskChanges(ContractModel):
     sync_token: Annotated[
         str | None,
         Field(
-            description="On the last page, the token to send as `since` next time; null before it."
+            description="On the last page, the token to send as `since` next time; null before it. Encrypted: nothing in it can be read or changed.\n"
         ),
     ]

@@ -4,8 +4,11 @@
 """FastAPI routes for every operation: parse the request, call the implementation, shape the response."""
 
 import re
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any, Literal
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import (
@@ -18,10 +21,12 @@ from fastapi import (
     Request,
     Response,
 )
+from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import StringConstraints
 from starlette.convertors import StringConvertor, register_url_convertor
+from starlette.types import Scope
 
 from . import formats, models
 from .apis import BaseHealthApi, BaseTasksApi
@@ -37,6 +42,124 @@ NOT_AN_OBJECT = {
     "input": None,
 }
 
+# The preconditions of RFC 9110 (13.1) that an operation evaluates only if it declares them, and
+# refuses otherwise: ignoring one would answer as if it held, and a client that sends
+# `If-None-Match: *` to a PUT, or `If-Match` to a GET, counts on nothing happening unless it does.
+# The service sends no Last-Modified, so it has no date for If-Unmodified-Since to compare.
+# If-Modified-Since and If-Range are ignored, as RFC 9110 requires of a resource without
+# modification dates or range requests (13.1.3, 13.1.5): the full answer is a correct one to both.
+PRECONDITIONS = ("If-Match", "If-None-Match", "If-Unmodified-Since")
+# A `%` that does not start an escape: RFC 3986 gives it no meaning in a query.
+STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+UNREADABLE_QUERY = "The query string must be UTF-8, percent-encoded (RFC 3986)."
+
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Coroutine[Any, Any, Response]])
+
+
+class UnreadableRequest(Exception):
+    """A request whose query or headers cannot be read as the contract declares them: 400
+    `bad_request`. `header` names the header field at fault, if one is."""
+
+    def __init__(self, message: str, header: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.header = header
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Who the caller is (from the request's credentials), and whether they may call an
+    operation at a path (from its validated parameters); each raises the error to answer.
+    """
+
+    authenticate: Callable[[Request], Awaitable[Principal]]
+    authorize: Callable[[Principal, Mapping[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """What a route settles before FastAPI reads the request: whether the caller may call it,
+    and whether its query and headers say one thing each."""
+
+    # None for an operation anyone may call.
+    admission: Admission | None
+    # Query parameters that take one value (the others are arrays, sent once per item).
+    single_query: tuple[str, ...]
+    # Header parameters that take one value; and those that are entity-tag lists.
+    single_headers: tuple[str, ...]
+    entity_tag_headers: tuple[str, ...]
+
+    def scope_to_read(self, request: Request) -> Scope:
+        """The request's scope, with each entity-tag list in one field, once its query and
+        headers hold; else raise the error to answer."""
+        read_query(request, self.single_query)
+        headers = request.headers
+        for name in PRECONDITIONS:
+            if name not in self.entity_tag_headers and name in headers:
+                raise UnreadableRequest(
+                    f"This operation does not evaluate {name}; nothing was done.", name
+                )
+        for name in self.single_headers:
+            # A proxy that takes the last of two fields and a server that takes the first would
+            # read two different requests; neither is taken (RFC 9110, 5.3).
+            if len(headers.getlist(name)) > 1:
+                raise UnreadableRequest(f"Send one {name} header, not several.", name)
+        combined: dict[bytes, bytes] = {}
+        for name in self.entity_tag_headers:
+            fields = headers.getlist(name)
+            if not fields:
+                continue
+            value = ", ".join(fields)
+            try:
+                parse_entity_tags(value)
+            except ValueError:
+                raise UnreadableRequest(
+                    f'{name} must be * or a comma-separated list of entity tags, such as "3".',
+                    name,
+                ) from None
+            combined[name.lower().encode("latin-1")] = value.encode("latin-1")
+        if not combined:
+            return request.scope
+        kept = [
+            (key, value)
+            for key, value in request.scope["headers"]
+            if key not in combined
+        ]
+        return {**request.scope, "headers": kept + list(combined.items())}
+
+
+def read_query(request: Request, single_query: tuple[str, ...]) -> None:
+    """Raise unless the query string is percent-encoded UTF-8 with each of `single_query` once.
+
+    Starlette would read a byte that is not UTF-8 as U+FFFD and a repeated parameter as its last
+    value: answers to a question the client did not ask.
+    """
+    query = request.scope["query_string"]
+    if not query:
+        return
+    try:
+        text = query.decode("ascii")
+        pairs = parse_qsl(
+            text, keep_blank_values=True, encoding="utf-8", errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise UnreadableRequest(UNREADABLE_QUERY) from None
+    if STRAY_PERCENT.search(text):
+        raise UnreadableRequest(UNREADABLE_QUERY)
+    counts = Counter(name for name, _ in pairs)
+    repeated = [
+        {
+            "type": "repeated_parameter",
+            "loc": ("query", name),
+            "msg": f"Send {name} once, not {counts[name]} times",
+            "input": None,
+        }
+        for name in single_query
+        if counts[name] > 1
+    ]
+    if repeated:
+        raise RequestValidationError(repeated)
+
 
 class ContractRequest(Request):
     """A request whose JSON body is read as RFC 8259 defines JSON, by orjson: UTF-8 only (a
@@ -51,19 +174,49 @@ class ContractRequest(Request):
 
 
 class ContractRoute(APIRoute):
-    """A route whose handler is given a ContractRequest, after a body it could not read (one
-    with a content coding) is refused with 415."""
+    """A route whose handler is given a ContractRequest, once its `operation` has admitted the
+    caller and read its query and headers, and a body it could not read (one with a content
+    coding) is refused with 415.
+
+    FastAPI reads and parses the body before it runs any dependency: the caller is admitted
+    here, before FastAPI, so that a caller who may not call the operation learns nothing of how
+    the body would have been read, and has none of it read.
+    """
+
+    operation: ClassVar[Operation]
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         takes_body = self.body_field is not None
+        operation = self.operation
 
         async def handle(request: Request) -> Response:
+            if operation.admission is not None:
+                principal = await operation.admission.authenticate(request)
+                # The path is checked before the owner: a malformed one is 422 to any caller,
+                # which tells them nothing the contract does not.
+                path, errors = request_params_to_args(
+                    self.dependant.path_params, request.path_params
+                )
+                if errors:
+                    raise RequestValidationError(errors)
+                await operation.admission.authorize(principal, path)
+            scope = operation.scope_to_read(request)
             if takes_body and declares_body(request):
                 refuse_content_coding(request)
-            return await handler(ContractRequest(request.scope, request.receive))
+            return await handler(ContractRequest(scope, request.receive))
 
         return handle
+
+
+def route_class(checks: Operation) -> type[ContractRoute]:
+    """A ContractRoute for one operation: FastAPI hands a route class no data of ours, so each
+    operation's class carries its own."""
+
+    class OperationRoute(ContractRoute):
+        operation = checks
+
+    return OperationRoute
 
 
 def refuse_content_coding(request: Request) -> None:
@@ -156,22 +309,58 @@ def create_router(
 
     async def authenticate(request: Request) -> Principal:
         principal = await authenticator.authenticate(bearer_token(request))
-        # Kept in the request's state for what observes the request after the route (logs).
+        # Kept in the request's state for the route and for what observes the request (logs).
         request.state.principal = principal
         return principal
 
-    PrincipalDep = Annotated[Principal, Depends(authenticate)]
-    router = APIRouter(route_class=ContractRoute)
+    tasks_admission = Admission(authenticate, tasks_api.authorize)
 
-    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
-    @router.api_route(
+    async def admitted(request: Request) -> Principal:
+        """The caller the route admitted before FastAPI read the request."""
+        principal: Principal = request.state.principal
+        return principal
+
+    PrincipalDep = Annotated[Principal, Depends(admitted)]
+    router = APIRouter()
+
+    def route(
+        path: str, checks: Operation, **options: Any
+    ) -> Callable[[EndpointT], EndpointT]:
+        def register(endpoint: EndpointT) -> EndpointT:
+            router.add_api_route(
+                path,
+                endpoint,
+                response_class=Response,
+                route_class_override=route_class(checks),
+                **options,
+            )
+            return endpoint
+
+        return register
+
+    @route(
         "/api/{user_id}/tasks",
+        Operation(
+            admission=tasks_admission,
+            single_query=(
+                "status",
+                "q",
+                "due_before",
+                "due_after",
+                "overdue",
+                "sort",
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
         methods=["GET", "HEAD"],
         operation_id="list_tasks",
         summary="List the user's tasks",
         tags=["tasks"],
         status_code=200,
-        response_class=Response,
     )
     async def list_tasks(
         *,
@@ -210,7 +399,7 @@ def create_router(
         ] = None,
         due_before: Annotated[formats.DateTime | None, Query()] = None,
         due_after: Annotated[formats.DateTime | None, Query()] = None,
-        overdue: Annotated[bool | None, Query()] = None,
+        overdue: Annotated[formats.Boolean | None, Query()] = None,
         sort: Annotated[
             Literal[
                 'created_at',
@@ -229,7 +418,7 @@ def create_router(
         limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
         cursor: Annotated[
             str | None,
-            Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
         ] = None,
     ) -> Response:
         return json_response(
@@ -250,13 +439,19 @@ def create_router(
             200,
         )
 
-    @router.post(
+    @route(
         "/api/{user_id}/tasks",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=("Idempotency-Key",),
+            entity_tag_headers=(),
+        ),
+        methods=["POST"],
         operation_id="create_task",
         summary='Create a task',
         tags=["tasks"],
         status_code=201,
-        response_class=Response,
     )
     async def create_task(
         *,
@@ -304,15 +499,24 @@ def create_router(
 
         return json_response(created.body, 201, headers)
 
-    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
-    @router.api_route(
+    @route(
         "/api/{user_id}/tasks/changes",
+        Operation(
+            admission=tasks_admission,
+            single_query=(
+                "since",
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
         methods=["GET", "HEAD"],
         operation_id="list_task_changes",
         summary='List what changed since a sync token',
         tags=["tasks"],
         status_code=200,
-        response_class=Response,
     )
     async def list_task_changes(
         *,
@@ -332,7 +536,7 @@ def create_router(
         limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
         cursor: Annotated[
             str | None,
-            Query(min_length=1, max_length=1024, pattern='^[A-Za-z0-9_.-]+$'),
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
         ] = None,
     ) -> Response:
         return json_response(
@@ -346,15 +550,20 @@ def create_router(
             200,
         )
 
-    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
-    @router.api_route(
+    @route(
         "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-None-Match",),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
         methods=["GET", "HEAD"],
         operation_id="get_task",
         summary='Get one task',
         tags=["tasks"],
         status_code=200,
-        response_class=Response,
     )
     async def get_task(
         *,
@@ -385,13 +594,19 @@ def create_router(
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
-    @router.put(
+    @route(
         "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["PUT"],
         operation_id="replace_task",
         summary="Replace a task's editable fields",
         tags=["tasks"],
         status_code=200,
-        response_class=Response,
     )
     async def replace_task(
         *,
@@ -428,13 +643,19 @@ def create_router(
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
-    @router.delete(
+    @route(
         "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["DELETE"],
         operation_id="delete_task",
         summary='Delete a task',
         tags=["tasks"],
         status_code=204,
-        response_class=Response,
     )
     async def delete_task(
         *,
@@ -460,13 +681,19 @@ def create_router(
         )
         return Response(status_code=204)
 
-    @router.patch(
+    @route(
         "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["PATCH"],
         operation_id="update_task",
         summary="Change some of a task's fields",
         tags=["tasks"],
         status_code=200,
-        response_class=Response,
     )
     async def update_task(
         *,
@@ -504,13 +731,19 @@ def create_router(
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
-    @router.patch(
+    @route(
         "/api/{user_id}/tasks/{task_id}/complete",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["PATCH"],
         operation_id="toggle_task_completion",
         summary='Complete, reopen or toggle a task',
         tags=["tasks"],
         status_code=200,
-        response_class=Response,
     )
     async def toggle_task_completion(
         *,
@@ -551,28 +784,38 @@ def create_router(
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
-    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
-    @router.api_route(
+    @route(
         "/health/live",
+        Operation(
+            admission=None,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
         methods=["GET", "HEAD"],
         operation_id="check_liveness",
         summary='Liveness probe',
         tags=["health"],
         status_code=200,
-        response_class=Response,
     )
     async def check_liveness() -> Response:
         return json_response(await health_api.check_liveness(), 200)
 
-    # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
-    @router.api_route(
+    @route(
         "/health/ready",
+        Operation(
+            admission=None,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
         methods=["GET", "HEAD"],
         operation_id="check_readiness",
         summary='Readiness probe',
         tags=["health"],
         status_code=200,
-        response_class=Response,
     )
     async def check_readiness() -> Response:
         return json_response(await health_api.check_readiness(), 200)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
+from generated.routes import UnreadableRequest
 from generated.security import RepeatedCredentials
 from impl.db.pool import DatabaseTimeout, DatabaseUnavailable, PoolExhausted
 from impl.errors import ApiError, ContentTooLarge, RequestTimeout, Unauthorized
@@ -106,6 +107,12 @@ async def _repeated_credentials(request: Request, error: Exception) -> Response:
         None,
         {"WWW-Authenticate": 'Bearer error="invalid_request"'},
     )
+
+
+async def _unreadable_request(request: Request, error: Exception) -> Response:
+    assert isinstance(error, UnreadableRequest)
+    details = {"header": error.header} if error.header is not None else None
+    return error_response(400, "bad_request", error.message, details)
 
 
 async def _content_too_large(request: Request, error: Exception) -> Response:
@@ -238,5 +245,6 @@ def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute], observer:
     app.add_exception_handler(ContentTooLarge, _content_too_large)
     app.add_exception_handler(RequestTimeout, _request_timeout)
     app.add_exception_handler(RepeatedCredentials, _repeated_credentials)
+    app.add_exception_handler(UnreadableRequest, _unreadable_request)
     for error_type, answer in OPERATIONAL_ANSWERS.items():
         app.add_exception_handler(error_type, _operational_error_handler(answer, observer))

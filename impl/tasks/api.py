@@ -1,6 +1,8 @@
 """The generated `BaseTasksApi`, implemented: authorize, translate HTTP terms, call the service."""
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from generated.apis import BaseTasksApi, Created, Tagged
@@ -22,8 +24,13 @@ class TasksApi(BaseTasksApi):
         self._repository = repository
         self._policy = policy
 
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        # Every tasks path starts with the user it belongs to.
+        require_owner(principal, path["user_id"])
+
     def _tasks(self, principal: Principal, user_id: str) -> TaskService:
-        # Authorize before touching the database: a 403 costs no connection.
+        # The route has authorized the caller already; the service is scoped to the owner here
+        # too, so that no call reaches another user's tasks, whoever makes it.
         return TaskService(self._repository, self._policy, require_owner(principal, user_id))
 
     async def list_tasks(

@@ -21,6 +21,10 @@ IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
 IDENTITIES = ("owner", "stranger", "anonymous")
 STRANGERS = ("intruder", "intruder_2")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
+# What an entity tag may not hold between its quotes (RFC 9110, 8.8.3), and the contract's
+# longest If-Match or If-None-Match, quotes included.
+NOT_ETAGC = re.compile(r"[^\x21\x23-\x7E]")
+ENTITY_TAG_MAX_LENGTH = 1024
 _case_numbers = itertools.count(1)
 if IDENTITY not in IDENTITIES:
     raise ValueError(f"FUZZ_IDENTITY must be one of {IDENTITIES}, not {IDENTITY!r}")
@@ -74,6 +78,9 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     - The fuzzer reuses one example Idempotency-Key with different bodies, which the service
       rightly refuses (422); each generated create carries its own key instead (replays are
       pinned by tests/integration/test_idempotency.py). A malformed key is left as it is.
+    - A client sends back in If-Match and If-None-Match the entity tags it was given: a
+      well-formed one becomes an entity tag (the generated text, quoted), as the contract's
+      description says it is; its schema says only "a string", and anything else is 400.
     - A made-up If-Match never names a version the service issued, so every such write is a
       412. Every other well-formed one becomes `*` (any current version), so that writes with
       If-Match also reach the database; the others still check the 412s.
@@ -84,5 +91,10 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     if isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key):
         headers["Idempotency-Key"] = f"{key[:200]}.{number}"
     well_formed = case.meta is None or case.meta.generation.mode.is_positive
+    for name in ("If-Match", "If-None-Match"):
+        value = headers.get(name)
+        if isinstance(value, str) and well_formed:
+            opaque = NOT_ETAGC.sub("", value)[: ENTITY_TAG_MAX_LENGTH - 2]
+            headers[name] = f'"{opaque}"'
     if "If-Match" in headers and well_formed and number % 2 == 0:
         headers["If-Match"] = "*"

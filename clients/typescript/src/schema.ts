@@ -233,7 +233,7 @@ export interface components {
         Task: {
             /**
              * Format: int64
-             * @description The task's id; opaque to clients (compare it, do not compute with it).
+             * @description The task's id, unique among the user's tasks; opaque to clients (compare it, do not compute with it). A new task's id is drawn at random from 1 to 2^53 - 1, so a JavaScript number holds it exactly; ids follow no order and say nothing of other users' tasks.
              */
             id: number;
             user_id: string;
@@ -267,7 +267,7 @@ export interface components {
         };
         TaskList: {
             items: components["schemas"]["Task"][];
-            /** @description Pass as `cursor` for the next page; null on the last page. */
+            /** @description Pass as `cursor` for the next page; null on the last page. Encrypted: nothing in it can be read or changed. */
             next_cursor: string | null;
         };
         TaskChanges: {
@@ -277,7 +277,7 @@ export interface components {
             deleted: number[];
             /** @description Pass as `cursor` (with the same `since`) for the next page; null on the last page. */
             next_cursor: string | null;
-            /** @description On the last page, the token to send as `since` next time; null before it. */
+            /** @description On the last page, the token to send as `since` next time; null before it. Encrypted: nothing in it can be read or changed. */
             sync_token: string | null;
         };
         /**
@@ -294,24 +294,24 @@ export interface components {
         /** @description When the task is due; null when it has no due date. */
         DueAt: components["schemas"]["DateTime"] | null;
         /**
-         * @description A tag as stored: 1 to 50 characters, lower-case, no whitespace at either end, no control characters other than tab, line feed and carriage return.
+         * @description A tag as stored: 1 to 50 characters, lower-case, in Unicode NFC, no whitespace at either end, no control characters other than tab, line feed and carriage return.
          * @example home
          */
         Tag: string;
         /**
-         * @description A tag as sent: whitespace at either end is trimmed and the rest is lower-cased, which must leave 1 to 50 characters (no control characters other than tab, line feed and carriage return).
+         * @description A tag as sent: whitespace at either end is trimmed and the rest is lower-cased and put in Unicode NFC, which must leave 1 to 50 characters (no control characters other than tab, line feed and carriage return). Spellings equal after this are one tag: "É", "é" and "e" followed by a combining acute accent all become "é".
          * @example Home
          */
         TagInput: string;
         /** @description Up to 20 tags; tags equal after normalization count once. */
         TagsInput: components["schemas"]["TagInput"][];
         /**
-         * @description 1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return.
+         * @description 1 to 200 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC (canonically equivalent spellings are stored alike), which must leave 200 characters at most.
          * @example Buy milk
          */
         Title: string;
         /**
-         * @description Up to 1000 characters; no control characters other than tab, line feed and carriage return. Null when absent.
+         * @description Up to 1000 characters; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 1000 characters at most. Null when absent.
          * @example Two litres, semi-skimmed.
          */
         Description: string | null;
@@ -332,7 +332,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description `malformed_json`: the body is not JSON as RFC 8259 defines it: broken syntax, bytes that are not UTF-8 (whatever `charset` the media type names), `NaN` or `Infinity`, an escaped lone surrogate, nesting deeper than 1,024 levels, or a number past a double's range. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
+        /** @description `malformed_json`: the body is not JSON as RFC 8259 defines it: broken syntax, bytes that are not UTF-8 (whatever `charset` the media type names), `NaN` or `Infinity`, an escaped lone surrogate, nesting deeper than 1,024 levels, or a number past a double's range. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. Also `bad_request`, with `details.header` naming the field: a conditional header the operation does not evaluate (`If-Match`, `If-None-Match`, `If-Unmodified-Since`), an `If-Match` or `If-None-Match` that is neither `*` nor a list of entity tags, or a single-valued header parameter sent more than once; and, with `details` null, a query string that is not percent-encoded UTF-8. */
         MalformedJson: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -342,7 +342,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
+        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. Also `bad_request`, with `details.header` naming the field: a conditional header the operation does not evaluate (`If-Match`, `If-None-Match`, `If-Unmodified-Since`), an `If-Match` or `If-None-Match` that is neither `*` nor a list of entity tags, or a single-valued header parameter sent more than once; and, with `details` null, a query string that is not percent-encoded UTF-8. */
         InvalidRequest: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -352,20 +352,13 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The bearer token is missing, malformed, expired or not signed by us. */
+        /** @description The bearer token is missing, malformed, expired or not signed by us. Without a token, `WWW-Authenticate: Bearer` and `details` null. A refused token gets `WWW-Authenticate: Bearer error="invalid_token", error_description="..."` (RFC 6750), the description being the body's `message`, and `details.reason`, one of these stable codes (the form is checked first, then the signature, then the claims; nothing the token carried is ever echoed): `malformed` (not a JWT in canonical compact form, or a refused header parameter such as `jku`, `x5u`, `jwk`, `x5c` or `crit`); `algorithm` (an algorithm this service, or this key, does not take); `unknown_key` (no `kid`, or one the auth server does not publish for signatures); `signature` (the signature does not verify); `expired` (`exp` has passed); `not_yet_valid` (`nbf` or `iat` is in the future); `issuer` (`iss` is not the configured issuer); `audience` (`aud` does not name the configured audience); `claims` (no `exp`, a `sub` that is not a user id, or a time claim that is not a number). */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "error": "unauthorized",
-                 *       "message": "A valid bearer token is required.",
-                 *       "details": null
-                 *     }
-                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -439,7 +432,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description A parameter or the body fails the schema (`validation_failed`, naming each problem's location), or an `Idempotency-Key` is reused with another body (`idempotency_key_reused`). */
+        /** @description A parameter or the body fails the schema (`validation_failed`, naming each problem's location; a query parameter that is not an array, sent more than once, is a `repeated_parameter` problem), or an `Idempotency-Key` is reused with another body (`idempotency_key_reused`). */
         UnprocessableContent: {
             headers: {
                 [name: string]: unknown;
@@ -464,7 +457,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
+        /** @description `invalid_cursor`: the cursor was tampered with, truncated, or issued for other filters or another sort. `invalid_sync_token`: the sync token was tampered with or truncated. `invalid_request`: the request carries more than one `Authorization` header (with `WWW-Authenticate`). `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. Also `bad_request`, with `details.header` naming the field: a conditional header the operation does not evaluate (`If-Match`, `If-None-Match`, `If-Unmodified-Since`), an `If-Match` or `If-None-Match` that is neither `*` nor a list of entity tags, or a single-valued header parameter sent more than once; and, with `details` null, a query string that is not percent-encoded UTF-8. */
         InvalidCursor: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -553,7 +546,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. */
+        /** @description `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. Also `bad_request`, with `details.header` naming the field: a conditional header the operation does not evaluate (`If-Match`, `If-None-Match`, `If-Unmodified-Since`), an `If-Match` or `If-None-Match` that is neither `*` nor a list of entity tags, or a single-valued header parameter sent more than once; and, with `details` null, a query string that is not percent-encoded UTF-8. */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -729,14 +722,14 @@ export interface components {
          */
         PriorityFilter: components["schemas"]["Priority"][];
         /**
-         * @description Tasks that carry every one of these tags (repeat the parameter for several); each is normalized as tags are (trimmed, lower-case).
+         * @description Tasks that carry every one of these tags (repeat the parameter for several); each is normalized as tags are (trimmed, lower-case, Unicode NFC).
          * @example [
          *       "home"
          *     ]
          */
         TagFilter: components["schemas"]["TagInput"][];
         /**
-         * @description Case-insensitive text search in the title and description: every word of `q` must begin a word of the task (`mil` finds "Buy milk"). A `q` without any letter or digit matches no task.
+         * @description Case-insensitive text search in the title and description: every word of `q` must begin a word of the task (`mil` finds "Buy milk"). Words are split at white space and punctuation, in the task as in `q`: `eggs` finds "milk/eggs", `com` finds "x@y.com", and `milk/eggs` finds "milk/eggs" too. Both are compared in Unicode NFC, so a letter with an accent matches whether it is sent precomposed or as a letter and a combining accent. A `q` without any letter or digit matches no task.
          * @example milk
          */
         TextQuery: string;
@@ -750,28 +743,28 @@ export interface components {
          * @example 2026-11-01T00:00:00Z
          */
         DueAfter: components["schemas"]["DateTime"];
-        /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. */
+        /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
         Overdue: boolean;
         /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point. */
         Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
         /** @description The most items a page holds. */
         Limit: number;
-        /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. */
+        /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
         Cursor: string;
         /** @description `sync_token` of the last page of the previous sync. Absent: every task, as a first sync. Tampered or another user's: 400 `invalid_sync_token`; older than the retention period: 410. */
         Since: string;
         /**
-         * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task.
+         * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
          * @example "3"
          */
         IfMatch: string;
         /**
-         * @description Entity tags the caller already holds (comma-separated, or `*`): if the task's current `ETag` is one of them, 304 without a body.
+         * @description Entity tags the caller already holds (comma-separated, or `*`): if the task's current `ETag` is one of them, 304 without a body. Several `If-None-Match` fields are one list. A value that is neither `*` nor a list of entity tags is 400 `bad_request`.
          * @example "3"
          */
         IfNoneMatch: string;
         /**
-         * @description A unique value chosen by the client for one logical create (a UUID is a good choice), kept per user for 24 hours. Printable ASCII, 1 to 255 characters.
+         * @description A unique value chosen by the client for one logical create (a UUID is a good choice), kept per user for 24 hours. Printable ASCII, 1 to 255 characters. Sent once: two `Idempotency-Key` fields are 400 `bad_request`, and nothing is created.
          * @example 5f0c7a4e-4d6b-4a8e-9b1f-2c3d4e5f6a7b
          */
         IdempotencyKey: string;
@@ -779,7 +772,7 @@ export interface components {
     requestBodies: never;
     headers: {
         /**
-         * @description The authentication scheme to use.
+         * @description The authentication scheme to use: `Bearer`, followed by `error="invalid_token"` and an `error_description` when a token was sent and refused.
          * @example Bearer
          */
         WWWAuthenticate: string;
@@ -817,14 +810,14 @@ export interface operations {
                  */
                 priority?: components["parameters"]["PriorityFilter"];
                 /**
-                 * @description Tasks that carry every one of these tags (repeat the parameter for several); each is normalized as tags are (trimmed, lower-case).
+                 * @description Tasks that carry every one of these tags (repeat the parameter for several); each is normalized as tags are (trimmed, lower-case, Unicode NFC).
                  * @example [
                  *       "home"
                  *     ]
                  */
                 tag?: components["parameters"]["TagFilter"];
                 /**
-                 * @description Case-insensitive text search in the title and description: every word of `q` must begin a word of the task (`mil` finds "Buy milk"). A `q` without any letter or digit matches no task.
+                 * @description Case-insensitive text search in the title and description: every word of `q` must begin a word of the task (`mil` finds "Buy milk"). Words are split at white space and punctuation, in the task as in `q`: `eggs` finds "milk/eggs", `com` finds "x@y.com", and `milk/eggs` finds "milk/eggs" too. Both are compared in Unicode NFC, so a letter with an accent matches whether it is sent precomposed or as a letter and a combining accent. A `q` without any letter or digit matches no task.
                  * @example milk
                  */
                 q?: components["parameters"]["TextQuery"];
@@ -838,13 +831,13 @@ export interface operations {
                  * @example 2026-11-01T00:00:00Z
                  */
                 due_after?: components["parameters"]["DueAfter"];
-                /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. */
+                /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
                 overdue?: components["parameters"]["Overdue"];
                 /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point. */
                 sort?: components["parameters"]["Sort"];
                 /** @description The most items a page holds. */
                 limit?: components["parameters"]["Limit"];
-                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. */
+                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
@@ -886,7 +879,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description A unique value chosen by the client for one logical create (a UUID is a good choice), kept per user for 24 hours. Printable ASCII, 1 to 255 characters.
+                 * @description A unique value chosen by the client for one logical create (a UUID is a good choice), kept per user for 24 hours. Printable ASCII, 1 to 255 characters. Sent once: two `Idempotency-Key` fields are 400 `bad_request`, and nothing is created.
                  * @example 5f0c7a4e-4d6b-4a8e-9b1f-2c3d4e5f6a7b
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -946,7 +939,7 @@ export interface operations {
                 since?: components["parameters"]["Since"];
                 /** @description The most items a page holds. */
                 limit?: components["parameters"]["Limit"];
-                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. */
+                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
@@ -989,7 +982,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Entity tags the caller already holds (comma-separated, or `*`): if the task's current `ETag` is one of them, 304 without a body.
+                 * @description Entity tags the caller already holds (comma-separated, or `*`): if the task's current `ETag` is one of them, 304 without a body. Several `If-None-Match` fields are one list. A value that is neither `*` nor a list of entity tags is 400 `bad_request`.
                  * @example "3"
                  */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
@@ -1040,7 +1033,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task.
+                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1097,7 +1090,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task.
+                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1145,7 +1138,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task.
+                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1203,7 +1196,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task.
+                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];

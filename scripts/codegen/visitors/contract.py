@@ -14,6 +14,9 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 JSON_MEDIA_TYPE = "application/json"
 # Answered by the generated route itself (a conditional GET), never passed to the implementation.
 IF_NONE_MATCH = "If-None-Match"
+# The header parameters that are lists of entity tags (RFC 9110, 13.1.1 and 13.1.2): sent in
+# several fields, they are one list (RFC 9110, 5.3). Every other header parameter is one value.
+ENTITY_TAG_HEADERS = ("If-Match", IF_NONE_MATCH)
 PARAMETER_FUNCTIONS = {"path": "Path", "query": "Query", "header": "Header"}
 STRING_CONSTRAINTS = (
     ("minLength", "min_length"),
@@ -66,7 +69,7 @@ def _value_type(
         python_type = "formats.Integer" if constrain_items else "int"
         return python_type, _constraints(schema, NUMBER_CONSTRAINTS)
     if kind == "boolean":
-        return "bool", []
+        return ("formats.Boolean" if constrain_items else "bool"), []
     if kind == "string":
         return "str", _constraints(schema, STRING_CONSTRAINTS)
     if kind == "array":
@@ -101,6 +104,7 @@ def _parameter(document: dict[str, Any], parameter: dict[str, Any]) -> dict[str,
         "name": name,
         "header": parameter["name"],
         "location": location,
+        "many": schema.get("type") == "array",
         "port_type": port_type,
         "annotation": f"Annotated[{python_type}, {function}({', '.join(constraints)})]{default}",
     }
@@ -170,6 +174,7 @@ def _endpoint(
     for p in parameters:
         p["passed"] = not (conditional_get and p["header"] == IF_NONE_MATCH)
 
+    headers = [p["header"] for p in parameters if p["location"] == "header"]
     body = None
     if "requestBody" in operation:
         request_body = _resolve(document, operation["requestBody"])
@@ -203,6 +208,11 @@ def _endpoint(
         "response_model": _schema_name(response_schema),
         "body": body,
         "parameters": parameters,
+        "single_query": [
+            p["header"] for p in parameters if p["location"] == "query" and not p["many"]
+        ],
+        "single_headers": [h for h in headers if h not in ENTITY_TAG_HEADERS],
+        "entity_tag_headers": [h for h in headers if h in ENTITY_TAG_HEADERS],
         "conditional_get": conditional_get,
         "secured": bool(security),
         "returns_location": "Location" in response_headers,
