@@ -29,10 +29,16 @@ class Unauthorized(ApiError):
     code = "unauthorized"
 
     def __init__(self, message: str, *, reason: str) -> None:
-        """`reason`: `missing` (no token), else why the token was refused (see MalformedToken)."""
-        # RFC 6750: name the error only when a token was presented.
-        challenge = 'Bearer error="invalid_token"' if reason != "missing" else "Bearer"
-        super().__init__(message, headers={"WWW-Authenticate": challenge})
+        """`reason`: `missing` (no token), else the code of why the token was refused, and
+        `message` its fixed sentence (impl.auth.refusals): the client is told both."""
+        if reason == "missing":
+            # RFC 6750: a request that presented no token gets the scheme alone.
+            super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+        else:
+            challenge = f'Bearer error="invalid_token", error_description="{message}"'
+            super().__init__(
+                message, details={"reason": reason}, headers={"WWW-Authenticate": challenge}
+            )
         self.reason = reason
 
 

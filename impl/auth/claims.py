@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from impl.auth.compact import MalformedToken, json_object
+from impl.auth.refusals import Refusal
 
 # The contract's user-id pattern: the subject is the user in every URL it may use (so neither
 # "." nor "..", which a client resolves away as path segments).
@@ -27,7 +28,7 @@ def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
     if value is None and name not in claims:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise MalformedToken(f"{name} is not a number", "claims")
+        raise MalformedToken(f"{name} is not a number", Refusal.CLAIMS)
     return float(value)
 
 
@@ -36,20 +37,20 @@ def subject_of(payload: bytes, rules: ClaimRules, now: float) -> str:
     claims = json_object(payload, "payload")
     expires = _numeric_date(claims, "exp")
     if expires is None:
-        raise MalformedToken("exp is missing", "claims")
+        raise MalformedToken("exp is missing", Refusal.CLAIMS)
     if expires <= now - rules.leeway_seconds:
-        raise MalformedToken("the token has expired", "expired")
+        raise MalformedToken("the token has expired", Refusal.EXPIRED)
     for name in ("nbf", "iat"):
         moment = _numeric_date(claims, name)
         if moment is not None and moment > now + rules.leeway_seconds:
-            raise MalformedToken(f"{name} is in the future", "not_yet_valid")
+            raise MalformedToken(f"{name} is in the future", Refusal.NOT_YET_VALID)
     if rules.issuer is not None and claims.get("iss") != rules.issuer:
-        raise MalformedToken("the issuer is not the configured one", "issuer")
+        raise MalformedToken("the issuer is not the configured one", Refusal.ISSUER)
     if rules.audience is not None and not _names_audience(claims.get("aud"), rules.audience):
-        raise MalformedToken("the audience is not the configured one", "audience")
+        raise MalformedToken("the audience is not the configured one", Refusal.AUDIENCE)
     subject = claims.get("sub")
     if not isinstance(subject, str) or USER_ID.fullmatch(subject) is None:
-        raise MalformedToken("the subject is missing or not a user id", "claims")
+        raise MalformedToken("the subject is missing or not a user id", Refusal.CLAIMS)
     return subject
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from impl.auth.refusals import Refusal
+
 MAX_TOKEN_BYTES = 8192
 PART = re.compile(r"[A-Za-z0-9_-]*")
 # Header parameters that point at keys or extensions: a verifier must never follow them.
@@ -23,11 +25,10 @@ REFUSED_HEADER_PARAMETERS = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "cri
 class MalformedToken(Exception):
     """Not a token this service could ever accept; the message is for the log, not the client.
 
-    `reason` is one of a fixed few words (malformed, algorithm, signature, unknown_key, expired,
-    not_yet_valid, issuer, audience, claims): a label for counting refusals.
+    `reason` is what the client and the metrics are told: one of a fixed few codes.
     """
 
-    def __init__(self, message: str, reason: str = "malformed") -> None:
+    def __init__(self, message: str, reason: Refusal = Refusal.MALFORMED) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -75,7 +76,7 @@ def parse(token: str, algorithms: frozenset[str]) -> CompactToken:
     header = json_object(decode_part(header_part), "header")
     algorithm = header.get("alg")
     if not isinstance(algorithm, str) or algorithm not in algorithms:
-        raise MalformedToken("the algorithm is not allowed", "algorithm")
+        raise MalformedToken("the algorithm is not allowed", Refusal.ALGORITHM)
     typ = header.get("typ")
     if typ is not None and (not isinstance(typ, str) or typ.upper() != "JWT"):
         raise MalformedToken("the token type is not JWT")

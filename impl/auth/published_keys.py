@@ -34,6 +34,7 @@ from jwt.exceptions import InvalidKeyError
 
 from impl.auth.claims import ClaimRules
 from impl.auth.compact import CompactToken, MalformedToken
+from impl.auth.refusals import Refusal
 from impl.auth.verifier import TokenAuthenticator
 from impl.errors import ApiError
 
@@ -221,11 +222,11 @@ class PublishedKeyAuthenticator(TokenAuthenticator):
 
     async def verify_signature(self, token: CompactToken) -> None:
         if token.key_id is None:
-            raise MalformedToken("the token names no key id", "unknown_key")
+            raise MalformedToken("the token names no key id", Refusal.UNKNOWN_KEY)
         key = await self._keys.key(token.key_id)
         if key is None:
-            raise MalformedToken("the key id is not in the published set", "unknown_key")
+            raise MalformedToken("the key id is not in the published set", Refusal.UNKNOWN_KEY)
         if key.algorithm != token.algorithm:
-            raise MalformedToken("the algorithm is not the key's", "algorithm")
+            raise MalformedToken("the algorithm is not the key's", Refusal.ALGORITHM)
         if not key.verifies(token.signing_input, token.signature):
-            raise MalformedToken("the signature does not match", "signature")
+            raise MalformedToken("the signature does not match", Refusal.SIGNATURE)

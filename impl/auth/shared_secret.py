@@ -5,6 +5,7 @@ import hmac
 
 from impl.auth.claims import ClaimRules
 from impl.auth.compact import CompactToken, MalformedToken
+from impl.auth.refusals import Refusal
 from impl.auth.verifier import TokenAuthenticator
 
 ALGORITHM = "HS256"
@@ -20,4 +21,4 @@ class SharedSecretAuthenticator(TokenAuthenticator):
     async def verify_signature(self, token: CompactToken) -> None:
         expected = hmac.new(self._secret, token.signing_input, hashlib.sha256).digest()
         if not hmac.compare_digest(expected, token.signature):
-            raise MalformedToken("the signature does not match", "signature")
+            raise MalformedToken("the signature does not match", Refusal.SIGNATURE)

@@ -15,7 +15,8 @@ logger = logging.getLogger(__name__)
 class TokenAuthenticator(BaseAuthenticator):
     """A bearer token becomes a Principal only if its form, signature and claims all hold.
 
-    Any failure is a 401 (never a 500): the reason goes to the debug log, the token nowhere.
+    Any failure is a 401 (never a 500) that names its reason (impl.auth.refusals) in fixed
+    words; the details go to the debug log, the token nowhere.
     """
 
     def __init__(self, algorithms: frozenset[str], rules: ClaimRules) -> None:
@@ -29,11 +30,9 @@ class TokenAuthenticator(BaseAuthenticator):
             compact = parse(token, self._algorithms)
             await self.verify_signature(compact)
             subject = subject_of(compact.payload, self._rules, time.time())
-        except MalformedToken as reason:
-            logger.debug("bearer token refused: %s", reason)
-            raise Unauthorized(
-                "The bearer token is invalid or expired.", reason=reason.reason
-            ) from None
+        except MalformedToken as refused:
+            logger.debug("bearer token refused (%s): %s", refused.reason, refused)
+            raise Unauthorized(refused.reason.description, reason=refused.reason) from None
         return Principal(user_id=subject)
 
     @abstractmethod

@@ -2,14 +2,18 @@
 
 import base64
 import json
+import re
 import time
 from functools import cache
 
 import pytest
 import rsa
 
+from impl.auth.refusals import Refusal
 from tests.conftest import Api, User
+from tests.support.contract import Contract
 from tests.support.operations import OPERATIONS, Operation, ids
+from tests.support.refusals import assert_refused
 from tests.support.tokens import claims_for, sign, token_for
 
 
@@ -43,6 +47,22 @@ def bad_tokens(user_id: str) -> dict[str, str]:
 
 
 BAD_TOKEN_KINDS = sorted(bad_tokens("someone"))
+# Why each of them is refused (this service checks no issuer nor audience: see
+# test_token_attacks.py for those, and test_jwks.py for unknown keys).
+REFUSED_BECAUSE = {
+    "expired": "expired",
+    "not_yet_valid": "not_yet_valid",
+    "malformed": "malformed",
+    "truncated": "malformed",
+    "wrong_secret": "signature",
+    "alg_none": "algorithm",
+    "hs512": "algorithm",
+    "rs256": "algorithm",
+    "missing_sub": "claims",
+    "missing_exp": "claims",
+    "numeric_sub": "claims",
+    "empty_sub": "claims",
+}
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
@@ -66,6 +86,28 @@ def test_bad_token_is_401(api: Api, alice: User, operation: Operation, kind: str
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert response.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("kind", BAD_TOKEN_KINDS)
+def test_a_refused_token_is_told_why_in_the_challenge_and_the_body(
+    api: Api, alice: User, kind: str
+) -> None:
+    # given a token that is wrong in exactly one way
+    token = bad_tokens(alice.id)[kind]
+
+    # when it is sent
+    response = api.request("GET", alice.tasks_path, token=token)
+
+    # then the 401 names that way: error_description in WWW-Authenticate, details.reason
+    assert_refused(response, REFUSED_BECAUSE[kind])
+
+
+def test_the_contract_documents_every_reason_a_token_is_refused_for(contract: Contract) -> None:
+    description = contract.document["components"]["responses"]["Unauthorized"]["description"]
+
+    documented = set(re.findall(r"`([a-z_]+)` \(", description))
+
+    assert documented == {refusal.value for refusal in Refusal}
 
 
 @pytest.mark.parametrize("header", ["Basic YWxpY2U6c2VjcmV0", "Bearer", "Token abc", "Bearer a b"])
