@@ -25,9 +25,12 @@ WITH owned AS (
     UNION ALL
     SELECT 'user_big', 0, t FROM generate_series(1, $3::int) AS t
 )
-INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at, priority, tags,
-                   due_at, completed_at, version)
+INSERT INTO tasks (user_id, id, title, description, completed, created_at, updated_at, priority,
+                   tags, due_at, completed_at, version)
 SELECT owner,
+       -- Ids drawn as the service draws them (at random, within 2^53), but from the seed alone,
+       -- so that both sides' databases hold the same ids.
+       1 + ('x' || left(md5(owner || '/' || t), 13))::bit(52)::bigint,
        (ARRAY['Buy milk', 'Call the plumber', 'Renew passport', 'Book dentist appointment',
               'Pay electricity bill', 'Water the plants', 'Prepare quarterly report',
               'Reply to Anna about the trip', 'Fix the bike''s back brake',

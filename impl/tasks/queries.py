@@ -32,12 +32,13 @@ PAGE_START_KEYS = {
     "priority": "$%d::task_priority",
     "title": '$%d::text COLLATE "C"',
 }
-# Every word of the search text, as a prefix: 'mil' finds "milk". The words are the lexemes
-# PostgreSQL's own parser finds in it, quoted for to_tsquery; no word at all gives NULL, which
-# matches nothing.
-TEXT_QUERY = """search @@ to_tsquery('simple', (
+# Every word of the search text, as a prefix: 'mil' finds "milk". Its words are found by the
+# function that finds a task's (migration 0011), then quoted for to_tsquery; no word at all gives
+# NULL, which matches nothing. A task's words are stored: a generic plan of the prepared statement
+# may read the user's tasks by key and filter each one, and must not compute them again per row.
+TEXT_QUERY = """search_words @@ to_tsquery('simple', (
     SELECT string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''':*', ' & ')
-    FROM unnest(to_tsvector('simple', $%d::text))))"""
+    FROM unnest(task_search_words($%d::text, NULL))))"""
 OVERDUE = "(due_at < now() AND NOT completed)"
 
 

@@ -12,10 +12,10 @@ the row with the time of the write (clock_timestamp(), never moving `updated_at`
 new `version`, and the id of its transaction for delta sync.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
 
@@ -27,7 +27,10 @@ from impl.tasks.queries import TASK_COLUMNS, changes_statement, list_statement
 
 GET = named("get_task", f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2")
 # The user's count goes up in the same statement that inserts, on a locked row, only while it
-# is under the cap ($7): no row from the count means no room, and nothing is inserted.
+# is under the cap ($7): no row from the count means no room, and nothing is inserted. The id is
+# drawn at random (migration 0012). One that was a deleted task's loses its deletion: delta sync
+# would otherwise hand a client the new task and the old deletion of its id in one page, which
+# says nothing of their order.
 INSERT = named(
     "insert_task",
     f"""
@@ -36,13 +39,25 @@ INSERT = named(
         ON CONFLICT (user_id) DO UPDATE SET task_count = counts.task_count + 1
             WHERE counts.task_count < $7
         RETURNING user_id
-    ), written AS (SELECT clock_timestamp() AS at)
-    INSERT INTO tasks (user_id, title, description, priority, tags, due_at, created_at, updated_at)
-    SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, written.at, written.at
-    FROM slot, written
-    RETURNING {TASK_COLUMNS}
+    ), written AS (SELECT clock_timestamp() AS at
+    ), added AS (
+        INSERT INTO tasks (user_id, title, description, priority, tags, due_at, created_at,
+                           updated_at)
+        SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, written.at, written.at
+        FROM slot, written
+        RETURNING {TASK_COLUMNS}
+    ), reused AS (
+        DELETE FROM task_deletions AS deletion USING added
+        WHERE deletion.user_id = added.user_id AND deletion.task_id = added.id
+    )
+    SELECT {TASK_COLUMNS} FROM added
 """,
 )
+# A drawn id that the user already holds (for a user with n tasks, n chances in 2^53 - 1) fails
+# the insert on the task's key; it is drawn again, a few times at most.
+TASK_KEY = "tasks_pkey"
+ID_DRAWS = 3
+T = TypeVar("T")
 # Shared by every update: a new version, the time and the transaction of the write. The time is
 # read in the SET list, so that it is taken when the row is written: after any wait for a
 # concurrent writer's lock (a FROM subquery would be read when the statement starts).
@@ -199,9 +214,12 @@ class TaskRepository:
 
     async def add(self, user_id: str, fields: NewFields, cap: int) -> Task | None:
         """The new task; None when the user already holds `cap` tasks."""
-        async with self._database.connection() as connection:
-            record = await connection.fetchrow(INSERT, user_id, *_values(fields), cap)
-        return _task(record)
+
+        async def insert() -> Task | None:
+            async with self._database.connection() as connection:
+                return _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
+
+        return await _drawing_ids_again(insert)
 
     async def add_once(
         self,
@@ -219,16 +237,21 @@ class TaskRepository:
         and (None, None) when the user has no room for another task. `render` gives the body
         the key replays.
         """
-        async with self._database.connection() as connection, connection.transaction():
-            await connection.execute(LOCK_KEY, user_id, key)
-            await connection.execute(FORGET_EXPIRED_KEYS, user_id, key_lifetime)
-            earlier = await connection.fetchrow(FIND_KEY, user_id, key)
-            if earlier is not None:
-                return RecordedAnswer(earlier["request_hash"], earlier["response"]), None
-            task = _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
-            if task is not None:
-                await connection.execute(REMEMBER_KEY, user_id, key, request_hash, render(task))
-        return None, task
+
+        async def insert_once() -> tuple[RecordedAnswer | None, Task | None]:
+            async with self._database.connection() as connection, connection.transaction():
+                await connection.execute(LOCK_KEY, user_id, key)
+                await connection.execute(FORGET_EXPIRED_KEYS, user_id, key_lifetime)
+                earlier = await connection.fetchrow(FIND_KEY, user_id, key)
+                if earlier is not None:
+                    return RecordedAnswer(earlier["request_hash"], earlier["response"]), None
+                task = _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
+                if task is not None:
+                    await connection.execute(REMEMBER_KEY, user_id, key, request_hash, render(task))
+            return None, task
+
+        # A failed statement ends the transaction: the whole of it is made again.
+        return await _drawing_ids_again(insert_once)
 
     async def replace(
         self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
@@ -288,6 +311,17 @@ class TaskRepository:
 
         snapshot, records = await self._database.read(read)
         return snapshot, [_change(record) for record in records]
+
+
+async def _drawing_ids_again(insert: Callable[[], Awaitable[T]]) -> T:
+    """`insert`, made again while the id it drew is one the user already holds."""
+    for _ in range(ID_DRAWS - 1):
+        try:
+            return await insert()
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name != TASK_KEY:
+                raise
+    return await insert()
 
 
 def _values(fields: NewFields) -> tuple[Any, ...]:

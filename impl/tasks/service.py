@@ -2,6 +2,7 @@
 
 import hashlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import orjson
 
 from generated.documents import Task, TaskChanges, TaskList
-from generated.models import TaskInput, TaskPatch
+from generated.models import Tag, TaskInput, TaskPatch
 from impl.errors import (
     Conflict,
     Gone,
@@ -22,7 +23,7 @@ from impl.json import dumps
 from impl.signing import TokenSigner
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.repository import NewFields, Snapshot, TaskRepository
-from impl.tasks.tags import normalize_tags
+from impl.tasks.tags import canonical, normalize_tags
 
 
 class TaskNotFound(NotFound):
@@ -46,6 +47,28 @@ class IdempotencyKeyReused(UnprocessableContent):
         super().__init__(
             "This Idempotency-Key was used with another request body.",
             details={"header": "Idempotency-Key"},
+        )
+
+
+class LongerInNfc(UnprocessableContent):
+    """A text within its limit as sent, past it in NFC, as the contract counts its characters.
+
+    A few characters have a longer NFC form (U+FB2C is three code points): the schema's limit,
+    checked on what was sent, cannot see it.
+    """
+
+    code = "validation_failed"
+
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(
+            "The request does not match the schema.",
+            details=[
+                {
+                    "location": ["body", field],
+                    "message": f"String should have at most {limit} characters in Unicode NFC",
+                    "type": "string_too_long",
+                }
+            ],
         )
 
 
@@ -177,8 +200,12 @@ class TaskService:
 
     async def update(self, task_id: int, if_match: list[int] | None, patch: TaskPatch) -> Task:
         changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
+        if "title" in changes:
+            changes["title"] = _stored_text("title", changes["title"])
+        if changes.get("description") is not None:
+            changes["description"] = _stored_text("description", changes["description"])
         if "tags" in changes:
-            changes["tags"] = normalize_tags(tag.root for tag in changes["tags"])
+            changes["tags"] = _stored_tags(tag.root for tag in changes["tags"])
         if "priority" in changes:
             changes["priority"] = str(changes["priority"])
         if not changes:
@@ -285,12 +312,43 @@ def _key_claim(value: object) -> object:
 
 def _new_fields(body: TaskInput) -> NewFields:
     return NewFields(
-        title=body.title,
-        description=body.description,
+        title=_stored_text("title", body.title),
+        description=None
+        if body.description is None
+        else _stored_text("description", body.description),
         priority=str(body.priority),
-        tags=normalize_tags(tag.root for tag in body.tags),
+        tags=_stored_tags(tag.root for tag in body.tags),
         due_at=body.due_at,
     )
+
+
+def _max_length(metadata: list[Any]) -> int:
+    """The contract's maxLength, as the generated model's field holds it (`MaxLen`)."""
+    return int(next(item.max_length for item in metadata if hasattr(item, "max_length")))
+
+
+# The contract's limits, checked again on the text as stored: NFC may lengthen what passed them.
+MAX_LENGTHS = {
+    "title": _max_length(TaskInput.model_fields["title"].metadata),
+    "description": _max_length(TaskInput.model_fields["description"].metadata),
+    "tags": _max_length(Tag.model_fields["root"].metadata),
+}
+
+
+def _stored_text(field: str, text: str) -> str:
+    """A title or description as stored: in NFC, within its limit there too."""
+    stored = canonical(text)
+    if len(stored) > MAX_LENGTHS[field]:
+        raise LongerInNfc(field, MAX_LENGTHS[field])
+    return stored
+
+
+def _stored_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as stored: normalized, each once, each within the limit of a stored `Tag`."""
+    stored = normalize_tags(tags)
+    if any(len(tag) > MAX_LENGTHS["tags"] for tag in stored):
+        raise LongerInNfc("tags", MAX_LENGTHS["tags"])
+    return stored
 
 
 def _fingerprint(fields: NewFields) -> bytes:

@@ -1,5 +1,10 @@
-"""Tags as stored: trimmed, lower-case, each once, in the order first given."""
+"""Text as stored: titles and descriptions in Unicode NFC; tags also trimmed, lower-case, once.
 
+NFC gives canonically equivalent spellings one form ("é" precomposed, or "e" and a combining
+accent), so that the same text compares, searches and deduplicates as one.
+"""
+
+import unicodedata
 from collections.abc import Iterable
 
 # ECMA-262's whitespace (what the contract's patterns mean by it), which Python's str.strip()
@@ -10,17 +15,24 @@ WHITESPACE = (
 )
 
 
+def canonical(text: str) -> str:
+    """`text` in NFC; a few characters have a longer NFC form (U+FB2C is three code points)."""
+    return unicodedata.normalize("NFC", text)
+
+
 def normalize_tag(tag: str) -> str:
-    """Trimmed and lower-cased, never longer than the trimmed tag.
+    """Trimmed, lower-cased, in NFC.
 
     `str.lower()` turns a few characters into two ('İ' into 'i' and a combining dot); those keep
-    only the first, as PostgreSQL's lower() does, so a valid tag cannot grow past the limit.
+    only the first, as PostgreSQL's lower() does. NFC comes first, so that every spelling of a
+    tag is lower-cased alike, and again last: a letter lower-cased may compose with the mark after
+    it ('İ' and an acute accent become 'í').
     """
-    trimmed = tag.strip(WHITESPACE)
+    trimmed = canonical(tag).strip(WHITESPACE)
     lowered = trimmed.lower()
-    if len(lowered) == len(trimmed):
-        return lowered
-    return "".join(character.lower()[0] for character in trimmed)
+    if len(lowered) != len(trimmed):
+        lowered = "".join(character.lower()[0] for character in trimmed)
+    return canonical(lowered)
 
 
 def normalize_tags(tags: Iterable[str]) -> list[str]:

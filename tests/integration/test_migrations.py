@@ -16,6 +16,7 @@ from impl.db.migrations import (
     locked_runner,
     migrate,
 )
+from impl.tasks.queries import TEXT_QUERY
 from tests.support.postgres import PostgresServer, target
 
 SCHEMA_QUERY = """
@@ -122,7 +123,7 @@ def test_failing_migration_leaves_nothing_behind(postgres: PostgresServer, tmp_p
     sql_dir = tmp_path / "sql"
     shutil.copytree(Path(__file__).resolve().parents[2] / "sql", sql_dir)
     existing = [m.version for m in load_migrations()]
-    broken = f"{len(existing) + 1:04d}_broken"
+    broken = f"{existing[-1] + 1:04d}_broken"
     (sql_dir / f"{broken}.up.sql").write_text("CREATE TABLE half_done (id int);\nSELECT 1/0;\n")
     (sql_dir / f"{broken}.down.sql").write_text("DROP TABLE half_done;\n")
 
@@ -197,6 +198,55 @@ def test_migrations_keep_existing_tasks_and_fill_the_new_fields(postgres: Postgr
     ]
 
 
+RANDOM_TASK_IDS = "0012_random_task_ids"
+MAX_SAFE_INTEGER = 2**53 - 1
+ADD_TASKS = (
+    "INSERT INTO tasks (user_id, title) SELECT 'alice', $1 || n FROM generate_series(1, $2) AS n"
+)
+IDS_OF = "SELECT id FROM tasks WHERE title LIKE $1 || '%' ORDER BY created_at, title"
+
+
+def test_random_task_ids_apply_to_new_tasks_only_and_roll_back_to_a_sequence(
+    postgres: PostgresServer,
+) -> None:
+    async def up_then_down(url: str) -> dict[str, Any]:
+        migrations = load_migrations()
+        at = next(n for n, m in enumerate(migrations) if m.label == RANDOM_TASK_IDS)
+        seen: dict[str, Any] = {}
+        connection = await connect(target(url))
+        try:
+            # given tasks numbered by the sequence of the migrations before
+            async with locked_runner(target(url), migrations[:at]) as runner:
+                await runner.up()
+            await connection.execute(ADD_TASKS, "sequential ", 3)
+            seen["file_before"] = await connection.fetchval("SELECT pg_relation_filenode('tasks')")
+            # when the migration applies, then new tasks draw their ids
+            async with locked_runner(target(url), migrations[: at + 1]) as runner:
+                await runner.up()
+                seen["file_after"] = await connection.fetchval(
+                    "SELECT pg_relation_filenode('tasks')"
+                )
+                await connection.execute(ADD_TASKS, "random ", 20)
+                # and when it is rolled back, then the sequence goes on after every id
+                await runner.down()
+            await connection.execute(ADD_TASKS, "after ", 2)
+            for prefix in ("sequential ", "random ", "after "):
+                seen[prefix.strip()] = [row["id"] for row in await connection.fetch(IDS_OF, prefix)]
+        finally:
+            await connection.close()
+        return seen
+
+    with postgres.fresh_database() as url:
+        seen = asyncio.run(up_then_down(url))
+
+    assert seen["sequential"] == [1, 2, 3]
+    assert seen["file_after"] == seen["file_before"], "the table must not be rewritten"
+    assert all(1 <= task_id <= MAX_SAFE_INTEGER for task_id in seen["random"])
+    assert max(seen["random"]) > 2**40
+    highest = max(seen["sequential"] + seen["random"])
+    assert seen["after"] == [highest + 1, highest + 2]
+
+
 UNIQUE_TITLES = "tasks_unique_title_idx"
 # A statement outside a transaction that waits on the runner's own transaction never ends.
 BOUND_SECONDS = 60
@@ -206,7 +256,7 @@ def with_concurrent_unique_index(tmp_path: Path) -> Path:
     """sql/ plus a migration that builds a unique index outside a transaction."""
     sql_dir = tmp_path / "sql"
     shutil.copytree(Path(__file__).resolve().parents[2] / "sql", sql_dir)
-    label = f"{len(load_migrations()) + 1:04d}_unique_titles"
+    label = f"{load_migrations()[-1].version + 1:04d}_unique_titles"
     (sql_dir / f"{label}.up.sql").write_text(
         "-- no-transaction\n"
         f"CREATE UNIQUE INDEX CONCURRENTLY {UNIQUE_TITLES} ON tasks (user_id, title);\n"
@@ -319,3 +369,138 @@ def test_what_a_killed_migration_left_is_cleared_before_it_runs_again(
     assert left is False
     assert applied == migrations[-1:]
     assert valid is True
+
+
+SEARCH_WORDS = "0011_search_words"
+SEARCH_WORDS_BACKFILL = "0013_search_words_backfill"
+SEARCH_WORDS_INDEX_MIGRATION = "0014_search_words_index"
+SEARCH_WORDS_INDEX = "tasks_search_words_idx"
+# More than two of the backfill's batches of 5,000, over users whose keys interleave.
+OLD_TASKS = (
+    "INSERT INTO tasks (user_id, title) SELECT 'user_' || (n % 7), 'old ' || n"
+    " FROM generate_series(1, 12345) AS n"
+)
+# What delta sync and If-Match read of a task: filling its words must change none of it.
+STAMPS = (
+    "SELECT user_id, id, updated_at, version, changed_xid::text AS xid FROM tasks"
+    " WHERE title <> 'x@y.com' ORDER BY user_id, id"
+)
+WORDS = (
+    "SELECT title, search_words::text AS words FROM tasks WHERE user_id = 'alice' ORDER BY title"
+)
+WITHOUT_WORDS = "SELECT count(*) FROM tasks WHERE search_words IS NULL"
+SEARCH_WORDS_OBJECTS = """
+SELECT to_regprocedure('task_search_words(text, text)') IS NOT NULL AS function,
+       EXISTS (SELECT FROM pg_trigger WHERE tgname = 'tasks_search_words') AS trigger,
+       EXISTS (SELECT FROM information_schema.columns
+               WHERE table_name = 'tasks' AND column_name = 'search_words') AS words_column,
+       EXISTS (SELECT FROM information_schema.columns
+               WHERE table_name = 'tasks' AND column_name = 'search') AS old_search_column,
+       to_regclass('tasks_search_idx') IS NOT NULL AS old_search_index
+"""
+
+
+def test_search_words_reach_tasks_stored_before_and_during_the_rollout_and_roll_back_alone(
+    postgres: PostgresServer,
+) -> None:
+    migrations = load_migrations()
+    labels = [m.label for m in migrations]
+
+    def before(label: str) -> list[Migration]:
+        return migrations[: labels.index(label)]
+
+    def through(label: str) -> list[Migration]:
+        return migrations[: labels.index(label) + 1]
+
+    # The text condition of the list, alone: on a few rows, the user's index would win otherwise.
+    sql = f"SELECT title FROM tasks WHERE {TEXT_QUERY % (1,)}"
+
+    async def migrate_step_by_step_then_roll_back(url: str) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        connection = await connect(target(url))
+
+        async def rows(query: str) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in await connection.fetch(query)]
+
+        try:
+            # given tasks stored by the releases before the words, one in NFD
+            async with locked_runner(target(url), before(SEARCH_WORDS)) as runner:
+                await runner.up()
+            await connection.execute(OLD_TASKS)
+            await connection.execute(
+                "INSERT INTO tasks (user_id, title, description)"
+                " VALUES ('alice', 'milk/eggs', NULL), ('alice', 'bread', 'cafe\u0301.au.lait')"
+            )
+            seen["stamps_before"] = await rows(STAMPS)
+            # when the column and its trigger come, and a task is written before the backfill
+            async with locked_runner(target(url), through(SEARCH_WORDS)) as runner:
+                await runner.up()
+            await connection.execute(
+                "INSERT INTO tasks (user_id, title) VALUES ('alice', 'x@y.com')"
+            )
+            seen["words_before_backfill"] = await rows(WORDS)
+            # and the backfill and the index follow
+            async with locked_runner(target(url), through(SEARCH_WORDS_BACKFILL)) as runner:
+                await runner.up()
+            seen["words_after_backfill"] = await rows(WORDS)
+            seen["without_words"] = await connection.fetchval(WITHOUT_WORDS)
+            seen["stamps_after_backfill"] = await rows(STAMPS)
+            async with locked_runner(target(url), through(SEARCH_WORDS_INDEX_MIGRATION)) as runner:
+                await runner.up()
+            seen["valid"] = await index_state(url, SEARCH_WORDS_INDEX)
+            async with connection.transaction():
+                await connection.execute("SET LOCAL enable_seqscan = off")
+                plan = await connection.fetch(f"EXPLAIN {sql}", "eggs")
+            seen["plan"] = "\n".join(row[0] for row in plan)
+            seen["found"] = [
+                [row["title"] for row in await connection.fetch(sql, q)] for q in ("eggs", "y.co")
+            ]
+            # then each rolls back alone, the newest first
+            async with locked_runner(target(url), migrations) as runner:
+                await runner.down(
+                    steps=len(migrations) - labels.index(SEARCH_WORDS_INDEX_MIGRATION)
+                )
+                seen["index_after_its_down"] = await index_state(url, SEARCH_WORDS_INDEX)
+                await runner.down()
+                seen["words_after_backfill_down"] = await rows(WORDS)
+                await runner.down(
+                    steps=labels.index(SEARCH_WORDS_BACKFILL) - labels.index(SEARCH_WORDS)
+                )
+                seen["objects_after_down"] = dict(await connection.fetchrow(SEARCH_WORDS_OBJECTS))
+        finally:
+            await connection.close()
+        return seen
+
+    with postgres.fresh_database() as url:
+        seen = asyncio.run(
+            asyncio.wait_for(migrate_step_by_step_then_roll_back(url), BOUND_SECONDS)
+        )
+
+    by_label = {m.label: m for m in migrations}
+    assert by_label[SEARCH_WORDS].in_transaction("up") is True
+    assert by_label[SEARCH_WORDS_BACKFILL].in_transaction("up") is False
+    assert by_label[SEARCH_WORDS_INDEX_MIGRATION].in_transaction("up") is False
+    assert seen["words_before_backfill"] == [
+        ("bread", None),
+        ("milk/eggs", None),
+        ("x@y.com", "'com':3 'x':1 'y':2"),
+    ]
+    assert seen["words_after_backfill"] == [
+        ("bread", "'au':3 'bread':1 'caf\u00e9':2 'lait':4"),
+        ("milk/eggs", "'eggs':2 'milk':1"),
+        ("x@y.com", "'com':3 'x':1 'y':2"),
+    ]
+    assert seen["without_words"] == 0
+    assert seen["stamps_after_backfill"] == seen["stamps_before"]
+    assert seen["valid"] is True
+    assert SEARCH_WORDS_INDEX in seen["plan"], seen["plan"]
+    assert seen["found"] == [["milk/eggs"], ["x@y.com"]]
+    assert seen["index_after_its_down"] is None
+    assert seen["words_after_backfill_down"] == seen["words_after_backfill"]
+    assert seen["objects_after_down"] == {
+        "function": False,
+        "trigger": False,
+        "words_column": False,
+        "old_search_column": True,
+        "old_search_index": True,
+    }

@@ -339,8 +339,8 @@ BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 @pytest.mark.usefixtures("three_alike")
 def test_a_cursor_has_one_spelling(api: Api, alice: User) -> None:
-    # given a cursor whose last character holds bits a decoder drops (a 16-byte MAC is 22
-    # base64url characters: the last one carries 2 bits of it and 4 unused ones)
+    # given a cursor whose last character holds bits a decoder drops (a cursor is 16 + 48k
+    # bytes: its last base64url character carries 2 bits of them and 4 unused ones)
     cursor = first_cursor(api, alice, [("sort", "title")])
     other_spellings = [cursor[:-1] + c for c in BASE64URL if c != cursor[-1]]
 
@@ -432,3 +432,30 @@ def test_walk_never_shows_another_users_tasks(api: Api, alice: User, bob: User) 
     for sort in ("title", "-created_at", "priority"):
         pages = walk(api, bob, [("sort", sort)], 2)
         assert ids(walked_items(pages)) == ids(reference(bobs, Filters(), sort))
+
+
+# --- Cursor size --------------------------------------------------------------------------------
+
+
+def test_a_cursor_for_the_largest_filters_and_sort_key_is_one_the_contract_takes_back(
+    api: Api, alice: User, contract: Contract
+) -> None:
+    # Given two tasks with the longest title of the widest characters and twenty of the longest
+    # tags, and a first page of one, filtered by every tag and sorted by title
+    tags = [f"{index:02d}" + "t" * 48 for index in range(20)]
+    title = "\U0001f600" * 200
+    for _ in range(2):
+        create(api, alice, {"title": title, "tags": tags})
+    params: Params = [("tag", tag) for tag in tags] + [("sort", "title")]
+
+    # When the walk goes on with the cursor the first page gave
+    first = list_page(api, alice, [*params, ("limit", "1")])
+    cursor = first["next_cursor"]
+
+    # Then the cursor fits the contract's own bounds, and the second page comes with it
+    maximum = contract.document["components"]["parameters"]["Cursor"]["schema"]["maxLength"]
+    assert isinstance(cursor, str)
+    assert len(cursor) <= maximum
+    second = list_page(api, alice, [*params, ("limit", "1"), ("cursor", cursor)])
+    assert len(second["items"]) == 1
+    assert second["items"][0]["id"] != first["items"][0]["id"]

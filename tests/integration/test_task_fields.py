@@ -90,6 +90,10 @@ def test_defaults_spelled_out_create_the_same_task_as_omitted_ones(api: Api, ali
         pytest.param(["\u3000Work\u00a0", "\ufeffWORK\u2028"], ["work"], id="unicode_spaces"),
         pytest.param(["\t to do \r\n"], ["to do"], id="inner_space_kept"),
         pytest.param(["ÀÉÎ"], ["àéî"], id="accented_capitals"),
+        pytest.param(
+            ["\u00e9t\u00e9", "e\u0301te\u0301"], ["\u00e9t\u00e9"], id="nfc_and_nfd_one_tag"
+        ),
+        pytest.param(["E\u0301T\u00c9"], ["\u00e9t\u00e9"], id="nfd_capitals_stored_in_nfc"),
     ],
 )
 def test_tags_are_trimmed_lower_cased_and_deduplicated(
