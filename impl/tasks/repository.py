@@ -188,8 +188,27 @@ class Snapshot:
     taken_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a conditional write did: `written` True with the task as written; else the task as
+    it is (None: there is no such task), to tell a failed If-Match from a write that would
+    change nothing."""
+
+    written: bool
+    task: Task | None
+
+
 def _task(record: asyncpg.Record | None) -> Task | None:
     return None if record is None else cast(Task, dict(record))
+
+
+async def _outcome(
+    connection: asyncpg.Connection, record: asyncpg.Record | None, user_id: str, task_id: int
+) -> Outcome:
+    if record is not None:
+        return Outcome(written=True, task=_task(record))
+    # Read on the write's connection, in its unit of work: one deadline bounds both.
+    return Outcome(written=False, task=_task(await connection.fetchrow(GET, user_id, task_id)))
 
 
 class TaskRepository:
@@ -255,34 +274,37 @@ class TaskRepository:
 
     async def replace(
         self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
-    ) -> Task | None:
-        """The replaced task; None if it is missing, fails If-Match, or would not change."""
+    ) -> Outcome:
+        """The replaced task, or the task as it is if it fails If-Match or would not change."""
         async with self._database.connection() as connection:
             record = await connection.fetchrow(
                 REPLACE, user_id, task_id, versions, *_values(fields)
             )
-        return _task(record)
+            return await _outcome(connection, record, user_id, task_id)
 
     async def update(
         self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
-    ) -> Task | None:
-        """Set the `changes` (names of PATCHABLE); None as for `replace`."""
+    ) -> Outcome:
+        """Set the `changes` (names of PATCHABLE); the outcome as for `replace`."""
         sql, arguments = update_statement(changes)
         async with self._database.connection() as connection:
             record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
-        return _task(record)
+            return await _outcome(connection, record, user_id, task_id)
 
     async def toggle_completion(
         self, user_id: str, task_id: int, versions: list[int] | None
-    ) -> Task | None:
+    ) -> Outcome:
         async with self._database.connection() as connection:
             record = await connection.fetchrow(TOGGLE, user_id, task_id, versions)
-        return _task(record)
+            return await _outcome(connection, record, user_id, task_id)
 
-    async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> bool:
+    async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> Outcome:
+        """`written` when deleted (`task` None); else the task as it is (If-Match failed)."""
         async with self._database.connection() as connection:
             deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions)
-        return deleted == 1
+            if deleted == 1:
+                return Outcome(written=True, task=None)
+            return await _outcome(connection, None, user_id, task_id)
 
     async def changes(
         self,

@@ -22,7 +22,7 @@ from impl.errors import (
 from impl.json import dumps
 from impl.signing import TokenSigner
 from impl.tasks.listing import PageStart, Sort, TaskFilter
-from impl.tasks.repository import NewFields, Snapshot, TaskRepository
+from impl.tasks.repository import NewFields, Outcome, Snapshot, TaskRepository
 from impl.tasks.tags import canonical, normalize_tags
 
 
@@ -193,10 +193,10 @@ class TaskService:
         return _found(await self._repository.get(self._owner_id, task_id))
 
     async def replace(self, task_id: int, if_match: list[int] | None, body: TaskInput) -> Task:
-        written = await self._repository.replace(
+        outcome = await self._repository.replace(
             self._owner_id, task_id, if_match, _new_fields(body)
         )
-        return written or await self._unchanged(task_id, if_match)
+        return _answer(outcome, if_match)
 
     async def update(self, task_id: int, if_match: list[int] | None, patch: TaskPatch) -> Task:
         changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
@@ -209,35 +209,27 @@ class TaskService:
         if "priority" in changes:
             changes["priority"] = str(changes["priority"])
         if not changes:
-            return await self._unchanged(task_id, if_match)
-        written = await self._repository.update(self._owner_id, task_id, if_match, changes)
-        return written or await self._unchanged(task_id, if_match)
+            current = await self._repository.get(self._owner_id, task_id)
+            return _answer(Outcome(written=False, task=current), if_match)
+        outcome = await self._repository.update(self._owner_id, task_id, if_match, changes)
+        return _answer(outcome, if_match)
 
     async def set_completion(
         self, task_id: int, if_match: list[int] | None, completed: bool | None
     ) -> Task:
         """`completed` None toggles; a value sets it (a no-op when the task already has it)."""
         if completed is None:
-            written = await self._repository.toggle_completion(self._owner_id, task_id, if_match)
+            outcome = await self._repository.toggle_completion(self._owner_id, task_id, if_match)
         else:
-            written = await self._repository.update(
+            outcome = await self._repository.update(
                 self._owner_id, task_id, if_match, {"completed": completed}
             )
-        return written or await self._unchanged(task_id, if_match)
+        return _answer(outcome, if_match)
 
     async def delete(self, task_id: int, if_match: list[int] | None) -> None:
-        if await self._repository.delete(self._owner_id, task_id, if_match):
-            return
-        if if_match is None:
-            raise TaskNotFound
-        raise _precondition_failed(_found(await self._repository.get(self._owner_id, task_id)))
-
-    async def _unchanged(self, task_id: int, if_match: list[int] | None) -> Task:
-        """Why a write changed nothing: no such task (404), If-Match failed (412), or no-op."""
-        current = _found(await self._repository.get(self._owner_id, task_id))
-        if if_match is not None and current["version"] not in if_match:
-            raise _precondition_failed(current)
-        return current
+        outcome = await self._repository.delete(self._owner_id, task_id, if_match)
+        if not outcome.written:
+            raise _precondition_failed(_found(outcome.task))
 
     async def changes(self, since: str | None, cursor: str | None, limit: int) -> TaskChanges:
         since_snapshot = None if since is None else self._since(since)
@@ -292,6 +284,17 @@ class TaskService:
         retention = self._policy.sync_retention
         if time.time() - issued_at > retention.total_seconds():
             raise SyncTokenExpired(retention)
+
+
+def _answer(outcome: Outcome, if_match: list[int] | None) -> Task:
+    """The task a write answers with; when it changed nothing, why: no such task (404),
+    If-Match failed (412), or the write would not change it (the task as it is)."""
+    if outcome.written:
+        return _found(outcome.task)
+    current = _found(outcome.task)
+    if if_match is not None and current["version"] not in if_match:
+        raise _precondition_failed(current)
+    return current
 
 
 def _precondition_failed(current: Task) -> PreconditionFailed:
