@@ -109,18 +109,19 @@ def test_valid_input_round_trips_through_postgresql_unchanged(
 def test_invalid_input_is_a_structured_4xx_and_writes_nothing(
     api: Api, alice: User, body: Any
 ) -> None:
+    # Given a task to replace (the first example makes it; an invalid body writes nothing)
     before = api.request("GET", alice.tasks_path, token=alice.token).json()
-    existing = before["items"][0]["id"] if before["items"] else None
+    if not before["items"]:
+        api.request("POST", alice.tasks_path, token=alice.token, json={"title": "to replace"})
+        before = api.request("GET", alice.tasks_path, token=alice.token).json()
+    existing = before["items"][0]["id"]
 
+    # When the invalid body is sent to create a task and to replace that one
     created = api.request("POST", alice.tasks_path, token=alice.token, json=body)
-    replaced = (
-        api.request("PUT", alice.task_path(existing), token=alice.token, json=body)
-        if existing is not None
-        else None
-    )
+    replaced = api.request("PUT", alice.task_path(existing), token=alice.token, json=body)
 
+    # Then both are a structured 4xx, and nothing was written
     for response in (created, replaced):
-        if response is not None:
-            assert response.status_code in (400, 422), response.text
-            assert set(response.json()) == {"error", "message", "details"}
+        assert response.status_code in (400, 422), response.text
+        assert set(response.json()) == {"error", "message", "details"}
     assert api.request("GET", alice.tasks_path, token=alice.token).json() == before

@@ -10,6 +10,13 @@ from pydantic import ValidationError
 from impl.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def no_setting_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the caller's shell exports (a DATABASE_URL, an API_PORT) is not what a test says."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def settings(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
