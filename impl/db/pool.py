@@ -39,8 +39,6 @@ UNREACHABLE_ERRORS = (
 )
 
 
-# How long a cancelled statement may take to end before its connection is dropped.
-SETTLE_TIMEOUT_SECONDS = 5.0
 # Past its deadline a unit of work's statement is cancelled in the database, and the answer waits
 # this long at most for the database to confirm it: a live server does in milliseconds, so the
 # statement is over when the client hears of it; one that does not answer at all (frozen, cut
@@ -79,6 +77,13 @@ class PoolSettings:
     # `statement_timeout` as a startup parameter. None: unbounded.
     statement_timeout_seconds: float | None = None
     idle_lifetime_seconds: float = 300.0
+    # How long a cancelled statement may take to end, and a connection to close politely, before
+    # the connection is dropped.
+    settle_timeout_seconds: float = 5.0
+
+
+# How a connection is opened: `asyncpg.connect`'s signature (a DSN, then keyword arguments).
+Connect = Callable[..., Awaitable[asyncpg.Connection]]
 
 
 class PoolObserver(Protocol):
@@ -120,18 +125,23 @@ class Database:
         target: ConnectionTarget,
         settings: PoolSettings,
         observer: PoolObserver | None = None,
+        connect: Connect = asyncpg.connect,
     ) -> None:
         self._target = target
         self._settings = settings
         self._observer = observer
+        self._connect = connect
         self._idle: list[_Idle] = []
-        # Connections open or being opened, idle or lent.
+        # Slots taken: connections open or being opened, idle or lent, and slots handed to a
+        # woken waiter that has yet to open its connection. Never more than `size`.
         self._count = 0
-        # A waiter's future gets a connection handed over, or None: "a slot is free, open one".
+        # A waiter's future gets a connection handed over, or None: the slot of a connection
+        # that closed, for the waiter to open one in. Either way the waiter's turn is kept: a
+        # newcomer cannot take what was handed over.
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
         self._pruning: asyncio.TimerHandle | None = None
         # Connections whose statement a cancelled request left running, until it has stopped.
-        self._settling: set[asyncio.Task[None]] = set()
+        self._settling: dict[asyncio.Task[None], asyncpg.Connection] = {}
         self._closed = False
 
     @asynccontextmanager
@@ -273,19 +283,29 @@ class Database:
         The next statement on the connection waits for the cancel to be acknowledged.
         """
         try:
-            await connection.execute("/* settle */ SELECT 1", timeout=SETTLE_TIMEOUT_SECONDS)
+            await connection.execute(
+                "/* settle */ SELECT 1", timeout=self._settings.settle_timeout_seconds
+            )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, *UNREACHABLE_ERRORS):
             return False
         return True
 
     def _settle_later(self, connection: asyncpg.Connection) -> "asyncio.Task[None]":
         task = asyncio.get_running_loop().create_task(self._settle_then_release(connection))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+        self._settling[task] = connection
+        task.add_done_callback(self._settled_task_done)
         return task
 
+    def _settled_task_done(self, task: "asyncio.Task[None]") -> None:
+        del self._settling[task]
+
     async def _settle_then_release(self, connection: asyncpg.Connection) -> None:
-        self._release_lent(connection, await self._settled(connection))
+        reusable = False
+        try:
+            reusable = await self._settled(connection)
+        finally:
+            # Cancelled itself (the pool closing, the loop ending), it still gives the slot back.
+            self._release_lent(connection, reusable)
 
     def _release_lent(self, connection: asyncpg.Connection, reusable: bool) -> None:
         if self._observer is not None:
@@ -295,16 +315,23 @@ class Database:
     async def close(self) -> None:
         """Close every connection, once the statements of cancelled requests have stopped.
 
-        Bounded: a connection that does not close in time is dropped.
+        Bounded: a connection whose statement does not stop, or that does not close, within the
+        settle timeout is dropped.
         """
         self._closed = True
         if self._pruning is not None:
             self._pruning.cancel()
+        timeout = self._settings.settle_timeout_seconds
         if self._settling:
-            await asyncio.wait(self._settling, timeout=SETTLE_TIMEOUT_SECONDS)
+            await asyncio.wait(self._settling, timeout=timeout)
+        for task, connection in list(self._settling.items()):
+            connection.terminate()
+            task.cancel()
+        if self._settling:
+            await asyncio.wait(self._settling)
         idle, self._idle = self._idle, []
         self._closing(len(idle))
-        await asyncio.gather(*(_close_quietly(entry.connection) for entry in idle))
+        await asyncio.gather(*(_close_quietly(entry.connection, timeout) for entry in idle))
 
     async def _acquire(self, deadline: float | None) -> asyncpg.Connection:
         """A connection at rest, a new one, or the next one given back: the wait is the pool's,
@@ -320,20 +347,24 @@ class Database:
             if self._idle:
                 connection = self._idle.pop().connection
             elif self._count < self._settings.size:
+                self._count += 1
                 return await self._open(deadline)
             else:
                 handed_over = await self._wait(wait_deadline, wait_seconds)
                 if handed_over is None:
-                    continue
+                    return await self._open(deadline)
                 # It was alive when given back; the server may have closed it since.
                 connection = handed_over
             if _alive(connection):
                 return connection
+            # Its slot is this request's to open a new one in.
             connection.terminate()
-            self._closing(1)
+            if self._observer is not None:
+                self._observer.connections_opened(-1)
+            return await self._open(deadline)
 
     async def _open(self, deadline: float | None) -> asyncpg.Connection:
-        self._count += 1
+        """A new connection in a slot already counted as taken; on failure the slot is freed."""
         if self._observer is not None:
             self._observer.connections_opened(1)
         arguments = dict(self._target.connect_args)
@@ -341,10 +372,9 @@ class Database:
             remaining = deadline - asyncio.get_running_loop().time()
             arguments["timeout"] = min(arguments.get("timeout", remaining), remaining)
         try:
-            connection = await asyncpg.connect(self._target.dsn, **arguments)
+            connection = await self._connect(self._target.dsn, **arguments)
         except BaseException as error:
-            self._closing(1)
-            self._wake_one(None)
+            self._connection_gone()
             if isinstance(error, UNREACHABLE_ERRORS):
                 raise DatabaseUnavailable(str(error)) from error
             raise
@@ -375,7 +405,7 @@ class Database:
                 if handed_over is not None:
                     self._release(handed_over, reusable=True)
                 else:
-                    self._wake_one(None)
+                    self._slot_freed()
             raise
         finally:
             timer.cancel()
@@ -385,17 +415,27 @@ class Database:
     def _release(self, connection: asyncpg.Connection, reusable: bool) -> None:
         if self._closed or not reusable or connection.is_closed() or connection.is_in_transaction():
             connection.terminate()
-            self._closing(1)
-            self._wake_one(None)
+            self._connection_gone()
             return
         if not self._wake_one(connection):
             self._idle.append(_Idle(connection, time.monotonic()))
             self._schedule_pruning()
 
     def _closing(self, count: int) -> None:
+        """`count` idle connections closed: their slots are free (none waits while one is idle)."""
         self._count -= count
         if self._observer is not None:
             self._observer.connections_opened(-count)
+
+    def _connection_gone(self) -> None:
+        """A lent or opening connection closed: its slot goes to the longest waiter, if any."""
+        if self._observer is not None:
+            self._observer.connections_opened(-1)
+        self._slot_freed()
+
+    def _slot_freed(self) -> None:
+        if not self._wake_one(None):
+            self._count -= 1
 
     def _wake_one(self, connection: asyncpg.Connection | None) -> bool:
         """Hand `connection` (or a free slot) to the longest waiter; False if nobody waits."""
@@ -453,10 +493,10 @@ def _unavailable(connection: asyncpg.Connection, error: BaseException) -> Databa
     return kind(str(error))
 
 
-async def _close_quietly(connection: asyncpg.Connection) -> None:
-    """Close politely, or drop the connection if the server does not answer in time."""
+async def _close_quietly(connection: asyncpg.Connection, seconds: float) -> None:
+    """Close politely, or drop the connection if the server does not answer in `seconds`."""
     try:
-        await connection.close(timeout=SETTLE_TIMEOUT_SECONDS)
+        await connection.close(timeout=seconds)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, *UNREACHABLE_ERRORS):
         connection.terminate()
 
