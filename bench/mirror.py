@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from generated.conditional import parse_entity_tags
+from contract_runtime.conditional import parse_entity_tags
 from impl.auth.configured import configured_authenticator
 from impl.errors import Unauthorized
 from impl.runtime import tune_garbage_collector

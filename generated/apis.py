@@ -11,34 +11,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
-from . import documents, formats, models
-from .security import Principal
+from contract_runtime import formats
+from contract_runtime.answers import Created, Tagged
+from contract_runtime.security import Principal
 
-BodyT = TypeVar("BodyT")
-
-
-@dataclass(frozen=True, slots=True)
-class Created(Generic[BodyT]):
-    """A 201 answer: the new resource, the URL it can be fetched from and its entity tag.
-
-    `replayed` marks the stored answer to an earlier request with the same idempotency key.
-    """
-
-    body: BodyT
-    location: str
-    etag: str | None = None
-    replayed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Tagged(Generic[BodyT]):
-    """An answer about one version of a resource: its document and its strong entity tag."""
-
-    body: BodyT
-    etag: str
+from . import documents, models
 
 
 class BaseTasksApi(ABC):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from generated.formats import ContractModel
+from contract_runtime.formats import ContractModel
 from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel, StrictBool
 
 

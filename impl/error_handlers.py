@@ -12,8 +12,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
-from generated.routes import UnreadableRequest
-from generated.security import RepeatedCredentials
+from contract_runtime.routing import UnreadableRequest
+from contract_runtime.security import RepeatedCredentials
 from impl.db.pool import DatabaseTimeout, DatabaseUnavailable, PoolExhausted
 from impl.errors import ApiError, ContentTooLarge, RequestTimeout, Unauthorized
 from impl.json import dumps

@@ -48,7 +48,7 @@ model_options=(
     --target-pydantic-version 2.14 \
     --use-annotated \
     --field-constraints \
-    --base-class generated.formats.ContractModel \
+    --base-class contract_runtime.formats.ContractModel \
     --set-default-enum-member \
     --strict-types bool \
     --use-missing-sentinel)

@@ -4,7 +4,7 @@ import logging
 import time
 from abc import abstractmethod
 
-from generated.security import BaseAuthenticator, Principal
+from contract_runtime.security import BaseAuthenticator, Principal
 from impl.auth.claims import ClaimRules, subject_of
 from impl.auth.compact import CompactToken, MalformedToken, parse
 from impl.errors import Forbidden, Unauthorized

@@ -15,7 +15,7 @@ from typing import Any, Literal, TextIO
 
 import orjson
 
-from generated.security import Principal
+from contract_runtime.security import Principal
 
 ACCESS_LOGGER = "taskapi.access"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

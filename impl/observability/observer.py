@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from asyncpg.connection import LoggedQuery
 from starlette.types import Scope
 
-from generated.security import Principal
+from contract_runtime.security import Principal
 from impl.observability.logs import AccessLog
 from impl.observability.metrics import Metrics
 from impl.observability.naming import route_template, statement_name

@@ -5,11 +5,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from generated.apis import BaseTasksApi, Created, Tagged
-from generated.conditional import parse_entity_tags
+from contract_runtime.answers import Created, Tagged
+from contract_runtime.conditional import parse_entity_tags
+from contract_runtime.security import Principal
+from generated.apis import BaseTasksApi
 from generated.documents import Task, TaskChanges, TaskList
 from generated.models import CompletionInput, Priority, TaskInput, TaskPatch
-from generated.security import Principal
 from impl.auth.verifier import require_owner
 from impl.tasks.listing import Sort, Status, TaskFilter
 from impl.tasks.repository import TaskRepository

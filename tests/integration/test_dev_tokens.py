@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from generated.security import Principal
+from contract_runtime.security import Principal
 from impl.auth.claims import ClaimRules
 from impl.auth.published_keys import KeySetPolicy, PublishedKeyAuthenticator, PublishedKeys
 from impl.auth.shared_secret import SharedSecretAuthenticator

@@ -207,6 +207,7 @@ def test_an_installation_without_its_migrations_refuses_to_start(tmp_path: Path)
     copy = tmp_path / "site"
     shutil.copytree(ROOT / "impl", copy / "impl", symlinks=False)
     shutil.copytree(ROOT / "generated", copy / "generated")
+    shutil.copytree(ROOT / "contract_runtime", copy / "contract_runtime")
     for migration in (copy / "impl" / "resources" / "sql").glob("*.sql"):
         migration.unlink()
     settings = {

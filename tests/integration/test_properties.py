@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from schemathesis import GenerationMode
 from schemathesis.openapi import from_path
 
-from generated.formats import DateTime
+from contract_runtime.formats import DateTime
 from impl.contract import load_contract
 from impl.resources import CONTRACT_FILE
 from tests.conftest import Api, User
