@@ -23,21 +23,24 @@ DOCS_ASSETS := impl/resources/docs/.installed
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: help install run serve token dev-jwks generate check-generated migrate migrate-down migrate-status \
+.PHONY: help setup install lock run serve token dev-jwks generate check-generated migrate migrate-down migrate-status \
 	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick soak soak-quick clean \
 	docs-assets docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(RUNTIME_INSTALLED): pyproject.toml
+# The service's dependencies come from the lock, each file checked against its hash.
+SERVICE_LOCK := requirements/service.txt
+$(RUNTIME_INSTALLED): pyproject.toml $(SERVICE_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[embedded]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(SERVICE_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(INSTALLED): $(RUNTIME_INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --group dev
 	touch $@
 
 install: $(INSTALLED) ## Create .venv and install the service with its dev tools
@@ -76,6 +79,16 @@ container: wheel ## Build the container image taskapi:<version> from `make wheel
 
 dev-jwks: $(RUNTIME_INSTALLED) ## Serve the dev signing key's JWKS on http://127.0.0.1:8001/api/auth/jwks
 	$(BIN)/python scripts/dev_jwks.py
+
+UV := $(TOOLS)/uv/bin/uv
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/python -m pip install --quiet uv==0.13.9
+
+.PHONY: lock
+lock: $(UV) ## Resolve requirements/service.txt again from pyproject.toml: every dependency pinned, with its hashes
+	$(UV) pip compile pyproject.toml --extra embedded --extra tracing --generate-hashes \
+		--python-version 3.11 --universal --annotation-style line --output-file $(SERVICE_LOCK)
 
 $(ROUTES_GEN): scripts/codegen/requirements-routes.txt
 	$(PYTHON) -m venv $(TOOLS)/routes
@@ -182,14 +195,25 @@ lint: $(INSTALLED) ## ruff on the hand-written code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(INSTALLED) ## mypy --strict on impl/, generated/, tests/, scripts/, bench/
+typecheck: $(INSTALLED) ## mypy --strict on contract_runtime/, impl/, generated/, tests/, scripts/, bench/
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) $(PGBOUNCER) ## Unit and integration tests (real PostgreSQL, real server), then the integration tests again through PgBouncer
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
-	command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null \
-		&& command -v newuidmap >/dev/null && test -x /usr/lib/postgresql/15/bin/initdb \
-		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y podman runc mmdebstrap uidmap postgresql-15)
+# Everything the checks need, installed side by side: virtualenvs, npm tools, PgBouncer, and the
+# Debian packages the browser and container tests use (installed only when missing; needs root).
+SETUP_PARTS := $(INSTALLED) $(ROUTES_GEN) $(MODELS_GEN) $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) \
+	$(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) $(PGBOUNCER) system-packages
+setup: ## Install everything make test needs (in parallel; apt-get only for what is missing)
+	@$(MAKE) --no-print-directory -j4 --output-sync=target $(SETUP_PARTS)
+
+.PHONY: system-packages
+system-packages:
+	command -v chromium >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null \
+		&& command -v mmdebstrap >/dev/null && command -v newuidmap >/dev/null \
+		&& test -x /usr/lib/postgresql/15/bin/initdb \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			chromium podman runc mmdebstrap uidmap postgresql-15)
+
+pytest: setup ## Unit and integration tests (real PostgreSQL, real server), then the integration tests again through PgBouncer
 	$(BIN)/pytest
 	$(BIN)/pytest tests/integration --through-pgbouncer
 
@@ -207,7 +231,7 @@ fuzz: $(INSTALLED) ## Schemathesis against the running service: owner, stranger,
 fuzz-long: $(INSTALLED) ## The same with ten times the examples, for a local soak
 	$(BIN)/python -m tests.fuzz.run --max-examples 2000
 
-test: lint typecheck lint-spec check-generated check-breaking pytest fuzz soak-quick ## Everything CI checks
+test: setup lint typecheck lint-spec check-generated check-breaking pytest fuzz soak-quick ## Everything CI checks
 
 bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirror (wrk), scale, memory, start-up
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
