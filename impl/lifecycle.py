@@ -8,6 +8,11 @@ the first SIGTERM `/health/ready` answers 503 `shutting_down`, and uvicorn hears
 `drain_seconds` later, the listener serving all along, so that a load balancer has seen the
 probe fail and stopped routing here before connections are refused. The request-context
 middleware answers the requests the bound cancels.
+
+uvicorn's handler is `Server.handle_exit`, which it installs for SIGTERM and SIGINT before the
+lifespan begins (tests/unit/test_uvicorn_internals.py holds it to that). Overriding it in a
+Server subclass would reach a single process only: uvicorn's supervisor builds each worker's
+Server itself, as a plain `Server`.
 """
 
 import asyncio

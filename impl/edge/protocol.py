@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 
 # ": " and CRLF around each header field, as sent.
 HEADER_FIELD_OVERHEAD = 4
+# The most of a request line, its target aside, that a read continuing a head can hold: the
+# longest method the parser knows, the spaces, the version and CRLF. Counted as if it were header
+# fields, it must not make a head within the limit look larger than it.
+REQUEST_LINE_BYTES = len(b"UNSUBSCRIBE  HTTP/1.1\r\n")
 # After refusing, what the client still sends is read and dropped this long before closing: a
 # close with unread data resets the connection, and the client would lose the answer with it.
 LINGER_SECONDS = 2.0
@@ -99,12 +103,16 @@ class EdgeProtocol(HttpToolsProtocol):
         A read that began the head may also hold the end of an earlier request: of it, only the
         target and the fields the parser has passed on are counted, exactly. What the parser
         keeps of its last field is less than one read, and is counted from the next read on.
+        A later read is counted whole, and may still hold the rest of the request line: the count
+        may pass the limit by that much before the head is refused. Whether a head that ends is
+        within the limit is decided exactly, field by field (`on_header`).
         """
         if self.head_began_in_this_read:
             self.head_bytes = len(self.url) + self.header_bytes
         else:
             self.head_bytes += read_bytes
-        if self.head_bytes - len(self.url) > self.limits.max_header_bytes:
+        fields_so_far = self.head_bytes - len(self.url)
+        if fields_so_far > self.limits.max_header_bytes + REQUEST_LINE_BYTES:
             self._refuse(refusals.header_too_large(self.limits.max_header_bytes))
 
     # Parser callbacks
