@@ -39,14 +39,16 @@ def create_router(
     tasks_api: BaseTasksApi,
     health_api: BaseHealthApi,
     authenticator: BaseAuthenticator,
+    into: APIRouter | None = None,
 ) -> APIRouter:
-    """All routes of the contract, bound to one implementation per tag."""
+    """All routes of the contract, bound to one implementation per tag, added to `into` (an
+    app's own router, so that a request is matched once) or to a new router."""
 
     authenticate = authentication(authenticator)
 
     tasks_admission = Admission(authenticate, tasks_api.authorize)
 
-    router = APIRouter()
+    router = APIRouter() if into is None else into
 
     @route(
         router,

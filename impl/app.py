@@ -1,15 +1,18 @@
 """The app factory: builds each implementation once and hands it to the generated routes."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
 from generated.routes import create_router
 from impl.auth.configured import configured_authenticator
+from impl.auth.published_keys import PublishedKeys
+from impl.auth.verifier import TokenAuthenticator
 from impl.contract import add_contract_routes, load_contract
-from impl.db.migrations import load_migrations, locked_runner
+from impl.db.migrations import Migration, load_migrations, locked_runner
 from impl.db.pool import Database, PoolSettings
 from impl.db.url import ConnectionTarget
 from impl.edge import EDGE_OBSERVER_STATE
@@ -36,6 +39,33 @@ if TYPE_CHECKING:
     from impl.observability.tracing import Tracing
 
 METRICS_PATH = "/metrics"
+# The cross-origin requests a browser may make of the API, and what its script may read back.
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "X-Request-ID",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+]
+CORS_EXPOSED_HEADERS = ["Location", "X-Request-ID", "Retry-After", "ETag", "Idempotent-Replayed"]
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Observer]]]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What one app is made of, built once: its routes use the parts, its lifespan closes them."""
+
+    migrations: list[Migration]
+    observer: Observer
+    database: Database
+    authenticator: TokenAuthenticator
+    # The key set the authenticator fetches (JWKS mode), whose HTTP client is closed at shutdown.
+    signing_keys: PublishedKeys | None
+    lifecycle: Lifecycle
+    retention: RetentionJob | None
 
 
 def create_app(
@@ -48,16 +78,50 @@ def create_app(
 ) -> FastAPI:
     """The app; its access lines in `log_format`; `migrate`: apply pending migrations at
     start-up; `tracing` replaces the OTLP exporter TRACING_ENABLED would build."""
+    parts = build_parts(settings, target, log_format, tracing)
+    contract = load_contract()
+    app = new_app(contract, app_lifespan(parts, target, migrate=migrate))
+    add_operations(app, settings, parts)
+    add_service_routes(app, contract, parts.observer.metrics)
+    register_error_handlers(app, app.routes, parts.observer)
+    add_middleware(app, settings, parts)
+    return app
+
+
+def build_parts(
+    settings: Settings, target: ConnectionTarget, log_format: LogFormat, tracing: "Tracing | None"
+) -> Parts:
     migrations = load_migrations()
-    metrics = Metrics.for_this_process() if settings.metrics_enabled else None
-    observer = Observer(
-        metrics,
+    observer = build_observer(settings, log_format, tracing)
+    database = build_database(settings, target, observer)
+    authenticator, signing_keys = configured_authenticator(settings)
+    return Parts(
+        migrations=migrations,
+        observer=observer,
+        database=database,
+        authenticator=authenticator,
+        signing_keys=signing_keys,
+        lifecycle=Lifecycle(drain_seconds=settings.shutdown_drain_seconds),
+        retention=build_retention(settings, database),
+    )
+
+
+def build_observer(
+    settings: Settings, log_format: LogFormat, tracing: "Tracing | None"
+) -> Observer:
+    """Metrics, traces and access lines, each only where the settings ask for it."""
+    return Observer(
+        Metrics.for_this_process() if settings.metrics_enabled else None,
         tracing if tracing is not None else configured_tracing(settings),
         # The hash key is a secret the service holds anyway; rotating it changes the hashes.
         AccessLog(UserIdHasher(settings.token_signing_secret), log_format)
         if settings.access_log
         else None,
     )
+
+
+def build_database(settings: Settings, target: ConnectionTarget, observer: Observer) -> Database:
+    """The pool; it connects on demand, so building it reaches no database."""
     database = Database(
         target,
         PoolSettings(
@@ -67,41 +131,51 @@ def create_app(
         ),
         observer if observer.watches_statements else None,
     )
-    if metrics is not None:
-        metrics.pool_max_connections.set(settings.db_pool_size)
-    contract = load_contract()
+    if observer.metrics is not None:
+        observer.metrics.pool_max_connections.set(settings.db_pool_size)
+    return database
 
-    authenticator, signing_keys = configured_authenticator(settings)
-    lifecycle = Lifecycle(drain_seconds=settings.shutdown_drain_seconds)
-    retention = (
-        RetentionJob(
-            RetentionRepository(database),
-            retention_policy(settings),
-            settings.retention_interval_seconds,
-        )
-        if settings.retention_interval_seconds > 0
-        else None
+
+def build_retention(settings: Settings, database: Database) -> RetentionJob | None:
+    """The in-process purge job; none when RETENTION_INTERVAL_SECONDS is 0 (cron runs it)."""
+    if settings.retention_interval_seconds <= 0:
+        return None
+    return RetentionJob(
+        RetentionRepository(database),
+        retention_policy(settings),
+        settings.retention_interval_seconds,
     )
+
+
+def app_lifespan(parts: Parts, target: ConnectionTarget, *, migrate: bool) -> Lifespan:
+    """Start-up applies pending migrations (`migrate`) and starts the retention job. However the
+    lifetime ends, at shutdown, on an error or a cancellation, what the app holds is closed,
+    the last opened first, each part even when closing another failed."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Observer]]:
-        if migrate:
-            async with locked_runner(target, migrations) as runner:
-                await runner.up()
-        if retention is not None:
-            retention.start()
-        # Readiness fails from the first SIGTERM; the server hears of it after the drain.
-        with lifecycle.watching_signals():
-            # The state reaches the server's edge protocol, which counts what it refuses.
-            yield {EDGE_OBSERVER_STATE: observer}
-        if retention is not None:
-            await retention.stop()
-        await database.close()
-        if signing_keys is not None:
-            await signing_keys.close()
-        observer.shutdown()
+        async with AsyncExitStack() as opened:
+            opened.callback(parts.observer.shutdown)
+            if parts.signing_keys is not None:
+                opened.push_async_callback(parts.signing_keys.close)
+            opened.push_async_callback(parts.database.close)
+            if migrate:
+                async with locked_runner(target, parts.migrations) as runner:
+                    await runner.up()
+            if parts.retention is not None:
+                parts.retention.start()
+                opened.push_async_callback(parts.retention.stop)
+            # Readiness fails from the first SIGTERM; the server hears of it after the drain.
+            with parts.lifecycle.watching_signals():
+                # The state reaches the server's edge protocol, which counts what it refuses.
+                yield {EDGE_OBSERVER_STATE: parts.observer}
 
-    app = FastAPI(
+    return lifespan
+
+
+def new_app(contract: dict[str, Any], lifespan: Lifespan) -> FastAPI:
+    """The app, named and versioned as its contract, with none of FastAPI's own documents."""
+    return FastAPI(
         title=contract["info"]["title"],
         version=contract["info"]["version"],
         openapi_url=None,
@@ -114,52 +188,48 @@ def create_app(
         # `/api/u/tasks/` is not an operation: 404 in the Error shape, not a redirect.
         redirect_slashes=False,
     )
+
+
+def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
+    """The contract's operations, each bound to its implementation, on the app's own router."""
     policy = task_policy(
         settings.token_signing_secret,
         max_tasks_per_user=settings.max_tasks_per_user,
         sync_retention=settings.sync_retention,
         idempotency_key_ttl=settings.idempotency_key_ttl,
     )
-    api_router = create_router(
-        tasks_api=TasksApi(TaskRepository(database), policy),
-        health_api=HealthApi(database, lifecycle, migrations),
-        authenticator=authenticator,
+    create_router(
+        tasks_api=TasksApi(TaskRepository(parts.database), policy),
+        health_api=HealthApi(parts.database, parts.lifecycle, parts.migrations),
+        authenticator=parts.authenticator,
+        into=app.router,
     )
-    app.router.routes.extend(api_router.routes)
+
+
+def add_service_routes(app: FastAPI, contract: dict[str, Any], metrics: Metrics | None) -> None:
+    """What the service serves besides the operations: the contract, its docs, the metrics."""
     add_contract_routes(app, contract)
     if metrics is not None:
         app.add_route(METRICS_PATH, metrics.endpoint, methods=["GET"], include_in_schema=False)
-    register_error_handlers(app, app.router.routes, observer)
-    # Added last is outermost: the request id wraps everything, CORS wraps even the 500s.
+
+
+def add_middleware(app: FastAPI, settings: Settings, parts: Parts) -> None:
+    """Added last is outermost: the request id wraps everything, CORS wraps even the 500s."""
     app.add_middleware(
         RequestBodyMiddleware,
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(EncodedSlashMiddleware)
-    app.add_middleware(RequestContextMiddleware, observer=observer, lifecycle=lifecycle)
+    app.add_middleware(RequestContextMiddleware, observer=parts.observer, lifecycle=parts.lifecycle)
     if settings.cors_origins:
         app.add_middleware(
             CorsMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "X-Request-ID",
-                "If-Match",
-                "If-None-Match",
-                "Idempotency-Key",
-            ],
-            expose_headers=[
-                "Location",
-                "X-Request-ID",
-                "Retry-After",
-                "ETag",
-                "Idempotent-Replayed",
-            ],
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
         )
-    return app
 
 
 def configured_tracing(settings: Settings) -> "Tracing | None":

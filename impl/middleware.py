@@ -70,6 +70,12 @@ class RequestContextMiddleware:
         except asyncio.CancelledError:
             if not self.lifecycle.stopping:
                 raise
+            # The cancellation ends here, answered: withdrawn from the task, as asyncio requires
+            # of code that does not re-raise it. Left pending, a timeout around this call in the
+            # same task would take its own expiry for a cancellation from outside.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
             logger.warning(
                 "%s %s cancelled: still running when the graceful shutdown's time ran out",
                 scope["method"],

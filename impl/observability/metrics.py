@@ -5,6 +5,7 @@ With several worker processes each one writes its values to files in one shared 
 import), and a scrape, whichever worker answers it, sums every worker's files.
 """
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -152,7 +153,10 @@ class Metrics:
         return generate_latest(registry)
 
     async def endpoint(self, request: Request) -> Response:
-        return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
+        # On a worker thread: in multi-process mode the scrape reads every worker's files, and
+        # the event loop serves requests meanwhile.
+        exposition = await asyncio.to_thread(self.exposition)
+        return Response(exposition, media_type=CONTENT_TYPE_LATEST)
 
     def process_exiting(self) -> None:
         """A worker's gauges stop counting once it has shut down."""

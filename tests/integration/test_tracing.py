@@ -248,3 +248,4 @@ def test_serve_with_tracing_enabled_exports_over_otlp(database_url: str) -> None
     finally:
         collector.shutdown()
         collector_thread.join(timeout=10)
+        collector.server_close()
