@@ -26,36 +26,40 @@ SORT_KEYS = {
 }
 SORT_KEYS.update({(name, True): key for (name, _), key in SORT_KEYS.items() if name != "due_at"})
 SORT_KEYS[("due_at", True)] = "coalesce(due_at, '-infinity'::timestamptz)"
-PAGE_START_KEYS = {
-    "created_at": "$%d::timestamptz",
-    "updated_at": "$%d::timestamptz",
-    "priority": "$%d::task_priority",
-    "title": '$%d::text COLLATE "C"',
-}
-# Every word of the search text, as a prefix: 'mil' finds "milk". Its words are found by the
-# function that finds a task's (migration 0011), then quoted for to_tsquery; no word at all gives
-# NULL, which matches nothing. A task's words are stored: a generic plan of the prepared statement
-# may read the user's tasks by key and filter each one, and must not compute them again per row.
-TEXT_QUERY = """search_words @@ to_tsquery('simple', (
-    SELECT string_agg('''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''':*', ' & ')
-    FROM unnest(task_search_words($%d::text, NULL))))"""
 OVERDUE = "(due_at < now() AND NOT completed)"
 
 
 @dataclass
 class Statement:
-    """SQL text with its parameters, built one condition at a time."""
+    """Conditions and the values they bind, built one condition at a time.
+
+    A value is bound by `parameter`, which gives the placeholder to write in its place: no
+    fragment is ever formatted, so whatever one holds (a `%`, a brace) is taken as written.
+    """
 
     conditions: list[str] = field(default_factory=list)
     arguments: list[Any] = field(default_factory=list)
+    # $1 to $`preceding` are bound by the caller itself, ahead of `arguments`.
+    preceding: int = 0
 
-    def parameter(self, value: Any) -> int:
+    def parameter(self, value: Any) -> str:
+        """Bind `value`; its placeholder, `$n`."""
         self.arguments.append(value)
-        return len(self.arguments)
+        return f"${self.preceding + len(self.arguments)}"
 
-    def where(self, template: str, *values: Any) -> None:
-        numbers = tuple(self.parameter(value) for value in values)
-        self.conditions.append(template % numbers if numbers else template)
+    def where(self, condition: str) -> None:
+        self.conditions.append(condition)
+
+
+def text_condition(search: str) -> str:
+    """Tasks holding every word of the search text bound at `search`, each as a prefix.
+
+    task_search_query (migration 0015) makes the query of the text alone, by the rule that finds
+    a task's words. A task's words are stored: a generic plan of the prepared statement may read
+    the user's tasks by key and filter each one, so the query is a scalar subquery, made once
+    per statement and not once per row.
+    """
+    return f"search_words @@ (SELECT task_search_query({search}::text))"
 
 
 def list_statement(
@@ -63,43 +67,53 @@ def list_statement(
 ) -> tuple[str, list[Any]]:
     """One page of the user's tasks: `limit` rows from after `start`, in `sort` order."""
     statement = Statement()
-    statement.where("user_id = $%d", user_id)
+    statement.where(f"user_id = {statement.parameter(user_id)}")
     _filter(statement, task_filter)
     key = SORT_KEYS[(sort.field, sort.descending)]
     direction = "DESC" if sort.descending else "ASC"
     if start is not None:
-        if sort.field == "due_at":
-            infinity = "-infinity" if sort.descending else "infinity"
-            start_key = f"coalesce($%d::timestamptz, '{infinity}'::timestamptz)"
-        else:
-            start_key = PAGE_START_KEYS[sort.field]
+        start_key = _page_start_key(sort, statement.parameter(start.key))
+        start_id = statement.parameter(start.task_id)
         comparison = "<" if sort.descending else ">"
-        statement.where(
-            f"({key}, id) {comparison} ({start_key}, $%d::bigint)", start.key, start.task_id
-        )
-    limit_number = statement.parameter(limit)
+        statement.where(f"({key}, id) {comparison} ({start_key}, {start_id}::bigint)")
+    limit_placeholder = statement.parameter(limit)
     sql = (
-        f"SELECT {TASK_COLUMNS} FROM tasks WHERE {' AND '.join(statement.conditions)}"
-        f" ORDER BY {key} {direction}, id {direction} LIMIT ${limit_number}"
+        f"SELECT {TASK_COLUMNS} FROM tasks WHERE {' AND '.join(statement.conditions)}"  # noqa: S608 (fixed fragments, values bound)
+        f" ORDER BY {key} {direction}, id {direction} LIMIT {limit_placeholder}"
     )
     return named("list_tasks", sql), statement.arguments
 
 
+def _page_start_key(sort: Sort, value: str) -> str:
+    """The cursor's key bound at `value`, in the type and order of the sort's key expression."""
+    match sort.field:
+        case "created_at" | "updated_at":
+            return f"{value}::timestamptz"
+        case "priority":
+            return f"{value}::task_priority"
+        case "title":
+            return f'{value}::text COLLATE "C"'
+        case "due_at":
+            infinity = "-infinity" if sort.descending else "infinity"
+            return f"coalesce({value}::timestamptz, '{infinity}'::timestamptz)"
+
+
 def _filter(statement: Statement, task_filter: TaskFilter) -> None:
+    bind = statement.parameter
     if task_filter.status == "pending":
         statement.where("NOT completed")
     elif task_filter.status == "completed":
         statement.where("completed")
     if task_filter.priorities:
-        statement.where("priority = ANY($%d::task_priority[])", sorted(task_filter.priorities))
+        statement.where(f"priority = ANY({bind(sorted(task_filter.priorities))}::task_priority[])")
     if task_filter.tags:
-        statement.where("tags @> $%d::text[]", sorted(task_filter.tags))
+        statement.where(f"tags @> {bind(sorted(task_filter.tags))}::text[]")
     if task_filter.text is not None:
-        statement.where(TEXT_QUERY, task_filter.text)
+        statement.where(text_condition(bind(task_filter.text)))
     if task_filter.due_before is not None:
-        statement.where("due_at < $%d", task_filter.due_before)
+        statement.where(f"due_at < {bind(task_filter.due_before)}")
     if task_filter.due_after is not None:
-        statement.where("due_at >= $%d", task_filter.due_after)
+        statement.where(f"due_at >= {bind(task_filter.due_after)}")
     if task_filter.overdue is True:
         statement.where(OVERDUE)
     elif task_filter.overdue is False:
@@ -117,7 +131,7 @@ def _changes_branch(source: str, since: bool, columns: str) -> str:
         else ""
     )
     return (
-        f"SELECT {xid} AS xid, {task_id} AS task_id, {columns} FROM {source}"
+        f"SELECT {xid} AS xid, {task_id} AS task_id, {columns} FROM {source}"  # noqa: S608 (names fixed above)
         f" WHERE user_id = $1{unseen} AND pg_visible_in_snapshot({xid}, $2::text::pg_snapshot)"
         f" AND ({xid}, {task_id}) > ($3::text::xid8, $4::bigint)"
     )
@@ -149,7 +163,7 @@ def changes_statement(since: bool) -> str:
     union = " UNION ALL ".join(f"({branch})" for branch in branches)
     return named(
         "list_changes",
-        "SELECT xid::text AS xid, task_id AS id, deleted, user_id, title, description, completed,"
+        "SELECT xid::text AS xid, task_id AS id, deleted, user_id, title, description, completed,"  # noqa: S608 (fixed branches)
         " created_at, updated_at, priority, tags, due_at, completed_at, version"
         f" FROM ({union}) AS changes ORDER BY changes.xid, changes.task_id LIMIT $5",
     )

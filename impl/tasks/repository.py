@@ -23,9 +23,9 @@ from generated.documents import Task
 from impl.db.pool import Database
 from impl.observability.naming import named
 from impl.tasks.listing import PageStart, Sort, TaskFilter
-from impl.tasks.queries import TASK_COLUMNS, changes_statement, list_statement
+from impl.tasks.queries import TASK_COLUMNS, Statement, changes_statement, list_statement
 
-GET = named("get_task", f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2")
+GET = named("get_task", f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2")  # noqa: S608 (fixed columns)
 # The user's count goes up in the same statement that inserts, on a locked row, only while it
 # is under the cap ($7): no row from the count means no room, and nothing is inserted. The id is
 # drawn at random (migration 0012). One that was a deleted task's loses its deletion: delta sync
@@ -51,7 +51,7 @@ INSERT = named(
         WHERE deletion.user_id = added.user_id AND deletion.task_id = added.id
     )
     SELECT {TASK_COLUMNS} FROM added
-""",
+""",  # noqa: S608 (fixed columns)
 )
 # A drawn id that the user already holds (for a user with n tasks, n chances in 2^53 - 1) fails
 # the insert on the task's key; it is drawn again, a few times at most.
@@ -64,16 +64,24 @@ T = TypeVar("T")
 STAMP = """version = version + 1,
     updated_at = greatest(clock_timestamp(), updated_at),
     changed_xid = pg_current_xact_id()"""
-# The same, where the write also completes or reopens the task ($COMPLETED: whether it will be
-# completed): one clock reading for both timestamps, taken per row at write time.
-COMPLETION_STAMP = """version = version + 1,
+
+
+def _completion_stamp(completed: str) -> str:
+    """STAMP, where the write also completes or reopens the task.
+
+    `completed` is the SQL of whether it will be completed. One clock reading for both
+    timestamps, taken per row at write time.
+    """
+    return f"""version = version + 1,
     (updated_at, completed_at) = (
-        SELECT written.at, CASE WHEN NOT $COMPLETED THEN NULL
+        SELECT written.at, CASE WHEN NOT ({completed}) THEN NULL
                                 WHEN tasks.completed THEN tasks.completed_at
                                 ELSE written.at END
         FROM (SELECT greatest(clock_timestamp(), tasks.updated_at) AS at) AS written
     ),
-    changed_xid = pg_current_xact_id()"""
+    changed_xid = pg_current_xact_id()"""  # noqa: S608 (`completed`: a placeholder or a column)
+
+
 # $3: the versions If-Match allows, or NULL for any.
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
 REPLACE = named(
@@ -85,18 +93,19 @@ REPLACE = named(
       AND (title, description, priority, tags, due_at)
           IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8)
     RETURNING {TASK_COLUMNS}
-""",
+""",  # noqa: S608 (fixed fragments)
 )
 TOGGLE = named(
     "toggle_task",
     f"""
     UPDATE tasks SET completed = NOT completed,
-        {COMPLETION_STAMP.replace("$COMPLETED", "NOT tasks.completed")}
+        {_completion_stamp("NOT tasks.completed")}
     WHERE {MATCHING}
     RETURNING {TASK_COLUMNS}
-""",
+""",  # noqa: S608 (fixed fragments)
 )
-# What PATCH may set, each with its parameter's type.
+# What PATCH may set, each with its parameter's type. A name is written into the SQL as a column:
+# update_statement refuses any other.
 PATCHABLE = {
     "title": "text",
     "description": "text",
@@ -351,24 +360,30 @@ def _values(fields: NewFields) -> tuple[Any, ...]:
 
 
 def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
-    """UPDATE … SET only the changed columns, and only if one of them differs."""
+    """UPDATE … SET only the changed columns, and only if one of them differs.
+
+    The statement's first three parameters are MATCHING's (user, task, versions); the values of
+    `changes` follow them, in the arguments returned.
+    """
+    unknown = [name for name in changes if name not in PATCHABLE]
+    if unknown:
+        raise ValueError(f"PATCH cannot set {', '.join(map(repr, unknown))}: not in PATCHABLE")
+    statement = Statement(preceding=3)
     assignments: list[str] = []
     differences: list[str] = []
-    arguments: list[Any] = []
     stamp = STAMP
     for name, value in changes.items():
-        arguments.append(value)
-        parameter = f"${len(arguments) + 3}::{PATCHABLE[name]}"
-        assignments.append(f"{name} = {parameter}")
-        differences.append(f"{name} IS DISTINCT FROM {parameter}")
+        new_value = f"{statement.parameter(value)}::{PATCHABLE[name]}"
+        assignments.append(f"{name} = {new_value}")
+        differences.append(f"{name} IS DISTINCT FROM {new_value}")
         if name == "completed":
-            stamp = COMPLETION_STAMP.replace("$COMPLETED", parameter)
+            stamp = _completion_stamp(new_value)
     sql = f"""
         UPDATE tasks SET {", ".join(assignments)}, {stamp}
         WHERE {MATCHING} AND ({" OR ".join(differences)})
         RETURNING {TASK_COLUMNS}
-    """
-    return named("update_task", sql), arguments
+    """  # noqa: S608 (columns of PATCHABLE only, values bound)
+    return named("update_task", sql), statement.arguments
 
 
 def _change(record: asyncpg.Record) -> Change:

@@ -16,7 +16,7 @@ from impl.db.migrations import (
     locked_runner,
     migrate,
 )
-from impl.tasks.queries import TEXT_QUERY
+from impl.tasks.queries import text_condition
 from tests.support.postgres import PostgresServer, target
 
 SCHEMA_QUERY = """
@@ -413,7 +413,7 @@ def test_search_words_reach_tasks_stored_before_and_during_the_rollout_and_roll_
         return migrations[: labels.index(label) + 1]
 
     # The text condition of the list, alone: on a few rows, the user's index would win otherwise.
-    sql = f"SELECT title FROM tasks WHERE {TEXT_QUERY % (1,)}"
+    sql = f"SELECT title FROM tasks WHERE {text_condition('$1')}"
 
     async def migrate_step_by_step_then_roll_back(url: str) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -445,7 +445,8 @@ def test_search_words_reach_tasks_stored_before_and_during_the_rollout_and_roll_
             seen["words_after_backfill"] = await rows(WORDS)
             seen["without_words"] = await connection.fetchval(WITHOUT_WORDS)
             seen["stamps_after_backfill"] = await rows(STAMPS)
-            async with locked_runner(target(url), through(SEARCH_WORDS_INDEX_MIGRATION)) as runner:
+            # then the index, and the migrations after it that the list's search needs
+            async with locked_runner(target(url), migrations) as runner:
                 await runner.up()
             seen["valid"] = await index_state(url, SEARCH_WORDS_INDEX)
             async with connection.transaction():

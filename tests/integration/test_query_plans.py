@@ -5,10 +5,13 @@ The table holds many users and one user with 20,000 tasks. Whatever the filters,
 page from a cursor deep in the list is a range scan that costs what the first page costs.
 
 asyncpg prepares every statement, and after five runs PostgreSQL may keep one generic plan for
-any arguments: a search planned so must not compute each task's words again.
+any arguments: each shape is planned both ways, for its arguments and for any. A generic plan
+cannot see that a tag or a word is rare, and a search planned so must not compute each task's
+words again.
 """
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -79,10 +82,15 @@ FILTERS = {
 }
 
 
+CUSTOM = "for its arguments"
+GENERIC = "for any arguments"
+
+
 class Planner:
     def __init__(self, connection: asyncpg.Connection, loop: asyncio.AbstractEventLoop) -> None:
         self._connection = connection
         self._loop = loop
+        self._names = (f"generic_{number}" for number in itertools.count())
 
     def snapshot(self) -> str:
         snapshot: str = self._loop.run_until_complete(
@@ -97,18 +105,29 @@ class Planner:
         return "\n".join(row[0] for row in rows)
 
     def generic_plan(
-        self, sql: str, *arguments: str | int, options: str = "", without: str | None = None
+        self,
+        sql: str,
+        *arguments: str | int | None,
+        options: str = "",
+        without: str | None = None,
     ) -> str:
         """The plan kept for any arguments, with the index `without` names out of its reach.
 
         EXPLAIN with bound arguments plans for their values (a custom plan); only a prepared
-        statement, executed, shows the generic one. The index is dropped in a transaction that
-        is rolled back: the planner has no other way to be kept from one.
+        statement, executed, shows the generic one. The arguments are only read when the plan
+        is run (ANALYZE): NULLs show the plan. The index is dropped in a transaction that is
+        rolled back: the planner has no other way to be kept from one.
         """
         values = ", ".join(
-            str(value) if isinstance(value, int) else "'" + value.replace("'", "''") + "'"
+            "NULL"
+            if value is None
+            else str(value)
+            if isinstance(value, int)
+            else "'" + value.replace("'", "''") + "'"
             for value in arguments
         )
+        # A name of its own: PREPARE outlives the transaction, and a failed call leaves its name.
+        name = next(self._names)
 
         async def explain() -> list[asyncpg.Record]:
             transaction = self._connection.transaction()
@@ -117,11 +136,11 @@ class Planner:
                 await self._connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
                 if without is not None:
                     await self._connection.execute(f"DROP INDEX {without}")
-                await self._connection.execute(f"PREPARE generic AS {sql}")
+                await self._connection.execute(f"PREPARE {name} AS {sql}")
                 rows: list[asyncpg.Record] = await self._connection.fetch(
-                    f"EXPLAIN {options}EXECUTE generic({values})"
+                    f"EXPLAIN {options}EXECUTE {name}({values})"
                 )
-                await self._connection.execute("DEALLOCATE generic")
+                await self._connection.execute(f"DEALLOCATE {name}")
                 return rows
             finally:
                 await transaction.rollback()
@@ -143,16 +162,27 @@ def planner(postgres: PostgresServer) -> Iterator[Planner]:
     loop.close()
 
 
-def list_plan(planner: Planner, task_filter: TaskFilter, sort: Sort, deep: bool) -> str:
-    start = PageStart(MIDDLE_KEYS[sort.field], 12345) if deep else None
-    sql, arguments = list_statement(HEAVY_USER, task_filter, sort, start, 51)
+def planned_for(sql: str, arguments: list[object], planner: Planner, planned: str) -> str:
+    if planned == GENERIC:
+        return planner.generic_plan(sql, *[None] * len(arguments))
     return planner.plan(sql, *arguments)
 
 
+def list_plan(
+    planner: Planner, task_filter: TaskFilter, sort: Sort, deep: bool, planned: str
+) -> str:
+    start = PageStart(MIDDLE_KEYS[sort.field], 12345) if deep else None
+    sql, arguments = list_statement(HEAVY_USER, task_filter, sort, start, 51)
+    return planned_for(sql, arguments, planner, planned)
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
 @pytest.mark.parametrize("deep", [False, True], ids=["first page", "page from a cursor"])
 @pytest.mark.parametrize("sort", SORTS, ids=str)
-def test_every_sort_reads_its_own_index_in_order(planner: Planner, sort: Sort, deep: bool) -> None:
-    plan = list_plan(planner, TaskFilter(), sort, deep)
+def test_every_sort_reads_its_own_index_in_order(
+    planner: Planner, sort: Sort, deep: bool, planned: str
+) -> None:
+    plan = list_plan(planner, TaskFilter(), sort, deep, planned)
 
     expected = SORT_INDEXES.get(sort.field) or (
         "tasks_user_id_due_at_desc_idx" if sort.descending else "tasks_user_id_due_at_asc_idx"
@@ -166,15 +196,32 @@ def test_every_sort_reads_its_own_index_in_order(planner: Planner, sort: Sort, d
         assert "AND (ROW(" in condition, plan
 
 
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
 @pytest.mark.parametrize("deep", [False, True], ids=["first page", "page from a cursor"])
 @pytest.mark.parametrize("sort", SORTS, ids=str)
 @pytest.mark.parametrize("name", sorted(FILTERS))
 def test_no_filter_and_sort_reads_tasks_sequentially(
-    planner: Planner, name: str, sort: Sort, deep: bool
+    planner: Planner, name: str, sort: Sort, deep: bool, planned: str
 ) -> None:
-    plan = list_plan(planner, FILTERS[name], sort, deep)
+    plan = list_plan(planner, FILTERS[name], sort, deep, planned)
 
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("sort", SORTS, ids=str)
+@pytest.mark.parametrize("name", sorted(FILTERS))
+def test_a_page_from_a_cursor_planned_for_any_arguments_starts_at_the_cursor(
+    planner: Planner, name: str, sort: Sort
+) -> None:
+    # Planned for its arguments, a selective filter may rightly be read through its own index;
+    # planned for any, the cursor must still bound the range of the sort's index that is read.
+    plan = list_plan(planner, FILTERS[name], sort, True, GENERIC)
+
+    cursor_conditions = [
+        line for line in plan.splitlines() if "Index Cond:" in line and "ROW(" in line
+    ]
+    assert cursor_conditions, plan
+    assert "Sort Key" not in plan, plan
 
 
 @pytest.mark.parametrize(
@@ -188,9 +235,31 @@ def test_no_filter_and_sort_reads_tasks_sequentially(
 def test_a_selective_tag_or_word_is_found_through_its_index(
     planner: Planner, name: str, index: str
 ) -> None:
-    plan = list_plan(planner, FILTERS[name], Sort.parse("-created_at"), deep=False)
+    plan = list_plan(planner, FILTERS[name], Sort.parse("-created_at"), False, CUSTOM)
 
     assert index in plan, plan
+
+
+# Every task of the heavy user carries it.
+COMMON_TAG = TaskFilter(tags=frozenset({"home"}))
+# Planned for any arguments, every tag is priced as rare: the plan reads all of the user's tasks
+# by key and sorts them, where a tag most tasks carry is found at the start of the sort's index.
+# The generic plan is kept once it costs no more than the custom plans so far: after ten first
+# pages of the rare tag on one connection, the heavy user's first page of this tag took 49 ms
+# there against 0.7 ms on a new connection (medians, 15 runs each).
+PRICED_AS_RARE = pytest.mark.xfail(
+    strict=True, reason="a generic plan prices every tag as rare and sorts all the user's tasks"
+)
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, pytest.param(GENERIC, marks=PRICED_AS_RARE)])
+def test_the_first_page_of_a_common_tag_reads_the_sort_index_in_order(
+    planner: Planner, planned: str
+) -> None:
+    plan = list_plan(planner, COMMON_TAG, Sort.parse("-created_at"), False, planned)
+
+    assert "tasks_user_id_created_at_idx" in plan, plan
+    assert "Sort Key" not in plan, plan
 
 
 # Run, not only planned, to print what each costs: `pytest -s` shows it. Timings are not asserted.
@@ -215,15 +284,22 @@ def search_plans(planner: Planner, name: str, without: str | None = None) -> str
     return generic
 
 
+def assert_search_made_once(plan: str) -> None:
+    """The search text's query is made once per statement, never per task the plan reads."""
+    conditions = [line for line in plan.splitlines() if "search_words @@" in line]
+    assert conditions, plan
+    for word in ("task_search_query", "to_tsquery", "to_tsvector", "normalize"):
+        assert not any(word in line.lower() for line in conditions), plan
+    assert "InitPlan" in plan, plan
+
+
 @pytest.mark.parametrize("name", SEARCHES)
 def test_a_search_planned_for_any_arguments_matches_the_stored_words(
     planner: Planner, name: str
 ) -> None:
     plan = search_plans(planner, name)
 
-    assert "search_words @@" in plan, plan
-    assert "NORMALIZE" not in plan.upper(), plan
-    assert "to_tsvector" not in plan, plan
+    assert_search_made_once(plan)
 
 
 @pytest.mark.parametrize("name", SEARCHES)
@@ -236,19 +312,21 @@ def test_a_search_planned_for_any_arguments_filters_the_users_tasks_by_their_sto
 
     filters = [line for line in plan.splitlines() if "Filter:" in line]
     assert any("search_words @@" in line for line in filters), plan
-    assert "NORMALIZE" not in plan.upper(), plan
-    assert "to_tsvector" not in plan, plan
+    assert_search_made_once(plan)
 
 
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
 @pytest.mark.parametrize("since", [False, True], ids=["first sync", "since a token"])
-def test_delta_sync_reads_the_indexes_of_changes(planner: Planner, since: bool) -> None:
+def test_delta_sync_reads_the_indexes_of_changes(
+    planner: Planner, since: bool, planned: str
+) -> None:
     # A sync right after the previous one: both snapshots are of now, after the seed.
     now = planner.snapshot()
     arguments: list[object] = [HEAVY_USER, now, "0", 0, 51]
     if since:
         arguments.append(now)
 
-    plan = planner.plan(changes_statement(since), *arguments)
+    plan = planned_for(changes_statement(since), arguments, planner, planned)
 
     assert "tasks_user_id_changed_xid_idx" in plan, plan
     if since:

@@ -1,0 +1,1 @@
+DROP FUNCTION task_search_query(text);
