@@ -207,15 +207,19 @@ setup: ## Install everything make test needs (in parallel; apt-get only for what
 
 .PHONY: system-packages
 system-packages:
-	command -v chromium >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null \
+	@command -v chromium >/dev/null && command -v podman >/dev/null && command -v runc >/dev/null \
 		&& command -v mmdebstrap >/dev/null && command -v newuidmap >/dev/null \
 		&& test -x /usr/lib/postgresql/15/bin/initdb \
 		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
 			chromium podman runc mmdebstrap uidmap postgresql-15)
 
+# Test modules run on PYTEST_WORKERS processes side by side, each module on one worker: most of
+# a test's time is a server's (the service's, PostgreSQL's, a browser's), not pytest's.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
 pytest: setup ## Unit and integration tests (real PostgreSQL, real server), then the integration tests again through PgBouncer
-	$(BIN)/pytest
-	$(BIN)/pytest tests/integration --through-pgbouncer
+	$(BIN)/pytest $(PYTEST_PARALLEL)
+	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration --through-pgbouncer
 
 # PgBouncer 1.24 (Debian 12 has 1.18, without max_prepared_statements), built once from Debian's
 # source tarball (SHA-256 checked) for the run through a transaction-mode pooler, as on Neon.

@@ -1,5 +1,6 @@
 """Shared fixtures: one PostgreSQL server and one running service for the whole session."""
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,25 @@ from tests.support.server import running_service
 from tests.support.tokens import SECRET, token_for
 
 LOG_DIR = Path(__file__).resolve().parents[1] / "reports"
+# `make pytest` runs the modules on several workers (pytest-xdist, a module per worker at a time):
+# each worker has its own PostgreSQL, service and pooler, and logs them under its own name.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# The longest modules (seconds, measured on a 2-core machine) start first, so that the workers
+# finish together. A module missing here only starts later: it costs time, never coverage.
+SLOWEST_MODULES = {
+    "test_breaking_changes.py": 151,
+    "test_fresh_clone.py": 114,
+    "test_jwks.py": 80,
+    "test_container.py": 55,
+    "test_paging.py": 48,
+    "test_shutdown.py": 43,
+    "test_metrics.py": 39,
+    "test_properties.py": 37,
+    "test_list_queries.py": 34,
+    "test_http_edge.py": 34,
+    "test_preconditions.py": 33,
+    "test_spec_lint.py": 33,
+}
 # The service migrates its database on startup, which may come after this runs for the first time.
 TRUNCATE_TASKS = (
     "DO $$ BEGIN IF to_regclass('tasks') IS NOT NULL THEN"
@@ -70,7 +90,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
+def session_log(name: str) -> Path:
+    """The log of a process the whole session shares, one per worker."""
+    return LOG_DIR / (f"{name}-{WORKER}.log" if WORKER else f"{name}.log")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A stable sort: within a module, and among the modules not listed, the order is unchanged.
+    items.sort(key=lambda item: -SLOWEST_MODULES.get(item.path.name, 0))
     if not config.getoption(THROUGH_PGBOUNCER):
         return
     left_out = [item for item in items if item.path.name in NOT_THROUGH_PGBOUNCER]
@@ -90,7 +117,7 @@ def postgres(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
         if not request.config.getoption(THROUGH_PGBOUNCER):
             yield server
             return
-        with running_pgbouncer(server.admin_url, LOG_DIR / "pgbouncer.log") as pooler:
+        with running_pgbouncer(server.admin_url, session_log("pgbouncer")) as pooler:
             yield replace(server, pooler=pooler)
 
 
@@ -135,7 +162,7 @@ def service_on_fresh_database(
 @pytest.fixture(scope="session")
 def service_url(database_url: str) -> Iterator[str]:
     LOG_DIR.mkdir(exist_ok=True)
-    with running_service(service_settings(database_url), LOG_DIR / "service.log") as url:
+    with running_service(service_settings(database_url), session_log("service")) as url:
         yield url
 
 
