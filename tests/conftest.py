@@ -45,10 +45,15 @@ TRUNCATE_TASKS = (
 
 
 THROUGH_PGBOUNCER = "--through-pgbouncer"
-# What the run through PgBouncer leaves out, and why: each module below would run exactly as in
-# the direct run (no database, a server of its own, or checks made before any connection is
-# taken), or checks PostgreSQL's own view of the service's connections, which a pooler changes.
-# A module missing from here runs through the pooler: renaming one costs time, never coverage.
+# A pooler in transaction mode changes how the service's statements reach PostgreSQL: prepared
+# statements, transactions, cancellation, connections dropped, session state. The run through
+# PgBouncer keeps every module whose statements or connections are its own (writes, lists, sync,
+# idempotency, limits, timeouts, migrations, retention, replicas, shutdown); it leaves out each
+# module below, which would run exactly as in the direct run (no database, a server of its own,
+# checks made before any statement, or only statements a kept module runs already), or checks
+# PostgreSQL's own view of the service's connections, which a pooler changes. A module missing
+# from here runs through the pooler: renaming one costs time, never coverage.
+SAME_STATEMENTS = "only statements that modules run through the pooler run already: "
 NOT_THROUGH_PGBOUNCER = {
     "test_pool.py": "counts PostgreSQL's backends behind the service's pool, which a pooler owns",
     "test_database_url.py": "connects to the server directly by design",
@@ -70,6 +75,31 @@ NOT_THROUGH_PGBOUNCER = {
     " installed and served: what a newcomer meets, not how the database is reached",
     "test_container.py": "the image on a PostgreSQL of its own, reached over TCP from the"
     " container",
+    "test_auth_before_body.py": "callers refused before the body, and before any statement",
+    "test_strict_parameters.py": "parameters refused as they are read, before any statement",
+    "test_bad_input.py": SAME_STATEMENTS + "bad input is refused before its statement, and"
+    " what is accepted is written as test_tasks.py writes it",
+    "test_cors.py": "CORS headers, added whatever the database; "
+    + SAME_STATEMENTS
+    + "test_tasks.py",
+    "test_contract.py": "the operations served and the contract served: no statement",
+    "test_head.py": SAME_STATEMENTS + "HEAD is GET without the body",
+    "test_date_times.py": SAME_STATEMENTS + "the writes and filters of test_tasks.py and"
+    " test_list_queries.py with other values, which a pooler relays unchanged",
+    "test_task_fields.py": SAME_STATEMENTS + "the writes of test_tasks.py and test_merge_patch.py"
+    " with other values",
+    "test_properties.py": SAME_STATEMENTS + "the writes of test_tasks.py and test_merge_patch.py"
+    " with drawn values",
+    "test_preconditions.py": SAME_STATEMENTS + "the conditional writes of"
+    " test_conditional_requests.py",
+    "test_paging.py": SAME_STATEMENTS + "the list statements of test_list_queries.py, a page at"
+    " a time",
+    "test_query_plans.py": "the planner's choices, which are PostgreSQL's whoever connects",
+    "test_metrics.py": "the service's own pool and requests, counted in the service",
+    "test_logs.py": "what the service logs, the same whoever relays its statements",
+    "test_tracing.py": "the spans the service sends, the same whoever relays its statements",
+    "test_nothing_private_is_logged.py": "what the service logs, the same whoever relays its"
+    " statements",
 }
 
 
