@@ -217,8 +217,13 @@ system-packages:
 # a test's time is a server's (the service's, PostgreSQL's, a browser's), not pytest's.
 PYTEST_WORKERS ?= 2
 PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
-pytest: setup ## Unit and integration tests (real PostgreSQL, real server), then the integration tests again through PgBouncer
-	$(BIN)/pytest $(PYTEST_PARALLEL)
+# The first run measures coverage, the service's processes included (pyproject.toml's
+# [tool.coverage]), and fails below its floor.
+pytest: setup ## Unit and integration tests (real PostgreSQL, real server), with coverage; then the integration tests where a pooler matters, through PgBouncer
+	rm -rf reports/coverage
+	$(BIN)/coverage run -m pytest $(PYTEST_PARALLEL)
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report
 	$(BIN)/pytest $(PYTEST_PARALLEL) tests/integration --through-pgbouncer
 
 # PgBouncer 1.24 (Debian 12 has 1.18, without max_prepared_statements), built once from Debian's
