@@ -40,9 +40,6 @@ class DatabaseUrl:
         query = f"?{urlencode(self.query)}" if self.query else ""
         return f"postgresql://{credentials}{host}{port}/{database}{query}"
 
-    def with_database(self, database: str) -> "DatabaseUrl":
-        return replace(self, database=database)
-
 
 @dataclass(frozen=True)
 class ConnectionTarget:

@@ -30,9 +30,8 @@ class PostgresServer:
     def url_for(self, database: str) -> str:
         if self.pooler is not None:
             return self.pooler.url_for(database)
-        return (
-            parse_database_url(self.admin_url).with_database(database).render(hide_password=False)
-        )
+        url = replace(parse_database_url(self.admin_url), database=database)
+        return url.render(hide_password=False)
 
     def direct(self) -> "PostgresServer":
         """The same server, its databases reached without the pooler."""
