@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import LOG_DIR, User, service_settings
 from tests.support.raw_http import (
-    RawAnswer,
+    assert_edge_refused,
     connect,
     is_closed,
     raw_exchange,
@@ -74,25 +74,13 @@ def request_head(target: str = "/health/live", *headers: str, method: str = "GET
     return "\r\n".join(lines) + "\r\n\r\n"
 
 
-def assert_refused(answer: RawAnswer, status: int, code: str) -> None:
-    """An answer from the edge: the Error shape, and the connection is not kept."""
-    assert answer.status == status, answer
-    assert answer.headers["content-type"] == "application/json"
-    assert answer.headers["connection"] == "close"
-    document = answer.document()
-    assert set(document) == {"error", "message", "details"}
-    assert document["error"] == code
-    assert isinstance(document["message"], str)
-    assert document["message"]
-
-
 # Sizes
 
 
 def test_a_header_block_over_the_limit_is_431(edge: EdgeService) -> None:
     answer = raw_exchange(edge.base_url, request_head("/health/live", "X-Big: " + "a" * 40_000))
 
-    assert_refused(answer, 431, "header_fields_too_large")
+    assert_edge_refused(answer, 431, "header_fields_too_large")
     assert answer.document()["details"] == {"limit_bytes": DEFAULT_MAX_HEADER_BYTES}
 
 
@@ -101,7 +89,7 @@ def test_many_headers_over_the_limit_are_431(edge: EdgeService) -> None:
 
     answer = raw_exchange(edge.base_url, request_head("/health/live", *headers))
 
-    assert_refused(answer, 431, "header_fields_too_large")
+    assert_edge_refused(answer, 431, "header_fields_too_large")
 
 
 def test_a_header_block_within_the_limit_is_served(edge: EdgeService) -> None:
@@ -115,7 +103,7 @@ def test_a_header_still_being_sent_is_answered_431(edge: EdgeService) -> None:
         connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: ")
         connection.sendall(b"a" * MiB)
 
-        assert_refused(read_answer(connection), 431, "header_fields_too_large")
+        assert_edge_refused(read_answer(connection), 431, "header_fields_too_large")
 
 
 def test_unfinished_huge_headers_do_not_grow_the_server(edge: EdgeService) -> None:
@@ -141,7 +129,7 @@ def test_unfinished_huge_headers_do_not_grow_the_server(edge: EdgeService) -> No
 def test_a_request_line_over_the_limit_is_414(edge: EdgeService) -> None:
     answer = raw_exchange(edge.base_url, request_head("/health/live?q=" + "a" * 10_000))
 
-    assert_refused(answer, 414, "uri_too_long")
+    assert_edge_refused(answer, 414, "uri_too_long")
     assert answer.document()["details"] == {"limit_bytes": DEFAULT_MAX_URL_BYTES}
 
 
@@ -156,7 +144,7 @@ def test_a_request_line_still_being_sent_is_answered_414(edge: EdgeService) -> N
         connection.sendall(b"GET /health/live?q=")
         connection.sendall(b"a" * MiB)
 
-        assert_refused(read_answer(connection), 414, "uri_too_long")
+        assert_edge_refused(read_answer(connection), 414, "uri_too_long")
 
 
 def test_pipelined_requests_are_each_answered(edge: EdgeService) -> None:
@@ -221,7 +209,7 @@ def test_half_a_header_is_answered_408(edge: EdgeService) -> None:
         answer = read_answer(connection)
 
         assert time.monotonic() - started < HEADER_TIMEOUT_SECONDS + MARGIN_SECONDS
-        assert_refused(answer, 408, "request_timeout")
+        assert_edge_refused(answer, 408, "request_timeout")
         assert seconds_until_closed(connection, 5) < MARGIN_SECONDS
 
 
@@ -239,7 +227,7 @@ def test_a_header_sent_a_byte_at_a_time_is_answered_408(edge: EdgeService) -> No
         answered_after = time.monotonic() - started
 
         assert answered_after < HEADER_TIMEOUT_SECONDS + MARGIN_SECONDS
-        assert_refused(read_answer(connection), 408, "request_timeout")
+        assert_edge_refused(read_answer(connection), 408, "request_timeout")
 
 
 def test_a_body_shorter_than_declared_is_answered_408(edge: EdgeService, alice: User) -> None:
@@ -259,7 +247,7 @@ def test_a_body_shorter_than_declared_is_answered_408(edge: EdgeService, alice: 
         answer = read_answer(connection)
 
         assert time.monotonic() - started < BODY_TIMEOUT_SECONDS + MARGIN_SECONDS
-        assert_refused(answer, 408, "request_timeout")
+        assert_edge_refused(answer, 408, "request_timeout")
         assert seconds_until_closed(connection, 5) < MARGIN_SECONDS
 
 
@@ -276,7 +264,7 @@ def test_a_chunked_body_that_stops_is_answered_408(edge: EdgeService, alice: Use
             + b'9\r\n{"title":\r\n'
         )
 
-        assert_refused(read_answer(connection), 408, "request_timeout")
+        assert_edge_refused(read_answer(connection), 408, "request_timeout")
 
 
 def test_idle_connections_are_not_held(edge: EdgeService) -> None:
@@ -379,25 +367,18 @@ def test_an_empty_body_on_an_operation_that_takes_none_keeps_the_connection(
 def test_a_request_that_is_not_http_is_400(edge: EdgeService, request_bytes: bytes) -> None:
     answer = raw_exchange(edge.base_url, request_bytes)
 
-    assert_refused(answer, 400, "bad_request")
+    assert_edge_refused(answer, 400, "bad_request")
     assert answer.document()["details"]["reason"] not in ("", "User callback error")
 
 
 # Host and version (RFC 9112 §2.3, §3.2)
 
+# Every form of Host, refused or served, is in tests/unit/test_edge_protocol.py; over a real
+# socket, one of each kind.
 HOST_REFUSALS = {
     "missing": b"GET /health/live HTTP/1.1\r\n\r\n",
-    "missing-with-absolute-target": b"GET http://localhost/health/live HTTP/1.1\r\n\r\n",
     "twice": b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n",
-    "twice-in-http-1.0": b"GET /health/live HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
     "space": b"GET /health/live HTTP/1.1\r\nHost: local host\r\n\r\n",
-    "path": b"GET /health/live HTTP/1.1\r\nHost: localhost/health\r\n\r\n",
-    "userinfo": b"GET /health/live HTTP/1.1\r\nHost: user@localhost\r\n\r\n",
-    "scheme": b"GET /health/live HTTP/1.1\r\nHost: http://localhost\r\n\r\n",
-    "port-not-digits": b"GET /health/live HTTP/1.1\r\nHost: localhost:80a\r\n\r\n",
-    "unclosed-ip-literal": b"GET /health/live HTTP/1.1\r\nHost: [::1\r\n\r\n",
-    "not-an-ipv6-address": b"GET /health/live HTTP/1.1\r\nHost: [::g]\r\n\r\n",
-    "bad-percent-encoding": b"GET /health/live HTTP/1.1\r\nHost: local%zzhost\r\n\r\n",
 }
 
 
@@ -410,22 +391,11 @@ def test_a_request_without_exactly_one_valid_host_is_400(
     answer = raw_exchange(edge.base_url, request_bytes)
 
     # Then the edge refuses it, naming Host as the reason (RFC 9112 §3.2)
-    assert_refused(answer, 400, "bad_request")
+    assert_edge_refused(answer, 400, "bad_request")
     assert "Host" in answer.document()["details"]["reason"]
 
 
-@pytest.mark.parametrize(
-    "host",
-    [
-        "localhost",
-        "127.0.0.1:8000",
-        "[::1]:8000",
-        "[::1]",
-        "Example.COM.",
-        "xn--bcher-kva.example",
-        "",
-    ],
-)
+@pytest.mark.parametrize("host", ["localhost", "[::1]:8000", ""])
 def test_a_request_with_one_valid_host_is_served(edge: EdgeService, host: str) -> None:
     # An empty Host is valid: it is what a client sends for a target without an authority.
     answer = raw_exchange(edge.base_url, f"GET /health/live HTTP/1.1\r\nHost: {host}\r\n\r\n")
@@ -456,14 +426,14 @@ def test_a_request_line_of_a_version_other_than_http_1_is_400(
     answer = raw_exchange(edge.base_url, request_bytes)
 
     # Then the edge refuses it, naming the version, instead of serving it as HTTP/1.x
-    assert_refused(answer, 400, "bad_request")
+    assert_edge_refused(answer, 400, "bad_request")
     assert "version" in answer.document()["details"]["reason"]
 
 
 def test_an_unknown_method_is_501(edge: EdgeService) -> None:
     answer = raw_exchange(edge.base_url, request_head(method="FROB"))
 
-    assert_refused(answer, 501, "not_implemented")
+    assert_edge_refused(answer, 501, "not_implemented")
 
 
 @pytest.mark.parametrize("codings", ["gzip, chunked", "br, chunked", "deflate,chunked"])
@@ -482,7 +452,7 @@ def test_a_transfer_coding_other_than_chunked_is_501(
         + 'e\r\n{"title": "t"}\r\n0\r\n\r\n',
     )
 
-    assert_refused(answer, 501, "not_implemented")
+    assert_edge_refused(answer, 501, "not_implemented")
 
 
 def test_an_upgrade_request_with_a_body_is_501(edge: EdgeService, alice: User) -> None:
@@ -503,7 +473,7 @@ def test_an_upgrade_request_with_a_body_is_501(edge: EdgeService, alice: User) -
         + body,
     )
 
-    assert_refused(answer, 501, "not_implemented")
+    assert_edge_refused(answer, 501, "not_implemented")
 
 
 def edge_refusals(base_url: str) -> dict[tuple[str, str], float]:
@@ -560,8 +530,8 @@ def test_the_edge_holds_however_the_service_runs(
         http_0_9 = raw_exchange(service.base_url, VERSION_REFUSALS["http-0.9"])
         http_1_0 = raw_exchange(service.base_url, b"GET /health/live HTTP/1.0\r\n\r\n")
 
-    assert_refused(too_big, 431, "header_fields_too_large")
-    assert_refused(too_slow, 408, "request_timeout")
+    assert_edge_refused(too_big, 431, "header_fields_too_large")
+    assert_edge_refused(too_slow, 408, "request_timeout")
     for refused in (without_host, two_hosts, invalid_host, http_2, http_0_9):
-        assert_refused(refused, 400, "bad_request")
+        assert_edge_refused(refused, 400, "bad_request")
     assert http_1_0.status == 200

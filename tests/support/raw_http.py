@@ -75,3 +75,15 @@ def is_closed(connection: socket.socket) -> bool:
     except ConnectionResetError:
         pass
     return True
+
+
+def assert_edge_refused(answer: RawAnswer, status: int, code: str) -> None:
+    """An answer of the edge's own: the contract's Error shape, and the connection not kept."""
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["connection"] == "close"
+    document = answer.document()
+    assert set(document) == {"error", "message", "details"}
+    assert document["error"] == code
+    assert isinstance(document["message"], str)
+    assert document["message"]

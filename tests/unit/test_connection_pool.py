@@ -175,6 +175,27 @@ async def held(pool: Pool) -> AsyncIterator[FakeConnection]:
         yield connection
 
 
+async def cancel_mid_statement(pool: Pool, *, settles: bool) -> FakeConnection:
+    """A request cancelled while its statement runs; `settles`: the statement then stops, as on
+    a live server, rather than hanging on (a frozen one). Answers the request's connection."""
+    entered = asyncio.Event()
+
+    async def statement_cancelled_midway() -> None:
+        async with pool.connection() as connection:
+            connection.statements_hang = True
+            entered.set()
+            await connection.execute("SELECT pg_sleep(10)")
+
+    request = asyncio.create_task(statement_cancelled_midway())
+    await entered.wait()
+    connection = pool.server.opened[-1]
+    connection.statements_hang = not settles
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    return connection
+
+
 async def take_in_turn(pool: Pool, name: str, turns: list[tuple[str, int]]) -> None:
     async with pool.connection() as connection:
         turns.append((name, connection.number))
@@ -321,21 +342,7 @@ def test_an_idle_connection_the_server_said_goodbye_on_is_replaced_in_its_slot()
 
 def test_a_request_cancelled_mid_statement_gives_its_connection_back_once_it_settles() -> None:
     async def scenario(pool: Pool) -> None:
-        entered = asyncio.Event()
-
-        async def statement_cancelled_midway() -> None:
-            async with pool.connection() as connection:
-                connection.statements_hang = True
-                entered.set()
-                await connection.execute("SELECT pg_sleep(10)")
-
-        request = asyncio.create_task(statement_cancelled_midway())
-        await entered.wait()
-        connection = pool.server.opened[0]
-        connection.statements_hang = False
-        request.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await request
+        connection = await cancel_mid_statement(pool, settles=True)
 
         async with pool.connection() as after:
             assert after is connection
@@ -367,19 +374,7 @@ def test_a_unit_of_work_past_its_deadline_times_out_and_its_connection_settles()
 
 def test_close_drops_a_connection_whose_statement_does_not_stop() -> None:
     async def scenario(pool: Pool) -> None:
-        entered = asyncio.Event()
-
-        async def statement_cancelled_midway() -> None:
-            async with pool.connection() as connection:
-                connection.statements_hang = True
-                entered.set()
-                await connection.execute("SELECT pg_sleep(10)")
-
-        request = asyncio.create_task(statement_cancelled_midway())
-        await entered.wait()
-        request.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await request
+        await cancel_mid_statement(pool, settles=False)
 
         await pool.database.close()
 
@@ -391,19 +386,7 @@ def test_close_drops_a_connection_whose_statement_does_not_stop() -> None:
 
 def test_a_settling_connection_cancelled_with_everything_else_frees_its_slot() -> None:
     async def scenario(pool: Pool) -> None:
-        entered = asyncio.Event()
-
-        async def statement_cancelled_midway() -> None:
-            async with pool.connection() as connection:
-                connection.statements_hang = True
-                entered.set()
-                await connection.execute("SELECT pg_sleep(10)")
-
-        request = asyncio.create_task(statement_cancelled_midway())
-        await entered.wait()
-        request.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await request
+        await cancel_mid_statement(pool, settles=False)
 
         # What a shutdown does to the tasks left running: the pool's settling one among them.
         background = asyncio.all_tasks() - {asyncio.current_task()}

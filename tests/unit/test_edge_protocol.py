@@ -24,7 +24,7 @@ from tests.support.edge import (
     RecordedRefusals,
     open_edge,
 )
-from tests.support.raw_http import RawAnswer
+from tests.support.raw_http import assert_edge_refused
 
 # A header field counts its name, its value, and the ": " and CRLF around them.
 FIELD_OVERHEAD = 4
@@ -56,17 +56,6 @@ def fields_of(total_bytes: int) -> list[str]:
     return [HOST, filler(total_bytes - HOST_BYTES)]
 
 
-def assert_refused(answer: RawAnswer, status: int, code: str) -> None:
-    """An answer of the edge's own: the contract's Error shape, and the connection not kept."""
-    assert answer.status == status, answer
-    assert answer.headers["content-type"] == "application/json"
-    assert answer.headers["connection"] == "close"
-    document = answer.document()
-    assert set(document) == {"error", "message", "details"}
-    assert document["error"] == code
-    assert document["message"]
-
-
 def send_in_reads(connection: Connection, data: bytes, read_bytes: int) -> None:
     for start in range(0, len(data), read_bytes):
         connection.send(data[start : start + read_bytes])
@@ -92,7 +81,7 @@ def test_header_fields_one_byte_over_the_limit_are_431_and_never_reach_the_app(
     connection.send(head(*fields_of(LIMITS.max_header_bytes + 1)))
 
     answer = connection.answer()
-    assert_refused(answer, 431, "header_fields_too_large")
+    assert_edge_refused(answer, 431, "header_fields_too_large")
     assert answer.document()["details"] == {"limit_bytes": LIMITS.max_header_bytes}
     edge.settle()
     assert app.scopes == []
@@ -104,7 +93,7 @@ def test_many_small_header_fields_over_the_limit_are_431(edge: Edge) -> None:
 
     connection.send(head(HOST, *fields))
 
-    assert_refused(connection.answer(), 431, "header_fields_too_large")
+    assert_edge_refused(connection.answer(), 431, "header_fields_too_large")
 
 
 @pytest.mark.parametrize("read_bytes", [1, 5, 64, 1000])
@@ -131,7 +120,7 @@ def test_header_fields_over_the_limit_are_431_however_the_reads_split_them(
 
     send_in_reads(connection, request, read_bytes)
 
-    assert_refused(connection.answer(), 431, "header_fields_too_large")
+    assert_edge_refused(connection.answer(), 431, "header_fields_too_large")
 
 
 def test_a_header_field_that_never_ends_is_431_once_the_head_passes_the_limit(
@@ -152,7 +141,7 @@ def test_a_header_field_that_never_ends_is_431_once_the_head_passes_the_limit(
     # the parser does not go on buffering it
     fits = LIMITS.max_header_bytes - HOST_BYTES - len("X-Big") - FIELD_OVERHEAD
     assert fits < sent <= fits + 2 * read_bytes
-    assert_refused(connection.answer(), 431, "header_fields_too_large")
+    assert_edge_refused(connection.answer(), 431, "header_fields_too_large")
 
 
 def test_pipelined_heads_are_each_held_to_the_limit_alone(edge: Edge) -> None:
@@ -187,7 +176,7 @@ def test_a_request_target_one_byte_over_the_limit_is_414(edge: Edge) -> None:
     connection.send(head(HOST, target="/" + "t" * LIMITS.max_url_bytes))
 
     answer = connection.answer()
-    assert_refused(answer, 414, "uri_too_long")
+    assert_edge_refused(answer, 414, "uri_too_long")
     assert answer.document()["details"] == {"limit_bytes": LIMITS.max_url_bytes}
 
 
@@ -200,7 +189,7 @@ def test_a_request_target_still_being_sent_is_414_once_it_passes_the_limit(edge:
     connection.send(b"t")
 
     assert answered_at_the_limit == []
-    assert_refused(connection.answer(), 414, "uri_too_long")
+    assert_edge_refused(connection.answer(), 414, "uri_too_long")
 
 
 # Time: the head's deadline, idle connections
@@ -245,7 +234,7 @@ def test_a_head_not_finished_within_the_timeout_is_408(edge: Edge) -> None:
 
     assert answered_before == []
     answer = connection.answer()
-    assert_refused(answer, 408, "request_timeout")
+    assert_edge_refused(answer, 408, "request_timeout")
     assert answer.document()["details"] == {"timeout_seconds": HEADER_TIMEOUT}
 
 
@@ -262,7 +251,7 @@ def test_a_head_sent_a_byte_at_a_time_has_one_deadline_from_its_first_byte(edge:
 
     # Then the head is refused when its deadline passes, however busy the client keeps it
     assert seconds == HEADER_TIMEOUT
-    assert_refused(connection.answer(), 408, "request_timeout")
+    assert_edge_refused(connection.answer(), 408, "request_timeout")
 
 
 def test_the_head_deadline_runs_from_the_heads_first_byte_not_from_the_connection(
@@ -277,7 +266,7 @@ def test_the_head_deadline_runs_from_the_heads_first_byte_not_from_the_connectio
     edge.advance(JUST_BEFORE)
 
     assert answered_before == []
-    assert_refused(connection.answer(), 408, "request_timeout")
+    assert_edge_refused(connection.answer(), 408, "request_timeout")
 
 
 def test_each_request_on_a_kept_alive_connection_has_a_deadline_of_its_own(edge: Edge) -> None:
@@ -288,7 +277,7 @@ def test_each_request_on_a_kept_alive_connection_has_a_deadline_of_its_own(edge:
     connection.send(b"GET / HTTP/1.1\r\n")
     edge.advance(HEADER_TIMEOUT)
 
-    assert_refused(connection.answer(), 408, "request_timeout")
+    assert_edge_refused(connection.answer(), 408, "request_timeout")
 
 
 def test_a_request_whose_head_has_arrived_is_not_held_to_the_head_deadline(edge: Edge) -> None:
@@ -325,7 +314,7 @@ def test_after_a_refusal_the_client_has_time_to_read_it_before_the_connection_cl
     # Then it is read and dropped (closing with unread data would reset the connection, and the
     # client could lose the refusal), the server's side is shut for writing, and the
     # connection closes when the lingering is over
-    assert_refused(refused, 431, "header_fields_too_large")
+    assert_edge_refused(refused, 431, "header_fields_too_large")
     assert connection.answers() == [refused]
     assert connection.transport.eof_written
     assert open_while_lingering
@@ -356,7 +345,7 @@ def test_what_the_parser_cannot_read_is_400_naming_its_reason(
     connection.send(request_bytes)
 
     answer = connection.answer()
-    assert_refused(answer, 400, "bad_request")
+    assert_edge_refused(answer, 400, "bad_request")
     assert answer.document()["details"]["reason"] not in ("", "User callback error")
     edge.settle()
     assert app.scopes == []
@@ -368,7 +357,7 @@ def test_an_authority_form_target_is_400_invalid_request_target(edge: Edge) -> N
     connection.send(head("Host: example.com:443", method="CONNECT", target="example.com:443"))
 
     answer = connection.answer()
-    assert_refused(answer, 400, "bad_request")
+    assert_edge_refused(answer, 400, "bad_request")
     assert answer.document()["details"] == {"reason": "Invalid request target"}
 
 
@@ -377,7 +366,7 @@ def test_an_unknown_method_is_501(edge: Edge) -> None:
 
     connection.send(head(HOST, method="FROB"))
 
-    assert_refused(connection.answer(), 501, "not_implemented")
+    assert_edge_refused(connection.answer(), 501, "not_implemented")
 
 
 def test_a_body_the_parser_cannot_read_tells_the_application_the_client_has_gone(
@@ -395,7 +384,7 @@ def test_a_body_the_parser_cannot_read_tells_the_application_the_client_has_gone
 
     # Then the client is answered 400, and the application hears of a disconnect: what it
     # answers then is dropped, not written after the refusal
-    assert_refused(connection.answer(), 400, "bad_request")
+    assert_edge_refused(connection.answer(), 400, "bad_request")
     assert app.received[-1] == {"type": "http.disconnect"}
     assert len(connection.answers()) == 1
 
@@ -453,7 +442,7 @@ def test_a_request_without_exactly_one_valid_host_is_400(edge: Edge, request_byt
     connection.send(request_bytes)
 
     answer = connection.answer()
-    assert_refused(answer, 400, "bad_request")
+    assert_edge_refused(answer, 400, "bad_request")
     assert "Host" in answer.document()["details"]["reason"]
 
 
@@ -503,7 +492,7 @@ def test_a_request_line_of_a_version_other_than_http_1_is_400(
     connection.send(request_bytes)
 
     answer = connection.answer()
-    assert_refused(answer, 400, "bad_request")
+    assert_edge_refused(answer, 400, "bad_request")
     assert "version" in answer.document()["details"]["reason"]
 
 
@@ -520,7 +509,7 @@ def test_an_upgrade_request_with_a_body_is_501(edge: Edge) -> None:
 
     connection.send(head(HOST, *UPGRADE, "Content-Length: 2", method="POST") + b"ab")
 
-    assert_refused(connection.answer(), 501, "not_implemented")
+    assert_edge_refused(connection.answer(), 501, "not_implemented")
     edge.settle()
     assert app.scopes == []
 
@@ -567,7 +556,7 @@ def test_state_that_is_not_an_observer_is_ignored(edge: Edge) -> None:
 
     connection.send(b"GARBAGE\r\n\r\n")
 
-    assert_refused(connection.answer(), 400, "bad_request")
+    assert_edge_refused(connection.answer(), 400, "bad_request")
 
 
 def test_a_refusal_carries_the_servers_default_headers(edge: Edge) -> None:
