@@ -8,6 +8,9 @@ port, then runs three passes, each with a fixed seed and a JUnit report in repor
   same run it gets a fraction of its scenarios;
 - stranger and anonymous: the same operations with another user's token and with none, where the
   `rejects_callers_other_than_the_owner` check (tests/fuzz/hooks.py) fails any success.
+
+The owner's passes run one after the other, and beside them the refused callers' passes: two
+passes at a time, never two that write as the same user.
 """
 
 import argparse
@@ -15,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +102,6 @@ def run_pass(fuzz: FuzzPass, base_url: str, max_examples: int, seed: int) -> Pas
         "FUZZ_IDENTITY": fuzz.identity,
         "PYTHONPATH": str(ROOT),
     }
-    print(f"\n=== fuzz pass: {fuzz.name} ({fuzz.phases} as {fuzz.identity}) ===", flush=True)
     result = subprocess.run(
         command,
         cwd=ROOT,
@@ -108,7 +111,9 @@ def run_pass(fuzz: FuzzPass, base_url: str, max_examples: int, seed: int) -> Pas
         stderr=subprocess.STDOUT,
         text=True,
     )
-    print(result.stdout, flush=True)
+    # One write per pass: the other lane's pass prints beside it.
+    heading = f"=== fuzz pass: {fuzz.name} ({fuzz.phases} as {fuzz.identity}) ==="
+    print(f"\n{heading}\n{result.stdout}", flush=True)
     return PassResult(fuzz.name, result.returncode, _figures(result.stdout))
 
 
@@ -135,8 +140,17 @@ def main() -> int:
     with postgres_server() as postgres, postgres.fresh_database("taskapi_fuzz") as database_url:
         settings = service_settings(database_url)
         with running_service(settings, REPORT_DIR / "service.log") as base_url:
-            for fuzz in selected:
-                results.append(run_pass(fuzz, base_url, args.max_examples, args.seed))
+            lanes = [
+                [fuzz for fuzz in selected if fuzz.identity == "owner"],
+                [fuzz for fuzz in selected if fuzz.identity != "owner"],
+            ]
+
+            def run_lane(lane: list[FuzzPass]) -> list[PassResult]:
+                return [run_pass(fuzz, base_url, args.max_examples, args.seed) for fuzz in lane]
+
+            with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+                for lane_results in pool.map(run_lane, lanes):
+                    results += lane_results
 
     print(f"\n=== fuzz summary (seed {args.seed}, {args.max_examples} examples) ===")
     for result in results:
