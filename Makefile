@@ -200,10 +200,16 @@ typecheck: $(INSTALLED) ## mypy --strict on contract_runtime/, impl/, generated/
 
 # Everything the checks need, installed side by side: virtualenvs, npm tools, PgBouncer, and the
 # Debian packages the browser and container tests use (installed only when missing; needs root).
-SETUP_PARTS := $(INSTALLED) $(ROUTES_GEN) $(MODELS_GEN) $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) \
-	$(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) $(PGBOUNCER) system-packages
+# The npm installs run one after another, beside the rest: two `npm ci` at once, sharing npm's
+# cache, failed here (ENOENT inside a package being extracted).
+NPM_PARTS := $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED)
+SETUP_PARTS := $(INSTALLED) $(ROUTES_GEN) $(MODELS_GEN) $(PGBOUNCER) system-packages npm-tools
 setup: ## Install everything make test needs (in parallel; apt-get only for what is missing)
 	@$(MAKE) --no-print-directory -j4 --output-sync=target $(SETUP_PARTS)
+
+.PHONY: npm-tools
+npm-tools:
+	@MAKEFLAGS= $(MAKE) --no-print-directory $(NPM_PARTS)
 
 .PHONY: system-packages
 system-packages:
