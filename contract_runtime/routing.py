@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -49,6 +49,15 @@ class UnreadableRequest(Exception):
         super().__init__(message)
         self.message = message
         self.header = header
+
+
+class UnsupportedMediaType(Exception):
+    """A request body the operation cannot read as sent: 415 `unsupported_media_type`, and
+    `message` says what to send instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +162,7 @@ class ContractRequest(Request):
 class ContractRoute(APIRoute):
     """A route whose handler is given a ContractRequest, once its `operation` has admitted the
     caller and read its query and headers, and a body it could not read (one with a content
-    coding) is refused with 415.
+    coding) is refused.
 
     FastAPI reads and parses the body before it runs any dependency: the caller is admitted
     here, before FastAPI, so that a caller who may not call the operation learns nothing of how
@@ -237,17 +246,13 @@ PrincipalDep = Annotated[Principal, Depends(admitted)]
 
 
 def refuse_content_coding(request: Request) -> None:
-    """415 for a body sent with a `Content-Encoding` (gzip, br, ...): nothing here decodes one,
+    """Refuse a body sent with a `Content-Encoding` (gzip, br, ...): nothing here decodes one,
     and reading the coded bytes as JSON would answer for a body the client did not send."""
     codings = [c.strip().lower() for c in request.headers.get("content-encoding", "").split(",")]
     unsupported = [c for c in codings if c not in ("", "identity")]
     if unsupported:
-        raise HTTPException(
-            status_code=415,
-            detail=(
-                f"Content-Encoding {', '.join(unsupported)} is not supported:"
-                " send the body uncoded."
-            ),
+        raise UnsupportedMediaType(
+            f"Content-Encoding {', '.join(unsupported)} is not supported: send the body uncoded."
         )
 
 
@@ -268,7 +273,7 @@ def declares_body(request: Request) -> bool:
 
 
 def body_media_types(*accepted: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
-    """A dependency: a request body must be declared as one of `accepted`, else 415.
+    """A dependency: a request body must be declared as one of `accepted`.
 
     A request without a body passes: a missing body the operation requires is a validation
     error (422). `async`, so FastAPI runs it on the event loop rather than in a worker thread.
@@ -279,9 +284,7 @@ def body_media_types(*accepted: str) -> Callable[[Request], Coroutine[Any, Any, 
             return
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type not in accepted:
-            raise HTTPException(
-                status_code=415, detail=f"The request body must be {' or '.join(accepted)}."
-            )
+            raise UnsupportedMediaType(f"The request body must be {' or '.join(accepted)}.")
 
     return require_media_type
 

@@ -1,10 +1,9 @@
-"""One error shape for every failure: `{"error", "message", "details"}` with the right status."""
+"""One error shape for every failure: `{"error", "message", "details"}`, as its code says."""
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,77 +11,67 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route
 
-from contract_runtime.routing import UnreadableRequest
+from contract_runtime.routing import UnreadableRequest, UnsupportedMediaType
 from contract_runtime.security import RepeatedCredentials
 from impl.db.pool import DatabaseTimeout, DatabaseUnavailable, PoolExhausted
-from impl.errors import ApiError, ContentTooLarge, RequestTimeout, Unauthorized
+from impl.errors import (
+    ApiError,
+    ContentTooLarge,
+    Details,
+    ErrorCode,
+    RequestTimeout,
+    Unauthorized,
+)
 from impl.json import dumps
 from impl.observability.observer import Observer
 
 logger = logging.getLogger(__name__)
 
-# A database outage lasts a while; a full pool drains within a request's time.
-RETRY_AFTER_UNAVAILABLE_SECONDS = 5
-RETRY_AFTER_BUSY_SECONDS = 1
-INTERNAL_ERROR_MESSAGE = "An unexpected error occurred."
 # The statuses that say "not now" rather than "not this": counted by cause.
 UNAVAILABLE_STATUSES = frozenset({503, 504})
-# Codes for the statuses the framework raises itself (routing, content type).
-HTTP_ERROR_CODES = {
-    400: ("bad_request", "The request could not be read."),
-    404: ("not_found", "No resource lives at this path."),
-    405: ("method_not_allowed", "This method is not allowed on this path."),
-    415: ("unsupported_media_type", "The request body must be application/json."),
+# The codes of the statuses the framework raises itself (routing, reading a body).
+FRAMEWORK_ERRORS = {
+    error.status: error
+    for error in (ErrorCode.BAD_REQUEST, ErrorCode.NOT_FOUND, ErrorCode.METHOD_NOT_ALLOWED)
 }
 
 
 def error_response(
-    status_code: int,
-    code: str,
-    message: str,
-    details: dict[str, Any] | list[Any] | None = None,
-    headers: dict[str, str] | None = None,
+    error: ErrorCode,
+    message: str | None = None,
+    details: Details = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """The contract's `Error` body; `details` may hold documents (timestamps included)."""
+    """The contract's `Error` body with the code's status and headers, and the case's `headers`;
+    `message` None for the code's own. `details` may hold documents (timestamps included)."""
     return Response(
-        dumps({"error": code, "message": message, "details": details}),
-        status_code=status_code,
-        headers=headers,
+        dumps(error.document(message, details)),
+        status_code=error.status,
+        headers={**error.headers, **(headers or {})},
         media_type="application/json",
     )
 
 
 def content_too_large_response(limit_bytes: int) -> Response:
-    return error_response(
-        413,
-        "content_too_large",
-        f"The request body exceeds {limit_bytes} bytes.",
-        {"limit_bytes": limit_bytes},
-    )
+    return error_response(ErrorCode.CONTENT_TOO_LARGE, details={"limit_bytes": limit_bytes})
 
 
 def request_timeout_response(timeout_seconds: float) -> Response:
-    return error_response(
-        408,
-        "request_timeout",
-        f"The request body was not received within {timeout_seconds:g} seconds.",
-        {"timeout_seconds": timeout_seconds},
-    )
+    return error_response(ErrorCode.REQUEST_TIMEOUT, details={"timeout_seconds": timeout_seconds})
 
 
 def unsupported_transfer_coding_response(codings: bytes) -> Response:
     return error_response(
-        501,
-        "not_implemented",
+        ErrorCode.NOT_IMPLEMENTED,
         f"Transfer-Encoding {codings.decode('latin-1')} is not supported: "
         "send the body with Content-Length, or chunked alone.",
-        None,
-        {"Connection": "close"},
+        # The body's framing is unknown: what follows the head cannot be read as a next request.
+        headers={"Connection": "close"},
     )
 
 
 def internal_error_response(request_id: str) -> Response:
-    return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE, {"request_id": request_id})
+    return error_response(ErrorCode.INTERNAL_ERROR, details={"request_id": request_id})
 
 
 def _api_error_handler(observer: Observer) -> Callable[[Request, Exception], Awaitable[Response]]:
@@ -90,29 +79,26 @@ def _api_error_handler(observer: Observer) -> Callable[[Request, Exception], Awa
         assert isinstance(error, ApiError)
         if isinstance(error, Unauthorized):
             observer.token_rejected(error.reason)
-        elif error.status_code in UNAVAILABLE_STATUSES:
-            observer.unavailable(error.code)
-        return error_response(
-            error.status_code, error.code, error.message, error.details, error.headers or None
-        )
+        elif error.error.status in UNAVAILABLE_STATUSES:
+            observer.unavailable(error.error.code)
+        return error_response(error.error, error.message, error.details, error.headers)
 
     return handle
 
 
 async def _repeated_credentials(request: Request, error: Exception) -> Response:
-    return error_response(
-        400,
-        "invalid_request",
-        "Send one Authorization header, not several.",
-        None,
-        {"WWW-Authenticate": 'Bearer error="invalid_request"'},
-    )
+    return error_response(ErrorCode.INVALID_REQUEST)
 
 
 async def _unreadable_request(request: Request, error: Exception) -> Response:
     assert isinstance(error, UnreadableRequest)
     details = {"header": error.header} if error.header is not None else None
-    return error_response(400, "bad_request", error.message, details)
+    return error_response(ErrorCode.BAD_REQUEST, error.message, details)
+
+
+async def _unsupported_media_type(request: Request, error: Exception) -> Response:
+    assert isinstance(error, UnsupportedMediaType)
+    return error_response(ErrorCode.UNSUPPORTED_MEDIA_TYPE, error.message)
 
 
 async def _content_too_large(request: Request, error: Exception) -> Response:
@@ -132,16 +118,14 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     if malformed is not None:
         position = malformed["loc"][-1]
         return error_response(
-            400,
-            "malformed_json",
-            "The request body is not valid JSON.",
-            {"position": position if isinstance(position, int) else None},
+            ErrorCode.MALFORMED_JSON,
+            details={"position": position if isinstance(position, int) else None},
         )
     return error_response(
-        422,
-        "validation_failed",
-        "The request does not match the schema.",
-        [{"location": list(p["loc"]), "message": p["msg"], "type": p["type"]} for p in problems],
+        ErrorCode.VALIDATION_FAILED,
+        details=[
+            {"location": list(p["loc"]), "message": p["msg"], "type": p["type"]} for p in problems
+        ],
     )
 
 
@@ -167,16 +151,25 @@ def _http_error_handler(
 ) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handle(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        code, message = HTTP_ERROR_CODES.get(
-            error.status_code, ("http_error", "The request could not be served.")
-        )
+        answer = FRAMEWORK_ERRORS.get(error.status_code)
+        if answer is None:
+            # A status the catalog has no code for: the contract documents none either.
+            request_id = str(getattr(request.state, "request_id", ""))
+            logger.error(
+                "unexpected HTTP %s from the framework (request id %s): %s",
+                error.status_code,
+                request_id,
+                error.detail,
+            )
+            return internal_error_response(request_id)
+        message = None
         if isinstance(error.detail, str) and error.detail != HTTPStatus(error.status_code).phrase:
-            # Raised with a sentence of its own (the generated routes' 415s say what to send).
+            # Raised with a sentence of its own (FastAPI's, for a body it could not read).
             message = error.detail
         headers = dict(error.headers or {})
-        if error.status_code == 405:
+        if answer is ErrorCode.METHOD_NOT_ALLOWED:
             headers["Allow"] = ", ".join(allowed_methods.for_path(request.url.path))
-        return error_response(error.status_code, code, message, None, headers or None)
+        return error_response(answer, message, None, headers)
 
     return handle
 
@@ -185,36 +178,15 @@ def _http_error_handler(
 class OperationalAnswer:
     """How one operational failure is answered, and whether it is logged here."""
 
-    status_code: int
-    code: str
-    message: str
-    retry_after_seconds: int
+    error: ErrorCode
     # None: whoever raised it has logged it.
     log_message: str | None
 
 
 OPERATIONAL_ANSWERS: dict[type[Exception], OperationalAnswer] = {
-    DatabaseUnavailable: OperationalAnswer(
-        503,
-        "service_unavailable",
-        "The database is unavailable; retry later.",
-        RETRY_AFTER_UNAVAILABLE_SECONDS,
-        "database unavailable",
-    ),
-    PoolExhausted: OperationalAnswer(
-        503,
-        "service_busy",
-        "The service is busy; retry shortly.",
-        RETRY_AFTER_BUSY_SECONDS,
-        None,
-    ),
-    DatabaseTimeout: OperationalAnswer(
-        504,
-        "database_timeout",
-        "The database did not answer in time; retry later.",
-        RETRY_AFTER_BUSY_SECONDS,
-        "database statement timed out",
-    ),
+    DatabaseUnavailable: OperationalAnswer(ErrorCode.SERVICE_UNAVAILABLE, "database unavailable"),
+    PoolExhausted: OperationalAnswer(ErrorCode.SERVICE_BUSY, None),
+    DatabaseTimeout: OperationalAnswer(ErrorCode.DATABASE_TIMEOUT, "database statement timed out"),
 }
 
 
@@ -225,14 +197,8 @@ def _operational_error_handler(
         if answer.log_message is not None:
             request_id = str(getattr(request.state, "request_id", ""))
             logger.warning("%s (request id %s): %s", answer.log_message, request_id, error)
-        observer.unavailable(answer.code)
-        return error_response(
-            answer.status_code,
-            answer.code,
-            answer.message,
-            None,
-            {"Retry-After": str(answer.retry_after_seconds)},
-        )
+        observer.unavailable(answer.error.code)
+        return error_response(answer.error)
 
     return handle
 
@@ -246,5 +212,6 @@ def register_error_handlers(app: FastAPI, routes: Iterable[BaseRoute], observer:
     app.add_exception_handler(RequestTimeout, _request_timeout)
     app.add_exception_handler(RepeatedCredentials, _repeated_credentials)
     app.add_exception_handler(UnreadableRequest, _unreadable_request)
+    app.add_exception_handler(UnsupportedMediaType, _unsupported_media_type)
     for error_type, answer in OPERATIONAL_ANSWERS.items():
         app.add_exception_handler(error_type, _operational_error_handler(answer, observer))

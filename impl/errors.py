@@ -1,55 +1,146 @@
-"""Operational errors: each one knows the status, code and headers it is answered with."""
+"""The service's error vocabulary: each code it answers with, its status, what it says and the
+headers it carries; and the exceptions that raise one.
 
+The code is the `error` of the contract's `Error` body, the one a client branches on. Every
+answer with a code comes from here, whoever writes it (the edge, before the application; the
+middleware; the error handlers), so a code has one status and one set of headers wherever it is
+answered. Its message is what it says unless the case has a sentence of its own; `{name}` in it
+stands for `details[name]`. tests/unit/test_error_catalog.py holds the catalog to openapi.yaml.
+"""
+
+from collections.abc import Mapping
+from enum import Enum, unique
 from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from impl.auth.refusals import Refusal
+
+Details = dict[str, Any] | list[Any] | None
+
+# A database outage lasts a while, as does a key set the auth server has not answered with; a
+# full pool drains within a request's time, and a stopping instance's clients should go to
+# another one at once.
+RETRY_LATER = {"Retry-After": "5"}
+RETRY_SHORTLY = {"Retry-After": "1"}
+
+
+@unique
+class ErrorCode(Enum):
+    """Each code, as `status, message[, headers]`; the code is the member's name in lower case."""
+
+    BAD_REQUEST = 400, "The request is not valid HTTP/1.1."
+    MALFORMED_JSON = 400, "The request body is not valid JSON."
+    INVALID_REQUEST = (
+        400,
+        "Send one Authorization header, not several.",
+        {"WWW-Authenticate": 'Bearer error="invalid_request"'},
+    )
+    INVALID_CURSOR = 400, "The cursor is not one this service issued for this user."
+    INVALID_SYNC_TOKEN = 400, "The sync token is not one this service issued for this user."
+    CORS_PREFLIGHT_REJECTED = 400, "The CORS preflight request is not allowed."
+    # RFC 6750: a request that presented no token gets the scheme alone; a refused token's
+    # challenge says why (Unauthorized).
+    UNAUTHORIZED = 401, "A bearer token is required.", {"WWW-Authenticate": "Bearer"}
+    FORBIDDEN = 403, "You may only access your own tasks."
+    NOT_FOUND = 404, "No resource lives at this path."
+    METHOD_NOT_ALLOWED = 405, "This method is not allowed on this path."
+    REQUEST_TIMEOUT = 408, "The request did not arrive in full within {timeout_seconds:g} seconds."
+    TASK_LIMIT_REACHED = 409, "A user may hold at most {limit} tasks."
+    SYNC_TOKEN_EXPIRED = 410, "The sync token has expired; sync again without since."
+    PRECONDITION_FAILED = 412, "The task has changed since the version named in If-Match."
+    CONTENT_TOO_LARGE = 413, "The request body exceeds {limit_bytes} bytes."
+    URI_TOO_LONG = 414, "The request target is longer than {limit_bytes} bytes."
+    UNSUPPORTED_MEDIA_TYPE = 415, "The request body must be application/json."
+    VALIDATION_FAILED = 422, "The request does not match the schema."
+    IDEMPOTENCY_KEY_REUSED = 422, "This Idempotency-Key was used with another request body."
+    HEADER_FIELDS_TOO_LARGE = (
+        431,
+        "The request's header fields are larger than {limit_bytes} bytes in all.",
+    )
+    INTERNAL_ERROR = 500, "An unexpected error occurred."
+    NOT_IMPLEMENTED = 501, "The request method is not one the service implements."
+    SERVICE_UNAVAILABLE = 503, "The database is unavailable; retry later.", RETRY_LATER
+    SERVICE_BUSY = 503, "The service is busy; retry shortly.", RETRY_SHORTLY
+    AUTH_UNAVAILABLE = (
+        503,
+        "The keys that verify bearer tokens cannot be fetched; retry later.",
+        RETRY_LATER,
+    )
+    SHUTTING_DOWN = (
+        503,
+        "The service is shutting down; send requests to another instance.",
+        RETRY_SHORTLY,
+    )
+    # No Retry-After: the bundles stay missing until someone installs them.
+    DOCS_UNAVAILABLE = 503, "Swagger UI and ReDoc are not installed."
+    DATABASE_TIMEOUT = 504, "The database did not answer in time; retry later.", RETRY_SHORTLY
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        self.status = status
+        self.message = message
+        self.headers: Mapping[str, str] = headers or {}
+
+    @property
+    def code(self) -> str:
+        return self.name.lower()
+
+    def describe(self, details: Details = None) -> str:
+        """The message, naming what `details` holds where it says so."""
+        return self.message.format_map(details) if isinstance(details, dict) else self.message
+
+    def document(self, message: str | None = None, details: Details = None) -> dict[str, Any]:
+        """The contract's `Error` body; `message` None for the code's own."""
+        return {
+            "error": self.code,
+            "message": self.describe(details) if message is None else message,
+            "details": details,
+        }
+
 
 class ApiError(Exception):
-    """An error the client caused or can act on; mapped to the contract's `Error` body."""
-
-    status_code = 500
-    code = "internal_error"
+    """An error the client caused or can act on: answered as its code says, with the message,
+    details and headers of the case."""
 
     def __init__(
         self,
-        message: str,
+        error: ErrorCode,
+        message: str | None = None,
         *,
-        details: dict[str, Any] | list[Any] | None = None,
-        headers: dict[str, str] | None = None,
+        details: Details = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        self.error = error
+        self.message = error.describe(details) if message is None else message
+        super().__init__(self.message)
         self.details = details
-        self.headers = headers or {}
+        self.headers = {**error.headers, **(headers or {})}
 
 
 class Unauthorized(ApiError):
-    status_code = 401
-    code = "unauthorized"
+    """No bearer token (`refusal` None), or one refused: the client is told which, and why."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
-        """`reason`: `missing` (no token), else the code of why the token was refused, and
-        `message` its fixed sentence (impl.auth.refusals): the client is told both."""
-        if reason == "missing":
-            # RFC 6750: a request that presented no token gets the scheme alone.
-            super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
-        else:
-            challenge = f'Bearer error="invalid_token", error_description="{message}"'
-            super().__init__(
-                message, details={"reason": reason}, headers={"WWW-Authenticate": challenge}
-            )
-        self.reason = reason
-
-
-class Forbidden(ApiError):
-    status_code = 403
-    code = "forbidden"
+    def __init__(self, refusal: Refusal | None = None) -> None:
+        if refusal is None:
+            super().__init__(ErrorCode.UNAUTHORIZED)
+            self.reason = "missing"
+            return
+        # The refusal's sentence holds neither '"' nor '\\' (impl.auth.refusals).
+        challenge = f'Bearer error="invalid_token", error_description="{refusal.description}"'
+        super().__init__(
+            ErrorCode.UNAUTHORIZED,
+            refusal.description,
+            details={"reason": refusal.value},
+            headers={"WWW-Authenticate": challenge},
+        )
+        self.reason = refusal.value
 
 
-class NotFound(ApiError):
-    status_code = 404
-    code = "not_found"
+class InvalidToken(ApiError):
+    """A paging cursor or sync token that is not one we issued for this request."""
+
+    def __init__(self, error: ErrorCode, parameter: str, message: str | None = None) -> None:
+        super().__init__(error, message, details={"parameter": parameter})
 
 
 class ContentTooLarge(HTTPException):
@@ -60,7 +151,7 @@ class ContentTooLarge(HTTPException):
     """
 
     def __init__(self, limit_bytes: int) -> None:
-        super().__init__(status_code=413)
+        super().__init__(status_code=ErrorCode.CONTENT_TOO_LARGE.status)
         self.limit_bytes = limit_bytes
 
 
@@ -68,35 +159,5 @@ class RequestTimeout(HTTPException):
     """A request body that did not arrive in time; an HTTPException, as ContentTooLarge is."""
 
     def __init__(self, timeout_seconds: float) -> None:
-        super().__init__(status_code=408)
+        super().__init__(status_code=ErrorCode.REQUEST_TIMEOUT.status)
         self.timeout_seconds = timeout_seconds
-
-
-class InvalidToken(ApiError):
-    """A paging cursor or sync token that is not one we issued for this request."""
-
-    status_code = 400
-
-    def __init__(self, code: str, parameter: str, message: str) -> None:
-        super().__init__(message, details={"parameter": parameter})
-        self.code = code
-
-
-class Conflict(ApiError):
-    status_code = 409
-    code = "conflict"
-
-
-class Gone(ApiError):
-    status_code = 410
-    code = "gone"
-
-
-class PreconditionFailed(ApiError):
-    status_code = 412
-    code = "precondition_failed"
-
-
-class UnprocessableContent(ApiError):
-    status_code = 422
-    code = "unprocessable_content"

@@ -4,26 +4,22 @@ from generated.apis import BaseHealthApi
 from generated.documents import Health
 from impl.db.migrations import Migration, pending_migrations
 from impl.db.pool import Database, DatabaseTimeout, DatabaseUnavailable
-from impl.errors import ApiError
+from impl.errors import ApiError, ErrorCode
 from impl.lifecycle import Lifecycle, ShuttingDown
 
 # A probe that waits as long as a request would is a probe the orchestrator times out: the whole
 # check, waiting for a connection, opening one and every query on it, has this long.
 READINESS_SECONDS = 1.0
-RETRY_AFTER_SCHEMA_SECONDS = 5
 
 
 class SchemaBehind(ApiError):
     """The database lacks a migration this release needs: `taskapi migrate` has not run yet."""
 
-    status_code = 503
-    code = "service_unavailable"
-
     def __init__(self, pending: list[Migration]) -> None:
         super().__init__(
+            ErrorCode.SERVICE_UNAVAILABLE,
             "The database schema is behind this release: run `taskapi migrate`.",
             details={"pending_migrations": [m.label for m in pending]},
-            headers={"Retry-After": str(RETRY_AFTER_SCHEMA_SECONDS)},
         )
 
 
@@ -43,7 +39,7 @@ class HealthApi(BaseHealthApi):
     async def check_readiness(self) -> Health:
         # From the first SIGTERM: the load balancer should stop sending requests here.
         if self._lifecycle.stopping:
-            raise ShuttingDown("The service is shutting down; send requests to another instance.")
+            raise ShuttingDown
         # An unreachable database or a pool with no connection to spare raises here, and the
         # error handlers answer 503 (service_unavailable or service_busy).
         try:

@@ -24,13 +24,10 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
-from impl.errors import ApiError
+from impl.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
-# A stopping instance's clients should go to another one at once; a second is enough for a
-# load balancer to have picked one.
-RETRY_AFTER_SECONDS = 1
 # SIGTERM is how orchestrators stop a process (and may be followed by SIGKILL): it drains.
 # SIGINT is a person at a terminal: it stops at once.
 WATCHED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -39,13 +36,11 @@ SignalHandler = Callable[[int, FrameType | None], Any]
 
 
 class ShuttingDown(ApiError):
-    """The process is stopping: the readiness probe fails, and a request the bound cut short."""
+    """The process is stopping: the readiness probe fails, and a request the bound cut short
+    says what became of it (`message`)."""
 
-    status_code = 503
-    code = "shutting_down"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(ErrorCode.SHUTTING_DOWN, message)
 
 
 class Lifecycle:

@@ -11,12 +11,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.error_handlers import (
-    HTTP_ERROR_CODES,
     error_response,
     internal_error_response,
     unsupported_transfer_coding_response,
 )
-from impl.errors import ContentTooLarge, RequestTimeout
+from impl.errors import ContentTooLarge, ErrorCode, RequestTimeout
 from impl.lifecycle import Lifecycle, ShuttingDown
 from impl.observability.naming import route_template
 from impl.observability.observer import Observer
@@ -87,10 +86,10 @@ class RequestContextMiddleware:
                     "The service shut down before this request finished; "
                     "a write may or may not have been applied."
                 )
-                self.observer.unavailable(error.code)
-                await error_response(
-                    error.status_code, error.code, error.message, None, error.headers
-                )(scope, receive, send_with_request_id)
+                self.observer.unavailable(error.error.code)
+                await error_response(error.error, error.message, None, error.headers)(
+                    scope, receive, send_with_request_id
+                )
         except Exception:
             logger.exception(
                 "unhandled error in %s %s (request id %s)",
@@ -126,8 +125,7 @@ class EncodedSlashMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path") if scope["type"] == "http" else None
         if raw_path is not None and b"%2f" in raw_path.lower():
-            code, message = HTTP_ERROR_CODES[404]
-            await error_response(404, code, message)(scope, receive, send)
+            await error_response(ErrorCode.NOT_FOUND)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -217,4 +215,4 @@ class CorsMiddleware(CORSMiddleware):
             if name not in ("content-length", "content-type")
         }
         reason = bytes(response.body).decode()
-        return error_response(response.status_code, "cors_preflight_rejected", reason, None, kept)
+        return error_response(ErrorCode.CORS_PREFLIGHT_REJECTED, reason, None, kept)

@@ -1,16 +1,26 @@
 """The claims of a verified token: times as JSON numbers, issuer, audience and subject."""
 
 import math
-import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import StringConstraints, TypeAdapter, ValidationError
+
+from generated.parameters import USER_ID_MAX_LENGTH, USER_ID_MIN_LENGTH, USER_ID_PATTERN
 from impl.auth.compact import MalformedToken, json_object
 from impl.auth.refusals import Refusal
 
-# The contract's user-id pattern: the subject is the user in every URL it may use (so neither
-# "." nor "..", which a client resolves away as path segments).
-USER_ID = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}")
+# The subject is the user in every URL its token may call: it is read as the routes read the
+# path's `user_id`, by the contract's rule and the same engine, so that no token is valid for a
+# user id that no URL can name.
+USER_ID = TypeAdapter(
+    Annotated[
+        str,
+        StringConstraints(
+            min_length=USER_ID_MIN_LENGTH, max_length=USER_ID_MAX_LENGTH, pattern=USER_ID_PATTERN
+        ),
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +59,17 @@ def subject_of(payload: bytes, rules: ClaimRules, now: float) -> str:
     if rules.audience is not None and not _names_audience(claims.get("aud"), rules.audience):
         raise MalformedToken("the audience is not the configured one", Refusal.AUDIENCE)
     subject = claims.get("sub")
-    if not isinstance(subject, str) or USER_ID.fullmatch(subject) is None:
+    if not isinstance(subject, str) or not _is_user_id(subject):
         raise MalformedToken("the subject is missing or not a user id", Refusal.CLAIMS)
     return subject
+
+
+def _is_user_id(text: str) -> bool:
+    try:
+        USER_ID.validate_python(text)
+    except ValidationError:
+        return False
+    return True
 
 
 def _names_audience(audience: object, expected: str) -> bool:

@@ -36,7 +36,7 @@ from impl.auth.claims import ClaimRules
 from impl.auth.compact import CompactToken, MalformedToken
 from impl.auth.refusals import Refusal
 from impl.auth.verifier import TokenAuthenticator
-from impl.errors import ApiError
+from impl.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -45,20 +45,13 @@ ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256", "PS256"})
 MAX_KEY_SET_BYTES = 1024 * 1024
 MIN_RSA_BITS = 2048
 FAILED_FETCH_BACKOFF_SECONDS = 1.0
-RETRY_AFTER_SECONDS = 5
 
 
 class SigningKeysUnavailable(ApiError):
     """No key set could be fetched yet: the request cannot be judged, so it is not a 401."""
 
-    status_code = 503
-    code = "auth_unavailable"
-
     def __init__(self) -> None:
-        super().__init__(
-            "The keys that verify bearer tokens cannot be fetched; retry later.",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        super().__init__(ErrorCode.AUTH_UNAVAILABLE)
 
 
 class KeySetUnreadable(Exception):

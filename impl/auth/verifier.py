@@ -7,7 +7,7 @@ from abc import abstractmethod
 from contract_runtime.security import BaseAuthenticator, Principal
 from impl.auth.claims import ClaimRules, subject_of
 from impl.auth.compact import CompactToken, MalformedToken, parse
-from impl.errors import Forbidden, Unauthorized
+from impl.errors import ApiError, ErrorCode, Unauthorized
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +25,14 @@ class TokenAuthenticator(BaseAuthenticator):
 
     async def authenticate(self, token: str | None) -> Principal:
         if token is None:
-            raise Unauthorized("A bearer token is required.", reason="missing")
+            raise Unauthorized
         try:
             compact = parse(token, self._algorithms)
             await self.verify_signature(compact)
             subject = subject_of(compact.payload, self._rules, time.time())
         except MalformedToken as refused:
             logger.debug("bearer token refused (%s): %s", refused.reason, refused)
-            raise Unauthorized(refused.reason.description, reason=refused.reason) from None
+            raise Unauthorized(refused.reason) from None
         return Principal(user_id=subject)
 
     @abstractmethod
@@ -43,5 +43,5 @@ class TokenAuthenticator(BaseAuthenticator):
 def require_owner(principal: Principal, user_id: str) -> str:
     """The user id a request may act on: its own, and nobody else's."""
     if principal.user_id != user_id:
-        raise Forbidden("You may only access your own tasks.")
+        raise ApiError(ErrorCode.FORBIDDEN)
     return user_id

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from impl.error_handlers import error_response
+from impl.errors import ErrorCode
 from impl.resources import DOCS_ASSETS_DIR
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def _serving(asset: Asset) -> Endpoint:
 
 def _unavailable(message: str, details: dict[str, Any] | None) -> Endpoint:
     async def refuse(request: Request) -> Response:
-        return error_response(503, "docs_unavailable", message, details)
+        return error_response(ErrorCode.DOCS_UNAVAILABLE, message, details)
 
     return refuse
 

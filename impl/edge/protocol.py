@@ -177,9 +177,9 @@ class EdgeProtocol(HttpToolsProtocol):
         self._cancel_head_deadline()
         if self.transport.is_closing():
             return
-        logger.info("refused a request: %s %s", refusal.status, refusal.code)
+        logger.info("refused a request: %s %s", refusal.error.status, refusal.error.code)
         if self.observer is not None:
-            self.observer.edge_refused(refusal.status, refusal.code)
+            self.observer.edge_refused(refusal.error.status, refusal.error.code)
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             if cycle.response_started or not cycle.more_body:

@@ -1,4 +1,8 @@
-"""The answers the edge gives by itself: the contract's Error shape, closing the connection."""
+"""The answers the edge gives by itself: the contract's Error shape, closing the connection.
+
+Each one's status, message and headers are its code's (impl.errors), as if the application had
+answered; only a case that says more than its code has a sentence of its own here.
+"""
 
 import ipaddress
 import re
@@ -9,6 +13,7 @@ from typing import Any
 
 import httptools
 
+from impl.errors import ErrorCode
 from impl.json import dumps
 
 # A request line whose method is a token (RFC 9110 §9.1) that the parser does not know.
@@ -26,16 +31,17 @@ IP_FUTURE = re.compile(rb"v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+")
 
 @dataclass(frozen=True)
 class Refusal:
-    status: int
-    code: str
-    message: str
-    details: dict[str, Any] | None
+    error: ErrorCode
+    details: dict[str, Any] | None = None
+    # None: the code's own message.
+    message: str | None = None
 
     def encode(self, default_headers: list[tuple[bytes, bytes]]) -> bytes:
-        body = dumps({"error": self.code, "message": self.message, "details": self.details})
-        status = HTTPStatus(self.status)
+        body = dumps(self.error.document(self.message, self.details))
+        status = HTTPStatus(self.error.status)
         head = [f"HTTP/1.1 {status.value} {status.phrase}".encode()]
         head += [name + b": " + value for name, value in default_headers]
+        head += [f"{name}: {value}".encode("latin-1") for name, value in self.error.headers.items()]
         head += [
             b"content-type: application/json",
             b"content-length: " + str(len(body)).encode(),
@@ -45,39 +51,22 @@ class Refusal:
 
 
 def url_too_long(limit_bytes: int) -> Refusal:
-    return Refusal(
-        414,
-        "uri_too_long",
-        f"The request target is longer than {limit_bytes} bytes.",
-        {"limit_bytes": limit_bytes},
-    )
+    return Refusal(ErrorCode.URI_TOO_LONG, {"limit_bytes": limit_bytes})
 
 
 def header_too_large(limit_bytes: int) -> Refusal:
-    return Refusal(
-        431,
-        "header_fields_too_large",
-        f"The request's header fields are larger than {limit_bytes} bytes in all.",
-        {"limit_bytes": limit_bytes},
-    )
+    return Refusal(ErrorCode.HEADER_FIELDS_TOO_LARGE, {"limit_bytes": limit_bytes})
 
 
 def header_too_slow(timeout_seconds: float) -> Refusal:
-    return Refusal(
-        408,
-        "request_timeout",
-        f"The request's header was not received within {timeout_seconds:g} seconds.",
-        {"timeout_seconds": timeout_seconds},
-    )
+    return Refusal(ErrorCode.REQUEST_TIMEOUT, {"timeout_seconds": timeout_seconds})
 
 
 def upgrade_with_body() -> Refusal:
     return Refusal(
-        501,
-        "not_implemented",
-        "The service does not upgrade connections, and cannot read the body of a request that "
-        "asks it to: send the request without Upgrade.",
-        None,
+        ErrorCode.NOT_IMPLEMENTED,
+        message="The service does not upgrade connections, and cannot read the body of a request "
+        "that asks it to: send the request without Upgrade.",
     )
 
 
@@ -130,17 +119,12 @@ def unreadable(error: httptools.HttpParserError, received: bytes) -> Refusal:
     if isinstance(error, httptools.HttpParserInvalidMethodError) and UNKNOWN_METHOD_LINE.match(
         received.lstrip(b"\r\n")
     ):
-        return Refusal(
-            501,
-            "not_implemented",
-            "The request method is not one the service implements.",
-            None,
-        )
+        return Refusal(ErrorCode.NOT_IMPLEMENTED)
     return _bad_request(_reason(error))
 
 
 def _bad_request(reason: str) -> Refusal:
-    return Refusal(400, "bad_request", "The request is not valid HTTP/1.1.", {"reason": reason})
+    return Refusal(ErrorCode.BAD_REQUEST, {"reason": reason})
 
 
 def _reason(error: httptools.HttpParserError) -> str:

@@ -11,14 +11,7 @@ import orjson
 
 from generated.documents import Task, TaskChanges, TaskList
 from generated.models import Tag, TaskInput, TaskPatch
-from impl.errors import (
-    Conflict,
-    Gone,
-    InvalidToken,
-    NotFound,
-    PreconditionFailed,
-    UnprocessableContent,
-)
+from impl.errors import ApiError, ErrorCode, InvalidToken
 from impl.json import dumps
 from impl.signing import TokenSigner
 from impl.tasks.listing import PageStart, Sort, TaskFilter
@@ -26,42 +19,33 @@ from impl.tasks.repository import NewFields, Outcome, Snapshot, TaskRepository
 from impl.tasks.tags import canonical, normalize_tags
 
 
-class TaskNotFound(NotFound):
+class TaskNotFound(ApiError):
     """Also what another user's task looks like: existence is never revealed."""
 
     def __init__(self) -> None:
-        super().__init__("Task not found.")
+        super().__init__(ErrorCode.NOT_FOUND, "Task not found.")
 
 
-class TaskLimitReached(Conflict):
-    code = "task_limit_reached"
-
+class TaskLimitReached(ApiError):
     def __init__(self, limit: int) -> None:
-        super().__init__(f"A user may hold at most {limit} tasks.", details={"limit": limit})
+        super().__init__(ErrorCode.TASK_LIMIT_REACHED, details={"limit": limit})
 
 
-class IdempotencyKeyReused(UnprocessableContent):
-    code = "idempotency_key_reused"
-
+class IdempotencyKeyReused(ApiError):
     def __init__(self) -> None:
-        super().__init__(
-            "This Idempotency-Key was used with another request body.",
-            details={"header": "Idempotency-Key"},
-        )
+        super().__init__(ErrorCode.IDEMPOTENCY_KEY_REUSED, details={"header": "Idempotency-Key"})
 
 
-class LongerInNfc(UnprocessableContent):
+class LongerInNfc(ApiError):
     """A text within its limit as sent, past it in NFC, as the contract counts its characters.
 
     A few characters have a longer NFC form (U+FB2C is three code points): the schema's limit,
     checked on what was sent, cannot see it.
     """
 
-    code = "validation_failed"
-
     def __init__(self, field: str, limit: int) -> None:
         super().__init__(
-            "The request does not match the schema.",
+            ErrorCode.VALIDATION_FAILED,
             details=[
                 {
                     "location": ["body", field],
@@ -72,13 +56,10 @@ class LongerInNfc(UnprocessableContent):
         )
 
 
-class SyncTokenExpired(Gone):
-    code = "sync_token_expired"
-
+class SyncTokenExpired(ApiError):
     def __init__(self, retention: timedelta) -> None:
         super().__init__(
-            "The sync token has expired; sync again without since.",
-            details={"retention_days": retention / timedelta(days=1)},
+            ErrorCode.SYNC_TOKEN_EXPIRED, details={"retention_days": retention / timedelta(days=1)}
         )
 
 
@@ -154,7 +135,7 @@ class TaskService:
     def _page_start(self, cursor: str, task_filter: TaskFilter, sort: Sort) -> PageStart:
         claims = self._policy.cursors.verify(self._owner_id, cursor)
         if claims is None:
-            raise _invalid_cursor("The cursor is not one this service issued for this user.")
+            raise _invalid_cursor()
         if claims.get("s") != str(sort) or claims.get("f") != task_filter.fingerprint():
             raise _invalid_cursor("The cursor was issued for other filters or another sort.")
         key = claims["k"]
@@ -261,11 +242,7 @@ class TaskService:
     def _since(self, token: str) -> str:
         claims = self._policy.sync_tokens.verify(self._owner_id, token)
         if claims is None:
-            raise InvalidToken(
-                "invalid_sync_token",
-                "since",
-                "The sync token is not one this service issued for this user.",
-            )
+            raise InvalidToken(ErrorCode.INVALID_SYNC_TOKEN, "since")
         self._check_age(float(claims["t"]))
         return str(claims["s"])
 
@@ -274,7 +251,7 @@ class TaskService:
     ) -> tuple[Snapshot, tuple[str, int]]:
         claims = self._policy.cursors.verify(self._owner_id, cursor)
         if claims is None or "u" not in claims:
-            raise _invalid_cursor("The cursor is not one this service issued for this user.")
+            raise _invalid_cursor()
         if claims["p"] != since_snapshot:
             raise _invalid_cursor("The cursor was issued for another `since`.")
         taken_at = datetime.fromtimestamp(float(claims["t"]), UTC)
@@ -297,16 +274,16 @@ def _answer(outcome: Outcome, if_match: list[int] | None) -> Task:
     return current
 
 
-def _precondition_failed(current: Task) -> PreconditionFailed:
-    return PreconditionFailed(
-        "The task has changed since the version named in If-Match.",
+def _precondition_failed(current: Task) -> ApiError:
+    return ApiError(
+        ErrorCode.PRECONDITION_FAILED,
         details={"current": current},
         headers={"ETag": entity_tag(current)},
     )
 
 
-def _invalid_cursor(message: str) -> InvalidToken:
-    return InvalidToken("invalid_cursor", "cursor", message)
+def _invalid_cursor(message: str | None = None) -> InvalidToken:
+    return InvalidToken(ErrorCode.INVALID_CURSOR, "cursor", message)
 
 
 def _key_claim(value: object) -> object:

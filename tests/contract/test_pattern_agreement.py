@@ -1,13 +1,17 @@
-"""The service reads each of the contract's patterns as a client's `RegExp` does.
+"""The service reads each of the contract's patterns as a client's `RegExp` does, and the
+database holds user ids to the contract's rule.
 
 The contract's patterns are ECMA-262; the service validates with pydantic-core's engine, given
 the patterns as scripts/codegen/ecma_patterns.py writes them out. Every pattern is run over the
 same edge cases (each kind of space, line terminator, control and format character, digits and
 letters of other scripts, an astral character, a trailing line feed) by Node's `RegExp` with the
-`u` flag and by pydantic, and the verdicts must be the same.
+`u` flag and by pydantic, and the verdicts must be the same. The migrations cannot import the
+rule the generated code exports for `user_id`: their CHECK constraints are run over the same
+cases, and must accept exactly the user ids it does.
 """
 
 import ast
+import asyncio
 import json
 import re
 import subprocess
@@ -15,10 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import pytest
 import yaml
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
+from generated.parameters import USER_ID_MAX_LENGTH, USER_ID_MIN_LENGTH, USER_ID_PATTERN
+from impl.db.migrations import connect, migrate
+from tests.support.postgres import PostgresServer, target
 from tests.support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,8 +87,9 @@ def node_verdicts(cases: list[tuple[str, str]]) -> list[bool]:
     return verdicts
 
 
-def service_verdict(pattern: str, text: str) -> bool:
-    adapter = TypeAdapter(Annotated[str, StringConstraints(pattern=translate(pattern))])
+def service_verdict(pattern: str, text: str, **lengths: int) -> bool:
+    """Whether the service's engine takes `text`, given a pattern as the generated code holds it."""
+    adapter = TypeAdapter(Annotated[str, StringConstraints(pattern=pattern, **lengths)])
     try:
         adapter.validate_python(text)
     except ValidationError:
@@ -95,7 +104,7 @@ def test_each_contract_pattern_gives_the_service_and_a_client_the_same_verdicts(
     cases = [(pattern, text) for text in EDGE_CASES]
 
     expected = node_verdicts(cases)
-    actual = [service_verdict(pattern, text) for text in EDGE_CASES]
+    actual = [service_verdict(translate(pattern), text) for text in EDGE_CASES]
 
     disagreements = [
         (text, client, service)
@@ -110,7 +119,9 @@ def test_the_generated_code_holds_only_translated_patterns() -> None:
     generated = "\n".join(path.read_text() for path in (ROOT / "generated").glob("*.py"))
     found = {
         ast.literal_eval(literal)
-        for literal in re.findall(r"pattern=(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')", generated)
+        for literal in re.findall(
+            r"(?:pattern=|_PATTERN = )(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')", generated
+        )
     }
 
     assert found
@@ -135,3 +146,60 @@ def test_shorthands_are_written_out(pattern: str, meaning: str) -> None:
 def test_what_cannot_be_written_out_stops_generation(pattern: str) -> None:
     with pytest.raises(UntranslatablePattern):
         translate(pattern)
+
+
+# PostgreSQL's text cannot hold U+0000 at all, so no constraint is asked about it.
+USER_ID_CASES = sorted(
+    {
+        *(text for text in EDGE_CASES if "\x00" not in text),
+        *(".", "..", "...", ".a", "a.", "..a", "a..", "-", "_", "user_123", "a/b", "%2e"),
+        *("a" * 128, "a" * 129),
+    }
+)
+
+
+def is_user_id(text: str) -> bool:
+    """The contract's rule, as the generated code exports it."""
+    return service_verdict(
+        USER_ID_PATTERN, text, min_length=USER_ID_MIN_LENGTH, max_length=USER_ID_MAX_LENGTH
+    )
+
+
+async def violations(url: str, user_ids: list[str]) -> list[str | None]:
+    """The CHECK constraint that refuses a task of each user id in the migrated schema, if one
+    does (each write rolled back)."""
+    await migrate(target(url))
+    connection = await connect(target(url))
+    violated: list[str | None] = []
+    try:
+        for user_id in user_ids:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                await connection.execute(
+                    "INSERT INTO tasks (user_id, title) VALUES ($1, 'Buy milk')", user_id
+                )
+            except asyncpg.CheckViolationError as violation:
+                violated.append(violation.constraint_name)
+            else:
+                violated.append(None)
+            finally:
+                await transaction.rollback()
+    finally:
+        await connection.close()
+    return violated
+
+
+def test_the_database_stores_tasks_for_exactly_the_user_ids_of_the_contract(
+    postgres: PostgresServer,
+) -> None:
+    with postgres.fresh_database() as url:
+        violated = asyncio.run(violations(url, USER_ID_CASES))
+
+    disagreements = [
+        (user_id, constraint)
+        for user_id, constraint in zip(USER_ID_CASES, violated, strict=True)
+        if (constraint is None) != is_user_id(user_id)
+    ]
+    assert disagreements == []
+    assert all(name.startswith("tasks_user_id") for name in violated if name is not None)

@@ -653,7 +653,7 @@ def test_token_for_another_issuer_or_audience_is_rejected(
 
 
 # ---------------------------------------------------------------------------------------------
-# The subject: a user id of the contract's pattern, ^[A-Za-z0-9_.-]{1,128}$
+# The subject: a user id as the contract's `user_id` path parameter defines it
 
 
 SUBJECTS: list[Any] = [

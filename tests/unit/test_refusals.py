@@ -9,7 +9,7 @@ from tests.support.refusals import CHALLENGE
 
 @pytest.mark.parametrize("refusal", list(Refusal))
 def test_each_reason_is_a_valid_error_description_in_the_challenge(refusal: Refusal) -> None:
-    error = Unauthorized(refusal.description, reason=refusal)
+    error = Unauthorized(refusal)
 
     match = CHALLENGE.fullmatch(error.headers["WWW-Authenticate"])
 
@@ -19,7 +19,7 @@ def test_each_reason_is_a_valid_error_description_in_the_challenge(refusal: Refu
 
 
 def test_no_token_at_all_gets_the_scheme_alone() -> None:
-    error = Unauthorized("A bearer token is required.", reason="missing")
+    error = Unauthorized()
 
     assert error.headers == {"WWW-Authenticate": "Bearer"}
     assert error.details is None

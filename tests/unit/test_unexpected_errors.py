@@ -7,8 +7,11 @@ import logging
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
+from impl.error_handlers import register_error_handlers
 from impl.lifecycle import Lifecycle
 from impl.middleware import RequestContextMiddleware
 from impl.observability.logs import ACCESS_LOGGER, AccessLog, UserIdHasher
@@ -91,3 +94,31 @@ def test_unusable_request_id_is_no_correlation_id(
     assert response.headers["X-Request-ID"] != offered
     assert len(response.headers["X-Request-ID"]) == 32
     assert access_line(log)["correlation_id"] is None
+
+
+async def brew_coffee() -> None:
+    raise HTTPException(status_code=418)
+
+
+def test_a_framework_error_with_no_code_of_its_own_is_an_unexpected_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the framework raising a status the catalog has no code for
+    app = FastAPI()
+    app.add_api_route("/coffee", brew_coffee)
+    register_error_handlers(app, app.routes, Observer(None, None, None))
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/coffee")
+
+    # When it is raised
+    with caplog.at_level(logging.ERROR, logger="impl.error_handlers"):
+        response = asyncio.run(get())
+
+    # Then the client gets the generic 500, and the log names the status
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    (record,) = caplog.records
+    assert "418" in record.getMessage()

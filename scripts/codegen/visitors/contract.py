@@ -2,7 +2,8 @@
 
 The generator's own operation objects lose parameter constraints, request media types and
 response headers, so this visitor reads them from the parsed document and hands the templates
-one `apis` list: one entry per tag, each with its endpoints in contract order.
+one `apis` list: one entry per tag, each with its endpoints in contract order; and the rules of
+each string path parameter, which code outside the routes holds values to.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ STRING_CONSTRAINTS = (
     ("pattern", "pattern"),
 )
 NUMBER_CONSTRAINTS = (("minimum", "ge"), ("maximum", "le"))
+# The constants a path parameter's rule is exported as: `<NAME>_<SUFFIX>`.
+RULE_CONSTANTS = (("pattern", "PATTERN"), ("minLength", "MIN_LENGTH"), ("maxLength", "MAX_LENGTH"))
 
 
 def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -221,6 +224,33 @@ def _endpoint(
     }
 
 
+def _path_parameter_rules(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each string path parameter's constraints, as constants named for it.
+
+    A value that comes from elsewhere may have to be one the path accepts: a token's subject is
+    the user id of every URL the token may call.
+    """
+    rules: dict[str, list[dict[str, str]]] = {}
+    for item in document["paths"].values():
+        nodes = list(item.get("parameters", []))
+        for method in HTTP_METHODS:
+            nodes += item.get(method, {}).get("parameters", [])
+        for node in nodes:
+            parameter = _resolve(document, node)
+            schema = _resolve(document, parameter["schema"])
+            if parameter["in"] != "path" or schema.get("type") != "string":
+                continue
+            prefix = _snake_case(parameter["name"]).upper()
+            constants = [
+                {"name": f"{prefix}_{suffix}", "value": repr(schema[keyword])}
+                for keyword, suffix in RULE_CONSTANTS
+                if keyword in schema
+            ]
+            if rules.setdefault(parameter["name"], constants) != constants:
+                raise ValueError(f"path parameter {parameter['name']!r} has two schemas")
+    return [{"name": name, "constants": constants} for name, constants in rules.items()]
+
+
 def visit(parser: Any, model_path: Any) -> dict[str, object]:
     document: dict[str, Any] = parser.raw_obj
     tags = [tag["name"] for tag in document.get("tags", [])]
@@ -248,4 +278,8 @@ def visit(parser: Any, model_path: Any) -> dict[str, object]:
     convertors = {
         c["name"]: c for api in apis.values() for e in api["endpoints"] for c in e["convertors"]
     }
-    return {"apis": list(apis.values()), "convertors": list(convertors.values())}
+    return {
+        "apis": list(apis.values()),
+        "convertors": list(convertors.values()),
+        "path_parameters": _path_parameter_rules(document),
+    }
