@@ -40,8 +40,9 @@ from impl.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
-# Better Auth's jwt() plugin signs with EdDSA by default; ES256, RS256 and PS256 are its options.
-ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256", "PS256"})
+# Better Auth's jwt() plugin signs with EdDSA by default; ES256, ES512, RS256 and PS256 are its
+# options.
+ALGORITHMS = frozenset({"EdDSA", "ES256", "ES512", "RS256", "PS256"})
 MAX_KEY_SET_BYTES = 1024 * 1024
 MIN_RSA_BITS = 2048
 FAILED_FETCH_BACKOFF_SECONDS = 1.0
@@ -83,6 +84,8 @@ def verification_key(jwk: Mapping[str, Any]) -> VerificationKey | None:
         algorithm, verifier = "EdDSA", OKPAlgorithm()
     elif kty == "EC" and curve == "P-256" and alg in (None, "ES256"):
         algorithm, verifier = "ES256", ECAlgorithm(ECAlgorithm.SHA256)
+    elif kty == "EC" and curve == "P-521" and alg in (None, "ES512"):
+        algorithm, verifier = "ES512", ECAlgorithm(ECAlgorithm.SHA512)
     elif kty == "RSA" and alg in (None, "RS256"):
         algorithm, verifier = "RS256", RSAAlgorithm(RSAAlgorithm.SHA256)
     elif kty == "RSA" and alg == "PS256":

@@ -201,3 +201,38 @@ def test_hs256_token_with_the_right_claims_is_401(
     token = hs256({"alg": "HS256", "typ": "JWT", "kid": real_header["kid"]}, claims, keys[key_kind])
 
     assert_refused(jwks_api.request("GET", alice.tasks_path, token=token), "algorithm")
+
+
+# Every algorithm the pinned jwt() plugin can sign with (its JWKOptions), EdDSA its default.
+PLUGIN_ALGORITHMS = ["EdDSA", "ES256", "ES512", "PS256", "RS256"]
+
+
+@pytest.mark.parametrize("algorithm", PLUGIN_ALGORITHMS)
+def test_a_token_of_each_algorithm_the_plugin_offers_is_accepted(
+    postgres: PostgresServer, contract: Contract, algorithm: str
+) -> None:
+    # Given Better Auth whose jwt plugin signs with `algorithm`, and a user it signed up
+    with better_auth_server(LOG_DIR / "better-auth-algorithms.log", algorithm=algorithm) as url:
+        session = sign_up(url, "carol")
+        carol = AuthUser(session, token_from_token_endpoint(url, session))
+        assert unverified_part(carol.token, 0)["alg"] == algorithm
+
+        # When the service in JWKS mode is called with the user's token
+        with (
+            postgres.fresh_database() as database_url,
+            running_service(
+                service_settings(
+                    database_url,
+                    AUTH_MODE="jwks",
+                    BETTER_AUTH_URL=url,
+                    CURSOR_SECRET=CURSOR_SECRET,
+                ),
+                LOG_DIR / "service-jwks-algorithms.log",
+            ) as service_url,
+            httpx.Client(base_url=service_url, timeout=10) as http,
+        ):
+            api = Api(http, contract)
+            task = create_task(api, carol, f"signed with {algorithm}")
+
+            # Then the token is accepted: the user's task is written and listed
+            assert listed_ids(api, carol) == {task["id"]}

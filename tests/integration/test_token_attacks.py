@@ -31,6 +31,7 @@ from tests.support.jwks import (
     craft,
     ed25519_key,
     es256_key,
+    es512_key,
     hs256_key,
     json_bytes,
     jwks_server,
@@ -54,9 +55,10 @@ REJECTION_SECONDS = 2.0
 # The key set of the jwks service: one key per algorithm the mode accepts.
 ED25519 = ed25519_key("service-ed25519")
 ES256 = es256_key("service-es256")
+ES512 = es512_key("service-es512")
 RS256 = rsa_key("service-rs256", alg="RS256")
 PS256 = rsa_key("service-ps256", alg="PS256")
-SERVICE_KEYS = (ED25519, ES256, RS256, PS256)
+SERVICE_KEYS = (ED25519, ES256, ES512, RS256, PS256)
 SHARED_SECRET = hs256_key(SECRET)
 # Keys the attacker holds: the service has never seen them.
 ATTACKER = ed25519_key("attacker-ed25519")
@@ -885,7 +887,7 @@ def test_subject_of_128_characters_is_accepted(mode: Mode, contract: Contract) -
     assert_accepted(mode, contract, user_id, mode.token(user_id))
 
 
-@pytest.mark.parametrize("key", [ES256, RS256, PS256], ids=lambda key: key.alg)
+@pytest.mark.parametrize("key", [ES256, ES512, RS256, PS256], ids=lambda key: key.alg)
 def test_jwks_mode_accepts_each_published_algorithm(
     jwks: Mode, contract: Contract, user: str, key: SigningKey
 ) -> None:

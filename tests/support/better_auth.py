@@ -31,13 +31,14 @@ SESSION_COOKIE = "better-auth.session_token"
 
 
 @contextmanager
-def better_auth_server(log_path: Path) -> Iterator[str]:
-    """Serve Better Auth on a free port with a fresh secret; yields its base URL once ready."""
+def better_auth_server(log_path: Path, *, algorithm: str = "EdDSA") -> Iterator[str]:
+    """Serve Better Auth on a free port with a fresh secret, its jwt plugin signing with
+    `algorithm`; yields its base URL once ready."""
     _check_installed()
     port = free_port()
     # Nothing from the shell configures it: Better Auth reads BETTER_AUTH_* as fallbacks.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("BETTER_AUTH", "NODE_"))}
-    env = {**inherited, "BETTER_AUTH_SECRET": secrets.token_urlsafe(48)}
+    env = {**inherited, "BETTER_AUTH_SECRET": secrets.token_urlsafe(48), "JWT_ALG": algorithm}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = log_path.stat().st_size if log_path.exists() else 0
     with log_path.open("ab") as log:

@@ -197,6 +197,10 @@ def es256_key(kid: str | None = None) -> SigningKey:
     return SigningKey("ES256", ec.generate_private_key(ec.SECP256R1()), kid or _new_kid("es256"))
 
 
+def es512_key(kid: str | None = None) -> SigningKey:
+    return SigningKey("ES512", ec.generate_private_key(ec.SECP521R1()), kid or _new_kid("es512"))
+
+
 def rsa_key(kid: str | None = None, *, alg: Literal["RS256", "PS256"] = "RS256") -> SigningKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return SigningKey(alg, private, kid or _new_kid(alg.lower()))

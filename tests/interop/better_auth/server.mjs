@@ -1,6 +1,7 @@
 // A real Better Auth server for the interop test: email and password sign-up, the jwt() plugin with
 // its defaults (EdDSA keys, JWKS at /api/auth/jwks, iss = aud = baseURL), everything in memory.
-// Usage: node server.mjs <port>   (or PORT=<port>); BETTER_AUTH_SECRET must be set (>= 32 bytes).
+// Usage: node server.mjs <port>   (or PORT=<port>); BETTER_AUTH_SECRET must be set (>= 32 bytes);
+// JWT_ALG chooses another of the plugin's signing algorithms (ES256, ES512, PS256, RS256).
 import { createServer } from "node:http";
 
 import { betterAuth } from "better-auth";
@@ -25,6 +26,8 @@ if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
   fail(`BETTER_AUTH_SECRET must be set to at least ${MIN_SECRET_BYTES} bytes`);
 }
 
+const algorithm = process.env.JWT_ALG ?? "EdDSA";
+
 const baseURL = `http://${HOST}:${port}`;
 // The memory adapter only writes to tables that already exist.
 const db = { user: [], session: [], account: [], verification: [], jwks: [] };
@@ -36,7 +39,7 @@ const auth = betterAuth({
   emailAndPassword: { enabled: true },
   // Cookie-authenticated POSTs are refused unless their Origin is trusted.
   trustedOrigins: [baseURL],
-  plugins: [jwt()],
+  plugins: [jwt({ jwks: { keyPairConfig: { alg: algorithm } } })],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
 });
