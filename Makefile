@@ -151,9 +151,10 @@ $(PRISM): scripts/mock/package.json scripts/mock/package-lock.json
 	cd $(TOOLS)/prism && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+MOCK_PORT ?= 4010
 .PHONY: mock
-mock: $(PRISM) ## Mock server on http://127.0.0.1:4010: the contract's examples, requests validated (Prism)
-	$(PRISM) mock openapi.yaml -h 127.0.0.1 -p 4010
+mock: $(PRISM) ## Mock server on http://127.0.0.1:4010 (MOCK_PORT=...): the contract's examples, requests validated (Prism)
+	$(PRISM) mock openapi.yaml -h 127.0.0.1 -p $(MOCK_PORT)
 
 # The real Better Auth server the interop test runs; its server.mjs is copied last, as the stamp.
 $(BETTER_AUTH): tests/interop/better_auth/package.json tests/interop/better_auth/package-lock.json \
