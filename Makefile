@@ -119,6 +119,33 @@ $(TS_CLIENT_INSTALLED): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
 .PHONY: ts-client
 ts-client: $(TS_CLIENT_INSTALLED) ## Install the TypeScript client's node_modules from its lock file
 
+# The client compiled to JavaScript, as the web app imports it (its package's exports).
+TS_CLIENT_BUILT := $(TS_CLIENT)/build/src/index.js
+$(TS_CLIENT_BUILT): $(TS_CLIENT_INSTALLED) $(TS_CLIENT)/src/index.ts $(TS_CLIENT)/src/schema.ts
+	cd $(TS_CLIENT) && npm run --silent build
+
+# The reference web app: Next.js + Better Auth on the generated client (web/README.md).
+WEB := web
+WEB_INSTALLED := $(WEB)/node_modules/.installed
+WEB_BUILT := $(WEB)/.next/BUILD_ID
+WEB_SOURCES := $(shell find $(WEB)/src -type f) $(WEB)/next.config.ts $(WEB)/tsconfig.json
+export NEXT_TELEMETRY_DISABLED := 1
+$(WEB_INSTALLED): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# `next build` type-checks the app too.
+$(WEB_BUILT): $(WEB_INSTALLED) $(TS_CLIENT_BUILT) $(WEB_SOURCES)
+	cd $(WEB) && node_modules/.bin/next build
+
+.PHONY: web-build web
+web-build: $(WEB_BUILT) ## Install and build the reference web app (next build)
+
+web: $(RUNTIME_INSTALLED) .env $(WEB_BUILT) ## The web app on http://127.0.0.1:3000 with Better Auth, the API (jwks mode) and the embedded PostgreSQL
+	@$(MAKE) --no-print-directory docs-assets-if-npm
+	$(BIN)/python scripts/web.py
+
+
 migrate: $(RUNTIME_INSTALLED) .env ## Apply pending migrations (the release step: taskapi migrate)
 	$(BIN)/taskapi migrate up
 
@@ -203,7 +230,8 @@ typecheck: $(INSTALLED) ## mypy --strict on contract_runtime/, impl/, generated/
 # Debian packages the browser and container tests use (installed only when missing; needs root).
 # The npm installs run one after another, beside the rest: two `npm ci` at once, sharing npm's
 # cache, failed here (ENOENT inside a package being extracted).
-NPM_PARTS := $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED)
+NPM_PARTS := $(REDOCLY) $(OPTIC) $(PRISM) $(BETTER_AUTH) $(DOCS_ASSETS) $(TS_CLIENT_INSTALLED) \
+	$(WEB_BUILT)
 SETUP_PARTS := $(INSTALLED) $(ROUTES_GEN) $(MODELS_GEN) $(PGBOUNCER) system-packages npm-tools
 setup: ## Install everything make test needs (in parallel; apt-get only for what is missing)
 	@$(MAKE) --no-print-directory -j4 --output-sync=target $(SETUP_PARTS)
@@ -270,4 +298,4 @@ soak-quick: $(INSTALLED) ## The soak for 30 s (make test runs it): no error allo
 clean: ## Remove virtualenvs, tools, caches, reports and the embedded database
 	rm -rf $(VENV) $(TOOLS) .data reports .mypy_cache .ruff_cache .pytest_cache .hypothesis .schemathesis
 	rm -rf impl/resources/docs build dist
-	rm -rf $(TS_CLIENT)/node_modules $(TS_CLIENT)/build
+	rm -rf $(TS_CLIENT)/node_modules $(TS_CLIENT)/build $(WEB)/node_modules $(WEB)/.next

@@ -27,6 +27,7 @@ SLOWEST_MODULES = {
     "test_breaking_changes.py": 151,
     "test_fresh_clone.py": 114,
     "test_jwks.py": 80,
+    "test_web_app_in_a_browser.py": 50,
     "test_container.py": 55,
     "test_paging.py": 48,
     "test_shutdown.py": 43,
@@ -68,6 +69,8 @@ NOT_THROUGH_PGBOUNCER = {
     "test_dev_tokens.py": "make token and make dev-jwks: no database",
     "test_mock_server.py": "Prism serves the contract's examples: no service, no database",
     "test_docs_in_a_browser.py": "the docs pages in Chromium: no database",
+    "test_web_app_in_a_browser.py": "the web app in Chromium: its writes are test_tasks.py's,"
+    " through the generated client",
     "test_typescript_client.py": "the TypeScript client's types and calls, which the Python"
     " tests make too",
     "test_http_edge.py": "how the server reads requests, before the database is involved",

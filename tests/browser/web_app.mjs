@@ -1,0 +1,536 @@
+// Drives the reference web app (web/) in headless Chromium with every host but 127.0.0.1 blocked.
+// Run by tests/integration/test_web_app_in_a_browser.py, one scenario per run, which passes as
+// environment: SCENARIO, WEB_URL, API_URL, CHROMIUM, PLAYWRIGHT_DIR, SCREENSHOT_DIR, and what a
+// scenario needs besides (named where it is read). Prints one JSON line: what the pages showed,
+// and `problems`: every console error, page error, failed request, request that left the machine
+// and error status a step did not expect. A failed step leaves a screenshot in SCREENSHOT_DIR.
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const scenario = env("SCENARIO");
+const web = env("WEB_URL");
+const api = env("API_URL");
+const screenshotDir = env("SCREENSHOT_DIR");
+const { chromium } = createRequire(join(env("PLAYWRIGHT_DIR"), "package.json"))("playwright-core");
+
+const STEP_TIMEOUT_MS = 15_000;
+const PASSWORD = "correct horse battery staple";
+const LOOPBACK = "127.0.0.1";
+const LOCAL_SCHEMES = new Set(["data:", "blob:", "about:"]);
+
+const problems = [];
+const result = { problems };
+let step = "start";
+// Error statuses the current step expects (a 403 for another user's URL, a 412 on a conflict).
+let expected = new Set();
+const pages = [];
+
+const browser = await chromium.launch({
+  executablePath: env("CHROMIUM"),
+  headless: true,
+  args: ["--no-sandbox", `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${LOOPBACK}`],
+});
+
+async function newContext(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  context.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!LOCAL_SCHEMES.has(url.protocol) && url.hostname !== LOOPBACK) {
+      problems.push(`${step}: a request left the machine: ${request.url()}`);
+    }
+  });
+  context.on("requestfailed", (request) => {
+    const failure = request.failure()?.errorText ?? "";
+    // A navigation cancels the requests of the page it leaves: not a failure of either.
+    if (failure !== "net::ERR_ABORTED") {
+      problems.push(`${step}: ${request.method()} ${request.url()} failed: ${failure}`);
+    }
+  });
+  context.on("response", (response) => {
+    if (response.status() >= 400 && !expected.has(response.status())) {
+      problems.push(`${step}: ${response.status()} from ${response.request().method()} ${response.url()}`);
+    }
+  });
+  context.on("page", (page) => {
+    pages.push(page);
+    page.on("console", (message) => {
+      if (message.type() !== "error") return;
+      const status = /status of (\d{3})/.exec(message.text());
+      if (status === null || !expected.has(Number(status[1]))) {
+        problems.push(`${step}: console: ${message.text()}`);
+      }
+    });
+    page.on("pageerror", (error) => problems.push(`${step}: page error: ${error.message}`));
+  });
+  return context;
+}
+
+/** Runs `body` as the named step; the statuses listed are answers it expects. */
+async function stepOf(name, body, statuses = []) {
+  step = name;
+  expected = new Set(statuses);
+  try {
+    return await body();
+  } finally {
+    expected = new Set();
+  }
+}
+
+// --- What a user does ---------------------------------------------------------------------------
+
+function uniqueEmail(name) {
+  return `${name.toLowerCase()}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@example.com`;
+}
+
+async function signUp(page, name) {
+  const email = uniqueEmail(name);
+  await page.goto(`${web}/sign-up`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(/\/users\/[^/]+\/tasks$/);
+  await listSettled(page);
+  return { email, userId: decodeURIComponent(page.url().split("/").at(-2)) };
+}
+
+async function signIn(page, email) {
+  await page.goto(`${web}/sign-in`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/users\/[^/]+\/tasks$/);
+  await listSettled(page);
+}
+
+const newTaskForm = (page) => page.getByRole("form", { name: "New task" });
+const taskList = (page) => page.getByRole("list", { name: "Tasks" });
+const taskItem = (page, title) =>
+  taskList(page).getByRole("listitem").filter({ has: page.getByText(title, { exact: true }) });
+
+/** Waits until the list has loaded (it is not busy, or there is nothing to list). */
+async function listSettled(page) {
+  await page.locator(".tasks[aria-busy=false], .empty").first().waitFor();
+}
+
+async function titles(page) {
+  await listSettled(page);
+  return taskList(page).locator(".task-title").allInnerTexts().catch(() => []);
+}
+
+async function addTask(page, title, { priority, tags, due, notes } = {}) {
+  const form = newTaskForm(page);
+  await form.getByLabel("Title").fill(title);
+  if (priority) await form.getByLabel("Priority").selectOption(priority);
+  if (tags) await form.getByLabel("Tags").fill(tags);
+  if (due) await form.getByLabel("Due").fill(due);
+  if (notes) await form.getByLabel("Notes").fill(notes);
+  await form.getByRole("button", { name: "Add task" }).click();
+  await taskItem(page, title).waitFor();
+  await listSettled(page);
+}
+
+async function openEditor(page, title) {
+  await page.getByRole("button", { name: `Edit: ${title}`, exact: true }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  return dialog;
+}
+
+async function editTitle(page, from, to) {
+  const dialog = await openEditor(page, from);
+  await dialog.getByLabel("Title").fill(to);
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await taskItem(page, to).waitFor();
+}
+
+/** What the tab would do on its own when the user comes back to it. */
+async function refocus(page) {
+  await page.bringToFront();
+  await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+}
+
+async function filterBy(page, change) {
+  const filters = page.getByRole("search", { name: "Find tasks" });
+  if (change.status) await filters.getByLabel("Show").selectOption({ label: change.status });
+  if (change.sort) await filters.getByLabel("Sort").selectOption({ label: change.sort });
+  if (change.search !== undefined) await filters.getByLabel("Search").fill(change.search);
+  if (change.tags !== undefined) {
+    const more = filters.locator("details.more-filters");
+    if ((await more.getAttribute("open")) === null) await more.locator("summary").click();
+    await filters.getByLabel("Tags (all of)").fill(change.tags);
+  }
+}
+
+/** Waits until the list shows exactly `expected` titles (in this order), and returns them. */
+async function waitForTitles(page, expectedTitles) {
+  const want = JSON.stringify(expectedTitles);
+  await page.waitForFunction(
+    (wanted) => {
+      const list = document.querySelector(".tasks");
+      const shown = list ? [...list.querySelectorAll(".task-title")].map((node) => node.textContent) : [];
+      const busy = list?.getAttribute("aria-busy") === "true";
+      return !busy && JSON.stringify(shown) === wanted;
+    },
+    want,
+  );
+  return expectedTitles;
+}
+
+/** The API's view of a task, read with a token of the page's own session. */
+async function storedTask(context, userId, taskId) {
+  const { token } = await (await context.request.get(`${web}/api/auth/token`)).json();
+  const response = await context.request.get(`${api}/api/${userId}/tasks/${taskId}`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  return response.json();
+}
+
+// --- Scenarios ----------------------------------------------------------------------------------
+
+const scenarios = {
+  /** Two users: each sees only their own tasks; another's URL is the API's 403, as a page. */
+  async isolation() {
+    const alice = await newContext();
+    const bob = await newContext();
+    const alicePage = await alice.newPage();
+    const bobPage = await bob.newPage();
+    const a = await stepOf("sign-up", () => signUp(alicePage, "Alice"));
+    const b = await stepOf("sign-up", () => signUp(bobPage, "Bob"));
+    result.distinctUsers = a.userId !== b.userId;
+    await stepOf("create", async () => {
+      await addTask(alicePage, "Alice: water the plants");
+      await addTask(bobPage, "Bob: file the taxes");
+    });
+    await stepOf("reload", async () => {
+      await alicePage.reload();
+      await bobPage.reload();
+      result.aliceSees = await titles(alicePage);
+      result.bobSees = await titles(bobPage);
+    });
+    await stepOf(
+      "another-users-url",
+      async () => {
+        await alicePage.goto(`${web}/users/${encodeURIComponent(b.userId)}/tasks`);
+        const problem = alicePage.locator(".problem");
+        await problem.waitFor();
+        result.forbidden = {
+          heading: (await problem.getByRole("heading").innerText()).trim(),
+          text: (await problem.innerText()).trim(),
+          tasksShown: await taskList(alicePage).count(),
+        };
+        await problem.getByRole("link", { name: "Go to your tasks" }).click();
+        await alicePage.waitForURL(`${web}/users/${encodeURIComponent(a.userId)}/tasks`);
+        result.backToOwn = await titles(alicePage);
+      },
+      [403],
+    );
+    await stepOf("sign-out", async () => {
+      await alicePage.getByRole("button", { name: "Sign out" }).click();
+      await alicePage.waitForURL(`${web}/sign-in`);
+      await alicePage.goto(`${web}/users/${encodeURIComponent(a.userId)}/tasks`);
+      await alicePage.waitForURL(`${web}/sign-in`);
+      result.afterSignOut = new URL(alicePage.url()).pathname;
+    });
+    await stepOf("sign-in", async () => {
+      await signIn(alicePage, a.email);
+      result.afterSignIn = await titles(alicePage);
+    });
+  },
+
+  /** Create, edit, complete, reopen, filter, search, sort and delete, on a 360 px wide screen. */
+  async lifecycle() {
+    const context = await newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
+    const page = await context.newPage();
+    await stepOf("sign-up", () => signUp(page, "Casey"));
+    await stepOf("create", async () => {
+      await addTask(page, "Buy milk", { priority: "high", tags: "Home, errand", notes: "Oat, 2 l" });
+      await addTask(page, "Call the plumber", { tags: "home" });
+      await addTask(page, "Book dentist", { due: "2031-05-04T09:30" });
+      const milk = taskItem(page, "Buy milk");
+      result.created = {
+        titles: await titles(page),
+        milkMeta: (await milk.locator(".task-meta").innerText()).trim(),
+        milkNotes: (await milk.locator(".task-description").innerText()).trim(),
+        dentistDue: await taskItem(page, "Book dentist").locator("time").getAttribute("datetime"),
+      };
+    });
+    await stepOf("layout", async () => {
+      result.layout = await page.evaluate(() => ({
+        width: window.innerWidth,
+        scrollWidth: document.documentElement.scrollWidth,
+      }));
+    });
+    await stepOf("keyboard-create", async () => {
+      const title = newTaskForm(page).getByLabel("Title");
+      await title.focus();
+      await page.keyboard.type("Water the plants");
+      await page.keyboard.press("Enter");
+      await taskItem(page, "Water the plants").waitFor();
+    });
+    await stepOf("edit", async () => {
+      const dialog = await openEditor(page, "Buy milk");
+      result.editorFocus = await page.evaluate(() => document.activeElement?.id !== "" && document.activeElement?.tagName);
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "detached" });
+      result.focusAfterEscape = await page.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+      await editTitle(page, "Buy milk", "Buy oat milk");
+      result.edited = await titles(page);
+    });
+    await stepOf("complete", async () => {
+      await page.getByRole("checkbox", { name: "Done: Buy oat milk" }).click();
+      await page.locator(".task.done").filter({ hasText: "Buy oat milk" }).waitFor();
+      await filterBy(page, { status: "To do" });
+      result.pendingAfterComplete = await waitForTitles(page, ["Water the plants", "Book dentist", "Call the plumber"]);
+      await filterBy(page, { status: "Done" });
+      result.completed = await waitForTitles(page, ["Buy oat milk"]);
+    });
+    await stepOf("reopen", async () => {
+      await page.getByRole("checkbox", { name: "Done: Buy oat milk" }).click();
+      await page.locator(".empty").waitFor();
+      result.completedAfterReopen = await titles(page);
+      await filterBy(page, { status: "All tasks" });
+    });
+    await stepOf("search", async () => {
+      await filterBy(page, { search: "plumb" });
+      result.search = await waitForTitles(page, ["Call the plumber"]);
+      await filterBy(page, { search: "" });
+    });
+    await stepOf("tag-filter", async () => {
+      await filterBy(page, { tags: "errand" });
+      result.tagged = await waitForTitles(page, ["Buy oat milk"]);
+      await filterBy(page, { tags: "" });
+    });
+    await stepOf("sort", async () => {
+      await filterBy(page, { sort: "Title A–Z" });
+      result.sorted = await waitForTitles(page, [
+        "Book dentist",
+        "Buy oat milk",
+        "Call the plumber",
+        "Water the plants",
+      ]);
+    });
+    await stepOf("delete", async () => {
+      await page.getByRole("button", { name: "Delete: Call the plumber", exact: true }).click();
+      await taskItem(page, "Call the plumber").getByRole("button", { name: "Delete", exact: true }).click();
+      await taskItem(page, "Call the plumber").waitFor({ state: "detached" });
+      await page.reload();
+      await filterBy(page, { sort: "Title A–Z" });
+      result.afterDelete = await waitForTitles(page, ["Book dentist", "Buy oat milk", "Water the plants"]);
+    });
+  },
+
+  /** A user with more tasks than a page: scrolling down loads the rest. SESSION_COOKIE signs in. */
+  async paging() {
+    const context = await newContext();
+    await context.addCookies([
+      { name: "better-auth.session_token", value: env("SESSION_COOKIE"), url: web },
+    ]);
+    const page = await context.newPage();
+    await stepOf("first-page", async () => {
+      await page.goto(`${web}/tasks`);
+      await page.waitForURL(/\/users\/[^/]+\/tasks$/);
+      await listSettled(page);
+      result.firstPage = await taskList(page).getByRole("listitem").count();
+    });
+    await stepOf("scroll", async () => {
+      await page.locator(".more").scrollIntoViewIfNeeded();
+      await page.waitForFunction(
+        (count) => document.querySelectorAll(".tasks .task").length === count,
+        Number(env("TASK_COUNT")),
+      );
+      await listSettled(page);
+      result.afterScroll = await titles(page);
+      result.moreButton = await page.getByRole("button", { name: "Show more tasks" }).count();
+    });
+  },
+
+  /** Two tabs of one user: an edit in one shows in the other; a conflicting edit is resolved. */
+  async tabs() {
+    const context = await newContext();
+    const first = await context.newPage();
+    const { userId } = await stepOf("sign-up", () => signUp(first, "Dana"));
+    const second = await context.newPage();
+    await stepOf("open-second-tab", async () => {
+      await second.goto(first.url());
+      await listSettled(second);
+    });
+    await stepOf("create-in-first", async () => {
+      await first.bringToFront();
+      await addTask(first, "Plan the trip");
+      await refocus(second);
+      await taskItem(second, "Plan the trip").waitFor();
+      result.secondSeesNew = await titles(second);
+    });
+    await stepOf("edit-in-first", async () => {
+      await first.bringToFront();
+      await editTitle(first, "Plan the trip", "Plan the summer trip");
+      await refocus(second);
+      await taskItem(second, "Plan the summer trip").waitFor();
+      result.secondSeesEdit = await titles(second);
+    });
+    const taskId = await taskItem(first, "Plan the summer trip").getAttribute("data-task-id");
+    await stepOf(
+      "conflict",
+      async () => {
+        const editor = await openEditor(second, "Plan the summer trip");
+        await editor.getByLabel("Title").fill("Plan the trip to Lisbon");
+        await first.bringToFront();
+        const other = await openEditor(first, "Plan the summer trip");
+        await other.getByLabel("Priority").selectOption("urgent");
+        await other.getByRole("button", { name: "Save" }).click();
+        await other.waitFor({ state: "detached" });
+        await second.bringToFront();
+        await editor.getByRole("button", { name: "Save" }).click();
+        const conflict = editor.locator(".conflict");
+        await conflict.waitFor();
+        result.conflict = {
+          heading: (await conflict.getByRole("heading").innerText()).trim(),
+          rows: await conflict.locator("tbody tr").evaluateAll((rows) =>
+            rows.map((row) => [...row.children].map((cell) => cell.textContent.trim())),
+          ),
+        };
+        await editor.getByRole("button", { name: "Save my changes over it" }).click();
+        await editor.waitFor({ state: "detached" });
+        await taskItem(second, "Plan the trip to Lisbon").waitFor();
+      },
+      [412],
+    );
+    await stepOf("after-conflict", async () => {
+      result.stored = await storedTask(context, userId, taskId);
+      await refocus(first);
+      await taskItem(first, "Plan the trip to Lisbon").waitFor();
+      result.firstAfterConflict = await titles(first);
+    });
+  },
+
+  /**
+   * Tokens live TOKEN_LIFETIME_SECONDS. One tab acts after its first token expired; another tab's
+   * clock stands still meanwhile (a suspended laptop), so it sends an expired token and gets 401.
+   */
+  async tokens() {
+    const lifetimeMs = Number(env("TOKEN_LIFETIME_SECONDS")) * 1000;
+    const watch = (context) => {
+      const seen = { tokens: 0, unauthorized: 0, created: 0 };
+      context.on("response", (response) => {
+        const url = new URL(response.url());
+        if (url.pathname === "/api/auth/token" && response.status() === 200) seen.tokens += 1;
+        if (url.origin === api && response.status() === 401) seen.unauthorized += 1;
+        if (url.origin === api && response.status() === 201) seen.created += 1;
+      });
+      return seen;
+    };
+    const steady = await newContext();
+    const suspended = await newContext();
+    await suspended.clock.install();
+    const steadySeen = watch(steady);
+    const suspendedSeen = watch(suspended);
+    const steadyPage = await steady.newPage();
+    const suspendedPage = await suspended.newPage();
+    await stepOf("sign-up", async () => {
+      await signUp(steadyPage, "Eve");
+      await signUp(suspendedPage, "Finn");
+      await addTask(steadyPage, "Before the token expired");
+      await addTask(suspendedPage, "Before the token expired");
+    });
+    const issued = Date.now();
+    await stepOf("token-expires", async () => {
+      // pauseAt moves the clock forward to the instant given: a moment from the page's now.
+      await suspendedPage.clock.pauseAt((await suspendedPage.evaluate(() => Date.now())) + 500);
+      // The first tokens were issued before `issued`; wait until they have certainly expired.
+      await steadyPage.waitForFunction((until) => Date.now() > until, issued + lifetimeMs + 1000, {
+        timeout: lifetimeMs + 10_000,
+        polling: 250,
+      });
+      await suspendedPage.clock.resume();
+    });
+    await stepOf("act-after-expiry", async () => {
+      await addTask(steadyPage, "After the token expired");
+      result.steady = { ...steadySeen, titles: await titles(steadyPage), alerts: await steadyPage.locator(".alert").count() };
+    });
+    await stepOf(
+      "act-with-an-expired-token",
+      async () => {
+        await addTask(suspendedPage, "After the token expired");
+        result.suspended = {
+          ...suspendedSeen,
+          titles: await titles(suspendedPage),
+          alerts: await suspendedPage.locator(".alert").count(),
+        };
+      },
+      [401],
+    );
+  },
+
+  /** Better Auth's database refuses connections: clear messages, not a blank page; then back. */
+  async authDown() {
+    const { default: pg } = await import(createRequire(join(env("WEB_DIR"), "package.json")).resolve("pg"));
+    const admin = new pg.Client({ connectionString: env("ADMIN_DATABASE_URL") });
+    await admin.connect();
+    const authDatabase = env("AUTH_DATABASE");
+    const allowConnections = (allowed) =>
+      admin.query(`ALTER DATABASE "${authDatabase}" ALLOW_CONNECTIONS ${allowed}`);
+    const context = await newContext();
+    const page = await context.newPage();
+    try {
+      const { email } = await stepOf("sign-up", () => signUp(page, "Gail"));
+      await stepOf("create", () => addTask(page, "Still here"));
+      await stepOf(
+        "auth-down",
+        async () => {
+          await allowConnections(false);
+          await admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            [authDatabase],
+          );
+          await page.reload();
+          const problem = page.locator(".problem");
+          await problem.waitFor();
+          result.listPage = (await problem.innerText()).trim();
+          await page.goto(`${web}/sign-in`);
+          await page.getByLabel("Email").fill(email);
+          await page.getByLabel("Password").fill(PASSWORD);
+          await page.getByRole("button", { name: "Sign in" }).click();
+          const refusal = page.locator("form .error");
+          await refusal.waitFor();
+          result.signInPage = (await refusal.innerText()).trim();
+        },
+        [500],
+      );
+      await stepOf("auth-back", async () => {
+        await allowConnections(true);
+        await page.goto(`${web}/tasks`);
+        await page.waitForURL(/\/users\/[^/]+\/tasks$/);
+        result.afterRecovery = await titles(page);
+      });
+    } finally {
+      await allowConnections(true);
+      await admin.end();
+    }
+  },
+};
+
+try {
+  const run = scenarios[scenario];
+  if (run === undefined) throw new Error(`no scenario ${scenario}`);
+  await run();
+} catch (error) {
+  problems.push(`${step}: ${error.message.split("\n")[0]}`);
+  mkdirSync(screenshotDir, { recursive: true });
+  for (const [index, page] of pages.entries()) {
+    if (!page.isClosed()) {
+      await page.screenshot({ path: join(screenshotDir, `web-${scenario}-${step}-${index}.png`), fullPage: true });
+    }
+  }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));

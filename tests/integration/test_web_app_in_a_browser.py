@@ -1,0 +1,219 @@
+"""The reference web app (web/) in headless Chromium, against the real service and Better Auth.
+
+The app runs as `make web` runs it: `next start` of the production build, Better Auth's tables in
+PostgreSQL, the service in jwks mode trusting the app's Better Auth, on another origin (its own
+port) with CORS. Each test drives one scenario of tests/browser/web_app.mjs; every console error,
+failed request, unexpected error status or request that leaves 127.0.0.1 fails it.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import LOG_DIR, service_settings
+from tests.support.better_auth import sign_up, token_from_token_endpoint
+from tests.support.postgres import PostgresServer
+from tests.support.server import ROOT, free_port, running_service
+from tests.support.web_app import WEB_DIR, running_web_app
+
+SCRIPT = ROOT / "tests" / "browser" / "web_app.mjs"
+PLAYWRIGHT_DIR = ROOT / ".tools" / "docs-assets" / "node_modules" / "playwright-core"
+SCREENSHOT_DIR = LOG_DIR / "browser"
+SCENARIO_TIMEOUT_SECONDS = 120
+# Short, so that a test sees tokens expire; the service allows no clock leeway, so expired is
+# expired.
+TOKEN_LIFETIME_SECONDS = 8
+CURSOR_SECRET = "web-app-cursor-secret-" + "w" * 32
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class WebStack:
+    web_url: str
+    api_url: str
+    auth_database_url: str
+    admin_database_url: str
+
+
+@pytest.fixture(scope="module")
+def stack(postgres: PostgresServer) -> Iterator[WebStack]:
+    web_port = free_port()
+    web_origin = f"http://127.0.0.1:{web_port}"
+    with (
+        postgres.fresh_database() as api_database_url,
+        postgres.fresh_database("web_auth") as auth_database_url,
+        running_service(
+            service_settings(
+                api_database_url,
+                AUTH_MODE="jwks",
+                BETTER_AUTH_URL=web_origin,
+                CORS_ORIGINS=web_origin,
+                CURSOR_SECRET=CURSOR_SECRET,
+                JWT_LEEWAY_SECONDS="0",
+            ),
+            LOG_DIR / "service-web-app.log",
+        ) as api_url,
+        running_web_app(
+            web_port,
+            {
+                "BETTER_AUTH_URL": web_origin,
+                "BETTER_AUTH_SECRET": secrets.token_urlsafe(48),
+                "AUTH_DATABASE_URL": auth_database_url,
+                "TASKAPI_URL": api_url,
+                "TOKEN_LIFETIME": f"{TOKEN_LIFETIME_SECONDS}s",
+                # Every browser of these tests signs up from one address, many times a minute.
+                "AUTH_RATE_LIMIT": "off",
+            },
+            LOG_DIR / "web-app.log",
+        ) as web_url,
+    ):
+        yield WebStack(web_url, api_url, auth_database_url, postgres.admin_url)
+
+
+def browse(stack: WebStack, scenario: str, **extra: str) -> dict[str, Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is not installed: run `make setup`")
+    if not PLAYWRIGHT_DIR.is_dir():
+        pytest.fail("playwright-core is missing: run `make docs-assets`")
+    env = {
+        **os.environ,
+        "SCENARIO": scenario,
+        "WEB_URL": stack.web_url,
+        "API_URL": stack.api_url,
+        "CHROMIUM": chromium,
+        "PLAYWRIGHT_DIR": str(PLAYWRIGHT_DIR),
+        "SCREENSHOT_DIR": str(SCREENSHOT_DIR),
+        **extra,
+    }
+    finished = subprocess.run(
+        ["node", str(SCRIPT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SCENARIO_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    result: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result["problems"] == [], f"screenshots of failed steps in {SCREENSHOT_DIR}"
+    return result
+
+
+def test_each_user_sees_only_their_tasks_and_another_users_url_is_a_403_page(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "isolation")
+
+    assert shown["distinctUsers"]
+    assert shown["aliceSees"] == ["Alice: water the plants"]
+    assert shown["bobSees"] == ["Bob: file the taxes"]
+    assert shown["forbidden"]["heading"] == "403 Not your tasks"
+    assert "Bob" not in shown["forbidden"]["text"]
+    assert shown["forbidden"]["tasksShown"] == 0
+    assert shown["backToOwn"] == ["Alice: water the plants"]
+    assert shown["afterSignOut"] == "/sign-in"
+    assert shown["afterSignIn"] == ["Alice: water the plants"]
+
+
+def test_a_task_is_created_edited_completed_reopened_found_and_deleted_on_a_phone(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "lifecycle")
+
+    assert shown["created"]["titles"] == ["Book dentist", "Call the plumber", "Buy milk"]
+    assert shown["created"]["milkMeta"].split() == ["high", "#home", "#errand"]
+    assert shown["created"]["milkNotes"] == "Oat, 2 l"
+    assert shown["created"]["dentistDue"].startswith("2031-05-04T")
+    assert shown["layout"]["scrollWidth"] <= shown["layout"]["width"] == 360
+    assert shown["editorFocus"] == "INPUT"
+    assert shown["focusAfterEscape"] == "Edit: Buy milk"
+    assert shown["edited"][-1] == "Buy oat milk"
+    assert shown["completedAfterReopen"] == []
+    assert shown["search"] == ["Call the plumber"]
+    assert shown["tagged"] == ["Buy oat milk"]
+    assert shown["afterDelete"] == ["Book dentist", "Buy oat milk", "Water the plants"]
+
+
+def test_scrolling_past_the_first_page_loads_the_rest(stack: WebStack) -> None:
+    # Given a user with more tasks than a page holds, created through the API
+    session = sign_up(stack.web_url, "paging")
+    token = token_from_token_endpoint(stack.web_url, session)
+    count = PAGE_SIZE + 12
+    with httpx.Client(base_url=stack.api_url, timeout=10) as http:
+        for number in range(count):
+            created = http.post(
+                f"/api/{session.user_id}/tasks",
+                json={"title": f"Task {number:03}"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert created.status_code == 201, created.text
+
+    shown = browse(stack, "paging", SESSION_COOKIE=session.cookie, TASK_COUNT=str(count))
+
+    assert shown["firstPage"] == PAGE_SIZE
+    assert shown["afterScroll"] == [f"Task {number:03}" for number in reversed(range(count))]
+    assert shown["moreButton"] == 0
+
+
+def test_two_tabs_stay_in_step_and_a_conflicting_edit_is_resolved_with_one_write(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "tabs")
+
+    assert shown["secondSeesNew"] == ["Plan the trip"]
+    assert shown["secondSeesEdit"] == ["Plan the summer trip"]
+    assert shown["conflict"]["heading"] == "Changed elsewhere"
+    assert shown["conflict"]["rows"] == [
+        ["Title", "Plan the trip to Lisbon", "Plan the summer trip"],
+        ["Priority", "medium", "urgent"],
+    ]
+    # Created (1), renamed (2), made urgent in the first tab (3), renamed once more (4): the
+    # refused save wrote nothing, and the resolution kept the other tab's priority.
+    assert shown["stored"]["version"] == 4
+    assert shown["stored"]["title"] == "Plan the trip to Lisbon"
+    assert shown["stored"]["priority"] == "urgent"
+    assert shown["firstAfterConflict"] == ["Plan the trip to Lisbon"]
+
+
+def test_an_expired_token_is_replaced_without_the_user_noticing(stack: WebStack) -> None:
+    shown = browse(stack, "tokens", TOKEN_LIFETIME_SECONDS=str(TOKEN_LIFETIME_SECONDS))
+
+    expected = ["After the token expired", "Before the token expired"]
+    # A tab whose clock runs: a new token before the old one expires, never a 401.
+    assert shown["steady"]["titles"] == expected
+    assert shown["steady"]["tokens"] >= 2
+    assert shown["steady"]["unauthorized"] == 0
+    assert shown["steady"]["alerts"] == 0
+    # A tab whose clock stood still: its expired token is refused once, replaced, and the
+    # request sent again, once.
+    assert shown["suspended"]["titles"] == expected
+    assert shown["suspended"]["unauthorized"] == 1
+    assert shown["suspended"]["created"] == 2
+    assert shown["suspended"]["alerts"] == 0
+
+
+def test_the_auth_service_down_is_a_clear_message_and_its_return_is_seamless(
+    stack: WebStack,
+) -> None:
+    shown = browse(
+        stack,
+        "authDown",
+        WEB_DIR=str(WEB_DIR),
+        ADMIN_DATABASE_URL=stack.admin_database_url,
+        AUTH_DATABASE=urlsplit(stack.auth_database_url).path.lstrip("/"),
+    )
+
+    assert shown["listPage"].startswith("Sign-in service unavailable")
+    assert "Nothing was lost" in shown["listPage"]
+    assert "not answering" in shown["signInPage"]
+    assert shown["afterRecovery"] == ["Still here"]

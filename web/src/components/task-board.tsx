@@ -1,0 +1,285 @@
+"use client";
+
+import Link from "next/link";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+
+import { DEFAULT_FILTERS, PAGE_SIZE, queryOf, type Filters } from "@/lib/filters";
+import { describe, type Problem } from "@/lib/problems";
+import type { Task, TaskInput } from "@/lib/task-api";
+import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
+
+import { useTaskApi } from "./api-context";
+import { NewTaskForm } from "./new-task-form";
+import { TaskEditor } from "./task-editor";
+import { TaskFilters } from "./task-filters";
+import { TaskItem } from "./task-item";
+
+interface View {
+  items: Task[];
+  nextCursor: string | null;
+  loading: boolean;
+  /** Set when the list itself cannot be shown (403, 404, the API down): a page of its own. */
+  problem: Problem | null;
+}
+
+const INITIAL_VIEW: View = { items: [], nextCursor: null, loading: true, problem: null };
+
+/** The user's tasks: filters, the list (paged as it scrolls), and every write. */
+export function TaskBoard({ userId }: { userId: string }) {
+  const api = useTaskApi();
+  const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
+  const query = useMemo(() => queryOf(filters), [filters]);
+  const [view, setView] = useState<View>(INITIAL_VIEW);
+  const [alert, setAlert] = useState<Problem | null>(null);
+  const [notice, setNotice] = useState("");
+  const [editing, setEditing] = useState<Task | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  // Answers to a query that has since been replaced are dropped.
+  const generation = useRef(0);
+  const shown = useRef(0);
+  shown.current = view.items.length;
+
+  const fail = useCallback((error: unknown) => {
+    const problem = describe(error);
+    if (problem.signedOut) {
+      window.location.assign("/sign-in");
+      return;
+    }
+    setAlert(problem);
+  }, []);
+
+  /** The list from the top again, as far down as the user had scrolled. */
+  const reload = useCallback(async () => {
+    const ticket = ++generation.current;
+    const keep = Math.max(PAGE_SIZE, shown.current);
+    setView((current) => ({ ...current, loading: true }));
+    try {
+      const items: Task[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await api.list(userId, { ...query, limit: PAGE_SIZE, ...(cursor && { cursor }) });
+        items.push(...page.items);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor !== undefined && items.length < keep);
+      if (ticket !== generation.current) return;
+      setNow(Date.now());
+      setView({ items, nextCursor: cursor ?? null, loading: false, problem: null });
+    } catch (error) {
+      if (ticket !== generation.current) return;
+      const problem = describe(error);
+      if (problem.signedOut) {
+        window.location.assign("/sign-in");
+        return;
+      }
+      setView({ items: [], nextCursor: null, loading: false, problem });
+    }
+  }, [api, userId, query]);
+
+  const loadMore = useCallback(async () => {
+    if (view.loading || view.nextCursor === null) return;
+    const ticket = generation.current;
+    setView((current) => ({ ...current, loading: true }));
+    try {
+      const page = await api.list(userId, { ...query, limit: PAGE_SIZE, cursor: view.nextCursor });
+      if (ticket !== generation.current) return;
+      setView((current) => {
+        const known = new Set(current.items.map((task) => task.id));
+        const items = [...current.items, ...page.items.filter((task) => !known.has(task.id))];
+        return { ...current, items, nextCursor: page.next_cursor, loading: false };
+      });
+    } catch (error) {
+      if (ticket !== generation.current) return;
+      setView((current) => ({ ...current, loading: false }));
+      fail(error);
+    }
+  }, [api, userId, query, view.loading, view.nextCursor, fail]);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  const onRemoteChanges = useCallback(
+    ({ items, deleted }: RemoteChanges) => {
+      const inView = new Map(view.items.map((task) => [task.id, task.version]));
+      const news =
+        (items.length === 0 && deleted.length === 0) ||
+        items.some((task) => inView.get(task.id) !== task.version) ||
+        deleted.some((id) => inView.has(id));
+      if (news) void reload();
+    },
+    [view.items, reload],
+  );
+  useDeltaSync(api, userId, onRemoteChanges, fail);
+
+  const replace = (task: Task) =>
+    setView((current) => ({
+      ...current,
+      items: current.items.map((item) => (item.id === task.id ? task : item)),
+    }));
+
+  async function create(input: TaskInput): Promise<boolean> {
+    try {
+      const task = await api.create(userId, input, crypto.randomUUID());
+      setNotice(`Added “${task.title}”.`);
+      setAlert(null);
+      await reload();
+      return true;
+    } catch (error) {
+      fail(error);
+      return false;
+    }
+  }
+
+  async function toggle(task: Task) {
+    // The box shows the new state at once; a refusal puts it back.
+    replace({ ...task, completed: !task.completed });
+    try {
+      const changed = await api.setCompleted(userId, task.id, !task.completed);
+      replace(changed);
+      setNotice(changed.completed ? `Completed “${task.title}”.` : `Reopened “${task.title}”.`);
+      void reload();
+    } catch (error) {
+      replace(task);
+      fail(error);
+    }
+  }
+
+  async function remove(task: Task) {
+    try {
+      await api.delete(userId, task.id);
+    } catch (error) {
+      // Already gone (deleted in another tab) is what the user asked for.
+      if (describe(error).status !== 404) {
+        fail(error);
+        return;
+      }
+    }
+    setView((current) => ({ ...current, items: current.items.filter((item) => item.id !== task.id) }));
+    setNotice(`Deleted “${task.title}”.`);
+  }
+
+  function saved(task: Task) {
+    setEditing(null);
+    replace(task);
+    setNotice(`Saved “${task.title}”.`);
+    void reload();
+  }
+
+  if (view.problem !== null) {
+    return <ProblemPage problem={view.problem} onRetry={() => void reload()} />;
+  }
+
+  return (
+    <>
+      <NewTaskForm onCreate={create} />
+      <TaskFilters filters={filters} onChange={setFilters} />
+      {alert && (
+        <div role="alert" className="alert">
+          <strong>{alert.title}.</strong> {alert.message}
+          <button type="button" onClick={() => setAlert(null)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <p role="status" className="notice">
+        {notice}
+      </p>
+      {view.items.length === 0 && !view.loading ? (
+        <p className="empty">{isFiltered(filters) ? "No task matches." : "No tasks yet."}</p>
+      ) : (
+        <ul className="tasks" aria-label="Tasks" aria-busy={view.loading}>
+          {view.items.map((task) => (
+            <TaskItem
+              key={task.id}
+              task={task}
+              now={now}
+              onToggle={(item) => void toggle(item)}
+              onEdit={setEditing}
+              onDelete={(item) => void remove(item)}
+            />
+          ))}
+        </ul>
+      )}
+      <MorePages
+        loading={view.loading}
+        hasMore={view.nextCursor !== null}
+        onLoadMore={() => void loadMore()}
+      />
+      {editing && (
+        <TaskEditor
+          key={editing.id}
+          api={api}
+          userId={userId}
+          base={editing}
+          onSaved={saved}
+          onClose={() => setEditing(null)}
+        />
+      )}
+    </>
+  );
+}
+
+/** Loads the next page when it scrolls into view, or when its button is pressed. */
+function MorePages({
+  loading,
+  hasMore,
+  onLoadMore,
+}: {
+  loading: boolean;
+  hasMore: boolean;
+  onLoadMore: () => void;
+}) {
+  const sentinel = useRef<HTMLDivElement>(null);
+  const load = useRef(onLoadMore);
+  load.current = onLoadMore;
+
+  useEffect(() => {
+    const element = sentinel.current;
+    if (element === null || !hasMore) return;
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) load.current();
+      },
+      { rootMargin: "200px" },
+    );
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [hasMore, loading]);
+
+  return (
+    <div ref={sentinel} className="more">
+      {loading ? (
+        <p role="status">Loading…</p>
+      ) : (
+        hasMore && (
+          <button type="button" onClick={onLoadMore}>
+            Show more tasks
+          </button>
+        )
+      )}
+    </div>
+  );
+}
+
+function ProblemPage({ problem, onRetry }: { problem: Problem; onRetry: () => void }) {
+  return (
+    <section className="problem" role="alert" aria-labelledby="problem-title">
+      <h2 id="problem-title">
+        {problem.status !== undefined && <span className="status">{problem.status} </span>}
+        {problem.title}
+      </h2>
+      <p>{problem.message}</p>
+      {problem.status === 403 || problem.status === 404 ? (
+        <Link href="/tasks">Go to your tasks</Link>
+      ) : (
+        <button type="button" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </section>
+  );
+}
+
+function isFiltered(filters: Filters): boolean {
+  return JSON.stringify(filters) !== JSON.stringify(DEFAULT_FILTERS);
+}

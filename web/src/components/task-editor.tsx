@@ -1,0 +1,205 @@
+"use client";
+
+import { useEffect, useRef, useState, type FormEvent } from "react";
+
+import { describe, type Problem } from "@/lib/problems";
+import { ApiError, entityTag, type Task, type TaskApi } from "@/lib/task-api";
+import { fieldsOf, formatDue, patchOf, type TaskFields } from "@/lib/task-form";
+
+import { TaskFieldInputs } from "./task-fields";
+
+type State =
+  | { kind: "editing" }
+  | { kind: "saving" }
+  | { kind: "conflict"; theirs: Task }
+  | { kind: "gone" }
+  | { kind: "failed"; problem: Problem };
+
+const FIELD_LABELS: Record<keyof TaskFields, string> = {
+  title: "Title",
+  description: "Notes",
+  priority: "Priority",
+  due: "Due",
+  tags: "Tags",
+};
+
+/**
+ * Edits one task as a merge patch of only the changed fields, sent with `If-Match` for the
+ * version the edit started from. If someone changed the task meanwhile (412), shows the server's
+ * version beside the user's, and writes only when the user has chosen.
+ */
+export function TaskEditor({
+  api,
+  userId,
+  base,
+  onSaved,
+  onClose,
+}: {
+  api: TaskApi;
+  userId: string;
+  base: Task;
+  onSaved: (task: Task) => void;
+  onClose: () => void;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [fields, setFields] = useState<TaskFields>(() => fieldsOf(base));
+  const [state, setState] = useState<State>({ kind: "editing" });
+
+  useEffect(() => {
+    const element = dialog.current;
+    // Focus goes back where it was (the Edit button) when the dialog goes away.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    element?.showModal();
+    return () => {
+      element?.close();
+      opener?.focus();
+    };
+  }, []);
+
+  async function save(onto: Task) {
+    const patch = patchOf(base, fields);
+    if (Object.keys(patch).length === 0) {
+      onClose();
+      return;
+    }
+    setState({ kind: "saving" });
+    try {
+      onSaved(await api.update(userId, base.id, patch, entityTag(onto)));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 412) {
+        await showConflict();
+      } else if (error instanceof ApiError && error.status === 404) {
+        setState({ kind: "gone" });
+      } else {
+        setState({ kind: "failed", problem: describe(error) });
+      }
+    }
+  }
+
+  async function showConflict() {
+    try {
+      setState({ kind: "conflict", theirs: await api.get(userId, base.id) });
+    } catch (error) {
+      setState(
+        error instanceof ApiError && error.status === 404
+          ? { kind: "gone" }
+          : { kind: "failed", problem: describe(error) },
+      );
+    }
+  }
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    void save(base);
+  }
+
+  return (
+    <dialog
+      ref={dialog}
+      className="editor"
+      aria-labelledby="editor-title"
+      onCancel={(event) => {
+        event.preventDefault();
+        onClose();
+      }}
+    >
+      {state.kind === "conflict" ? (
+        <Conflict
+          mine={fields}
+          base={fieldsOf(base)}
+          theirs={state.theirs}
+          onKeepMine={() => void save(state.theirs)}
+          onTakeTheirs={() => onSaved(state.theirs)}
+        />
+      ) : state.kind === "gone" ? (
+        <div role="alert">
+          <h2 id="editor-title">This task was deleted</h2>
+          <p>It was deleted elsewhere while you were editing it; your changes were not saved.</p>
+          <button type="button" onClick={onClose} autoFocus>
+            Close
+          </button>
+        </div>
+      ) : (
+        <form onSubmit={submit}>
+          <h2 id="editor-title">Edit task</h2>
+          <div className="task-fields">
+            <TaskFieldInputs fields={fields} onChange={setFields} autoFocus />
+          </div>
+          {state.kind === "failed" && (
+            <p role="alert" className="error">
+              {state.problem.title}: {state.problem.message}
+            </p>
+          )}
+          <div className="buttons">
+            <button type="submit" className="primary" disabled={state.kind === "saving"}>
+              Save
+            </button>
+            <button type="button" onClick={onClose}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+    </dialog>
+  );
+}
+
+function Conflict({
+  mine,
+  base,
+  theirs,
+  onKeepMine,
+  onTakeTheirs,
+}: {
+  mine: TaskFields;
+  base: TaskFields;
+  theirs: Task;
+  onKeepMine: () => void;
+  onTakeTheirs: () => void;
+}) {
+  const server = fieldsOf(theirs);
+  const keys = (Object.keys(FIELD_LABELS) as Array<keyof TaskFields>).filter(
+    (key) => mine[key] !== base[key] || server[key] !== base[key],
+  );
+  return (
+    <section className="conflict" role="alert" aria-labelledby="editor-title">
+      <h2 id="editor-title">Changed elsewhere</h2>
+      <p>
+        This task was changed in another tab or device while you were editing it (it is now at
+        version {theirs.version}, changed {formatDue(theirs.updated_at)}). Nothing of yours was
+        saved yet.
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Field</th>
+            <th scope="col">Your version</th>
+            <th scope="col">Now on the server</th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((key) => (
+            <tr key={key}>
+              <th scope="row">{FIELD_LABELS[key]}</th>
+              <td data-version="mine">{shown(key, mine[key])}</td>
+              <td data-version="theirs">{shown(key, server[key])}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="buttons">
+        <button type="button" className="primary" onClick={onKeepMine} autoFocus>
+          Save my changes over it
+        </button>
+        <button type="button" onClick={onTakeTheirs}>
+          Keep the server&apos;s version
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function shown(key: keyof TaskFields, value: string): string {
+  if (value === "") return "—";
+  return key === "due" ? formatDue(new Date(value).toISOString()) : value;
+}

@@ -1,0 +1,115 @@
+/**
+ * Every call this app makes to taskapi, through the client generated from openapi.yaml
+ * (@taskapi/client). No other module may reach the API: tests/unit/test_web_app_sources.py checks.
+ */
+import {
+  ApiError,
+  createTaskApiClient,
+  MERGE_PATCH,
+  unwrap,
+  type FetchResult,
+  type operations,
+  type Task,
+  type TaskApiClient,
+  type TaskChanges,
+  type TaskInput,
+  type TaskList,
+  type TaskPatch,
+} from "@taskapi/client";
+
+import { TokenCache } from "./token-cache";
+
+export { ApiError };
+export type { Task, TaskChanges, TaskInput, TaskList, TaskPatch };
+export type ListQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
+
+/** What a task's `ETag` is: its version, quoted (the contract says so). */
+export function entityTag(task: Pick<Task, "version">): string {
+  return `"${task.version}"`;
+}
+
+export class TaskApi {
+  readonly #client: TaskApiClient;
+
+  constructor(
+    baseUrl: string,
+    private readonly tokens: TokenCache,
+  ) {
+    this.#client = createTaskApiClient({ baseUrl, getToken: () => tokens.get() });
+  }
+
+  list(userId: string, query: ListQuery): Promise<TaskList> {
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/tasks", {
+        params: { path: { user_id: userId }, query },
+      }),
+    );
+  }
+
+  /** Safe to retry: the same key makes a repeated request return the first answer. */
+  create(userId: string, input: TaskInput, idempotencyKey: string): Promise<Task> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/tasks", {
+        params: { path: { user_id: userId }, header: { "Idempotency-Key": idempotencyKey } },
+        body: input,
+      }),
+    );
+  }
+
+  get(userId: string, taskId: number): Promise<Task> {
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/tasks/{task_id}", {
+        params: { path: { user_id: userId, task_id: taskId } },
+      }),
+    );
+  }
+
+  /** A merge patch, applied only if the task is still at `ifMatch` (412 `precondition_failed`). */
+  update(userId: string, taskId: number, patch: TaskPatch, ifMatch: string): Promise<Task> {
+    return this.#call(() =>
+      this.#client.PATCH("/api/{user_id}/tasks/{task_id}", {
+        params: { path: { user_id: userId, task_id: taskId }, header: { "If-Match": ifMatch } },
+        body: patch,
+        headers: MERGE_PATCH,
+      }),
+    );
+  }
+
+  /** Sets (not flips) `completed`, so a retry or a second tab's click changes nothing more. */
+  setCompleted(userId: string, taskId: number, completed: boolean): Promise<Task> {
+    return this.#call(() =>
+      this.#client.PATCH("/api/{user_id}/tasks/{task_id}/complete", {
+        params: { path: { user_id: userId, task_id: taskId } },
+        body: { completed },
+      }),
+    );
+  }
+
+  async delete(userId: string, taskId: number): Promise<void> {
+    await this.#call(() =>
+      this.#client.DELETE("/api/{user_id}/tasks/{task_id}", {
+        params: { path: { user_id: userId, task_id: taskId } },
+      }),
+    );
+  }
+
+  /** One page of the delta sync: without `since`, every task. */
+  changes(userId: string, since: string | undefined, cursor: string | undefined): Promise<TaskChanges> {
+    const query = { limit: 100, ...(since && { since }), ...(cursor && { cursor }) };
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/tasks/changes", {
+        params: { path: { user_id: userId }, query },
+      }),
+    );
+  }
+
+  /** A 401 means the token expired or its key changed: fetch a new one and try once more. */
+  async #call<Data>(send: () => Promise<FetchResult<Data>>): Promise<Data> {
+    const first = await send();
+    if (first.response.status !== 401) {
+      return unwrap(first);
+    }
+    this.tokens.forget();
+    return unwrap(send());
+  }
+}
