@@ -138,12 +138,15 @@ $(WEB_INSTALLED): $(WEB)/package.json $(WEB)/package-lock.json
 $(WEB_BUILT): $(WEB_INSTALLED) $(TS_CLIENT_BUILT) $(WEB_SOURCES)
 	cd $(WEB) && node_modules/.bin/next build
 
-.PHONY: web-build web
+.PHONY: web-build web web-mock
 web-build: $(WEB_BUILT) ## Install and build the reference web app (next build)
 
 web: $(RUNTIME_INSTALLED) .env $(WEB_BUILT) ## The web app on http://127.0.0.1:3000 with Better Auth, the API (jwks mode) and the embedded PostgreSQL
 	@$(MAKE) --no-print-directory docs-assets-if-npm
 	$(BIN)/python scripts/web.py
+
+web-mock: $(RUNTIME_INSTALLED) .env $(WEB_BUILT) $(PRISM) ## The web app against the mock server (MOCK_PORT): no API, no task database
+	$(BIN)/python scripts/web.py --mock "$(PRISM)" --mock-port $(MOCK_PORT)
 
 
 migrate: $(RUNTIME_INSTALLED) .env ## Apply pending migrations (the release step: taskapi migrate)
@@ -180,8 +183,8 @@ $(PRISM): scripts/mock/package.json scripts/mock/package-lock.json
 
 MOCK_PORT ?= 4010
 .PHONY: mock
-mock: $(PRISM) ## Mock server on http://127.0.0.1:4010 (MOCK_PORT=...): the contract's examples, requests validated (Prism)
-	$(PRISM) mock openapi.yaml -h 127.0.0.1 -p $(MOCK_PORT)
+mock: $(RUNTIME_INSTALLED) $(PRISM) ## Mock server on http://127.0.0.1:4010 (MOCK_PORT=...): the contract's examples, requests validated, CORS as the service's
+	$(BIN)/python scripts/mock.py --prism "$(PRISM)" --port $(MOCK_PORT)
 
 # The real Better Auth server the interop test runs; its server.mjs is copied last, as the stamp.
 $(BETTER_AUTH): tests/interop/better_auth/package.json tests/interop/better_auth/package-lock.json \

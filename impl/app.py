@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from generated.routes import create_router
 from impl.auth.configured import configured_authenticator
@@ -222,10 +223,16 @@ def add_middleware(app: FastAPI, settings: Settings, parts: Parts) -> None:
     )
     app.add_middleware(EncodedSlashMiddleware)
     app.add_middleware(RequestContextMiddleware, observer=parts.observer, lifecycle=parts.lifecycle)
-    if settings.cors_origins:
+    add_cors(app, settings.cors_origins)
+
+
+def add_cors(app: Starlette, origins: list[str]) -> None:
+    """The service's CORS: these origins only (none: no CORS headers at all). The mock server's
+    front (scripts/mock.py) adds the same, so an app built on the mock meets the same refusals."""
+    if origins:
         app.add_middleware(
             CorsMiddleware,
-            allow_origins=settings.cors_origins,
+            allow_origins=origins,
             allow_methods=CORS_METHODS,
             allow_headers=CORS_REQUEST_HEADERS,
             expose_headers=CORS_EXPOSED_HEADERS,

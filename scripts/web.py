@@ -4,8 +4,12 @@ Starts PostgreSQL (the embedded one unless DATABASE_URL is set), a database for 
 tables on it (`web_auth`, unless AUTH_DATABASE_URL names another), the API in jwks mode trusting
 the app's Better Auth and allowing its origin, and the app (`next start`); prints the app's URL
 once both answer. Ctrl-C stops them all. WEB_PORT (3000) and API_PORT (8000) choose the ports.
+
+With --mock PRISM (`make web-mock`), the mock server (scripts/mock.py, on MOCK_PORT) stands in for
+the API: no API and no task database, for frontend work; Better Auth keeps its tables as above.
 """
 
+import argparse
 import asyncio
 import os
 import secrets
@@ -37,26 +41,45 @@ STOP_TIMEOUT_SECONDS = 10
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mock", metavar="PRISM", help="the mock server (this Prism) for the API")
+    parser.add_argument("--mock-port", default=os.environ.get("MOCK_PORT", "4010"))
+    arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, _stop_on_signal)
     settings = Settings()
     web_port = os.environ.get("WEB_PORT", "3000")
     web_origin = f"http://127.0.0.1:{web_port}"
-    api_origin = f"http://{settings.api_host}:{settings.api_port}"
     try:
         with ExitStack() as stack:
             database_url = stack.enter_context(_database_url(settings))
             auth_database_url = os.environ.get("AUTH_DATABASE_URL") or _auth_database(
                 database_url, settings
             )
-            api = stack.enter_context(
-                _process(
-                    [str(ROOT / ".venv" / "bin" / "taskapi"), "run"],
-                    DATABASE_URL=database_url,
-                    AUTH_MODE="jwks",
-                    BETTER_AUTH_URL=web_origin,
-                    CORS_ORIGINS=web_origin,
+            if arguments.mock:
+                api_origin = f"http://127.0.0.1:{arguments.mock_port}"
+                api_name, api_ready = "the mock server", f"{api_origin}/health/live"
+                api = stack.enter_context(
+                    _process(
+                        [
+                            sys.executable,
+                            str(ROOT / "scripts" / "mock.py"),
+                            *("--prism", arguments.mock, "--port", arguments.mock_port),
+                            *("--cors-origin", web_origin),
+                        ]
+                    )
                 )
-            )
+            else:
+                api_origin = f"http://{settings.api_host}:{settings.api_port}"
+                api_name, api_ready = "the API", f"{api_origin}/health/ready"
+                api = stack.enter_context(
+                    _process(
+                        [str(ROOT / ".venv" / "bin" / "taskapi"), "run"],
+                        DATABASE_URL=database_url,
+                        AUTH_MODE="jwks",
+                        BETTER_AUTH_URL=web_origin,
+                        CORS_ORIGINS=web_origin,
+                    )
+                )
             web = stack.enter_context(
                 _process(
                     ["node", str(NEXT), "start", "-H", "127.0.0.1", "-p", web_port],
@@ -68,10 +91,12 @@ def main() -> None:
                     NEXT_TELEMETRY_DISABLED="1",
                 )
             )
-            _wait_until_answering(f"{api_origin}/health/ready", api, "the API")
+            _wait_until_answering(api_ready, api, api_name)
             _wait_until_answering(f"{web_origin}/sign-in", web, "the web app")
-            print(f"\n  Tasks web app: {web_origin}   (API: {api_origin}; Ctrl-C stops both)\n")
-            _wait_for_either({"the API": api, "the web app": web})
+            print(
+                f"\n  Tasks web app: {web_origin}   ({api_name}: {api_origin}; Ctrl-C stops all)\n"
+            )
+            _wait_for_either({api_name: api, "the web app": web})
     except KeyboardInterrupt:
         sys.exit(130)
 

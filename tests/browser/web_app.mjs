@@ -470,6 +470,27 @@ const scenarios = {
     );
   },
 
+  /** The app against the mock server (`make web-mock`): the contract's examples, shown. */
+  async mock() {
+    const context = await newContext();
+    const page = await context.newPage();
+    await stepOf("sign-up", () => signUp(page, "Hana"));
+    await stepOf("list", async () => {
+      result.listed = await titles(page);
+    });
+    await stepOf("edit", async () => {
+      const [first] = result.listed;
+      const dialog = await openEditor(page, first);
+      await dialog.getByLabel("Notes").fill("Changed against the mock");
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      result.notice = (await page.getByRole("status").first().innerText()).trim();
+    });
+    await stepOf("not-found", async () => {
+      result.alerts = await page.locator(".alert").count();
+    });
+  },
+
   /** Better Auth's database refuses connections: clear messages, not a blank page; then back. */
   async authDown() {
     const { default: pg } = await import(createRequire(join(env("WEB_DIR"), "package.json")).resolve("pg"));

@@ -1,24 +1,24 @@
-"""`make mock` (Prism on openapi.yaml) answers every operation with its example, and the TypeScript
-client reads each one as the type the contract gives it: the examples stay usable by a frontend."""
+"""`make mock` (Prism on openapi.yaml, behind scripts/mock.py) answers every operation with its
+example, and the TypeScript client reads each one as the type the contract gives it: the examples
+stay usable by a frontend. Where a frontend would notice, it behaves as the service does: CORS,
+ETags, replays, and the details of a 422."""
 
 import json
 import os
 import re
-import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import LOG_DIR
 from tests.integration.test_typescript_client import CLIENT_DIR, INSTALLED_STAMP, TSC, run
 from tests.support.contract import HTTP_METHODS, Contract
-from tests.support.server import ROOT, free_port, stop, wait_until_live
+from tests.support.mock_server import running_mock
 
-# `make pytest` (or `make mock`) installs Prism from scripts/mock/package-lock.json.
-PRISM = ROOT / ".tools" / "prism" / "node_modules" / ".bin" / "prism"
 MOCK_TEST = CLIENT_DIR / "build" / "test" / "mock.test.js"
-STARTUP_TIMEOUT_SECONDS = 30
 
 
 def success_examples(contract: Contract) -> dict[str, dict[str, object]]:
@@ -48,33 +48,79 @@ def success_examples(contract: Contract) -> dict[str, dict[str, object]]:
     return examples
 
 
+APP_ORIGIN = "http://127.0.0.1:3000"
+MOCK_TOKEN = {"Authorization": "Bearer any-token-will-do"}
+
+
 @pytest.fixture(scope="module")
 def mock_url() -> Iterator[str]:
-    """Prism as `make mock` runs it, on a free loopback port; stopped by PID."""
-    if not PRISM.exists():
-        raise RuntimeError("Prism is not installed: run `make pytest` or `make mock`")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = LOG_DIR / "prism.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [str(PRISM), "mock", "openapi.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            wait_until_live(
-                f"{base_url}/health/live",
-                process,
-                log_path,
-                name="Prism",
-                timeout_seconds=STARTUP_TIMEOUT_SECONDS,
-            )
-            yield base_url
-        finally:
-            stop(process, timeout_seconds=10)
+    with running_mock(APP_ORIGIN, LOG_DIR / "mock.log") as url:
+        yield url
+
+
+def create(mock_url: str, body: object, **headers: str) -> httpx.Response:
+    return httpx.post(
+        f"{mock_url}/api/user_123/tasks", json=body, headers={**MOCK_TOKEN, **headers}, timeout=10
+    )
+
+
+def test_a_plain_create_is_not_a_replay_and_its_etag_is_its_version(mock_url: str) -> None:
+    created = create(mock_url, {"title": "Buy milk"})
+
+    assert created.status_code == 201
+    assert "Idempotent-Replayed" not in created.headers
+    assert created.headers["ETag"] == f'"{created.json()["version"]}"'
+
+
+def test_a_repeated_idempotency_key_is_a_replay(mock_url: str) -> None:
+    key = str(uuid.uuid4())
+
+    first = create(mock_url, {"title": "Buy milk"}, **{"Idempotency-Key": key})
+    again = create(mock_url, {"title": "Buy milk"}, **{"Idempotency-Key": key})
+
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_422_names_the_requests_own_mistakes(mock_url: str) -> None:
+    refused = create(mock_url, {"title": 5, "colour": "red"})
+
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["error"] == "validation_failed"
+    assert {tuple(detail["location"]) for detail in body["details"]} == {
+        ("body",),
+        ("body", "title"),
+    }
+    assert any("colour" in detail["message"] for detail in body["details"])
+
+
+def test_cors_allows_only_the_configured_origin_as_the_service_does(mock_url: str) -> None:
+    preflight = {"Access-Control-Request-Method": "PATCH"}
+    allowed = httpx.options(
+        f"{mock_url}/api/user_123/tasks/42", headers={"Origin": APP_ORIGIN, **preflight}
+    )
+    stranger = httpx.options(
+        f"{mock_url}/api/user_123/tasks/42",
+        headers={"Origin": "http://elsewhere.example", **preflight},
+    )
+    answered = httpx.get(
+        f"{mock_url}/api/user_123/tasks/42", headers={"Origin": APP_ORIGIN, **MOCK_TOKEN}
+    )
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+    assert answered.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert "etag" in answered.headers["Access-Control-Expose-Headers"].lower().split(", ")
+
+
+def test_prefer_code_answers_another_declared_answer(mock_url: str) -> None:
+    missing = httpx.get(
+        f"{mock_url}/api/user_123/tasks/42", headers={"Prefer": "code=404", **MOCK_TOKEN}
+    )
+
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
 
 
 def test_client_gets_every_operations_example_from_the_mock(

@@ -21,6 +21,8 @@ import pytest
 
 from tests.conftest import LOG_DIR, service_settings
 from tests.support.better_auth import sign_up, token_from_token_endpoint
+from tests.support.contract import Contract
+from tests.support.mock_server import running_mock
 from tests.support.postgres import PostgresServer
 from tests.support.server import ROOT, free_port, running_service
 from tests.support.web_app import WEB_DIR, running_web_app
@@ -77,6 +79,29 @@ def stack(postgres: PostgresServer) -> Iterator[WebStack]:
         ) as web_url,
     ):
         yield WebStack(web_url, api_url, auth_database_url, postgres.admin_url)
+
+
+@pytest.fixture(scope="module")
+def mock_stack(postgres: PostgresServer) -> Iterator[WebStack]:
+    """The app as `make web-mock` runs it: the mock server instead of the API."""
+    web_port = free_port()
+    web_origin = f"http://127.0.0.1:{web_port}"
+    with (
+        postgres.fresh_database("web_auth") as auth_database_url,
+        running_mock(web_origin, LOG_DIR / "mock-web-app.log") as mock_url,
+        running_web_app(
+            web_port,
+            {
+                "BETTER_AUTH_URL": web_origin,
+                "BETTER_AUTH_SECRET": secrets.token_urlsafe(48),
+                "AUTH_DATABASE_URL": auth_database_url,
+                "TASKAPI_URL": mock_url,
+                "AUTH_RATE_LIMIT": "off",
+            },
+            LOG_DIR / "web-app-mock.log",
+        ) as web_url,
+    ):
+        yield WebStack(web_url, mock_url, auth_database_url, postgres.admin_url)
 
 
 def browse(stack: WebStack, scenario: str, **extra: str) -> dict[str, Any]:
@@ -217,3 +242,12 @@ def test_the_auth_service_down_is_a_clear_message_and_its_return_is_seamless(
     assert "Nothing was lost" in shown["listPage"]
     assert "not answering" in shown["signInPage"]
     assert shown["afterRecovery"] == ["Still here"]
+
+
+def test_the_app_runs_against_the_mock_server(mock_stack: WebStack, contract: Contract) -> None:
+    shown = browse(mock_stack, "mock")
+
+    example = contract.document["components"]["examples"]["TaskListExample"]["value"]
+    assert shown["listed"] == [task["title"] for task in example["items"]]
+    assert shown["notice"].startswith("Saved")
+    assert shown["alerts"] == 0

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { DEFAULT_FILTERS, PAGE_SIZE, queryOf, type Filters } from "@/lib/filters";
 import { describe, type Problem } from "@/lib/problems";
-import type { Task, TaskInput } from "@/lib/task-api";
+import type { Task, TaskInput, TaskList } from "@/lib/task-api";
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
 
 import { useTaskApi } from "./api-context";
@@ -54,16 +54,16 @@ export function TaskBoard({ userId }: { userId: string }) {
     const keep = Math.max(PAGE_SIZE, shown.current);
     setView((current) => ({ ...current, loading: true }));
     try {
-      const items: Task[] = [];
+      let shownSoFar: Pick<View, "items" | "nextCursor"> = { items: [], nextCursor: null };
       let cursor: string | undefined;
       do {
         const page = await api.list(userId, { ...query, limit: PAGE_SIZE, ...(cursor && { cursor }) });
-        items.push(...page.items);
-        cursor = page.next_cursor ?? undefined;
-      } while (cursor !== undefined && items.length < keep);
+        shownSoFar = withPage(shownSoFar.items, page);
+        cursor = shownSoFar.nextCursor ?? undefined;
+      } while (cursor !== undefined && shownSoFar.items.length < keep);
       if (ticket !== generation.current) return;
       setNow(Date.now());
-      setView({ items, nextCursor: cursor ?? null, loading: false, problem: null });
+      setView({ ...shownSoFar, loading: false, problem: null });
     } catch (error) {
       if (ticket !== generation.current) return;
       const problem = describe(error);
@@ -82,11 +82,7 @@ export function TaskBoard({ userId }: { userId: string }) {
     try {
       const page = await api.list(userId, { ...query, limit: PAGE_SIZE, cursor: view.nextCursor });
       if (ticket !== generation.current) return;
-      setView((current) => {
-        const known = new Set(current.items.map((task) => task.id));
-        const items = [...current.items, ...page.items.filter((task) => !known.has(task.id))];
-        return { ...current, items, nextCursor: page.next_cursor, loading: false };
-      });
+      setView((current) => ({ ...current, ...withPage(current.items, page), loading: false }));
     } catch (error) {
       if (ticket !== generation.current) return;
       setView((current) => ({ ...current, loading: false }));
@@ -278,6 +274,16 @@ function ProblemPage({ problem, onRetry }: { problem: Problem; onRetry: () => vo
       )}
     </section>
   );
+}
+
+/**
+ * The list with a page added, each task once. A page that adds nothing ends the list, so that a
+ * server whose cursor does not move on (the mock's examples) is not asked again and again.
+ */
+function withPage(items: Task[], page: TaskList): Pick<View, "items" | "nextCursor"> {
+  const known = new Set(items.map((task) => task.id));
+  const added = page.items.filter((task) => !known.has(task.id));
+  return { items: [...items, ...added], nextCursor: added.length === 0 ? null : page.next_cursor };
 }
 
 function isFiltered(filters: Filters): boolean {

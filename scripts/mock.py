@@ -1,0 +1,206 @@
+"""`make mock`: the contract's examples served by Stoplight Prism, behind a front that makes them
+behave as the service does where a frontend would notice.
+
+Prism answers every operation with its example and validates every request against openapi.yaml.
+The front (this module, on MOCK_PORT) adds what examples alone get wrong:
+- CORS exactly as the service's (impl.app.add_cors): only the origins in CORS_ORIGINS (or
+  --cors-origin), none by default; Prism itself would allow any origin;
+- a task's `ETag` is its body's `version`, quoted, as the contract says (the header's example is
+  some other version);
+- `Idempotent-Replayed: true` only for a create that repeats an `Idempotency-Key` this mock has
+  seen (Prism would send it on every create);
+- a 422's `details` name the request's own mistakes (Prism's validation), not the example's.
+
+Usage: python scripts/mock.py --prism <prism executable> [--port 4010] [--cors-origin URL ...]
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from impl.app import add_cors
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = ROOT / "openapi.yaml"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Hop-by-hop, framing and server headers: each side of the front sets its own.
+NOT_FORWARDED = {
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "date",
+    "server",
+}
+VIOLATIONS = "sl-violations"
+STARTUP_TIMEOUT_SECONDS = 30
+
+
+class MockFront:
+    """Forwards to Prism and corrects its answers; remembers the idempotency keys it has seen."""
+
+    def __init__(self, prism_url: str) -> None:
+        self.prism_url = prism_url
+        self.seen_keys: set[str] = set()
+
+    async def forward(self, request: Request) -> Response:
+        client: httpx.AsyncClient = request.state.client
+        upstream = await client.request(
+            request.method,
+            request.url.path,
+            params=request.url.query.encode(),
+            headers=[
+                (name, value)
+                for name, value in request.headers.items()
+                if name.lower() not in NOT_FORWARDED
+            ],
+            content=await request.body(),
+        )
+        headers = {
+            name: value
+            for name, value in upstream.headers.items()
+            if name.lower() not in NOT_FORWARDED and name.lower() != VIOLATIONS
+        }
+        body = upstream.content
+        document = _json(upstream)
+        if upstream.status_code == 422 and VIOLATIONS in upstream.headers and document:
+            document["details"] = _details(upstream.headers[VIOLATIONS])
+            body = json.dumps(document).encode()
+        if "etag" in {name.lower() for name in headers} and document and "version" in document:
+            headers = {n: v for n, v in headers.items() if n.lower() != "etag"}
+            headers["ETag"] = f'"{document["version"]}"'
+        headers = self._replay_header(request, upstream.status_code, headers)
+        return Response(body, status_code=upstream.status_code, headers=headers)
+
+    def _replay_header(
+        self, request: Request, status: int, headers: dict[str, str]
+    ) -> dict[str, str]:
+        if not any(name.lower() == "idempotent-replayed" for name in headers):
+            return headers
+        kept = {n: v for n, v in headers.items() if n.lower() != "idempotent-replayed"}
+        key = request.headers.get("idempotency-key")
+        if key is None or status >= 300:
+            return kept
+        if key in self.seen_keys:
+            return {**kept, "Idempotent-Replayed": "true"}
+        self.seen_keys.add(key)
+        return kept
+
+
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return None
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _details(violations_header: str) -> list[dict[str, Any]]:
+    """Prism's violations in the contract's `details` shape: where (without Prism's leading
+    "request"), what, and Prism's code for it."""
+    details = []
+    for violation in json.loads(violations_header):
+        location = list(violation.get("location", []))
+        if location[:1] == ["request"]:
+            location = location[1:]
+        details.append(
+            {"location": location, "message": violation["message"], "type": violation["code"]}
+        )
+    return details
+
+
+def create_front(prism_url: str, cors_origins: list[str]) -> Starlette:
+    front = MockFront(prism_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        async with httpx.AsyncClient(base_url=prism_url, timeout=30) as client:
+            yield {"client": client}
+
+    app = Starlette(
+        routes=[Route("/{path:path}", front.forward, methods=METHODS)], lifespan=lifespan
+    )
+    add_cors(app, cors_origins)
+    return app
+
+
+@contextmanager
+def running_prism(prism: str) -> Iterator[str]:
+    """Prism on a free loopback port, without CORS of its own; yields its URL once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [
+            *(prism, "mock", str(CONTRACT), "-h", "127.0.0.1", "-p", str(port)),
+            *("--cors=false", "--verboseLevel", "warn"),
+        ],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"Prism exited with {process.returncode}")
+            try:
+                httpx.get(f"{url}/health/live", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("Prism did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prism", required=True, help="the prism executable")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MOCK_PORT", "4010")))
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        help="an origin to allow (repeat for several); default: CORS_ORIGINS, as the service",
+    )
+    arguments = parser.parse_args()
+    origins = arguments.cors_origin or [
+        origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip()
+    ]
+    with running_prism(arguments.prism) as prism_url:
+        shown = ", ".join(origins) or "none (set CORS_ORIGINS or --cors-origin)"
+        print(
+            f"mock server on http://127.0.0.1:{arguments.port}: the contract's examples"
+            f" (Prism); CORS origins: {shown}",
+            flush=True,
+        )
+        uvicorn.run(
+            create_front(prism_url, origins),
+            host="127.0.0.1",
+            port=arguments.port,
+            log_level="info",
+        )
+
+
+if __name__ == "__main__":
+    main()
