@@ -573,7 +573,7 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "request_timeout",
-                 *       "message": "The request body was not received within 30 seconds.",
+                 *       "message": "The request did not arrive in full within 30 seconds.",
                  *       "details": {
                  *         "timeout_seconds": 30
                  *       }
