@@ -24,7 +24,7 @@ export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
 .PHONY: help setup install lock run serve token dev-jwks generate check-generated migrate migrate-down migrate-status \
-	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick soak soak-quick clean \
+	lint typecheck lint-spec check-breaking pytest fuzz fuzz-long test bench bench-quick bench-web soak soak-quick clean \
 	docs-assets docs
 
 help: ## List the targets
@@ -287,6 +287,9 @@ test: setup check-generated ## Everything CI checks
 bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirror (wrk), scale, memory, start-up
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench
+
+bench-web: ## With `make web` running: what the first load of its task list costs (time, requests, bytes)
+	node bench/web_first_load.mjs http://127.0.0.1:$(or $(WEB_PORT),3000) http://127.0.0.1:$(or $(API_PORT),8000)
 
 bench-quick: $(INSTALLED) ## The throughput comparison only, 1 worker, short rounds (under two minutes)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
