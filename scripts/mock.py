@@ -17,12 +17,14 @@ Usage: python scripts/mock.py --prism <prism executable> [--port 4010] [--cors-o
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -173,6 +175,10 @@ def running_prism(prism: str) -> Iterator[str]:
         process.wait()
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prism", required=True, help="the prism executable")
@@ -184,6 +190,8 @@ def main() -> None:
         help="an origin to allow (repeat for several); default: CORS_ORIGINS, as the service",
     )
     arguments = parser.parse_args()
+    # uvicorn re-raises the SIGTERM that stopped it; as an exception, Prism is stopped too.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     origins = arguments.cors_origin or [
         origin.strip() for origin in os.environ.get("CORS_ORIGINS", "").split(",") if origin.strip()
     ]

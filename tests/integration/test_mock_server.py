@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from impl.processes import is_running
 from tests.conftest import LOG_DIR
 from tests.integration.test_typescript_client import CLIENT_DIR, INSTALLED_STAMP, TSC, run
 from tests.support.contract import HTTP_METHODS, Contract
-from tests.support.mock_server import running_mock
+from tests.support.mock_server import mock_process, running_mock
+from tests.support.server import child_processes
 
 MOCK_TEST = CLIENT_DIR / "build" / "test" / "mock.test.js"
 
@@ -143,3 +145,11 @@ def test_client_gets_every_operations_example_from_the_mock(
     assert set(examples) <= passed, f"operations without a mock test: {set(examples) - passed}"
     assert "\n# fail 0\n" in output, output
     assert f"\n# pass {len(examples) + 1}\n" in output, output
+
+
+def test_stopping_the_mock_stops_prism_too() -> None:
+    with mock_process(APP_ORIGIN, LOG_DIR / "mock.log") as (_, process):
+        prism = child_processes(process.pid)
+        assert prism != []
+
+    assert [pid for pid in prism if is_running(pid)] == []

@@ -16,6 +16,15 @@ STARTUP_TIMEOUT_SECONDS = 30
 @contextmanager
 def running_mock(cors_origin: str, log_path: Path) -> Iterator[str]:
     """The mock on a free loopback port, allowing `cors_origin`; yields its URL once it answers."""
+    with mock_process(cors_origin, log_path) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def mock_process(
+    cors_origin: str, log_path: Path
+) -> Iterator[tuple[str, "subprocess.Popen[bytes]"]]:
+    """The same, yielding the process too."""
     if not PRISM.exists():
         raise RuntimeError("Prism is not installed: run `make pytest` or `make mock`")
     port = free_port()
@@ -34,6 +43,6 @@ def running_mock(cors_origin: str, log_path: Path) -> Iterator[str]:
                 name="the mock server",
                 timeout_seconds=STARTUP_TIMEOUT_SECONDS,
             )
-            yield base_url
+            yield base_url, process
         finally:
             stop(process, timeout_seconds=10)

@@ -113,10 +113,10 @@ def stop(process: "subprocess.Popen[bytes]", *, timeout_seconds: float) -> None:
 
 def worker_processes(pid: int) -> list[int]:
     """The worker processes a uvicorn supervisor `pid` spawned (not its resource tracker)."""
-    return [child for child in _children(pid) if SPAWNED_WORKER_MARK in _command_line(child)]
+    return [child for child in child_processes(pid) if SPAWNED_WORKER_MARK in _command_line(child)]
 
 
-def _children(pid: int) -> list[int]:
+def child_processes(pid: int) -> list[int]:
     """The ids of the processes whose parent is `pid` (Linux /proc)."""
     children: list[int] = []
     for entry in Path("/proc").iterdir():
