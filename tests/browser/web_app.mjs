@@ -435,6 +435,13 @@ const scenarios = {
     const suspendedSeen = watch(suspended);
     const steadyPage = await steady.newPage();
     const suspendedPage = await suspended.newPage();
+    // The suspended page's time when its latest token arrived, read as the answer comes.
+    let tokenArrived = Promise.resolve(0);
+    suspended.on("response", (response) => {
+      if (new URL(response.url()).pathname === "/api/auth/token" && response.status() === 200) {
+        tokenArrived = suspendedPage.evaluate(() => Date.now());
+      }
+    });
     await stepOf("sign-up", async () => {
       await signUp(steadyPage, "Eve");
       await signUp(suspendedPage, "Finn");
@@ -443,8 +450,11 @@ const scenarios = {
     });
     const issued = Date.now();
     await stepOf("token-expires", async () => {
-      // pauseAt moves the clock forward to the instant given: a moment from the page's now.
+      // The laptop's lid closes: the page's clock stops, at the moment its token arrived (so
+      // however long the steps above took, the page holds its token for fresh). pauseAt only
+      // moves forward, to a moment from the page's now; setSystemTime then sets it back.
       await suspendedPage.clock.pauseAt((await suspendedPage.evaluate(() => Date.now())) + 500);
+      await suspendedPage.clock.setSystemTime(await tokenArrived);
       // The first tokens were issued before `issued`; wait until they have certainly expired.
       await steadyPage.waitForFunction((until) => Date.now() > until, issued + lifetimeMs + 1000, {
         timeout: lifetimeMs + 10_000,

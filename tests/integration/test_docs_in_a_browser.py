@@ -5,9 +5,6 @@ operation of openapi.yaml; nothing the pages load comes from anywhere but the se
 """
 
 import json
-import os
-import shutil
-import subprocess
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +14,10 @@ import httpx
 import pytest
 
 from impl.docs import CONTENT_SECURITY_POLICY, INSTALL_COMMAND, missing_assets
-from tests.conftest import LOG_DIR, User, new_user
+from tests.conftest import User, new_user
+from tests.support.browser import PLAYWRIGHT_DIR, run_browser_script
 from tests.support.contract import Contract
-from tests.support.server import ROOT
 
-SCRIPT = ROOT / "tests" / "browser" / "docs.mjs"
-# Installed by `make docs-assets` beside the bundles it copies into the package.
-PLAYWRIGHT_DIR = ROOT / ".tools" / "docs-assets" / "node_modules" / "playwright-core"
-SCREENSHOT_DIR = LOG_DIR / "browser"
 BROWSING_TIMEOUT_SECONDS = 90
 # Schemes a page may use without a request leaving the machine.
 LOCAL_SCHEMES = ("data", "blob", "about")
@@ -40,13 +33,6 @@ class Browsing:
     stored_titles: list[str]
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail("chromium is not installed: run `make pytest` (it installs Debian's chromium)")
-    return path
-
-
 @pytest.fixture(scope="module")
 def browsing(service_url: str, contract: Contract) -> Browsing:
     if missing_assets() or not PLAYWRIGHT_DIR.is_dir():
@@ -58,26 +44,13 @@ def browsing(service_url: str, contract: Contract) -> Browsing:
         for method, path, operation_id in sorted(contract.operations())
     ]
     env = {
-        **os.environ,
         "BASE_URL": service_url,
         "TOKEN": user.token,
         "USER_ID": user.id,
         "TITLE": title,
         "OPERATIONS": json.dumps(operations),
-        "CHROMIUM": _chromium(),
-        "PLAYWRIGHT_DIR": str(PLAYWRIGHT_DIR),
-        "SCREENSHOT_DIR": str(SCREENSHOT_DIR),
     }
-    finished = subprocess.run(
-        ["node", str(SCRIPT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=BROWSING_TIMEOUT_SECONDS,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-    result: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
+    result = run_browser_script("docs.mjs", env, BROWSING_TIMEOUT_SECONDS)
     listed = httpx.get(
         f"{service_url}{user.tasks_path}", headers={"Authorization": f"Bearer {user.token}"}
     ).json()

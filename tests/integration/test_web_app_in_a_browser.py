@@ -6,11 +6,7 @@ port) with CORS. Each test drives one scenario of tests/browser/web_app.mjs; eve
 failed request, unexpected error status or request that leaves 127.0.0.1 fails it.
 """
 
-import json
-import os
 import secrets
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,15 +17,13 @@ import pytest
 
 from tests.conftest import LOG_DIR, service_settings
 from tests.support.better_auth import sign_up, token_from_token_endpoint
+from tests.support.browser import SCREENSHOT_DIR, run_browser_script
 from tests.support.contract import Contract
 from tests.support.mock_server import running_mock
 from tests.support.postgres import PostgresServer
-from tests.support.server import ROOT, free_port, running_service
+from tests.support.server import free_port, running_service
 from tests.support.web_app import WEB_DIR, running_web_app
 
-SCRIPT = ROOT / "tests" / "browser" / "web_app.mjs"
-PLAYWRIGHT_DIR = ROOT / ".tools" / "docs-assets" / "node_modules" / "playwright-core"
-SCREENSHOT_DIR = LOG_DIR / "browser"
 SCENARIO_TIMEOUT_SECONDS = 120
 # Short, so that a test sees tokens expire; the service allows no clock leeway, so expired is
 # expired.
@@ -105,31 +99,8 @@ def mock_stack(postgres: PostgresServer) -> Iterator[WebStack]:
 
 
 def browse(stack: WebStack, scenario: str, **extra: str) -> dict[str, Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("chromium is not installed: run `make setup`")
-    if not PLAYWRIGHT_DIR.is_dir():
-        pytest.fail("playwright-core is missing: run `make docs-assets`")
-    env = {
-        **os.environ,
-        "SCENARIO": scenario,
-        "WEB_URL": stack.web_url,
-        "API_URL": stack.api_url,
-        "CHROMIUM": chromium,
-        "PLAYWRIGHT_DIR": str(PLAYWRIGHT_DIR),
-        "SCREENSHOT_DIR": str(SCREENSHOT_DIR),
-        **extra,
-    }
-    finished = subprocess.run(
-        ["node", str(SCRIPT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SCENARIO_TIMEOUT_SECONDS,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-    result: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
+    env = {"SCENARIO": scenario, "WEB_URL": stack.web_url, "API_URL": stack.api_url, **extra}
+    result = run_browser_script("web_app.mjs", env, SCENARIO_TIMEOUT_SECONDS)
     assert result["problems"] == [], f"screenshots of failed steps in {SCREENSHOT_DIR}"
     return result
 

@@ -1,10 +1,5 @@
 import { redirect } from "next/navigation";
 
-import { AuthUnavailable } from "@/components/auth-unavailable";
-import { lookUpSession } from "@/server/session";
-
-export default async function Home() {
-  const session = await lookUpSession();
-  if (session.kind === "unavailable") return <AuthUnavailable />;
-  redirect(session.kind === "signed-in" ? `/users/${encodeURIComponent(session.user.id)}/tasks` : "/sign-in");
+export default function Home() {
+  redirect("/tasks");
 }

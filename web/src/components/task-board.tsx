@@ -34,6 +34,9 @@ export function TaskBoard({ userId }: { userId: string }) {
   const [notice, setNotice] = useState("");
   const [editing, setEditing] = useState<Task | null>(null);
   const [now, setNow] = useState(() => Date.now());
+  // Writes reload the list with the filters of now, not of when their handler was made.
+  const latestQuery = useRef(query);
+  latestQuery.current = query;
   // Answers to a query that has since been replaced are dropped.
   const generation = useRef(0);
   const shown = useRef(0);
@@ -57,7 +60,11 @@ export function TaskBoard({ userId }: { userId: string }) {
       let shownSoFar: Pick<View, "items" | "nextCursor"> = { items: [], nextCursor: null };
       let cursor: string | undefined;
       do {
-        const page = await api.list(userId, { ...query, limit: PAGE_SIZE, ...(cursor && { cursor }) });
+        const page = await api.list(userId, {
+          ...latestQuery.current,
+          limit: PAGE_SIZE,
+          ...(cursor && { cursor }),
+        });
         shownSoFar = withPage(shownSoFar.items, page);
         cursor = shownSoFar.nextCursor ?? undefined;
       } while (cursor !== undefined && shownSoFar.items.length < keep);
@@ -73,14 +80,18 @@ export function TaskBoard({ userId }: { userId: string }) {
       }
       setView({ items: [], nextCursor: null, loading: false, problem });
     }
-  }, [api, userId, query]);
+  }, [api, userId]);
 
   const loadMore = useCallback(async () => {
     if (view.loading || view.nextCursor === null) return;
     const ticket = generation.current;
     setView((current) => ({ ...current, loading: true }));
     try {
-      const page = await api.list(userId, { ...query, limit: PAGE_SIZE, cursor: view.nextCursor });
+      const page = await api.list(userId, {
+        ...latestQuery.current,
+        limit: PAGE_SIZE,
+        cursor: view.nextCursor,
+      });
       if (ticket !== generation.current) return;
       setView((current) => ({ ...current, ...withPage(current.items, page), loading: false }));
     } catch (error) {
@@ -88,11 +99,12 @@ export function TaskBoard({ userId }: { userId: string }) {
       setView((current) => ({ ...current, loading: false }));
       fail(error);
     }
-  }, [api, userId, query, view.loading, view.nextCursor, fail]);
+  }, [api, userId, view.loading, view.nextCursor, fail]);
 
+  // New filters: the list from the top.
   useEffect(() => {
     void reload();
-  }, [reload]);
+  }, [reload, query]);
 
   const onRemoteChanges = useCallback(
     ({ items, deleted }: RemoteChanges) => {
