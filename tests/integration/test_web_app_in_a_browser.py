@@ -138,6 +138,8 @@ def test_a_task_is_created_edited_completed_reopened_found_and_deleted_on_a_phon
     assert shown["search"] == ["Call the plumber"]
     assert shown["tagged"] == ["Buy oat milk"]
     assert shown["afterDelete"] == ["Book dentist", "Buy oat milk", "Water the plants"]
+    assert shown["addressAfterReload"] == "?sort=title"
+    assert shown["sortShown"] == "title"
 
 
 def test_scrolling_past_the_first_page_loads_the_rest(stack: WebStack) -> None:

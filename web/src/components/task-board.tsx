@@ -1,9 +1,17 @@
 "use client";
 
 import Link from "next/link";
+import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
-import { DEFAULT_FILTERS, PAGE_SIZE, queryOf, type Filters } from "@/lib/filters";
+import {
+  DEFAULT_FILTERS,
+  filtersFromSearch,
+  PAGE_SIZE,
+  queryOf,
+  searchOf,
+  type Filters,
+} from "@/lib/filters";
 import { describe, type Problem } from "@/lib/problems";
 import type { Task, TaskInput, TaskList } from "@/lib/task-api";
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
@@ -27,7 +35,8 @@ const INITIAL_VIEW: View = { items: [], nextCursor: null, loading: true, problem
 /** The user's tasks: filters, the list (paged as it scrolls), and every write. */
 export function TaskBoard({ userId }: { userId: string }) {
   const api = useTaskApi();
-  const [filters, setFilters] = useState<Filters>(DEFAULT_FILTERS);
+  const searchParams = useSearchParams();
+  const [filters, setFilters] = useState<Filters>(() => filtersFromSearch(searchParams));
   const query = useMemo(() => queryOf(filters), [filters]);
   const [view, setView] = useState<View>(INITIAL_VIEW);
   const [alert, setAlert] = useState<Problem | null>(null);
@@ -101,10 +110,16 @@ export function TaskBoard({ userId }: { userId: string }) {
     }
   }, [api, userId, view.loading, view.nextCursor, fail]);
 
-  // New filters: the list from the top.
+  // New filters: the list from the top, and the page's address says them.
   useEffect(() => {
     void reload();
   }, [reload, query]);
+  useEffect(() => {
+    const address = `${window.location.pathname}${searchOf(filters)}`;
+    if (address !== `${window.location.pathname}${window.location.search}`) {
+      window.history.replaceState(null, "", address);
+    }
+  }, [filters]);
 
   const onRemoteChanges = useCallback(
     ({ items, deleted }: RemoteChanges) => {

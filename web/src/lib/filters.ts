@@ -1,6 +1,6 @@
 /** The list's filters and order, as the form holds them and as the API's query takes them. */
 import type { ListQuery } from "./task-api";
-import { parseTags, type Priority } from "./task-form";
+import { parseTags, PRIORITIES, type Priority } from "./task-form";
 
 export type Sort = NonNullable<ListQuery["sort"]>;
 export type Status = NonNullable<ListQuery["status"]>;
@@ -64,4 +64,44 @@ function startOfDay(date: string, plusDays = 0): string {
   const day = new Date(`${date}T00:00`);
   day.setDate(day.getDate() + plusDays);
   return day.toISOString();
+}
+
+const STATUSES: readonly Status[] = ["all", "pending", "completed"];
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The filters a page address carries, in the API's own parameter names (`?status=pending&sort=title`),
+ * so that a reload or a shared link shows the same list. What is not understood is left at its
+ * default.
+ */
+export function filtersFromSearch(search: URLSearchParams): Filters {
+  const status = search.get("status") as Status | null;
+  const sort = search.get("sort") as Sort | null;
+  const dueAfter = search.get("due_after") ?? "";
+  const dueBefore = search.get("due_before") ?? "";
+  return {
+    status: status !== null && STATUSES.includes(status) ? status : DEFAULT_FILTERS.status,
+    priorities: PRIORITIES.filter((priority) => search.getAll("priority").includes(priority)),
+    tags: search.getAll("tag").join(", "),
+    search: search.get("q") ?? "",
+    dueAfter: DATE.test(dueAfter) ? dueAfter : "",
+    dueBefore: DATE.test(dueBefore) ? dueBefore : "",
+    overdueOnly: search.get("overdue") === "true",
+    sort: sort !== null && SORTS.some((known) => known.value === sort) ? sort : DEFAULT_FILTERS.sort,
+  };
+}
+
+/** The page address's query for these filters: only what differs from the defaults. */
+export function searchOf(filters: Filters): string {
+  const search = new URLSearchParams();
+  if (filters.status !== DEFAULT_FILTERS.status) search.set("status", filters.status);
+  for (const priority of filters.priorities) search.append("priority", priority);
+  for (const tag of parseTags(filters.tags)) search.append("tag", tag);
+  if (filters.search.trim() !== "") search.set("q", filters.search.trim());
+  if (filters.dueAfter !== "") search.set("due_after", filters.dueAfter);
+  if (filters.dueBefore !== "") search.set("due_before", filters.dueBefore);
+  if (filters.overdueOnly) search.set("overdue", "true");
+  if (filters.sort !== DEFAULT_FILTERS.sort) search.set("sort", filters.sort);
+  const query = search.toString();
+  return query === "" ? "" : `?${query}`;
 }
