@@ -18,9 +18,6 @@ import argparse
 import json
 import os
 import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -29,6 +26,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from child_processes import child_process, free_port, wait_until_answering
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,8 +54,7 @@ STARTUP_TIMEOUT_SECONDS = 30
 class MockFront:
     """Forwards to Prism and corrects its answers; remembers the idempotency keys it has seen."""
 
-    def __init__(self, prism_url: str) -> None:
-        self.prism_url = prism_url
+    def __init__(self) -> None:
         self.seen_keys: set[str] = set()
 
     async def forward(self, request: Request) -> Response:
@@ -73,35 +70,34 @@ class MockFront:
             ],
             content=await request.body(),
         )
+        # Names in lower case (as HTTP/1.1 compares them), to look them up as they are.
         headers = {
             name: value
             for name, value in upstream.headers.items()
-            if name.lower() not in NOT_FORWARDED and name.lower() != VIOLATIONS
+            if name not in NOT_FORWARDED and name != VIOLATIONS
         }
         body = upstream.content
-        document = _json(upstream)
-        if upstream.status_code == 422 and VIOLATIONS in upstream.headers and document:
-            document["details"] = _details(upstream.headers[VIOLATIONS])
+        violations = upstream.headers.get(VIOLATIONS)
+        document = _json(upstream) if violations is not None or "etag" in headers else None
+        if document is not None and upstream.status_code == 422 and violations is not None:
+            document["details"] = _details(violations)
             body = json.dumps(document).encode()
-        if "etag" in {name.lower() for name in headers} and document and "version" in document:
-            headers = {n: v for n, v in headers.items() if n.lower() != "etag"}
-            headers["ETag"] = f'"{document["version"]}"'
-        headers = self._replay_header(request, upstream.status_code, headers)
+        if document is not None and "etag" in headers and "version" in document:
+            headers["etag"] = f'"{document["version"]}"'
+        self._mark_replay(request, upstream.status_code, headers)
         return Response(body, status_code=upstream.status_code, headers=headers)
 
-    def _replay_header(
-        self, request: Request, status: int, headers: dict[str, str]
-    ) -> dict[str, str]:
-        if not any(name.lower() == "idempotent-replayed" for name in headers):
-            return headers
-        kept = {n: v for n, v in headers.items() if n.lower() != "idempotent-replayed"}
+    def _mark_replay(self, request: Request, status: int, headers: dict[str, str]) -> None:
+        """Prism sends `Idempotent-Replayed` on every create: keep it only for a repeated key."""
+        if headers.pop("idempotent-replayed", None) is None:
+            return
         key = request.headers.get("idempotency-key")
         if key is None or status >= 300:
-            return kept
+            return
         if key in self.seen_keys:
-            return {**kept, "Idempotent-Replayed": "true"}
-        self.seen_keys.add(key)
-        return kept
+            headers["idempotent-replayed"] = "true"
+        else:
+            self.seen_keys.add(key)
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:
@@ -129,7 +125,7 @@ def _details(violations_header: str) -> list[dict[str, Any]]:
 
 
 def create_front(prism_url: str, cors_origins: list[str]) -> Starlette:
-    front = MockFront(prism_url)
+    front = MockFront()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
@@ -146,33 +142,15 @@ def create_front(prism_url: str, cors_origins: list[str]) -> Starlette:
 @contextmanager
 def running_prism(prism: str) -> Iterator[str]:
     """Prism on a free loopback port, without CORS of its own; yields its URL once it answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            *(prism, "mock", str(CONTRACT), "-h", "127.0.0.1", "-p", str(port)),
-            *("--cors=false", "--verboseLevel", "warn"),
-        ],
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"Prism exited with {process.returncode}")
-            try:
-                httpx.get(f"{url}/health/live", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("Prism did not start") from None
-                time.sleep(0.2)
+    command = [
+        *(prism, "mock", str(CONTRACT), "-h", "127.0.0.1", "-p", str(port)),
+        *("--cors=false", "--verboseLevel", "warn"),
+    ]
+    with child_process(command, cwd=ROOT) as process:
+        wait_until_answering(f"{url}/health/live", process, "Prism", STARTUP_TIMEOUT_SECONDS)
         yield url
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

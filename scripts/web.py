@@ -24,7 +24,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 import asyncpg
-import httpx
+from child_processes import child_process, wait_until_answering
 
 from impl.db.embedded import embedded_postgres
 from impl.db.url import ConnectionTarget, normalize_database_url
@@ -37,7 +37,6 @@ NEXT = WEB_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
 WEB_ENV_FILE = WEB_DIR / ".env.local"
 AUTH_DATABASE = "web_auth"
 STARTUP_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 10
 
 
 def main() -> None:
@@ -59,40 +58,48 @@ def main() -> None:
                 api_origin = f"http://127.0.0.1:{arguments.mock_port}"
                 api_name, api_ready = "the mock server", f"{api_origin}/health/live"
                 api = stack.enter_context(
-                    _process(
+                    child_process(
                         [
                             sys.executable,
                             str(ROOT / "scripts" / "mock.py"),
                             *("--prism", arguments.mock, "--port", arguments.mock_port),
                             *("--cors-origin", web_origin),
-                        ]
+                        ],
+                        cwd=ROOT,
                     )
                 )
             else:
                 api_origin = f"http://{settings.api_host}:{settings.api_port}"
                 api_name, api_ready = "the API", f"{api_origin}/health/ready"
                 api = stack.enter_context(
-                    _process(
+                    child_process(
                         [str(ROOT / ".venv" / "bin" / "taskapi"), "run"],
-                        DATABASE_URL=database_url,
-                        AUTH_MODE="jwks",
-                        BETTER_AUTH_URL=web_origin,
-                        CORS_ORIGINS=web_origin,
+                        cwd=ROOT,
+                        env={
+                            "DATABASE_URL": database_url,
+                            "AUTH_MODE": "jwks",
+                            "BETTER_AUTH_URL": web_origin,
+                            "CORS_ORIGINS": web_origin,
+                        },
                     )
                 )
             web = stack.enter_context(
-                _process(
+                child_process(
                     ["node", str(NEXT), "start", "-H", "127.0.0.1", "-p", web_port],
                     cwd=WEB_DIR,
-                    BETTER_AUTH_URL=web_origin,
-                    BETTER_AUTH_SECRET=_web_secret(),
-                    AUTH_DATABASE_URL=auth_database_url,
-                    TASKAPI_URL=api_origin,
-                    NEXT_TELEMETRY_DISABLED="1",
+                    env={
+                        "BETTER_AUTH_URL": web_origin,
+                        "BETTER_AUTH_SECRET": _web_secret(),
+                        "AUTH_DATABASE_URL": auth_database_url,
+                        "TASKAPI_URL": api_origin,
+                        "NEXT_TELEMETRY_DISABLED": "1",
+                    },
                 )
             )
-            _wait_until_answering(api_ready, api, api_name)
-            _wait_until_answering(f"{web_origin}/sign-in", web, "the web app")
+            wait_until_answering(api_ready, api, api_name, STARTUP_TIMEOUT_SECONDS)
+            wait_until_answering(
+                f"{web_origin}/sign-in", web, "the web app", STARTUP_TIMEOUT_SECONDS
+            )
             print(
                 f"\n  Tasks web app: {web_origin}   ({api_name}: {api_origin}; Ctrl-C stops all)\n"
             )
@@ -143,36 +150,6 @@ def _web_secret() -> str:
     WEB_ENV_FILE.write_text(f"{prefix}{secret}\n", encoding="utf-8")
     WEB_ENV_FILE.chmod(0o600)
     return secret
-
-
-@contextmanager
-def _process(
-    command: list[str], *, cwd: Path = ROOT, **env: str
-) -> Iterator["subprocess.Popen[bytes]"]:
-    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env})
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_answering(url: str, process: "subprocess.Popen[bytes]", name: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{name} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{name} did not answer {url} within {STARTUP_TIMEOUT_SECONDS} s")
 
 
 def _wait_for_either(processes: dict[str, "subprocess.Popen[bytes]"]) -> None:
