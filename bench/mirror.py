@@ -34,6 +34,7 @@ from starlette.routing import Route
 from contract_runtime.conditional import parse_entity_tags
 from impl.auth.configured import configured_authenticator
 from impl.errors import Unauthorized
+from impl.idempotency import FIND_KEY, FORGET_EXPIRED_KEYS, LOCK_KEY, REMEMBER_KEY
 from impl.runtime import tune_garbage_collector
 from impl.settings import Settings
 from impl.signing import TokenSigner
@@ -41,12 +42,8 @@ from impl.tasks.listing import SORT_FIELDS, PageStart, Sort, TaskFilter
 from impl.tasks.queries import list_statement
 from impl.tasks.repository import (
     DELETE,
-    FIND_KEY,
-    FORGET_EXPIRED_KEYS,
     GET,
     INSERT,
-    LOCK_KEY,
-    REMEMBER_KEY,
     REPLACE,
     TOGGLE,
     update_statement,
@@ -79,12 +76,12 @@ TIME_SORTS = frozenset({"created_at", "updated_at", "due_at"})
 # What a query string may spell a boolean as (the service's parser reads these too).
 TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
-INPUT_FIELDS = frozenset({"title", "description", "priority", "tags", "due_at"})
+INPUT_FIELDS = frozenset({"title", "description", "priority", "tags", "due_at", "list_id"})
 # The key purposes of the service's signed tokens: the same secret and purpose, the same cursors.
 CURSOR_PURPOSE = "paging cursor"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-Fields = tuple[str, str | None, str, list[str], datetime | None]
+Fields = tuple[str, str | None, str, list[str], datetime | None, int | None]
 
 
 class ApiError(Exception):
@@ -399,7 +396,10 @@ async def task_input(request: Request) -> Fields:
     due_at = document.get("due_at")
     if due_at is not None:
         due_at = date_time(due_at, ["body", "due_at"])
-    return title, description, priority, normalize_tags(tags), due_at
+    list_id = document.get("list_id")
+    if list_id is not None and (not isinstance(list_id, int) or not 1 <= list_id <= MAX_TASK_ID):
+        raise unprocessable(["body", "list_id"], "must be a list id")
+    return title, description, priority, normalize_tags(tags), due_at, list_id
 
 
 async def completion_input(request: Request) -> bool | None:
@@ -457,9 +457,12 @@ async def create_once(
     request: Request, user_id: str, key: str, fields: Fields
 ) -> tuple[dict[str, Any], bool]:
     """Create under an Idempotency-Key: (the task, whether it is an earlier answer replayed)."""
-    title, description, priority, tags, due_at = fields
+    title, description, priority, tags, due_at, list_id = fields
     due = None if due_at is None else due_at.astimezone(UTC).isoformat()
-    request_hash = hashlib.sha256(orjson.dumps([title, description, priority, tags, due])).digest()
+    canonical: list[Any] = [title, description, priority, tags, due]
+    if list_id is not None:
+        canonical.append(list_id)
+    request_hash = hashlib.sha256(orjson.dumps(canonical)).digest()
     state = request.app.state
     async with state.pool.acquire() as connection, connection.transaction():
         await connection.execute(LOCK_KEY, user_id, key)

@@ -38,6 +38,7 @@ class BaseTasksApi(ABC):
         *,
         principal: Principal,
         user_id: str,
+        list_id: int | None,
         status: Literal['all', 'pending', 'completed'],
         priority: list[models.Priority] | None,
         tag: list[str] | None,
@@ -141,6 +142,91 @@ class BaseTasksApi(ABC):
         body: models.CompletionInput | None,
     ) -> Tagged[documents.Task]:
         """Complete, reopen or toggle a task."""
+
+
+class BaseListsApi(ABC):
+    """Operations tagged `lists`."""
+
+    @abstractmethod
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        """Raise the error to answer if `principal` may not call an operation at `path` (its
+        validated path parameters, by name).
+
+        The route asks before it reads anything else of the request (its query, headers and
+        body), so that a caller it refuses learns nothing from how the rest would have been read.
+        """
+
+    @abstractmethod
+    async def list_lists(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        archived: bool | None,
+        sort: Literal[
+            'manual', '-manual', 'name', '-name', 'created_at', '-created_at'
+        ],
+        limit: int,
+        cursor: str | None,
+    ) -> documents.TodoListPage:
+        """List the user's task lists."""
+
+    @abstractmethod
+    async def create_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        idempotency_key: str | None,
+        body: models.TodoListInput,
+    ) -> Created[documents.TodoList]:
+        """Create a task list."""
+
+    @abstractmethod
+    async def get_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+    ) -> Tagged[documents.TodoList]:
+        """Get one task list."""
+
+    @abstractmethod
+    async def replace_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+        if_match: str | None,
+        body: models.TodoListInput,
+    ) -> Tagged[documents.TodoList]:
+        """Replace a task list's editable fields."""
+
+    @abstractmethod
+    async def delete_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+        tasks: Literal['delete', 'move_to_inbox'],
+        if_match: str | None,
+    ) -> None:
+        """Delete a task list, and say what becomes of its tasks."""
+
+    @abstractmethod
+    async def update_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+        if_match: str | None,
+        body: models.TodoListPatch,
+    ) -> Tagged[documents.TodoList]:
+        """Change some of a task list's fields."""
 
 
 class BaseHealthApi(ABC):

@@ -38,6 +38,7 @@ class TaskInput(TypedDict, closed=True):
     priority: NotRequired[Literal["low", "medium", "high", "urgent"]]
     tags: NotRequired[list[str]]
     due_at: NotRequired[datetime | None]
+    list_id: NotRequired[int]
 
 
 class TaskPatch(TypedDict, closed=True):
@@ -52,6 +53,7 @@ class TaskPatch(TypedDict, closed=True):
     tags: NotRequired[list[str]]
     due_at: NotRequired[datetime | None]
     completed: NotRequired[bool]
+    list_id: NotRequired[int]
 
 
 class Task(TypedDict):
@@ -67,6 +69,7 @@ class Task(TypedDict):
     due_at: datetime | None
     completed_at: datetime | None
     version: int
+    list_id: int
 
 
 class TaskList(TypedDict):
@@ -74,8 +77,59 @@ class TaskList(TypedDict):
     next_cursor: str | None
 
 
+class TodoListInput(TypedDict, closed=True):
+    """
+    The editable fields of a task list, as POST and PUT take them: an omitted field takes its default.
+
+    """
+
+    name: str
+    color: NotRequired[str | None]
+    archived: NotRequired[bool]
+
+
+class TodoListPatch(TypedDict, closed=True):
+    """
+    A JSON Merge Patch of a task list: only the fields present change; `null` clears `color` and is refused for the others.
+
+    """
+
+    name: NotRequired[str]
+    color: NotRequired[str | None]
+    archived: NotRequired[bool]
+
+
+class TodoList(TypedDict):
+    """
+    A list of tasks, such as "Groceries"; every task is in exactly one.
+    """
+
+    id: int
+    user_id: str
+    name: str
+    color: str | None
+    position: str
+    is_inbox: bool
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TodoListPage(TypedDict):
+    items: list[TodoList]
+    next_cursor: str | None
+
+
 class TaskChanges(TypedDict):
+    """
+    One page of changes to tasks and to task lists together; `limit` counts both. Apply lists before tasks: a task's `list_id` names a list that is either already known or in the same page.
+
+    """
+
     items: list[Task]
     deleted: list[int]
+    lists: list[TodoList]
+    deleted_lists: list[int]
     next_cursor: str | None
     sync_token: str | None

@@ -25,6 +25,10 @@ class DeletedItem(RootModel[int]):
     root: Annotated[int, Field(ge=1, le=9223372036854775807)]
 
 
+class DeletedList(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9223372036854775807)]
+
+
 class Priority(StrEnum):
     """
     How urgent a task is; sorts by rank (low < medium < high < urgent).
@@ -131,6 +135,14 @@ class TaskInput(ContractModel):
         AwareDatetime | None,
         Field(description="When the task is due; null when it has no due date."),
     ] = None
+    list_id: Annotated[
+        int | MISSING,
+        Field(
+            description="The list the task is in. On create, the Inbox when omitted; on replace, an omitted `list_id` leaves the task in its list (so that a client that predates lists does not move tasks by replacing them). A task keeps its id when it moves to another list.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
 
 
 class TaskPatch(ContractModel):
@@ -174,6 +186,14 @@ class TaskPatch(ContractModel):
         Field(description="When the task is due; null when it has no due date."),
     ] = MISSING
     completed: StrictBool | MISSING = MISSING
+    list_id: Annotated[
+        int | MISSING,
+        Field(
+            description="Move the task to this list; it keeps its id.",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
 
 
 class Task(ContractModel):
@@ -245,6 +265,14 @@ class Task(ContractModel):
             ge=1,
         ),
     ]
+    list_id: Annotated[
+        int,
+        Field(
+            description="The id of the list the task is in (the Inbox unless it was put elsewhere).",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
 
 
 class TaskList(ContractModel):
@@ -257,7 +285,159 @@ class TaskList(ContractModel):
     ]
 
 
+class TodoListInput(ContractModel):
+    """
+    The editable fields of a task list, as POST and PUT take them: an omitted field takes its default.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Annotated[
+        str,
+        Field(
+            description="1 to 100 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 100 characters at most.\n",
+            examples=["Groceries"],
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\t\\n\\x0B\\x0C\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
+        ),
+    ]
+    color: Annotated[
+        str | None,
+        Field(
+            description="A colour for the list, `#` and six hexadecimal digits (stored in lower case); null for none.\n",
+            examples=["#2e7d32"],
+            pattern="^#[0-9A-Fa-f]{6}$",
+        ),
+    ] = None
+    archived: Annotated[
+        StrictBool,
+        Field(
+            description="An archived list is kept with its tasks, out of the way; the Inbox cannot be archived."
+        ),
+    ] = False
+
+
+class TodoListPatch(ContractModel):
+    """
+    A JSON Merge Patch of a task list: only the fields present change; `null` clears `color` and is refused for the others.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Annotated[
+        str | MISSING,
+        Field(
+            description="1 to 100 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 100 characters at most.\n",
+            examples=["Groceries"],
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\t\\n\\x0B\\x0C\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
+        ),
+    ] = MISSING
+    color: Annotated[
+        str | None | MISSING,
+        Field(
+            description="A colour for the list, `#` and six hexadecimal digits (stored in lower case); null for none.\n",
+            examples=["#2e7d32"],
+            pattern="^#[0-9A-Fa-f]{6}$",
+        ),
+    ] = MISSING
+    archived: StrictBool | MISSING = MISSING
+
+
+class TodoList(ContractModel):
+    """
+    A list of tasks, such as "Groceries"; every task is in exactly one.
+    """
+
+    id: Annotated[
+        int,
+        Field(
+            description="The list's id, unique among the user's lists; drawn at random from 1 to 2^53 - 1 as a task's is, and as opaque.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
+    user_id: Annotated[
+        str,
+        Field(
+            max_length=128,
+            min_length=1,
+            pattern="^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$",
+        ),
+    ]
+    name: Annotated[
+        str,
+        Field(
+            description="1 to 100 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 100 characters at most.\n",
+            examples=["Groceries"],
+            max_length=100,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*[^\\t\\n\\x0B\\x0C\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\x00-\\x1F\\x7F-\\x9F][^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$",
+        ),
+    ]
+    color: Annotated[
+        str | None,
+        Field(
+            description="A colour for the list, `#` and six hexadecimal digits (stored in lower case); null for none.\n",
+            examples=["#2e7d32"],
+            pattern="^#[0-9A-Fa-f]{6}$",
+        ),
+    ]
+    position: Annotated[
+        str,
+        Field(
+            description="Where the list stands in the user's order, which the server keeps: lists sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one. A new list comes last.\n",
+            examples=["a1"],
+            max_length=64,
+            min_length=1,
+            pattern="^[0-9A-Za-z]+$",
+        ),
+    ]
+    is_inbox: Annotated[
+        StrictBool,
+        Field(
+            description="True for the user's Inbox: exactly one list per user, there from the start, where a task goes unless it names another list. It can be renamed but neither archived nor deleted.\n"
+        ),
+    ]
+    archived: StrictBool
+    created_at: Annotated[
+        AwareDatetime, Field(description="When the list was created (UTC).")
+    ]
+    updated_at: Annotated[
+        AwareDatetime,
+        Field(description="When the list last changed (UTC); never moves backwards."),
+    ]
+    version: Annotated[
+        int,
+        Field(
+            description="1 when created, one more after every change; the list's `ETag` is this number in quotes.\n",
+            ge=1,
+        ),
+    ]
+
+
+class TodoListPage(ContractModel):
+    items: Annotated[list[TodoList], Field(max_length=100)]
+    next_cursor: Annotated[
+        str | None,
+        Field(
+            description="Pass as `cursor` for the next page; null on the last page. Encrypted: nothing in it can be read or changed.\n"
+        ),
+    ]
+
+
 class TaskChanges(ContractModel):
+    """
+    One page of changes to tasks and to task lists together; `limit` counts both. Apply lists before tasks: a task's `list_id` names a list that is either already known or in the same page.
+
+    """
+
     items: Annotated[
         list[Task],
         Field(
@@ -268,6 +448,19 @@ class TaskChanges(ContractModel):
     deleted: Annotated[
         list[DeletedItem],
         Field(description="Ids of the tasks deleted since the token.", max_length=100),
+    ]
+    lists: Annotated[
+        list[TodoList],
+        Field(
+            description="Task lists created or changed since the token, as they are now.",
+            max_length=100,
+        ),
+    ]
+    deleted_lists: Annotated[
+        list[DeletedList],
+        Field(
+            description="Ids of the task lists deleted since the token.", max_length=100
+        ),
     ]
     next_cursor: Annotated[
         str | None,

@@ -24,7 +24,7 @@ from pydantic import StringConstraints
 from starlette.convertors import register_url_convertor
 
 from . import models
-from .apis import BaseHealthApi, BaseTasksApi
+from .apis import BaseHealthApi, BaseListsApi, BaseTasksApi
 
 register_url_convertor(
     "task_id_except_changes",
@@ -37,6 +37,7 @@ register_url_convertor(
 def create_router(
     *,
     tasks_api: BaseTasksApi,
+    lists_api: BaseListsApi,
     health_api: BaseHealthApi,
     authenticator: BaseAuthenticator,
     into: APIRouter | None = None,
@@ -48,6 +49,8 @@ def create_router(
 
     tasks_admission = Admission(authenticate, tasks_api.authorize)
 
+    lists_admission = Admission(authenticate, lists_api.authorize)
+
     router = APIRouter() if into is None else into
 
     @route(
@@ -56,6 +59,7 @@ def create_router(
         Operation(
             admission=tasks_admission,
             single_query=(
+                "list_id",
                 "status",
                 "q",
                 "due_before",
@@ -86,6 +90,9 @@ def create_router(
                 pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
             ),
         ],
+        list_id: Annotated[
+            formats.Integer | None, Query(ge=1, le=9223372036854775807)
+        ] = None,
         status: Annotated[Literal['all', 'pending', 'completed'], Query()] = 'all',
         priority: Annotated[list[models.Priority] | None, Query(max_length=4)] = None,
         tag: Annotated[
@@ -138,6 +145,7 @@ def create_router(
             await tasks_api.list_tasks(
                 principal=principal,
                 user_id=user_id,
+                list_id=list_id,
                 status=status,
                 priority=priority,
                 tag=tag,
@@ -497,6 +505,309 @@ def create_router(
             principal=principal,
             user_id=user_id,
             task_id=task_id,
+            if_match=if_match,
+            body=body,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/lists",
+        Operation(
+            admission=lists_admission,
+            single_query=(
+                "archived",
+                "sort",
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="list_lists",
+        summary="List the user's task lists",
+        tags=["lists"],
+        status_code=200,
+    )
+    async def list_lists(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        archived: Annotated[formats.Boolean | None, Query()] = None,
+        sort: Annotated[
+            Literal['manual', '-manual', 'name', '-name', 'created_at', '-created_at'],
+            Query(),
+        ] = 'manual',
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
+    ) -> Response:
+        return json_response(
+            await lists_api.list_lists(
+                principal=principal,
+                user_id=user_id,
+                archived=archived,
+                sort=sort,
+                limit=limit,
+                cursor=cursor,
+            ),
+            200,
+        )
+
+    @route(
+        router,
+        "/api/{user_id}/lists",
+        Operation(
+            admission=lists_admission,
+            single_query=(),
+            single_headers=("Idempotency-Key",),
+            entity_tag_headers=(),
+        ),
+        methods=["POST"],
+        operation_id="create_list",
+        summary='Create a task list',
+        tags=["lists"],
+        status_code=201,
+    )
+    async def create_list(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias='Idempotency-Key',
+                min_length=1,
+                max_length=255,
+                pattern='^[\\x21-\\x7E]+$',
+            ),
+        ] = None,
+        body: models.TodoListInput,
+    ) -> Response:
+        created = await lists_api.create_list(
+            principal=principal,
+            user_id=user_id,
+            idempotency_key=idempotency_key,
+            body=body,
+        )
+        headers = {"Location": created.location}
+
+        if created.etag is not None:
+            headers["ETag"] = created.etag
+
+        if created.replayed:
+            headers["Idempotent-Replayed"] = "true"
+
+        return json_response(created.body, 201, headers)
+
+    @route(
+        router,
+        "/api/{user_id}/lists/{list_id}",
+        Operation(
+            admission=lists_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-None-Match",),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="get_list",
+        summary='Get one task list',
+        tags=["lists"],
+        status_code=200,
+    )
+    async def get_list(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        list_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_none_match: Annotated[
+            str | None, Header(alias='If-None-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        tagged = await lists_api.get_list(
+            principal=principal,
+            user_id=user_id,
+            list_id=list_id,
+        )
+
+        if if_none_match is not None and parse_entity_tags(if_none_match).match_weakly(
+            tagged.etag
+        ):
+            return Response(status_code=304, headers={"ETag": tagged.etag})
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/lists/{list_id}",
+        Operation(
+            admission=lists_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["PUT"],
+        operation_id="replace_list",
+        summary="Replace a task list's editable fields",
+        tags=["lists"],
+        status_code=200,
+    )
+    async def replace_list(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        list_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+        body: models.TodoListInput,
+    ) -> Response:
+        tagged = await lists_api.replace_list(
+            principal=principal,
+            user_id=user_id,
+            list_id=list_id,
+            if_match=if_match,
+            body=body,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/lists/{list_id}",
+        Operation(
+            admission=lists_admission,
+            single_query=("tasks",),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["DELETE"],
+        operation_id="delete_list",
+        summary='Delete a task list, and say what becomes of its tasks',
+        tags=["lists"],
+        status_code=204,
+    )
+    async def delete_list(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        list_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        tasks: Annotated[Literal['delete', 'move_to_inbox'], Query()],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        await lists_api.delete_list(
+            principal=principal,
+            user_id=user_id,
+            list_id=list_id,
+            tasks=tasks,
+            if_match=if_match,
+        )
+        return Response(status_code=204)
+
+    @route(
+        router,
+        "/api/{user_id}/lists/{list_id}",
+        Operation(
+            admission=lists_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["PATCH"],
+        operation_id="update_list",
+        summary="Change some of a task list's fields",
+        tags=["lists"],
+        status_code=200,
+    )
+    async def update_list(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/merge-patch+json",
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        list_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+        body: models.TodoListPatch,
+    ) -> Response:
+        tagged = await lists_api.update_list(
+            principal=principal,
+            user_id=user_id,
+            list_id=list_id,
             if_match=if_match,
             body=body,
         )

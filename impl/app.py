@@ -20,6 +20,9 @@ from impl.edge import EDGE_OBSERVER_STATE
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
 from impl.lifecycle import Lifecycle
+from impl.lists.api import ListsApi
+from impl.lists.repository import ListRepository
+from impl.lists.service import list_policy
 from impl.middleware import (
     CorsMiddleware,
     EncodedSlashMiddleware,
@@ -199,8 +202,14 @@ def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
         sync_retention=settings.sync_retention,
         idempotency_key_ttl=settings.idempotency_key_ttl,
     )
+    lists = list_policy(
+        settings.token_signing_secret,
+        max_lists_per_user=settings.max_lists_per_user,
+        idempotency_key_ttl=settings.idempotency_key_ttl,
+    )
     create_router(
         tasks_api=TasksApi(TaskRepository(parts.database), policy),
+        lists_api=ListsApi(ListRepository(parts.database), lists),
         health_api=HealthApi(parts.database, parts.lifecycle, parts.migrations),
         authenticator=parts.authenticator,
         into=app.router,

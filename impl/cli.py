@@ -256,8 +256,9 @@ async def purge_command(target: ConnectionTarget, settings: Settings) -> None:
         print("another process is purging; nothing done")
     else:
         print(
-            f"purged {purged.idempotency_keys} idempotency key(s) "
-            f"and {purged.task_deletions} deleted task id(s)"
+            f"purged {purged.idempotency_keys} idempotency key(s), "
+            f"{purged.task_deletions} deleted task id(s) "
+            f"and {purged.list_deletions} deleted list id(s)"
         )
 
 

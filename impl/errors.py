@@ -47,6 +47,8 @@ class ErrorCode(Enum):
     METHOD_NOT_ALLOWED = 405, "This method is not allowed on this path."
     REQUEST_TIMEOUT = 408, "The request did not arrive in full within {timeout_seconds:g} seconds."
     TASK_LIMIT_REACHED = 409, "A user may hold at most {limit} tasks."
+    LIST_LIMIT_REACHED = 409, "A user may hold at most {limit} lists."
+    INBOX_PROTECTED = 409, "The Inbox cannot be deleted or archived."
     SYNC_TOKEN_EXPIRED = 410, "The sync token has expired; sync again without since."
     PRECONDITION_FAILED = 412, "The task has changed since the version named in If-Match."
     CONTENT_TOO_LARGE = 413, "The request body exceeds {limit_bytes} bytes."

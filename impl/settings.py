@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         description="Apply pending migrations at start-up; unset: `run` does, `serve` does not.",
     )
     max_tasks_per_user: int = Field(default=10_000, ge=1, description="Per-user cap on tasks.")
+    max_lists_per_user: int = Field(
+        default=1_000, ge=1, description="Per-user cap on task lists, the Inbox included."
+    )
     sync_retention: timedelta = Field(
         default=timedelta(days=30),
         gt=timedelta(0),

@@ -41,7 +41,8 @@ SLOWEST_MODULES = {
 # The service migrates its database on startup, which may come after this runs for the first time.
 TRUNCATE_TASKS = (
     "DO $$ BEGIN IF to_regclass('tasks') IS NOT NULL THEN"
-    " TRUNCATE tasks, task_deletions, task_counts, idempotency_keys; END IF; END $$"
+    " TRUNCATE tasks, task_deletions, task_counts, idempotency_keys, task_lists,"
+    " task_list_deletions; END IF; END $$"
 )
 
 
@@ -248,6 +249,13 @@ class User:
 
     def task_path(self, task_id: int | str) -> str:
         return f"{self.tasks_path}/{task_id}"
+
+    @property
+    def lists_path(self) -> str:
+        return f"/api/{self.id}/lists"
+
+    def list_path(self, list_id: int | str) -> str:
+        return f"{self.lists_path}/{list_id}"
 
 
 def new_user(name: str) -> User:

@@ -27,18 +27,21 @@ class RetentionPolicy:
 
 async def purge_round(repository: RetentionRepository, policy: RetentionPolicy) -> Purged | None:
     """Everything expired, batch by batch; None when another process was purging already."""
-    keys = deletions = 0
+    keys = deletions = list_deletions = 0
     while True:
         batch = await repository.purge_batch(
             policy.key_lifetime, policy.sync_retention, policy.batch_size
         )
         if batch is None:
             # Another process took the lock between two batches: the rest is its to delete.
-            return Purged(keys, deletions) if keys or deletions else None
+            purged = keys or deletions or list_deletions
+            return Purged(keys, deletions, list_deletions) if purged else None
         keys += batch.idempotency_keys
         deletions += batch.task_deletions
-        if max(batch.idempotency_keys, batch.task_deletions) < policy.batch_size:
-            return Purged(keys, deletions)
+        list_deletions += batch.list_deletions
+        largest = max(batch.idempotency_keys, batch.task_deletions, batch.list_deletions)
+        if largest < policy.batch_size:
+            return Purged(keys, deletions, list_deletions)
 
 
 class RetentionJob:
@@ -72,9 +75,13 @@ class RetentionJob:
                 # The next round may succeed: the job must outlive one bad round.
                 logger.exception("retention round failed")
                 continue
-            if purged is not None and (purged.idempotency_keys or purged.task_deletions):
+            if purged is not None and (
+                purged.idempotency_keys or purged.task_deletions or purged.list_deletions
+            ):
                 logger.info(
-                    "retention: purged %d idempotency keys and %d deleted task ids",
+                    "retention: purged %d idempotency keys, %d deleted task ids"
+                    " and %d deleted list ids",
                     purged.idempotency_keys,
                     purged.task_deletions,
+                    purged.list_deletions,
                 )

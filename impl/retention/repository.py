@@ -30,16 +30,28 @@ PURGE_KEYS = named(
 # A sync token's age is read on the application's clock, deleted_at on the database's: ids are
 # kept an hour longer than the retention (or twice a retention shorter than an hour), so that
 # clocks that disagree do not drop an id a token still in date needs (migration 0010's index).
+# The deleted ids of tasks and of lists, up to a batch of each.
 PURGE_DELETIONS = named(
-    "purge_task_deletions",
+    "purge_deletions",
     """
     WITH expired AS (
         SELECT user_id, task_id FROM task_deletions
         WHERE deleted_at < clock_timestamp() - $1::interval - LEAST($1::interval, interval '1 hour')
         ORDER BY deleted_at LIMIT $2
+    ), expired_lists AS (
+        SELECT user_id, list_id FROM task_list_deletions
+        WHERE deleted_at < clock_timestamp() - $1::interval - LEAST($1::interval, interval '1 hour')
+        ORDER BY deleted_at LIMIT $2
+    ), tasks_gone AS (
+        DELETE FROM task_deletions AS d USING expired AS e
+        WHERE d.user_id = e.user_id AND d.task_id = e.task_id
+        RETURNING 1
+    ), lists_gone AS (
+        DELETE FROM task_list_deletions AS d USING expired_lists AS e
+        WHERE d.user_id = e.user_id AND d.list_id = e.list_id
+        RETURNING 1
     )
-    DELETE FROM task_deletions AS d USING expired AS e
-    WHERE d.user_id = e.user_id AND d.task_id = e.task_id
+    SELECT (SELECT count(*) FROM tasks_gone) AS tasks, (SELECT count(*) FROM lists_gone) AS lists
 """,
 )
 
@@ -50,6 +62,7 @@ class Purged:
 
     idempotency_keys: int
     task_deletions: int
+    list_deletions: int
 
 
 class RetentionRepository:
@@ -65,8 +78,8 @@ class RetentionRepository:
             if not await connection.fetchval(TRY_LOCK, RETENTION_LOCK_KEY):
                 return None
             keys = await connection.execute(PURGE_KEYS, key_lifetime, batch_size)
-            deletions = await connection.execute(PURGE_DELETIONS, sync_retention, batch_size)
-        return Purged(_count(keys), _count(deletions))
+            deletions = await connection.fetchrow(PURGE_DELETIONS, sync_retention, batch_size)
+        return Purged(_count(keys), deletions["tasks"], deletions["lists"])
 
 
 def _count(status: str) -> int:

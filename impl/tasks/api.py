@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import quote
 
 from contract_runtime.answers import Created, Tagged
-from contract_runtime.conditional import parse_entity_tags
 from contract_runtime.security import Principal
 from generated.apis import BaseTasksApi
 from generated.documents import Task, TaskChanges, TaskList
@@ -14,10 +13,9 @@ from generated.models import CompletionInput, Priority, TaskInput, TaskPatch
 from impl.auth.verifier import require_owner
 from impl.tasks.listing import Sort, Status, TaskFilter
 from impl.tasks.repository import TaskRepository
-from impl.tasks.service import TaskPolicy, TaskService, entity_tag
+from impl.tasks.service import TaskPolicy, TaskService
 from impl.tasks.tags import normalize_tags
-
-INT64_MAX = 2**63 - 1
+from impl.versioned import allowed_versions, entity_tag
 
 
 class TasksApi(BaseTasksApi):
@@ -39,6 +37,7 @@ class TasksApi(BaseTasksApi):
         *,
         principal: Principal,
         user_id: str,
+        list_id: int | None,
         status: Status,
         priority: list[Priority] | None,
         tag: list[str] | None,
@@ -53,6 +52,7 @@ class TasksApi(BaseTasksApi):
     ) -> TaskList:
         service = self._tasks(principal, user_id)
         task_filter = TaskFilter(
+            list_id=list_id,
             status=status,
             priorities=frozenset(str(p) for p in priority or ()),
             tags=frozenset(normalize_tags(tag or ())),
@@ -104,12 +104,12 @@ class TasksApi(BaseTasksApi):
         body: TaskInput,
     ) -> Tagged[Task]:
         service = self._tasks(principal, user_id)
-        return _tagged(await service.replace(task_id, _versions(if_match), body))
+        return _tagged(await service.replace(task_id, allowed_versions(if_match), body))
 
     async def delete_task(
         self, *, principal: Principal, user_id: str, task_id: int, if_match: str | None
     ) -> None:
-        await self._tasks(principal, user_id).delete(task_id, _versions(if_match))
+        await self._tasks(principal, user_id).delete(task_id, allowed_versions(if_match))
 
     async def update_task(
         self,
@@ -121,7 +121,7 @@ class TasksApi(BaseTasksApi):
         body: TaskPatch,
     ) -> Tagged[Task]:
         service = self._tasks(principal, user_id)
-        return _tagged(await service.update(task_id, _versions(if_match), body))
+        return _tagged(await service.update(task_id, allowed_versions(if_match), body))
 
     async def toggle_task_completion(
         self,
@@ -134,27 +134,8 @@ class TasksApi(BaseTasksApi):
     ) -> Tagged[Task]:
         service = self._tasks(principal, user_id)
         completed = body.completed if body and isinstance(body.completed, bool) else None
-        return _tagged(await service.set_completion(task_id, _versions(if_match), completed))
+        return _tagged(await service.set_completion(task_id, allowed_versions(if_match), completed))
 
 
 def _tagged(task: Task) -> Tagged[Task]:
     return Tagged(body=task, etag=entity_tag(task))
-
-
-def _versions(if_match: str | None) -> list[int] | None:
-    """The versions an If-Match header allows; None when it allows any (absent, or `*`).
-
-    Only strong tags that are versions can match; a weak or foreign tag never does.
-    """
-    if if_match is None:
-        return None
-    tags = parse_entity_tags(if_match)
-    if tags.any:
-        return None
-    versions = []
-    for tag in tags.strong:
-        digits = tag.strip('"')
-        is_version = digits.isascii() and digits.isdigit() and not digits.startswith("0")
-        if is_version and int(digits) <= INT64_MAX:
-            versions.append(int(digits))
-    return versions

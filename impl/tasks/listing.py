@@ -33,6 +33,7 @@ class Sort:
 class TaskFilter:
     """Every condition combines with every other; None (or empty) means "no condition"."""
 
+    list_id: int | None = None
     status: Status = "all"
     priorities: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
@@ -48,6 +49,7 @@ class TaskFilter:
         a cursor longer than the contract lets a client send it back.
         """
         values = [
+            self.list_id,
             self.status,
             sorted(self.priorities),
             sorted(self.tags),

@@ -13,7 +13,7 @@ from impl.tasks.listing import PageStart, Sort, TaskFilter
 # The columns of the contract's `Task`, in its order.
 TASK_COLUMNS = (
     "id, user_id, title, description, completed, created_at, updated_at,"
-    " priority, tags, due_at, completed_at, version"
+    " priority, tags, due_at, completed_at, version, list_id"
 )
 # Sort key expressions, each matching an index of migrations 0002 and 0004 exactly. Tasks
 # without a due date sort last in both directions.
@@ -100,6 +100,8 @@ def _page_start_key(sort: Sort, value: str) -> str:
 
 def _filter(statement: Statement, task_filter: TaskFilter) -> None:
     bind = statement.parameter
+    if task_filter.list_id is not None:
+        statement.where(f"list_id = {bind(task_filter.list_id)}::bigint")
     if task_filter.status == "pending":
         statement.where("NOT completed")
     elif task_filter.status == "completed":
@@ -120,50 +122,71 @@ def _filter(statement: Statement, task_filter: TaskFilter) -> None:
         statement.where(f"NOT coalesce({OVERDUE}, false)")
 
 
-def _changes_branch(source: str, since: bool, columns: str) -> str:
-    xid, task_id = {"tasks": ("changed_xid", "id"), "task_deletions": ("deleted_xid", "task_id")}[
-        source
-    ]
+# What each source of delta sync contributes: its kind (lists sort before tasks of the same
+# transaction, so that a client meets a list before the tasks put in it), the columns of its
+# transaction and id, and its columns of the union below (NULL where it has none).
+LIST_KIND = 0
+TASK_KIND = 1
+_TASK_COLUMNS = (
+    "user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,"
+    " completed_at, version, list_id, NULL::text, NULL::text, NULL::text, NULL::boolean,"
+    " NULL::boolean"
+)
+_LIST_COLUMNS = (
+    "user_id, NULL::text, NULL::text, NULL::boolean, created_at, updated_at, NULL::task_priority,"
+    " NULL::text[], NULL::timestamptz, NULL::timestamptz, version, NULL::bigint, name, color,"
+    " position, is_inbox, archived"
+)
+_DELETED = (
+    "NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz,"
+    " NULL::task_priority, NULL::text[], NULL::timestamptz, NULL::timestamptz, NULL::bigint,"
+    " NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::boolean"
+)
+_SOURCES = {
+    "tasks": (TASK_KIND, "changed_xid", "id", "false", _TASK_COLUMNS),
+    "task_deletions": (TASK_KIND, "deleted_xid", "task_id", "true", _DELETED),
+    "task_lists": (LIST_KIND, "changed_xid", "id", "false", _LIST_COLUMNS),
+    "task_list_deletions": (LIST_KIND, "deleted_xid", "list_id", "true", _DELETED),
+}
+# The union's columns after xid, kind and id, in the order of each source's columns above.
+CHANGE_COLUMNS = (
+    "deleted, user_id, title, description, completed, created_at, updated_at, priority, tags,"
+    " due_at, completed_at, version, list_id, name, color, position, is_inbox, archived"
+)
+
+
+def _changes_branch(source: str, since: bool) -> str:
+    kind, xid, item_id, deleted, columns = _SOURCES[source]
     unseen = (
-        f" AND {xid} >= pg_snapshot_xmin($6::text::pg_snapshot)"
-        f" AND NOT pg_visible_in_snapshot({xid}, $6::text::pg_snapshot)"
+        f" AND {xid} >= pg_snapshot_xmin($7::text::pg_snapshot)"
+        f" AND NOT pg_visible_in_snapshot({xid}, $7::text::pg_snapshot)"
         if since
         else ""
     )
     return (
-        f"SELECT {xid} AS xid, {task_id} AS task_id, {columns} FROM {source}"  # noqa: S608 (names fixed above)
+        f"SELECT {xid} AS xid, {kind}::smallint AS kind, {item_id} AS id, {deleted}, {columns}"  # noqa: S608 (names fixed above)
+        f" FROM {source}"
         f" WHERE user_id = $1{unseen} AND pg_visible_in_snapshot({xid}, $2::text::pg_snapshot)"
-        f" AND ({xid}, {task_id}) > ($3::text::xid8, $4::bigint)"
+        f" AND ({xid}, {kind}::smallint, {item_id}) > ($3::text::xid8, $6::smallint, $4::bigint)"
     )
 
 
-_TASK_CHANGE = (
-    "false AS deleted, user_id, title, description, completed, created_at, updated_at,"
-    " priority, tags, due_at, completed_at, version"
-)
-_DELETION = (
-    "true, NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz,"
-    " NULL::timestamptz, NULL::task_priority, NULL::text[], NULL::timestamptz,"
-    " NULL::timestamptz, NULL::bigint"
-)
-
-
 def changes_statement(since: bool) -> str:
-    """What changed for user $1 up to snapshot $2, and after snapshot $6 when `since`.
+    """What changed for user $1 up to snapshot $2, and after snapshot $7 when `since`.
 
     A row is stamped with the id of the transaction that last wrote it (deleted ids, of the one
     that deleted it); a snapshot says which transactions had committed when it was taken. Rows
     of transactions the earlier snapshot could not see, and the later one can, are the changes
-    between them, in whatever order those transactions committed. Paged by (xid, id) from
-    ($3, $4), $5 rows at a time.
+    between them, in whatever order those transactions committed. Paged by (xid, kind, id) from
+    ($3, $6, $4), $5 rows at a time.
     """
-    branches = [_changes_branch("tasks", since, _TASK_CHANGE)]
+    sources = ["task_lists", "tasks"]
     if since:
-        branches.append(_changes_branch("task_deletions", since, _DELETION))
-    union = " UNION ALL ".join(f"({branch})" for branch in branches)
+        sources += ["task_list_deletions", "task_deletions"]
+    union = " UNION ALL ".join(f"({_changes_branch(source, since)})" for source in sources)
     return named(
         "list_changes",
-        "SELECT xid::text AS xid, task_id AS id, deleted, user_id, title, description, completed,"  # noqa: S608 (fixed branches)
-        " created_at, updated_at, priority, tags, due_at, completed_at, version"
-        f" FROM ({union}) AS changes ORDER BY changes.xid, changes.task_id LIMIT $5",
+        f"SELECT xid::text AS xid, kind, id, {CHANGE_COLUMNS}"  # noqa: S608 (fixed branches)
+        f" FROM ({union}) AS changes (xid, kind, id, {CHANGE_COLUMNS})"
+        " ORDER BY changes.xid, changes.kind, changes.id LIMIT $5",
     )

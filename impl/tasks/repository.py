@@ -19,15 +19,31 @@ from typing import Any, TypeVar, cast
 
 import asyncpg
 
-from generated.documents import Task
+from generated.documents import Task, TodoList
 from impl.db.pool import Database
+from impl.idempotency import (
+    FIND_KEY,
+    FORGET_EXPIRED_KEYS,
+    LOCK_KEY,
+    REMEMBER_KEY,
+    RecordedAnswer,
+    recorded_answer,
+)
 from impl.observability.naming import named
 from impl.tasks.listing import PageStart, Sort, TaskFilter
-from impl.tasks.queries import TASK_COLUMNS, Statement, changes_statement, list_statement
+from impl.tasks.queries import (
+    LIST_KIND,
+    TASK_COLUMNS,
+    Statement,
+    changes_statement,
+    list_statement,
+)
+from impl.versioned import Outcome
 
 GET = named("get_task", f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2")  # noqa: S608 (fixed columns)
 # The user's count goes up in the same statement that inserts, on a locked row, only while it
-# is under the cap ($7): no row from the count means no room, and nothing is inserted. The id is
+# is under the cap ($8): no row from the count means no room, and nothing is inserted. Without a
+# list ($7 NULL), the task goes to the user's Inbox (migration 0016's trigger). The id is
 # drawn at random (migration 0012). One that was a deleted task's loses its deletion: delta sync
 # would otherwise hand a client the new task and the old deletion of its id in one page, which
 # says nothing of their order.
@@ -37,13 +53,13 @@ INSERT = named(
     WITH slot AS (
         INSERT INTO task_counts AS counts (user_id, task_count) VALUES ($1, 1)
         ON CONFLICT (user_id) DO UPDATE SET task_count = counts.task_count + 1
-            WHERE counts.task_count < $7
+            WHERE counts.task_count < $8
         RETURNING user_id
     ), written AS (SELECT clock_timestamp() AS at
     ), added AS (
-        INSERT INTO tasks (user_id, title, description, priority, tags, due_at, created_at,
-                           updated_at)
-        SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, written.at, written.at
+        INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
+                           created_at, updated_at)
+        SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, $7, written.at, written.at
         FROM slot, written
         RETURNING {TASK_COLUMNS}
     ), reused AS (
@@ -57,6 +73,7 @@ INSERT = named(
 # the insert on the task's key; it is drawn again, a few times at most.
 TASK_KEY = "tasks_pkey"
 ID_DRAWS = 3
+LIST_KEY = "tasks_list_id_fkey"
 T = TypeVar("T")
 # Shared by every update: a new version, the time and the transaction of the write. The time is
 # read in the SET list, so that it is taken when the row is written: after any wait for a
@@ -82,16 +99,17 @@ def _completion_stamp(completed: str) -> str:
     changed_xid = pg_current_xact_id()"""  # noqa: S608 (`completed`: a placeholder or a column)
 
 
-# $3: the versions If-Match allows, or NULL for any.
+# $3: the versions If-Match allows, or NULL for any. A replace without a list ($9 NULL) leaves the
+# task in its own.
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
 REPLACE = named(
     "replace_task",
     f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
-        tags = $7::text[], due_at = $8, {STAMP}
+        tags = $7::text[], due_at = $8, list_id = coalesce($9, list_id), {STAMP}
     WHERE {MATCHING}
-      AND (title, description, priority, tags, due_at)
-          IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8)
+      AND (title, description, priority, tags, due_at, list_id)
+          IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8, coalesce($9, list_id))
     RETURNING {TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
@@ -113,6 +131,7 @@ PATCHABLE = {
     "tags": "text[]",
     "due_at": "timestamptz",
     "completed": "boolean",
+    "list_id": "bigint",
 }
 # A deleted id is remembered for delta sync, until the retention job (impl/retention) purges it.
 DELETE = named(
@@ -132,32 +151,13 @@ DELETE = named(
 """,
 )
 TASK_FIELDS = tuple(Task.__annotations__)
+LIST_FIELDS = tuple(TodoList.__annotations__)
+# The user's Inbox, made by the database if the user has none yet (migration 0016): a first sync
+# hands it to the client, as the list of lists does, before any task is written.
+ENSURE_INBOX = named("ensure_inbox", "SELECT user_inbox($1)")
 SNAPSHOT = named(
     "take_snapshot",
     "SELECT pg_current_snapshot()::text AS snapshot, clock_timestamp() AS taken_at",
-)
-# Idempotent creation: one transaction per key at a time (the advisory lock), so that of
-# concurrent requests with one key exactly one creates and the others find its answer.
-LOCK_KEY = named(
-    "lock_idempotency_key",
-    "SELECT pg_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0))",
-)
-FORGET_EXPIRED_KEYS = named(
-    "forget_expired_idempotency_keys",
-    """
-    DELETE FROM idempotency_keys
-    WHERE user_id = $1 AND created_at < clock_timestamp() - $2::interval
-""",
-)
-FIND_KEY = named(
-    "find_idempotency_key",
-    "SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-)
-REMEMBER_KEY = named(
-    "remember_idempotency_key",
-    """
-    INSERT INTO idempotency_keys (user_id, key, request_hash, response) VALUES ($1, $2, $3, $4)
-""",
 )
 
 
@@ -170,23 +170,30 @@ class NewFields:
     priority: str
     tags: list[str]
     due_at: datetime | None
+    # None: the Inbox for a new task, the task's own list for a replaced one.
+    list_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
-class RecordedAnswer:
-    """What an idempotency key holds: a hash of its request and the answer's body."""
+class ChangeKey:
+    """Where a change stands in the order of delta sync: its transaction, its kind, its id."""
 
-    request_hash: bytes
-    response: bytes
+    xid: str
+    kind: int
+    item_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A row of delta sync: a task as it is now, or (`task` None) the id of a deleted one."""
+    """A row of delta sync: a task or a list as it is now, or (`item` None) the id of a deleted
+    one."""
 
-    xid: str
-    task_id: int
-    task: Task | None
+    key: ChangeKey
+    item: Task | TodoList | None
+
+    @property
+    def of_a_list(self) -> bool:
+        return self.key.kind == LIST_KIND
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,27 +204,17 @@ class Snapshot:
     taken_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a conditional write did: `written` True with the task as written; else the task as
-    it is (None: there is no such task), to tell a failed If-Match from a write that would
-    change nothing."""
-
-    written: bool
-    task: Task | None
-
-
 def _task(record: asyncpg.Record | None) -> Task | None:
     return None if record is None else cast(Task, dict(record))
 
 
 async def _outcome(
     connection: asyncpg.Connection, record: asyncpg.Record | None, user_id: str, task_id: int
-) -> Outcome:
+) -> Outcome[Task]:
     if record is not None:
-        return Outcome(written=True, task=_task(record))
+        return Outcome(written=True, current=_task(record))
     # Read on the write's connection, in its unit of work: one deadline bounds both.
-    return Outcome(written=False, task=_task(await connection.fetchrow(GET, user_id, task_id)))
+    return Outcome(written=False, current=_task(await connection.fetchrow(GET, user_id, task_id)))
 
 
 class TaskRepository:
@@ -247,7 +244,7 @@ class TaskRepository:
             async with self._database.connection() as connection:
                 return _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
 
-        return await _drawing_ids_again(insert)
+        return await _drawing_ids_again(_naming_a_held_list(insert))
 
     async def add_once(
         self,
@@ -272,47 +269,55 @@ class TaskRepository:
                 await connection.execute(FORGET_EXPIRED_KEYS, user_id, key_lifetime)
                 earlier = await connection.fetchrow(FIND_KEY, user_id, key)
                 if earlier is not None:
-                    return RecordedAnswer(earlier["request_hash"], earlier["response"]), None
+                    return recorded_answer(earlier), None
                 task = _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
                 if task is not None:
                     await connection.execute(REMEMBER_KEY, user_id, key, request_hash, render(task))
             return None, task
 
         # A failed statement ends the transaction: the whole of it is made again.
-        return await _drawing_ids_again(insert_once)
+        return await _drawing_ids_again(_naming_a_held_list(insert_once))
 
     async def replace(
         self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
-    ) -> Outcome:
+    ) -> Outcome[Task]:
         """The replaced task, or the task as it is if it fails If-Match or would not change."""
-        async with self._database.connection() as connection:
-            record = await connection.fetchrow(
-                REPLACE, user_id, task_id, versions, *_values(fields)
-            )
-            return await _outcome(connection, record, user_id, task_id)
+
+        async def replace() -> Outcome[Task]:
+            async with self._database.connection() as connection:
+                record = await connection.fetchrow(
+                    REPLACE, user_id, task_id, versions, *_values(fields)
+                )
+                return await _outcome(connection, record, user_id, task_id)
+
+        return await _naming_a_held_list(replace)()
 
     async def update(
         self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
-    ) -> Outcome:
+    ) -> Outcome[Task]:
         """Set the `changes` (names of PATCHABLE); the outcome as for `replace`."""
         sql, arguments = update_statement(changes)
-        async with self._database.connection() as connection:
-            record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
-            return await _outcome(connection, record, user_id, task_id)
+
+        async def update() -> Outcome[Task]:
+            async with self._database.connection() as connection:
+                record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
+                return await _outcome(connection, record, user_id, task_id)
+
+        return await _naming_a_held_list(update)()
 
     async def toggle_completion(
         self, user_id: str, task_id: int, versions: list[int] | None
-    ) -> Outcome:
+    ) -> Outcome[Task]:
         async with self._database.connection() as connection:
             record = await connection.fetchrow(TOGGLE, user_id, task_id, versions)
             return await _outcome(connection, record, user_id, task_id)
 
-    async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> Outcome:
-        """`written` when deleted (`task` None); else the task as it is (If-Match failed)."""
+    async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> Outcome[Task]:
+        """`written` when deleted (`current` None); else the task as it is (If-Match failed)."""
         async with self._database.connection() as connection:
             deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions)
             if deleted == 1:
-                return Outcome(written=True, task=None)
+                return Outcome(written=True, current=None)
             return await _outcome(connection, None, user_id, task_id)
 
     async def changes(
@@ -320,21 +325,30 @@ class TaskRepository:
         user_id: str,
         upper: Snapshot | None,
         since: str | None,
-        start: tuple[str, int] | None,
+        start: ChangeKey | None,
         limit: int,
     ) -> tuple[Snapshot, list[Change]]:
         """Changes visible in snapshot `upper` and not in `since`, ordered, after `start`.
 
         Without `upper` (a sync's first page), the current snapshot, which is returned.
         """
-        start_xid, start_id = start or ("0", 0)
+        start = start or ChangeKey("0", LIST_KIND, 0)
 
         async def read(connection: asyncpg.Connection) -> tuple[Snapshot, list[asyncpg.Record]]:
             snapshot = upper
             if snapshot is None:
+                if since is None:
+                    await connection.fetchval(ENSURE_INBOX, user_id)
                 record = await connection.fetchrow(SNAPSHOT)
                 snapshot = Snapshot(record["snapshot"], record["taken_at"])
-            arguments: list[Any] = [user_id, snapshot.snapshot, start_xid, start_id, limit]
+            arguments: list[Any] = [
+                user_id,
+                snapshot.snapshot,
+                start.xid,
+                start.item_id,
+                limit,
+                start.kind,
+            ]
             if since is not None:
                 arguments.append(since)
             records = await connection.fetch(changes_statement(since is not None), *arguments)
@@ -356,7 +370,36 @@ async def _drawing_ids_again(insert: Callable[[], Awaitable[T]]) -> T:
 
 
 def _values(fields: NewFields) -> tuple[Any, ...]:
-    return (fields.title, fields.description, fields.priority, fields.tags, fields.due_at)
+    return (
+        fields.title,
+        fields.description,
+        fields.priority,
+        fields.tags,
+        fields.due_at,
+        fields.list_id,
+    )
+
+
+class ListMissing(Exception):
+    """A write named a list the user does not hold (or one deleted while it ran)."""
+
+
+def _naming_a_held_list(write: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+    """`write`, with a list it names that the user does not hold raised as ListMissing.
+
+    The list's key is checked by the database (tasks_list_id_fkey): a list deleted while the
+    write waits for it is caught as surely as one that never was.
+    """
+
+    async def checked() -> T:
+        try:
+            return await write()
+        except asyncpg.ForeignKeyViolationError as error:
+            if error.constraint_name != LIST_KEY:
+                raise
+            raise ListMissing from error
+
+    return checked
 
 
 def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
@@ -387,7 +430,8 @@ def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
 
 
 def _change(record: asyncpg.Record) -> Change:
+    key = ChangeKey(record["xid"], record["kind"], record["id"])
     if record["deleted"]:
-        return Change(record["xid"], record["id"], None)
-    task = {name: record[name] for name in TASK_FIELDS}
-    return Change(record["xid"], record["id"], cast(Task, task))
+        return Change(key, None)
+    fields = LIST_FIELDS if key.kind == LIST_KIND else TASK_FIELDS
+    return Change(key, cast(Task | TodoList, {name: record[name] for name in fields}))

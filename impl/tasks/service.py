@@ -5,18 +5,23 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from pydantic import MISSING
 
-from generated.documents import Task, TaskChanges, TaskList
-from generated.models import Tag, TaskInput, TaskPatch
+from generated.documents import Task, TaskChanges, TaskList, TodoList
+from generated.models import TaskInput, TaskPatch
 from impl.errors import ApiError, ErrorCode, InvalidToken
+from impl.idempotency import IdempotencyKeyReused
 from impl.json import dumps
 from impl.signing import TokenSigner
+from impl.stored_text import MAX_LENGTHS, LongerInNfc, stored_text
 from impl.tasks.listing import PageStart, Sort, TaskFilter
-from impl.tasks.repository import NewFields, Outcome, Snapshot, TaskRepository
-from impl.tasks.tags import canonical, normalize_tags
+from impl.tasks.queries import TASK_KIND
+from impl.tasks.repository import ChangeKey, ListMissing, NewFields, Snapshot, TaskRepository
+from impl.tasks.tags import normalize_tags
+from impl.versioned import Outcome, Vocabulary, precondition_failed
 
 
 class TaskNotFound(ApiError):
@@ -31,31 +36,6 @@ class TaskLimitReached(ApiError):
         super().__init__(ErrorCode.TASK_LIMIT_REACHED, details={"limit": limit})
 
 
-class IdempotencyKeyReused(ApiError):
-    def __init__(self) -> None:
-        super().__init__(ErrorCode.IDEMPOTENCY_KEY_REUSED, details={"header": "Idempotency-Key"})
-
-
-class LongerInNfc(ApiError):
-    """A text within its limit as sent, past it in NFC, as the contract counts its characters.
-
-    A few characters have a longer NFC form (U+FB2C is three code points): the schema's limit,
-    checked on what was sent, cannot see it.
-    """
-
-    def __init__(self, field: str, limit: int) -> None:
-        super().__init__(
-            ErrorCode.VALIDATION_FAILED,
-            details=[
-                {
-                    "location": ["body", field],
-                    "message": f"String should have at most {limit} characters in Unicode NFC",
-                    "type": "string_too_long",
-                }
-            ],
-        )
-
-
 class SyncTokenExpired(ApiError):
     def __init__(self, retention: timedelta) -> None:
         super().__init__(
@@ -63,9 +43,24 @@ class SyncTokenExpired(ApiError):
         )
 
 
-def entity_tag(task: Task) -> str:
-    """The task's strong ETag: its version, quoted."""
-    return f'"{task["version"]}"'
+class ListNotHeld(ApiError):
+    """A task written into a list the user does not hold: another user's is no different from
+    one that never was."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ErrorCode.VALIDATION_FAILED,
+            details=[
+                {
+                    "location": ["body", "list_id"],
+                    "message": "No such list",
+                    "type": "list_not_found",
+                }
+            ],
+        )
+
+
+TASKS = Vocabulary(not_found=TaskNotFound)
 
 
 @dataclass(frozen=True)
@@ -144,7 +139,12 @@ class TaskService:
         return PageStart(key, int(claims["i"]))
 
     async def create(self, body: TaskInput, idempotency_key: str | None) -> Creation:
-        fields = _new_fields(body)
+        try:
+            return await self._create(_new_fields(body), idempotency_key)
+        except ListMissing:
+            raise ListNotHeld from None
+
+    async def _create(self, fields: NewFields, idempotency_key: str | None) -> Creation:
         cap = self._policy.max_tasks_per_user
         if idempotency_key is None:
             task = await self._repository.add(self._owner_id, fields, cap)
@@ -171,29 +171,37 @@ class TaskService:
         return task
 
     async def get(self, task_id: int) -> Task:
-        return _found(await self._repository.get(self._owner_id, task_id))
+        return TASKS.found(await self._repository.get(self._owner_id, task_id))
 
     async def replace(self, task_id: int, if_match: list[int] | None, body: TaskInput) -> Task:
-        outcome = await self._repository.replace(
-            self._owner_id, task_id, if_match, _new_fields(body)
-        )
-        return _answer(outcome, if_match)
+        try:
+            outcome = await self._repository.replace(
+                self._owner_id, task_id, if_match, _new_fields(body)
+            )
+        except ListMissing:
+            raise ListNotHeld from None
+        return TASKS.answer(outcome, if_match)
 
     async def update(self, task_id: int, if_match: list[int] | None, patch: TaskPatch) -> Task:
         changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
         if "title" in changes:
-            changes["title"] = _stored_text("title", changes["title"])
+            changes["title"] = stored_text("title", changes["title"])
         if changes.get("description") is not None:
-            changes["description"] = _stored_text("description", changes["description"])
+            changes["description"] = stored_text("description", changes["description"])
         if "tags" in changes:
             changes["tags"] = _stored_tags(tag.root for tag in changes["tags"])
         if "priority" in changes:
             changes["priority"] = str(changes["priority"])
+        if "list_id" in changes:
+            changes["list_id"] = int(changes["list_id"])
         if not changes:
             current = await self._repository.get(self._owner_id, task_id)
-            return _answer(Outcome(written=False, task=current), if_match)
-        outcome = await self._repository.update(self._owner_id, task_id, if_match, changes)
-        return _answer(outcome, if_match)
+            return TASKS.answer(Outcome(written=False, current=current), if_match)
+        try:
+            outcome = await self._repository.update(self._owner_id, task_id, if_match, changes)
+        except ListMissing:
+            raise ListNotHeld from None
+        return TASKS.answer(outcome, if_match)
 
     async def set_completion(
         self, task_id: int, if_match: list[int] | None, completed: bool | None
@@ -205,39 +213,49 @@ class TaskService:
             outcome = await self._repository.update(
                 self._owner_id, task_id, if_match, {"completed": completed}
             )
-        return _answer(outcome, if_match)
+        return TASKS.answer(outcome, if_match)
 
     async def delete(self, task_id: int, if_match: list[int] | None) -> None:
         outcome = await self._repository.delete(self._owner_id, task_id, if_match)
         if not outcome.written:
-            raise _precondition_failed(_found(outcome.task))
+            raise precondition_failed(TASKS.found(outcome.current))
 
     async def changes(self, since: str | None, cursor: str | None, limit: int) -> TaskChanges:
         since_snapshot = None if since is None else self._since(since)
         upper: Snapshot | None = None
-        start: tuple[str, int] | None = None
+        start: ChangeKey | None = None
         if cursor is not None:
             upper, start = self._changes_start(cursor, since_snapshot)
         upper, changes = await self._repository.changes(
             self._owner_id, upper, since_snapshot, start, limit + 1
         )
         page = changes[:limit]
-        items = [change.task for change in page if change.task is not None]
-        deleted = [change.task_id for change in page if change.task is None]
+        tasks = [change for change in page if not change.of_a_list]
+        lists = [change for change in page if change.of_a_list]
+        answer: TaskChanges = {
+            "items": [cast(Task, change.item) for change in tasks if change.item is not None],
+            "deleted": [change.key.item_id for change in tasks if change.item is None],
+            "lists": [cast(TodoList, change.item) for change in lists if change.item is not None],
+            "deleted_lists": [change.key.item_id for change in lists if change.item is None],
+            "next_cursor": None,
+            "sync_token": None,
+        }
         if len(changes) <= limit:
-            token = self._policy.sync_tokens.sign(
+            answer["sync_token"] = self._policy.sync_tokens.sign(
                 self._owner_id, {"s": upper.snapshot, "t": upper.taken_at.timestamp()}
             )
-            return {"items": items, "deleted": deleted, "next_cursor": None, "sync_token": token}
+            return answer
+        last = page[-1].key
         claims = {
             "u": upper.snapshot,
             "t": upper.taken_at.timestamp(),
             "p": since_snapshot,
-            "x": page[-1].xid,
-            "i": page[-1].task_id,
+            "x": last.xid,
+            "k": last.kind,
+            "i": last.item_id,
         }
-        next_cursor = self._policy.cursors.sign(self._owner_id, claims)
-        return {"items": items, "deleted": deleted, "next_cursor": next_cursor, "sync_token": None}
+        answer["next_cursor"] = self._policy.cursors.sign(self._owner_id, claims)
+        return answer
 
     def _since(self, token: str) -> str:
         claims = self._policy.sync_tokens.verify(self._owner_id, token)
@@ -246,40 +264,22 @@ class TaskService:
         self._check_age(float(claims["t"]))
         return str(claims["s"])
 
-    def _changes_start(
-        self, cursor: str, since_snapshot: str | None
-    ) -> tuple[Snapshot, tuple[str, int]]:
+    def _changes_start(self, cursor: str, since_snapshot: str | None) -> tuple[Snapshot, ChangeKey]:
         claims = self._policy.cursors.verify(self._owner_id, cursor)
         if claims is None or "u" not in claims:
             raise _invalid_cursor()
         if claims["p"] != since_snapshot:
             raise _invalid_cursor("The cursor was issued for another `since`.")
         taken_at = datetime.fromtimestamp(float(claims["t"]), UTC)
-        return Snapshot(str(claims["u"]), taken_at), (str(claims["x"]), int(claims["i"]))
+        # A cursor issued before lists existed stood among tasks.
+        kind = int(claims.get("k", TASK_KIND))
+        start = ChangeKey(str(claims["x"]), kind, int(claims["i"]))
+        return Snapshot(str(claims["u"]), taken_at), start
 
     def _check_age(self, issued_at: float) -> None:
         retention = self._policy.sync_retention
         if time.time() - issued_at > retention.total_seconds():
             raise SyncTokenExpired(retention)
-
-
-def _answer(outcome: Outcome, if_match: list[int] | None) -> Task:
-    """The task a write answers with; when it changed nothing, why: no such task (404),
-    If-Match failed (412), or the write would not change it (the task as it is)."""
-    if outcome.written:
-        return _found(outcome.task)
-    current = _found(outcome.task)
-    if if_match is not None and current["version"] not in if_match:
-        raise _precondition_failed(current)
-    return current
-
-
-def _precondition_failed(current: Task) -> ApiError:
-    return ApiError(
-        ErrorCode.PRECONDITION_FAILED,
-        details={"current": current},
-        headers={"ETag": entity_tag(current)},
-    )
 
 
 def _invalid_cursor(message: str | None = None) -> InvalidToken:
@@ -292,35 +292,15 @@ def _key_claim(value: object) -> object:
 
 def _new_fields(body: TaskInput) -> NewFields:
     return NewFields(
-        title=_stored_text("title", body.title),
+        title=stored_text("title", body.title),
         description=None
         if body.description is None
-        else _stored_text("description", body.description),
+        else stored_text("description", body.description),
         priority=str(body.priority),
         tags=_stored_tags(tag.root for tag in body.tags),
         due_at=body.due_at,
+        list_id=None if body.list_id is MISSING else body.list_id,
     )
-
-
-def _max_length(metadata: list[Any]) -> int:
-    """The contract's maxLength, as the generated model's field holds it (`MaxLen`)."""
-    return int(next(item.max_length for item in metadata if hasattr(item, "max_length")))
-
-
-# The contract's limits, checked again on the text as stored: NFC may lengthen what passed them.
-MAX_LENGTHS = {
-    "title": _max_length(TaskInput.model_fields["title"].metadata),
-    "description": _max_length(TaskInput.model_fields["description"].metadata),
-    "tags": _max_length(Tag.model_fields["root"].metadata),
-}
-
-
-def _stored_text(field: str, text: str) -> str:
-    """A title or description as stored: in NFC, within its limit there too."""
-    stored = canonical(text)
-    if len(stored) > MAX_LENGTHS[field]:
-        raise LongerInNfc(field, MAX_LENGTHS[field])
-    return stored
 
 
 def _stored_tags(tags: Iterable[str]) -> list[str]:
@@ -334,11 +314,8 @@ def _stored_tags(tags: Iterable[str]) -> list[str]:
 def _fingerprint(fields: NewFields) -> bytes:
     """Equal for requests that create the same task, however the body spelled it."""
     due_at = None if fields.due_at is None else fields.due_at.astimezone(UTC).isoformat()
-    canonical = [fields.title, fields.description, fields.priority, fields.tags, due_at]
+    canonical: list[Any] = [fields.title, fields.description, fields.priority, fields.tags, due_at]
+    # Appended only when named, so that a key stored before lists existed matches its retry.
+    if fields.list_id is not None:
+        canonical.append(fields.list_id)
     return hashlib.sha256(orjson.dumps(canonical)).digest()
-
-
-def _found(task: Task | None) -> Task:
-    if task is None:
-        raise TaskNotFound
-    return task

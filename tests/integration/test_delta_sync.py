@@ -111,10 +111,12 @@ def test_first_sync_without_since_returns_every_task_in_pages_and_no_deleted_ids
 
     first = sync(api, alice, limit=2)
 
-    # Paged like the list: full pages, the cursor on every page but the last, the token only there.
-    assert [len(page["items"]) for page in first.pages] == [2, 2, 2]
-    assert [page["next_cursor"] is None for page in first.pages] == [False, False, True]
-    assert [page["sync_token"] is None for page in first.pages] == [True, True, False]
+    # Paged like the list, tasks and lists together (the Inbox came with the first task): full
+    # pages, the cursor on every page but the last, the token only there.
+    assert [len(page["items"]) + len(page["lists"]) for page in first.pages] == [2, 2, 2, 1]
+    assert [page["next_cursor"] is None for page in first.pages] == [False, False, False, True]
+    assert [page["sync_token"] is None for page in first.pages] == [True, True, True, False]
+    assert [todo_list["is_inbox"] for todo_list in first.lists] == [True]
     assert first.deleted == []
     ids = [task["id"] for task in first.items]
     assert len(ids) == len(set(ids)), "a quiet first sync returns each task once"
@@ -123,7 +125,7 @@ def test_first_sync_without_since_returns_every_task_in_pages_and_no_deleted_ids
     assert tasks[3]["id"] not in by_id(first.items)
 
 
-def test_first_sync_of_a_user_without_tasks_is_one_empty_page_with_a_token(
+def test_first_sync_of_a_user_without_tasks_is_one_page_of_the_inbox_with_a_token(
     api: Api, alice: User, bob: User
 ) -> None:
     create(api, bob, title="bob's")
@@ -133,6 +135,7 @@ def test_first_sync_of_a_user_without_tasks_is_one_empty_page_with_a_token(
     assert response.status_code == 200
     page = response.json()
     assert (page["items"], page["deleted"], page["next_cursor"]) == ([], [], None)
+    assert [(item["name"], item["is_inbox"]) for item in page["lists"]] == [("Inbox", True)]
     assert page["sync_token"]
 
 

@@ -505,3 +505,113 @@ def test_search_words_reach_tasks_stored_before_and_during_the_rollout_and_roll_
         "old_search_column": True,
         "old_search_index": True,
     }
+
+
+TASK_LISTS = "0016_task_lists"
+TASK_LISTS_BACKFILL = "0017_task_lists_backfill"
+LIST_ID_REQUIRED = "0019_tasks_list_id_required"
+# What If-Match and the client read of a task: its list comes without a new version.
+VERSIONS = (
+    "SELECT user_id, id, updated_at, version FROM tasks WHERE title LIKE 'old %'"
+    " ORDER BY user_id, id"
+)
+IN_THEIR_INBOX = """
+SELECT count(*) FILTER (WHERE tasks.list_id IS NULL) AS without_list,
+       count(*) FILTER (WHERE inbox.is_inbox AND inbox.user_id = tasks.user_id) AS in_inbox,
+       count(*) AS tasks,
+       (SELECT count(*) FROM task_lists) AS lists,
+       (SELECT count(DISTINCT user_id) FROM task_lists WHERE is_inbox) AS users_with_an_inbox
+FROM tasks
+LEFT JOIN task_lists AS inbox ON inbox.user_id = tasks.user_id AND inbox.id = tasks.list_id
+"""
+LIST_ID_COLUMN = """
+SELECT is_nullable,
+       (SELECT convalidated FROM pg_constraint WHERE conname = 'tasks_list_id_fkey') AS key_valid,
+       EXISTS (SELECT FROM pg_constraint WHERE conname = 'tasks_list_id_not_null') AS check_left
+FROM information_schema.columns WHERE table_name = 'tasks' AND column_name = 'list_id'
+"""
+
+
+def test_tasks_stored_before_and_during_the_lists_rollout_land_in_their_owners_inbox(
+    postgres: PostgresServer,
+) -> None:
+    migrations = load_migrations()
+    labels = [m.label for m in migrations]
+
+    def through(label: str) -> list[Migration]:
+        return migrations[: labels.index(label) + 1]
+
+    async def roll_out_with_writes_meanwhile(url: str) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        connection = await connect(target(url))
+        writer = await connect(target(url))
+
+        async def rows(query: str) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in await connection.fetch(query)]
+
+        async def old_release_writes(rounds: int) -> None:
+            # What the release before lists writes: tasks and edits that name no list.
+            for n in range(rounds):
+                await writer.execute(
+                    "INSERT INTO tasks (user_id, title) VALUES ('user_' || ($1::int % 9), 'new')",
+                    n,
+                )
+                await writer.execute(
+                    "UPDATE tasks SET title = title WHERE user_id = 'user_3' AND title = 'old 3'"
+                )
+
+        try:
+            # given tasks stored by the releases before lists
+            async with locked_runner(target(url), migrations[: labels.index(TASK_LISTS)]) as runner:
+                await runner.up()
+            await connection.execute(OLD_TASKS)
+            seen["versions_before"] = await rows(VERSIONS)
+            # when the lists come, and the old release goes on writing through the backfill
+            async with locked_runner(target(url), through(TASK_LISTS)) as runner:
+                await runner.up()
+            await old_release_writes(5)
+            async with locked_runner(target(url), through(TASK_LISTS_BACKFILL)) as runner:
+                await asyncio.gather(runner.up(), old_release_writes(50))
+            seen["after_backfill"] = dict(await connection.fetchrow(IN_THEIR_INBOX))
+            seen["versions_after"] = await rows(VERSIONS)
+            # then the index and the constraint
+            async with locked_runner(target(url), migrations) as runner:
+                await runner.up()
+            seen["column"] = dict(await connection.fetchrow(LIST_ID_COLUMN))
+            seen["index"] = await index_state(url, "tasks_user_id_list_id_created_at_idx")
+            seen["new_task_list"] = await connection.fetchval(
+                "INSERT INTO tasks (user_id, title) VALUES ('user_0', 'latest') RETURNING"
+                " list_id = (SELECT id FROM task_lists WHERE user_id = 'user_0' AND is_inbox)"
+            )
+            # and each rolls back alone, the newest first
+            async with locked_runner(target(url), migrations) as runner:
+                await runner.down(steps=len(migrations) - labels.index(LIST_ID_REQUIRED))
+                seen["column_after_down"] = dict(await connection.fetchrow(LIST_ID_COLUMN))
+                await runner.down(steps=3)
+                seen["lists_after_down"] = await connection.fetchval(
+                    "SELECT to_regclass('task_lists') IS NOT NULL"
+                )
+        finally:
+            await connection.close()
+            await writer.close()
+        return seen
+
+    with postgres.fresh_database() as url:
+        seen = asyncio.run(asyncio.wait_for(roll_out_with_writes_meanwhile(url), BOUND_SECONDS))
+
+    by_label = {m.label: m for m in migrations}
+    assert by_label[TASK_LISTS_BACKFILL].in_transaction("up") is False
+    after = seen["after_backfill"]
+    assert after["without_list"] == 0
+    assert after["in_inbox"] == after["tasks"] == 12345 + 55
+    assert after["lists"] == after["users_with_an_inbox"] == 9
+    assert seen["versions_after"] == seen["versions_before"]
+    assert seen["column"] == {"is_nullable": "NO", "key_valid": True, "check_left": False}
+    assert seen["index"] is True
+    assert seen["new_task_list"] is True
+    assert seen["column_after_down"] == {
+        "is_nullable": "YES",
+        "key_valid": False,
+        "check_left": True,
+    }
+    assert seen["lists_after_down"] is False

@@ -31,15 +31,17 @@ def sql(url: str, statement: str, *arguments: object) -> list[tuple[object, ...]
     return asyncio.run(run())
 
 
-def kept_for(url: str, user_id: str) -> tuple[int, int]:
-    """How many idempotency keys and deleted ids the database still holds for the user."""
-    ((keys, deletions),) = sql(
+def kept_for(url: str, user_id: str) -> tuple[int, int, int]:
+    """How many idempotency keys, deleted task ids and deleted list ids the database still
+    holds for the user."""
+    ((keys, deletions, list_deletions),) = sql(
         url,
         "SELECT (SELECT count(*) FROM idempotency_keys WHERE user_id = $1),"
-        " (SELECT count(*) FROM task_deletions WHERE user_id = $1)",
+        " (SELECT count(*) FROM task_deletions WHERE user_id = $1),"
+        " (SELECT count(*) FROM task_list_deletions WHERE user_id = $1)",
         user_id,
     )
-    return int(str(keys)), int(str(deletions))
+    return int(str(keys)), int(str(deletions)), int(str(list_deletions))
 
 
 def age(url: str, user_id: str) -> None:
@@ -47,15 +49,16 @@ def age(url: str, user_id: str) -> None:
     sql(
         url,
         f"WITH k AS (UPDATE idempotency_keys SET created_at = created_at - {LONG_AGO}"
-        f" WHERE user_id = $1) UPDATE task_deletions SET deleted_at = deleted_at - {LONG_AGO}"
-        " WHERE user_id = $1",
+        f" WHERE user_id = $1), l AS (UPDATE task_list_deletions"
+        f" SET deleted_at = deleted_at - {LONG_AGO} WHERE user_id = $1)"
+        f" UPDATE task_deletions SET deleted_at = deleted_at - {LONG_AGO} WHERE user_id = $1",
         user_id,
     )
 
 
 def wait_until_purged(url: str, user_id: str) -> None:
     deadline = time.monotonic() + PURGE_WAIT_SECONDS
-    while kept_for(url, user_id) != (0, 0):
+    while kept_for(url, user_id) != (0, 0, 0):
         assert time.monotonic() < deadline, f"still kept after {PURGE_WAIT_SECONDS}s"
         time.sleep(0.1)
 
@@ -73,7 +76,8 @@ def purging_service(postgres: PostgresServer) -> Iterator[OwnDatabaseService]:
 
 
 def write_then_delete(base_url: str) -> tuple[str, int]:
-    """A user creates a task under an idempotency key and deletes it; returns who and which."""
+    """A user creates a task under an idempotency key and deletes it, and a list, deleted too;
+    returns who and which task."""
     user = new_user("leaver")
     auth = {"Authorization": f"Bearer {user.token}"}
     with httpx.Client(base_url=base_url, headers=auth, timeout=10) as client:
@@ -83,6 +87,9 @@ def write_then_delete(base_url: str) -> tuple[str, int]:
         assert created.status_code == 201
         task_id = created.json()["id"]
         assert client.delete(user.task_path(task_id)).status_code == 204
+        list_id = client.post(user.lists_path, json={"name": "a secret list"}).json()["id"]
+        deleted = client.delete(user.list_path(list_id), params={"tasks": "delete"})
+        assert deleted.status_code == 204
     return user.id, task_id
 
 
@@ -92,7 +99,7 @@ def test_a_user_who_never_writes_again_keeps_nothing_past_its_retention(
     # given a user who wrote once (a key holding the task's title, a deleted id) and left
     url = purging_service.database_url
     user_id, _ = write_then_delete(purging_service.base_url)
-    assert kept_for(url, user_id) == (1, 1)
+    assert kept_for(url, user_id) == (1, 1, 1)
 
     # when their retention has passed, with no write of theirs since
     age(url, user_id)
@@ -109,7 +116,7 @@ def test_what_is_still_within_its_retention_is_kept(purging_service: OwnDatabase
     age(url, aged_user)
     wait_until_purged(url, aged_user)
 
-    assert kept_for(url, kept_user) == (1, 1)
+    assert kept_for(url, kept_user) == (1, 1, 1)
 
 
 def test_a_sync_token_still_in_date_sees_the_deletion(
@@ -159,7 +166,14 @@ def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresSe
             f" SELECT $1, n, now() - {LONG_AGO} FROM generate_series(1, 1200) AS n",
             user_id,
         )
+        sql(
+            url,
+            "INSERT INTO task_list_deletions (user_id, list_id, deleted_at)"
+            f" SELECT $1, n, now() - {LONG_AGO} FROM generate_series(1, 1100) AS n",
+            user_id,
+        )
         sql(url, "INSERT INTO task_deletions (user_id, task_id) VALUES ('recent', 1)")
+        sql(url, "INSERT INTO task_list_deletions (user_id, list_id) VALUES ('recent', 1)")
 
         # when `taskapi purge` runs, as from cron
         purged = taskapi_command(settings, "purge")
@@ -167,5 +181,8 @@ def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresSe
 
     # then every expired row is gone and the recent one stays
     assert purged.returncode == 0, purged.stderr
-    assert "purged 2500 idempotency key(s) and 1200 deleted task id(s)" in purged.stdout
-    assert left == ((0, 0), (0, 1))
+    assert (
+        "purged 2500 idempotency key(s), 1200 deleted task id(s) and 1100 deleted list id(s)"
+        in purged.stdout
+    )
+    assert left == ((0, 0, 0), (0, 1, 1))

@@ -38,6 +38,14 @@ class Sync:
         return [task_id for page in self.pages for task_id in page["deleted"]]
 
     @property
+    def lists(self) -> list[Task]:
+        return [todo_list for page in self.pages for todo_list in page["lists"]]
+
+    @property
+    def deleted_lists(self) -> list[int]:
+        return [list_id for page in self.pages for list_id in page["deleted_lists"]]
+
+    @property
     def token(self) -> str:
         token: str = self.pages[-1]["sync_token"]
         return token

@@ -98,7 +98,10 @@ def either(*reaches: Reach) -> Reach:
 
 # The operations that wait for the database: the tasks', and the readiness probe (which answers
 # a statement past its second as `service_unavailable`, not as `database_timeout`).
-ON_THE_DATABASE = either(tagged("tasks"), named("check_readiness"))
+ON_THE_DATABASE = either(tagged("tasks"), tagged("lists"), named("check_readiness"))
+# The operations on one list, named by its path (`list_id` in the query of the task list is a
+# filter: a list it does not find has no tasks).
+ON_ONE_LIST = named("get_list", "replace_list", "update_list", "delete_list")
 # Which of the contract's operations each code may be answered on. `nowhere`: only to requests
 # no operation serves (a method a path does not serve, the docs pages without their bundles, a
 # refused CORS preflight). `not_found` also answers a path no operation serves.
@@ -112,11 +115,13 @@ REACH: dict[ErrorCode, Reach] = {
     ErrorCode.CORS_PREFLIGHT_REJECTED: nowhere,
     ErrorCode.UNAUTHORIZED: secured,
     ErrorCode.FORBIDDEN: secured,
-    ErrorCode.NOT_FOUND: has_parameter("task_id"),
+    ErrorCode.NOT_FOUND: either(has_parameter("task_id"), ON_ONE_LIST),
     ErrorCode.METHOD_NOT_ALLOWED: nowhere,
     # A head too slow, on any path; a body too slow, on an operation that reads one.
     ErrorCode.REQUEST_TIMEOUT: every,
     ErrorCode.TASK_LIMIT_REACHED: named("create_task"),
+    ErrorCode.LIST_LIMIT_REACHED: named("create_list"),
+    ErrorCode.INBOX_PROTECTED: named("replace_list", "update_list", "delete_list"),
     ErrorCode.SYNC_TOKEN_EXPIRED: has_parameter("since"),
     ErrorCode.PRECONDITION_FAILED: has_parameter("If-Match"),
     ErrorCode.CONTENT_TOO_LARGE: takes_body,
@@ -134,7 +139,7 @@ REACH: dict[ErrorCode, Reach] = {
     ErrorCode.AUTH_UNAVAILABLE: secured,
     ErrorCode.SHUTTING_DOWN: ON_THE_DATABASE,
     ErrorCode.DOCS_UNAVAILABLE: nowhere,
-    ErrorCode.DATABASE_TIMEOUT: tagged("tasks"),
+    ErrorCode.DATABASE_TIMEOUT: either(tagged("tasks"), tagged("lists")),
 }
 # Answered before a route is found, whatever the path: the contract's description says so for
 # every path at once.

@@ -65,8 +65,9 @@ export interface paths {
         };
         /**
          * List what changed since a sync token
-         * @description Delta sync. Without `since`, every task (a first sync). With `since`, the tasks created or
-         *     changed and the ids of the tasks deleted after the request that returned that token.
+         * @description Delta sync of tasks and task lists. Without `since`, every task and list (a first sync).
+         *     With `since`, the tasks and lists created or changed and the ids of those deleted after
+         *     the request that returned that token.
          *     Paged like the list: follow `next_cursor` until it is null; the last page carries the
          *     `sync_token` to send as `since` next time. A client that syncs this way never misses a
          *     change, whatever order concurrent writes commit in; it may see a task again that it has
@@ -158,6 +159,83 @@ export interface paths {
         patch: operations["toggle_task_completion"];
         trace?: never;
     };
+    "/api/{user_id}/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the user's task lists
+         * @description One page of the user's task lists, in the user's own order by default (`sort=manual`).
+         *     The Inbox is among them from the start: it exists without being created. Paged by
+         *     cursor as the task list is (follow `next_cursor` with the same filters and `sort`).
+         */
+        get: operations["list_lists"];
+        put?: never;
+        /**
+         * Create a task list
+         * @description The new list comes last in the user's order. With an `Idempotency-Key`, a retry is safe,
+         *     as for tasks (the keys of lists and of tasks are one set per user). A user holds at most
+         *     a configured number of lists, the Inbox included (1,000 by default): past it, 409.
+         */
+        post: operations["create_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one task list
+         * @description With `If-None-Match` naming the current `ETag`, 304 and no body.
+         */
+        get: operations["get_list"];
+        /**
+         * Replace a task list's editable fields
+         * @description Sets every editable field: an omitted field takes its default (`color` null, `archived` false). The Inbox cannot be archived (409 `inbox_protected`). With `If-Match`, only if the list is still at that version (412 otherwise); a replace that changes nothing leaves `version` and `updated_at` as they are.
+         */
+        put: operations["replace_list"];
+        post?: never;
+        /**
+         * Delete a task list, and say what becomes of its tasks
+         * @description `tasks` is required: `delete` deletes the list's tasks with it; `move_to_inbox` moves them to the Inbox first, where they keep their ids and get a new `version` (and so appear in `/tasks/changes`). Either way, one step: no task is left without a list. The Inbox cannot be deleted (409 `inbox_protected`). With `If-Match`, only if the list is still at that version (412 otherwise).
+         */
+        delete: operations["delete_list"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some of a task list's fields
+         * @description JSON Merge Patch (RFC 7396): a field that is absent stays as it is, `null` clears `color`, and `null` for any other field is 422. The Inbox cannot be archived (409 `inbox_protected`). With `If-Match`, only if the list is still at that version (412 otherwise); a patch that changes nothing leaves `version` and `updated_at` as they are.
+         */
+        patch: operations["update_list"];
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -216,6 +294,8 @@ export interface components {
             tags?: components["schemas"]["TagsInput"];
             /** @default null */
             due_at?: components["schemas"]["DueAt"];
+            /** @description The list the task is in. On create, the Inbox when omitted; on replace, an omitted `list_id` leaves the task in its list (so that a client that predates lists does not move tasks by replacing them). A task keeps its id when it moves to another list. */
+            list_id?: components["schemas"]["ListIdReference"];
         };
         /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description` or `due_at` and is refused for the others. */
         TaskPatch: {
@@ -225,6 +305,8 @@ export interface components {
             tags?: components["schemas"]["TagsInput"];
             due_at?: components["schemas"]["DueAt"];
             completed?: boolean;
+            /** @description Move the task to this list; it keeps its id. */
+            list_id?: components["schemas"]["ListIdReference"];
         };
         /** @description The completion state to set; without `completed` (or without a body), a toggle. */
         CompletionInput: {
@@ -264,22 +346,103 @@ export interface components {
              * @description 1 when created, one more after every change; the task's `ETag` is this number in quotes.
              */
             version: number;
+            /**
+             * Format: int64
+             * @description The id of the list the task is in (the Inbox unless it was put elsewhere).
+             */
+            list_id: number;
         };
         TaskList: {
             items: components["schemas"]["Task"][];
             /** @description Pass as `cursor` for the next page; null on the last page. Encrypted: nothing in it can be read or changed. */
             next_cursor: string | null;
         };
+        /** @description One page of changes to tasks and to task lists together; `limit` counts both. Apply lists before tasks: a task's `list_id` names a list that is either already known or in the same page. */
         TaskChanges: {
             /** @description Tasks created or changed since the token, as they are now. */
             items: components["schemas"]["Task"][];
             /** @description Ids of the tasks deleted since the token. */
             deleted: number[];
+            /** @description Task lists created or changed since the token, as they are now. */
+            lists: components["schemas"]["TodoList"][];
+            /** @description Ids of the task lists deleted since the token. */
+            deleted_lists: number[];
             /** @description Pass as `cursor` (with the same `since`) for the next page; null on the last page. */
             next_cursor: string | null;
             /** @description On the last page, the token to send as `since` next time; null before it. Encrypted: nothing in it can be read or changed. */
             sync_token: string | null;
         };
+        /** @description The editable fields of a task list, as POST and PUT take them: an omitted field takes its default. */
+        TodoListInput: {
+            name: components["schemas"]["ListName"];
+            /** @default null */
+            color?: components["schemas"]["Color"];
+            /**
+             * @description An archived list is kept with its tasks, out of the way; the Inbox cannot be archived.
+             * @default false
+             */
+            archived?: boolean;
+        };
+        /** @description A JSON Merge Patch of a task list: only the fields present change; `null` clears `color` and is refused for the others. */
+        TodoListPatch: {
+            name?: components["schemas"]["ListName"];
+            color?: components["schemas"]["Color"];
+            archived?: boolean;
+        };
+        /** @description A list of tasks, such as "Groceries"; every task is in exactly one. */
+        TodoList: {
+            /**
+             * Format: int64
+             * @description The list's id, unique among the user's lists; drawn at random from 1 to 2^53 - 1 as a task's is, and as opaque.
+             */
+            id: number;
+            user_id: string;
+            name: components["schemas"]["ListName"];
+            color: components["schemas"]["Color"];
+            /**
+             * @description Where the list stands in the user's order, which the server keeps: lists sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one. A new list comes last.
+             * @example a1
+             */
+            position: string;
+            /** @description True for the user's Inbox: exactly one list per user, there from the start, where a task goes unless it names another list. It can be renamed but neither archived nor deleted. */
+            is_inbox: boolean;
+            archived: boolean;
+            /**
+             * Format: date-time
+             * @description When the list was created (UTC).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the list last changed (UTC); never moves backwards.
+             */
+            updated_at: string;
+            /**
+             * Format: int64
+             * @description 1 when created, one more after every change; the list's `ETag` is this number in quotes.
+             */
+            version: number;
+        };
+        TodoListPage: {
+            items: components["schemas"]["TodoList"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. Encrypted: nothing in it can be read or changed. */
+            next_cursor: string | null;
+        };
+        /**
+         * @description 1 to 100 characters, at least one of them not whitespace; no control characters other than tab, line feed and carriage return. Stored in Unicode NFC, which must leave 100 characters at most.
+         * @example Groceries
+         */
+        ListName: string;
+        /**
+         * @description A colour for the list, `#` and six hexadecimal digits (stored in lower case); null for none.
+         * @example #2e7d32
+         */
+        Color: string | null;
+        /**
+         * Format: int64
+         * @description The id of one of the user's lists. A list the user does not hold (another user's, or none) is 422 `validation_failed`, naming the field.
+         */
+        ListIdReference: number;
         /**
          * @description How urgent a task is; sorts by rank (low < medium < high < urgent).
          * @enum {string}
@@ -467,7 +630,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The task still has the entity tag named in `If-None-Match`; no body. */
+        /** @description The task (or list) still has the entity tag named in `If-None-Match`; no body. */
         NotModified: {
             headers: {
                 ETag: components["headers"]["ETag"];
@@ -490,6 +653,7 @@ export interface components {
                  *         "current": {
                  *           "id": 42,
                  *           "user_id": "user_123",
+                 *           "list_id": 3,
                  *           "title": "Buy milk",
                  *           "description": "Two litres, semi-skimmed.",
                  *           "completed": true,
@@ -522,6 +686,86 @@ export interface components {
                  *       "message": "A user may hold at most 10000 tasks.",
                  *       "details": {
                  *         "limit": 10000
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No such list for this user. */
+        ListNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "not_found",
+                 *       "message": "List not found.",
+                 *       "details": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The user already holds as many lists as a user may. */
+        ListLimitReached: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "list_limit_reached",
+                 *       "message": "A user may hold at most 1000 lists.",
+                 *       "details": {
+                 *         "limit": 1000
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The Inbox cannot be deleted or archived. */
+        InboxProtected: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "inbox_protected",
+                 *       "message": "The Inbox cannot be deleted or archived.",
+                 *       "details": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `If-Match` names none of the list's current entity tags: nothing changed. `details` holds the list as it is now; its `ETag` header is the one to send next. */
+        ListPreconditionFailed: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "precondition_failed",
+                 *       "message": "The list has changed since the version named in If-Match.",
+                 *       "details": {
+                 *         "current": {
+                 *           "id": 7,
+                 *           "user_id": "user_123",
+                 *           "name": "Groceries",
+                 *           "color": "#2e7d32",
+                 *           "position": "a1",
+                 *           "is_inbox": false,
+                 *           "archived": true,
+                 *           "created_at": "2026-11-28T09:00:00Z",
+                 *           "updated_at": "2026-11-28T11:00:00Z",
+                 *           "version": 2
+                 *         }
                  *       }
                  *     }
                  */
@@ -711,6 +955,22 @@ export interface components {
          * @example 42
          */
         TaskId: number;
+        /**
+         * @description The list's id.
+         * @example 7
+         */
+        ListId: number;
+        /**
+         * @description Only the tasks of this list. A list the user does not hold (another user's, or none) has no tasks: the page is empty.
+         * @example 7
+         */
+        ListFilter: number;
+        /** @description `true`: only archived lists; `false`: only the others; absent: both. Spelled `true` or `false` only. */
+        ArchivedFilter: boolean;
+        /** @description The order: `manual` is the user's own (by `position`, then `id`); `name` by Unicode code point; `created_at`; a `-` prefix for descending. Ties are broken by `id` in the same direction. */
+        ListSort: "manual" | "-manual" | "name" | "-name" | "created_at" | "-created_at";
+        /** @description What becomes of the list's tasks: `delete` them with it, or `move_to_inbox`. Required, so that no task is ever deleted by default. */
+        ListTasksOnDelete: "delete" | "move_to_inbox";
         /** @description `pending`: not completed; `completed`: completed; `all`: both. */
         StatusFilter: "all" | "pending" | "completed";
         /**
@@ -754,7 +1014,7 @@ export interface components {
         /** @description `sync_token` of the last page of the previous sync. Absent: every task, as a first sync. Tampered or another user's: 400 `invalid_sync_token`; older than the retention period: 410. */
         Since: string;
         /**
-         * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+         * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
          * @example "3"
          */
         IfMatch: string;
@@ -787,7 +1047,7 @@ export interface components {
          */
         RetryAfter: number;
         /**
-         * @description The task's strong entity tag: its `version` in quotes.
+         * @description The strong entity tag of the task or list: its `version` in quotes.
          * @example "3"
          */
         ETag: string;
@@ -799,6 +1059,11 @@ export interface operations {
     list_tasks: {
         parameters: {
             query?: {
+                /**
+                 * @description Only the tasks of this list. A list the user does not hold (another user's, or none) has no tasks: the page is empty.
+                 * @example 7
+                 */
+                list_id?: components["parameters"]["ListFilter"];
                 /** @description `pending`: not completed; `completed`: completed; `all`: both. */
                 status?: components["parameters"]["StatusFilter"];
                 /**
@@ -1033,7 +1298,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1090,7 +1355,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1138,7 +1403,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1196,7 +1461,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Change the task only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current task. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
                  * @example "3"
                  */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1237,6 +1502,330 @@ export interface operations {
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
             412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    list_lists: {
+        parameters: {
+            query?: {
+                /** @description `true`: only archived lists; `false`: only the others; absent: both. Spelled `true` or `false` only. */
+                archived?: components["parameters"]["ArchivedFilter"];
+                /** @description The order: `manual` is the user's own (by `position`, then `id`); `name` by Unicode code point; `created_at`; a `-` prefix for descending. Ties are broken by `id` in the same direction. */
+                sort?: components["parameters"]["ListSort"];
+                /** @description The most items a page holds. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the user's lists. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoListPage"];
+                };
+            };
+            400: components["responses"]["InvalidCursor"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    create_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique value chosen by the client for one logical create (a UUID is a good choice), kept per user for 24 hours. Printable ASCII, 1 to 255 characters. Sent once: two `Idempotency-Key` fields are 400 `bad_request`, and nothing is created.
+                 * @example 5f0c7a4e-4d6b-4a8e-9b1f-2c3d4e5f6a7b
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TodoListInput"];
+            };
+        };
+        responses: {
+            /** @description The created list (or, for a repeated `Idempotency-Key`, the first answer). */
+            201: {
+                headers: {
+                    /**
+                     * @description URL of the new list.
+                     * @example /api/user_123/lists/7
+                     */
+                    Location: string;
+                    ETag: components["headers"]["ETag"];
+                    /** @description `true` when this is the stored answer to an earlier request with the same key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["ListLimitReached"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    get_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Entity tags the caller already holds (comma-separated, or `*`): if the task's current `ETag` is one of them, 304 without a body. Several `If-None-Match` fields are one list. A value that is neither `*` nor a list of entity tags is 400 `bad_request`.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    replace_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TodoListInput"];
+            };
+        };
+        responses: {
+            /** @description The replaced list. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["InboxProtected"];
+            412: components["responses"]["ListPreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    delete_list: {
+        parameters: {
+            query: {
+                /** @description What becomes of the list's tasks: `delete` them with it, or `move_to_inbox`. Required, so that no task is ever deleted by default. */
+                tasks: components["parameters"]["ListTasksOnDelete"];
+            };
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; the body is empty. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["InboxProtected"];
+            412: components["responses"]["ListPreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    update_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/merge-patch+json": components["schemas"]["TodoListPatch"];
+                "application/json": components["schemas"]["TodoListPatch"];
+            };
+        };
+        responses: {
+            /** @description The list after the patch. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["InboxProtected"];
+            412: components["responses"]["ListPreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -1,0 +1,1 @@
+"""A user's task lists: the Inbox and the lists the user makes."""
