@@ -25,7 +25,12 @@ CREATE TABLE task_lists (
     changed_xid xid8        NOT NULL DEFAULT pg_current_xact_id(),
     CONSTRAINT task_lists_pkey PRIMARY KEY (user_id, id),
     CONSTRAINT task_lists_inbox_not_archived CHECK (NOT (is_inbox AND archived)),
-    CONSTRAINT task_lists_user_id_not_dot_segment CHECK (user_id NOT IN ('.', '..'))
+    -- The user ids of tasks (migrations 0001 and 0008).
+    CONSTRAINT task_lists_user_id_format CHECK (user_id ~ '^[A-Za-z0-9_.-]{1,128}$'),
+    CONSTRAINT task_lists_user_id_not_dot_segment CHECK (user_id NOT IN ('.', '..')),
+    CONSTRAINT task_lists_name_length CHECK (char_length(name) BETWEEN 1 AND 100),
+    CONSTRAINT task_lists_color_format CHECK (color ~ '^#[0-9a-f]{6}$'),
+    CONSTRAINT task_lists_version_positive CHECK (version >= 1)
 );
 -- Exactly one Inbox per user: two transactions that create it at once cannot both succeed.
 CREATE UNIQUE INDEX task_lists_inbox_idx ON task_lists (user_id) WHERE is_inbox;

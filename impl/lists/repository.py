@@ -38,7 +38,9 @@ LIST_COLUMNS = (
     "id, user_id, name, color, position, is_inbox, archived, created_at, updated_at, version"
 )
 ListSortField = Literal["manual", "name", "created_at"]
-# Each order's key, matching an index of migration 0016; ties are broken by id.
+# Each order's key, matching an index of migration 0016; ties are broken by id. Positions are
+# unique per user (their index says so), so the manual order needs no tie-breaker, and its index
+# holds none.
 SORT_KEYS: dict[str, str] = {
     "manual": "position",
     "name": 'name COLLATE "C"',
@@ -322,17 +324,21 @@ def page_statement(
     statement.where(f"user_id = {statement.parameter(user_id)}")
     if archived is not None:
         statement.where(f"archived = {statement.parameter(archived)}")
-    key = SORT_KEYS[sort]
     direction = "DESC" if descending else "ASC"
+    comparison = "<" if descending else ">"
+    key = SORT_KEYS[sort]
+    order = f"{key} {direction}" if sort == "manual" else f"{key} {direction}, id {direction}"
     if start is not None:
         start_key = f"{statement.parameter(start.key)}::{PAGE_START_TYPES[sort]}"
-        start_id = statement.parameter(start.list_id)
-        comparison = "<" if descending else ">"
-        statement.where(f"({key}, id) {comparison} ({start_key}, {start_id}::bigint)")
+        if sort == "manual":
+            statement.where(f"{key} {comparison} {start_key}")
+        else:
+            start_id = statement.parameter(start.list_id)
+            statement.where(f"({key}, id) {comparison} ({start_key}, {start_id}::bigint)")
     limit_placeholder = statement.parameter(limit)
     sql = (
         f"SELECT {LIST_COLUMNS} FROM task_lists WHERE {' AND '.join(statement.conditions)}"  # noqa: S608 (fixed fragments, values bound)
-        f" ORDER BY {key} {direction}, id {direction} LIMIT {limit_placeholder}"
+        f" ORDER BY {order} LIMIT {limit_placeholder}"
     )
     return named("list_lists", sql), statement.arguments
 

@@ -127,6 +127,7 @@ def _filter(statement: Statement, task_filter: TaskFilter) -> None:
 # transaction and id, and its columns of the union below (NULL where it has none).
 LIST_KIND = 0
 TASK_KIND = 1
+INT64_MAX = 2**63 - 1
 _TASK_COLUMNS = (
     "user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,"
     " completed_at, version, list_id, NULL::text, NULL::text, NULL::text, NULL::boolean,"
@@ -167,7 +168,19 @@ def _changes_branch(source: str, since: bool) -> str:
         f"SELECT {xid} AS xid, {kind}::smallint AS kind, {item_id} AS id, {deleted}, {columns}"  # noqa: S608 (names fixed above)
         f" FROM {source}"
         f" WHERE user_id = $1{unseen} AND pg_visible_in_snapshot({xid}, $2::text::pg_snapshot)"
-        f" AND ({xid}, {kind}::smallint, {item_id}) > ($3::text::xid8, $6::smallint, $4::bigint)"
+        f" AND ({xid}, {item_id}) > ($3::text::xid8, {_start_id(kind)})"
+        f" ORDER BY {xid}, {item_id} LIMIT $5"
+    )
+
+
+def _start_id(kind: int) -> str:
+    """Where a source's rows of the start's transaction ($3) begin, for a page that starts after
+    ($3, $6, $4) in the order (xid, kind, id): after id $4 for the start's own kind, at its first
+    id for a later kind, after its last for an earlier one. The bound stays a pair (xid, id), the
+    key of the source's index, so the scan starts there."""
+    return (
+        f"CASE WHEN {kind} > $6::smallint THEN 0 WHEN {kind} = $6::smallint THEN $4::bigint"
+        f" ELSE {INT64_MAX} END"
     )
 
 
@@ -178,7 +191,8 @@ def changes_statement(since: bool) -> str:
     that deleted it); a snapshot says which transactions had committed when it was taken. Rows
     of transactions the earlier snapshot could not see, and the later one can, are the changes
     between them, in whatever order those transactions committed. Paged by (xid, kind, id) from
-    ($3, $6, $4), $5 rows at a time.
+    ($3, $6, $4), $5 rows at a time: each source gives its first $5 from its index, in order, and
+    only those are sorted together.
     """
     sources = ["task_lists", "tasks"]
     if since:

@@ -12,6 +12,9 @@ from impl.db.pool import Database, PoolSettings
 from impl.db.url import normalize_database_url
 from impl.health import HealthApi
 from impl.lifecycle import Lifecycle
+from impl.lists.api import ListsApi
+from impl.lists.repository import ListRepository
+from impl.lists.service import list_policy
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
@@ -28,6 +31,7 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
     )
     router = create_router(
         tasks_api=TasksApi(TaskRepository(database), task_policy("s" * 32)),
+        lists_api=ListsApi(ListRepository(database), list_policy("s" * 32)),
         health_api=HealthApi(database, Lifecycle(drain_seconds=0), migrations=[]),
         authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
     )

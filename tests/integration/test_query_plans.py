@@ -19,15 +19,21 @@ import asyncpg
 import pytest
 
 from impl.db.migrations import migrate
+from impl.lists.repository import ListPageStart, ListSortField, page_statement
 from impl.tasks.listing import PageStart, Sort, TaskFilter
-from impl.tasks.queries import changes_statement, list_statement
+from impl.tasks.queries import LIST_KIND, changes_statement, list_statement
 from tests.support.postgres import PostgresServer, target
 
 HEAVY_USER = "heavy"
+HEAVY_LISTS = 200
 SEED = f"""
+INSERT INTO task_lists (user_id, id, name, position, archived)
+SELECT '{HEAVY_USER}', n, 'list ' || n, 'b' || lpad(n::text, 4, '0'), n % 10 = 0
+FROM generate_series(1, {HEAVY_LISTS}) AS n;
 INSERT INTO tasks (user_id, title)
 SELECT 'user_' || (n % 500), 'task ' || n FROM generate_series(1, 50000) AS n;
-INSERT INTO tasks (user_id, title, description, priority, tags, due_at, completed, completed_at)
+INSERT INTO tasks (user_id, title, description, priority, tags, due_at, completed, completed_at,
+                   list_id)
 SELECT '{HEAVY_USER}',
        'chore ' || n || CASE WHEN n % 2000 = 0 THEN ' dentist/d\u00e9ntist' ELSE '' END,
        'note ' || n,
@@ -35,13 +41,19 @@ SELECT '{HEAVY_USER}',
        CASE WHEN n % 1000 = 0 THEN ARRAY['rare', 'home'] ELSE ARRAY['home'] END,
        CASE WHEN n % 3 = 0 THEN NULL ELSE now() + (n - 10000) * interval '1 hour' END,
        n % 5 = 0,
-       CASE WHEN n % 5 = 0 THEN now() END
+       CASE WHEN n % 5 = 0 THEN now() END,
+       1 + n % {HEAVY_LISTS}
 FROM generate_series(1, 20000) AS n;
 INSERT INTO task_deletions (user_id, task_id)
 SELECT CASE WHEN n % 10 = 0 THEN '{HEAVY_USER}' ELSE 'user_' || (n % 500) END, 1000000 + n
 FROM generate_series(1, 50000) AS n;
+INSERT INTO task_list_deletions (user_id, list_id)
+SELECT CASE WHEN n % 10 = 0 THEN '{HEAVY_USER}' ELSE 'user_' || (n % 500) END, 1000000 + n
+FROM generate_series(1, 5000) AS n;
 ANALYZE tasks;
 ANALYZE task_deletions;
+ANALYZE task_lists;
+ANALYZE task_list_deletions;
 """
 SORTS = [Sort.parse(value) for value in ("created_at", "updated_at", "due_at", "priority", "title")]
 SORTS += [Sort(sort.field, descending=True) for sort in SORTS]
@@ -322,13 +334,66 @@ def test_delta_sync_reads_the_indexes_of_changes(
 ) -> None:
     # A sync right after the previous one: both snapshots are of now, after the seed.
     now = planner.snapshot()
-    arguments: list[object] = [HEAVY_USER, now, "0", 0, 51]
+    arguments: list[object] = [HEAVY_USER, now, "0", 0, 51, LIST_KIND]
     if since:
         arguments.append(now)
 
     plan = planned_for(changes_statement(since), arguments, planner, planned)
 
     assert "tasks_user_id_changed_xid_idx" in plan, plan
+    assert "task_lists_user_id_changed_xid_idx" in plan, plan
     if since:
         assert "task_deletions_user_id_deleted_xid_idx" in plan, plan
+        assert "task_list_deletions_user_id_deleted_xid_idx" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "from a cursor"])
+def test_the_tasks_of_one_list_newest_first_read_the_list_index_in_order(
+    planner: Planner, deep: bool, planned: str
+) -> None:
+    start = PageStart(MIDDLE_KEYS["created_at"], 42) if deep else None
+    sql, arguments = list_statement(
+        HEAVY_USER, TaskFilter(list_id=7), Sort("created_at", descending=True), start, 51
+    )
+
+    plan = planned_for(sql, arguments, planner, planned)
+
+    assert "tasks_user_id_list_id_created_at_idx" in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
+    assert "Seq Scan" not in plan, plan
+
+
+LIST_SORT_INDEXES = {
+    "manual": "task_lists_user_id_position_idx",
+    "name": "task_lists_user_id_name_idx",
+    "created_at": "task_lists_user_id_created_at_idx",
+}
+LIST_MIDDLE_KEYS = {"manual": "b0100", "name": "list 100", "created_at": datetime.now(UTC)}
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("archived", [None, False], ids=["all lists", "active lists"])
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "from a cursor"])
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("sort", sorted(LIST_SORT_INDEXES))
+def test_each_order_of_the_lists_reads_its_index_in_order(
+    planner: Planner,
+    sort: ListSortField,
+    descending: bool,
+    deep: bool,
+    archived: bool | None,
+    planned: str,
+) -> None:
+    start = ListPageStart(LIST_MIDDLE_KEYS[sort], 42) if deep else None
+    # A page of 10 and one more, from the middle of the heavy user's 200 lists: fewer rows than
+    # remain either way. When a page would hold every list after the cursor, sorting what the
+    # index finds is as cheap, and the planner rightly does that.
+    sql, arguments = page_statement(HEAVY_USER, archived, sort, descending, start, 11)
+
+    plan = planned_for(sql, arguments, planner, planned)
+
+    assert LIST_SORT_INDEXES[sort] in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
     assert "Seq Scan" not in plan, plan
