@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from impl.db.migrations import load_migrations, locked_runner
 from tests.conftest import LOG_DIR, new_user, service_settings
@@ -145,7 +146,7 @@ def previous_release_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_previous_release_serves_on_the_schema_after_the_new_migrations(
-    postgres: PostgresServer, contract: Contract, previous_release_code: Path
+    postgres: PostgresServer, previous_release_code: Path
 ) -> None:
     user = new_user("previous")
     auth = {"Authorization": f"Bearer {user.token}"}
@@ -177,7 +178,7 @@ def test_the_previous_release_serves_on_the_schema_after_the_new_migrations(
                 client.get("/health/ready"),
             ]
 
-    # then every operation answers as the contract says
+    # then every operation answers as its own contract says (the new one may add fields)
     assert [answer.status_code for answer in answers] == [
         201,
         200,
@@ -189,6 +190,7 @@ def test_the_previous_release_serves_on_the_schema_after_the_new_migrations(
         204,
         200,
     ]
+    contract = Contract(yaml.safe_load((previous_release_code / "openapi.yaml").read_text()))
     for answer in answers:
         contract.assert_conforms(answer)
     assert answers[4].json()["items"][0]["title"] == "during"

@@ -16,6 +16,10 @@ export type TaskPatch = components["schemas"]["TaskPatch"];
 export type TaskList = components["schemas"]["TaskList"];
 export type TaskChanges = components["schemas"]["TaskChanges"];
 export type Priority = components["schemas"]["Priority"];
+export type TodoList = components["schemas"]["TodoList"];
+export type TodoListInput = components["schemas"]["TodoListInput"];
+export type TodoListPatch = components["schemas"]["TodoListPatch"];
+export type TodoListPage = components["schemas"]["TodoListPage"];
 export type ErrorBody = components["schemas"]["Error"];
 
 export type TaskApiClient = Client<paths>;

@@ -163,6 +163,46 @@ describe("the TypeScript client against the live service", () => {
     assert.equal(tokenCalls(), 8);
   });
 
+  test("lists: the Inbox, a list made, a task moved into it, the list deleted", async () => {
+    const { client } = aliceClient();
+    const lists = await unwrap(client.GET("/api/{user_id}/lists", { params: { path } }));
+    const inbox = lists.items.find((list) => list.is_inbox);
+    assert.ok(inbox, "every user has an Inbox");
+    const groceries = await unwrap(
+      client.POST("/api/{user_id}/lists", { params: { path }, body: { name: "Groceries" } }),
+    );
+    const task = await createTask(client, "Milk");
+    assert.equal(task.list_id, inbox.id);
+
+    const moved = await unwrap(
+      client.PATCH("/api/{user_id}/tasks/{task_id}", {
+        params: { path: { ...path, task_id: task.id } },
+        headers: MERGE_PATCH,
+        body: { list_id: groceries.id },
+      }),
+    );
+    const inList = await unwrap(
+      client.GET("/api/{user_id}/tasks", { params: { path, query: { list_id: groceries.id } } }),
+    );
+    await unwrap(
+      client.DELETE("/api/{user_id}/lists/{list_id}", {
+        params: { path: { ...path, list_id: groceries.id }, query: { tasks: "move_to_inbox" } },
+      }),
+    );
+    const back = await unwrap(
+      client.GET("/api/{user_id}/tasks/{task_id}", {
+        params: { path: { ...path, task_id: task.id } },
+      }),
+    );
+
+    assert.equal(moved.id, task.id);
+    assert.deepEqual(
+      inList.items.map((item) => item.id),
+      [task.id],
+    );
+    assert.equal(back.list_id, inbox.id);
+  });
+
   test("list pages through next_cursor with a filter", async () => {
     const { client } = aliceClient();
     const home: number[] = [];

@@ -18,6 +18,8 @@ import {
   type Task,
   type TaskChanges,
   type TaskList,
+  type TodoList,
+  type TodoListPage,
   type components,
   type operations,
   type paths,
@@ -47,6 +49,7 @@ const examples = JSON.parse(readFileSync(required("MOCK_EXAMPLES"), "utf8")) as 
 const client = createTaskApiClient({ baseUrl, getToken: () => "any-token" });
 const path = { user_id: "user_123" };
 const taskPath = { user_id: "user_123", task_id: 42 };
+const listPath = { user_id: "user_123", list_id: 7 };
 
 /** The body of `result`, after checking it is the operation's example, status and headers. */
 async function expectExample<Data>(
@@ -144,6 +147,66 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       }),
     );
     assert.equal(task.id, taskPath.task_id);
+  });
+
+  test("list_lists", async () => {
+    const page: TodoListPage = await expectExample(
+      "list_lists",
+      client.GET("/api/{user_id}/lists", { params: { path, query: { sort: "manual" } } }),
+    );
+    assert.ok(page.items.some((list) => list.is_inbox));
+  });
+
+  test("create_list", async () => {
+    const list: TodoList = await expectExample(
+      "create_list",
+      client.POST("/api/{user_id}/lists", {
+        params: { path, header: { "Idempotency-Key": "groceries-1" } },
+        body: { name: "Groceries", color: "#2e7d32" },
+      }),
+    );
+    assert.equal(typeof list.position, "string");
+  });
+
+  test("get_list", async () => {
+    const list: TodoList = await expectExample(
+      "get_list",
+      client.GET("/api/{user_id}/lists/{list_id}", { params: { path: listPath } }),
+    );
+    assert.equal(list.id, listPath.list_id);
+  });
+
+  test("replace_list", async () => {
+    const list: TodoList = await expectExample(
+      "replace_list",
+      client.PUT("/api/{user_id}/lists/{list_id}", {
+        params: { path: listPath, header: { "If-Match": '"1"' } },
+        body: { name: "Groceries", color: "#2e7d32" },
+      }),
+    );
+    assert.equal(list.id, listPath.list_id);
+  });
+
+  test("update_list", async () => {
+    const list: TodoList = await expectExample(
+      "update_list",
+      client.PATCH("/api/{user_id}/lists/{list_id}", {
+        params: { path: listPath },
+        headers: MERGE_PATCH,
+        body: { archived: true },
+      }),
+    );
+    assert.equal(list.archived, true);
+  });
+
+  test("delete_list", async () => {
+    const nothing: undefined = await expectExample(
+      "delete_list",
+      client.DELETE("/api/{user_id}/lists/{list_id}", {
+        params: { path: listPath, query: { tasks: "move_to_inbox" } },
+      }),
+    );
+    assert.equal(nothing, undefined);
   });
 
   test("check_liveness", async () => {
