@@ -8,16 +8,21 @@ Loaded through SCHEMATHESIS_HOOKS by tests/fuzz/run.py. FUZZ_IDENTITY chooses th
 - `anonymous`: no token at all.
 """
 
+import functools
 import itertools
 import os
 import re
 from typing import Any
 
+import httpx
 import schemathesis
 
 from tests.support.tokens import token_for
 
 IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
+BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
+# The task operations whose body may name a list.
+NAMES_A_LIST = ("create_task", "replace_task", "update_task")
 IDENTITIES = ("owner", "stranger", "anonymous")
 STRANGERS = ("intruder", "intruder_2")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
@@ -84,6 +89,9 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     - A made-up If-Match never names a version the service issued, so every such write is a
       412. Every other well-formed one becomes `*` (any current version), so that writes with
       If-Match also reach the database; the others still check the 412s.
+    - A list id is one the service issued: a well-formed task body that names a list names the
+      owner's Inbox, as a client that read the lists would (one that names none is 422, pinned
+      by tests/integration/test_lists.py).
     """
     headers = case.headers or {}
     number = next(_case_numbers)
@@ -98,3 +106,25 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
             headers[name] = f'"{opaque}"'
     if "If-Match" in headers and well_formed and number % 2 == 0:
         headers["If-Match"] = "*"
+    body = case.body
+    if (
+        IDENTITY == "owner"
+        and well_formed
+        and case.operation.definition.raw.get("operationId") in NAMES_A_LIST
+        and isinstance(body, dict)
+        and "list_id" in body
+    ):
+        body["list_id"] = _inbox_of(_path_user_id(case))
+
+
+@functools.cache
+def _inbox_of(user_id: str) -> int:
+    """The id of the user's Inbox, as the service lists it (one request per user)."""
+    response = httpx.get(
+        f"{BASE_URL}/api/{user_id}/lists",
+        headers={"Authorization": f"Bearer {token_for(user_id)}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    inbox: int = next(item["id"] for item in response.json()["items"] if item["is_inbox"])
+    return inbox
