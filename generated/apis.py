@@ -57,6 +57,8 @@ class BaseTasksApi(ABC):
             '-priority',
             'title',
             '-title',
+            'manual',
+            '-manual',
         ],
         limit: int,
         cursor: str | None,
@@ -130,6 +132,18 @@ class BaseTasksApi(ABC):
         body: models.TaskPatch,
     ) -> Tagged[documents.Task]:
         """Change some of a task's fields."""
+
+    @abstractmethod
+    async def move_task(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+        body: models.TaskMove,
+    ) -> Tagged[documents.Task]:
+        """Move a task within its list or to another one."""
 
     @abstractmethod
     async def toggle_task_completion(
@@ -227,6 +241,18 @@ class BaseListsApi(ABC):
         body: models.TodoListPatch,
     ) -> Tagged[documents.TodoList]:
         """Change some of a task list's fields."""
+
+    @abstractmethod
+    async def move_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+        if_match: str | None,
+        body: models.ListMove,
+    ) -> Tagged[documents.TodoList]:
+        """Move a task list in the user's order."""
 
 
 class BaseHealthApi(ABC):

@@ -70,6 +70,7 @@ class Task(TypedDict):
     completed_at: datetime | None
     version: int
     list_id: int
+    position: str
 
 
 class TaskList(TypedDict):
@@ -119,6 +120,26 @@ class TodoList(TypedDict):
 class TodoListPage(TypedDict):
     items: list[TodoList]
     next_cursor: str | None
+
+
+class TaskMove(TypedDict, closed=True):
+    """
+    Where to put a task: after one task or before another (not both), in a list; every field is optional.
+
+    """
+
+    list_id: NotRequired[int]
+    after_id: NotRequired[int]
+    before_id: NotRequired[int]
+
+
+class ListMove(TypedDict, closed=True):
+    """
+    Where to put a list, after one list or before another (not both).
+    """
+
+    after_id: NotRequired[int]
+    before_id: NotRequired[int]
 
 
 class TaskChanges(TypedDict):

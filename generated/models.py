@@ -273,6 +273,16 @@ class Task(ContractModel):
             le=9223372036854775807,
         ),
     ]
+    position: Annotated[
+        str,
+        Field(
+            description="Where the task stands in its list's own order (`sort=manual`), which the server keeps: tasks sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one; change it with `move_task`. A new task, or one put in another list, comes last there.\n",
+            examples=["a1"],
+            max_length=64,
+            min_length=1,
+            pattern="^[0-9A-Za-z]+$",
+        ),
+    ]
 
 
 class TaskList(ContractModel):
@@ -430,6 +440,67 @@ class TodoListPage(ContractModel):
             description="Pass as `cursor` for the next page; null on the last page. Encrypted: nothing in it can be read or changed.\n"
         ),
     ]
+
+
+class TaskMove(ContractModel):
+    """
+    Where to put a task: after one task or before another (not both), in a list; every field is optional.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    list_id: Annotated[
+        int | MISSING,
+        Field(
+            description="The id of one of the user's lists. A list the user does not hold (another user's, or none) is 422 `validation_failed`, naming the field.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
+    after_id: Annotated[
+        int | MISSING,
+        Field(
+            description="The id of a neighbour at the new place: a task of the same list, or another list of the user. One the user does not hold there is 422 naming the field.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
+    before_id: Annotated[
+        int | MISSING,
+        Field(
+            description="The id of a neighbour at the new place: a task of the same list, or another list of the user. One the user does not hold there is 422 naming the field.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
+
+
+class ListMove(ContractModel):
+    """
+    Where to put a list, after one list or before another (not both).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    after_id: Annotated[
+        int | MISSING,
+        Field(
+            description="The id of a neighbour at the new place: a task of the same list, or another list of the user. One the user does not hold there is 422 naming the field.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
+    before_id: Annotated[
+        int | MISSING,
+        Field(
+            description="The id of a neighbour at the new place: a task of the same list, or another list of the user. One the user does not hold there is 422 naming the field.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
 
 
 class TaskChanges(ContractModel):

@@ -132,6 +132,8 @@ def create_router(
                 '-priority',
                 'title',
                 '-title',
+                'manual',
+                '-manual',
             ],
             Query(),
         ] = '-created_at',
@@ -449,6 +451,56 @@ def create_router(
         body: models.TaskPatch,
     ) -> Response:
         tagged = await tasks_api.update_task(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            if_match=if_match,
+            body=body,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/tasks/{task_id}/move",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["POST"],
+        operation_id="move_task",
+        summary='Move a task within its list or to another one',
+        tags=["tasks"],
+        status_code=200,
+    )
+    async def move_task(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+        body: models.TaskMove,
+    ) -> Response:
+        tagged = await tasks_api.move_task(
             principal=principal,
             user_id=user_id,
             task_id=task_id,
@@ -805,6 +857,56 @@ def create_router(
         body: models.TodoListPatch,
     ) -> Response:
         tagged = await lists_api.update_list(
+            principal=principal,
+            user_id=user_id,
+            list_id=list_id,
+            if_match=if_match,
+            body=body,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/lists/{list_id}/move",
+        Operation(
+            admission=lists_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["POST"],
+        operation_id="move_list",
+        summary="Move a task list in the user's order",
+        tags=["lists"],
+        status_code=200,
+    )
+    async def move_list(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        list_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+        body: models.ListMove,
+    ) -> Response:
+        tagged = await lists_api.move_list(
             principal=principal,
             user_id=user_id,
             list_id=list_id,

@@ -98,15 +98,19 @@ def respace(
 ) -> tuple[int, list[str]]:
     """New keys for a window of ordered sibling `keys` around `index`, all at most `longest // 2`
     characters: the window doubles until its neighbours leave that much room (or it is all of
-    them). Returns where the window starts and its new keys, which keep the window's order."""
+    them); neighbours that tie widen it too. Returns where the window starts and its new keys,
+    which keep the window's order."""
     radius = 1
     while True:
         start, end = max(0, index - radius), min(len(keys), index + radius + 1)
         lower = keys[start - 1] if start > 0 else None
         upper = keys[end] if end < len(keys) else None
-        fresh = keys_between(lower, upper, end - start)
-        if max(len(key) for key in fresh) <= longest // 2 or (start == 0 and end == len(keys)):
-            return start, fresh
+        everything = start == 0 and end == len(keys)
+        # Neighbours that tie (keys made at the same time) leave no room: widen.
+        if lower is None or upper is None or lower < upper:
+            fresh = keys_between(lower, upper, end - start)
+            if max(len(key) for key in fresh) <= longest // 2 or everything:
+                return start, fresh
         radius *= 2
 
 
@@ -189,3 +193,29 @@ def _midpoint(low: str, high: str | None) -> str:
     if high is not None and len(high) > 1:
         return high[0]
     return DIGITS[low_digit] + _midpoint(low[1:], None)
+
+
+def place_between(
+    siblings: Sequence[tuple[str, int]], gap: int, *, longest: int = MAX_KEY_LENGTH
+) -> tuple[str, dict[int, str]]:
+    """The key of an item put at `gap` among ordered `siblings` ((key, id) pairs, the item not
+    among them), and the new keys of the siblings that must move to make room, by id.
+
+    Usually the key between the two neighbours, and no sibling moves. When that key would be
+    longer than `longest`, or the neighbours tie (two keys made at once), a window of siblings
+    around the gap is respaced (`respace`), widened until its outer neighbours differ.
+    """
+    lower = siblings[gap - 1][0] if gap > 0 else None
+    upper = siblings[gap][0] if gap < len(siblings) else None
+    if lower is None or upper is None or lower < upper:
+        key = key_between(lower, upper)
+        if len(key) <= longest:
+            return key, {}
+    keys = [key for key, _ in siblings]
+    # The item's own slot, whatever it holds: the window always covers it.
+    keys.insert(gap, lower or upper or FIRST_KEY)
+    start, fresh = respace(keys, gap, longest=longest)
+    ids = [item for _, item in siblings]
+    ids.insert(gap, 0)
+    moved = {ids[start + offset]: key for offset, key in enumerate(fresh)}
+    return moved.pop(0), moved

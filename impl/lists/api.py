@@ -8,7 +8,7 @@ from contract_runtime.answers import Created, Tagged
 from contract_runtime.security import Principal
 from generated.apis import BaseListsApi
 from generated.documents import TodoList, TodoListPage
-from generated.models import TodoListInput, TodoListPatch
+from generated.models import ListMove, TodoListInput, TodoListPatch
 from impl.auth.verifier import require_owner
 from impl.lists.repository import ListRepository
 from impl.lists.service import ListPolicy, ListService, TasksOnDelete
@@ -84,6 +84,18 @@ class ListsApi(BaseListsApi):
     ) -> Tagged[TodoList]:
         service = self._lists(principal, user_id)
         return _tagged(await service.update(list_id, allowed_versions(if_match), body))
+
+    async def move_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+        if_match: str | None,
+        body: ListMove,
+    ) -> Tagged[TodoList]:
+        service = self._lists(principal, user_id)
+        return _tagged(await service.move(list_id, allowed_versions(if_match), body))
 
     async def delete_list(
         self,

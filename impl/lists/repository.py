@@ -29,7 +29,8 @@ from impl.idempotency import (
     recorded_answer,
 )
 from impl.observability.naming import named
-from impl.positions import key_between
+from impl.ordering import Place, already_there, sibling_order
+from impl.positions import key_between, keys_between
 from impl.tasks.queries import Statement
 from impl.tasks.repository import ENSURE_INBOX
 from impl.versioned import Outcome
@@ -38,9 +39,7 @@ LIST_COLUMNS = (
     "id, user_id, name, color, position, is_inbox, archived, created_at, updated_at, version"
 )
 ListSortField = Literal["manual", "name", "created_at"]
-# Each order's key, matching an index of migration 0016; ties are broken by id. Positions are
-# unique per user (their index says so), so the manual order needs no tie-breaker, and its index
-# holds none.
+# Each order's key, matching an index of migrations 0016 and 0020; ties are broken by id.
 SORT_KEYS: dict[str, str] = {
     "manual": "position",
     "name": 'name COLLATE "C"',
@@ -123,6 +122,7 @@ DELETE_WITH_TASKS = named(
     SELECT count(*) FROM tasks_gone
 """,  # noqa: S608 (fixed fragments)
 )
+# The tasks come last in the Inbox, in the order they had ($3: their ids, $4: their new keys).
 DELETE_MOVING_TASKS = named(
     "delete_list_moving_tasks",
     f"""
@@ -130,13 +130,47 @@ DELETE_MOVING_TASKS = named(
         UPDATE tasks SET list_id = (
                 SELECT id FROM task_lists WHERE user_id = $1 AND is_inbox
             ),
+            position = fresh.position,
             version = version + 1,
-            updated_at = greatest(clock_timestamp(), updated_at),
+            updated_at = greatest(clock_timestamp(), tasks.updated_at),
             changed_xid = pg_current_xact_id()
-        WHERE user_id = $1 AND list_id = $2
-        RETURNING id
+        FROM unnest($3::bigint[], $4::text[]) AS fresh (id, position)
+        WHERE tasks.user_id = $1 AND tasks.list_id = $2 AND tasks.id = fresh.id
+        RETURNING tasks.id
     ), {_FORGET_LIST}
     SELECT count(*) FROM moved
+""",  # noqa: S608 (fixed fragments)
+)
+TASKS_IN_ORDER = named(
+    "read_tasks_of_list_in_order",
+    "SELECT id FROM tasks WHERE user_id = $1 AND list_id = $2 ORDER BY position, id",
+)
+LAST_IN_INBOX = named(
+    "read_last_position_in_inbox",
+    """
+    SELECT max(position) FROM tasks
+    WHERE user_id = $1 AND list_id = (SELECT id FROM task_lists WHERE user_id = $1 AND is_inbox)
+""",
+)
+ORDER = sibling_order("task_lists", "user_id = $2")
+LOCK_LIST_TO_MOVE = named(
+    "lock_list_to_move",
+    f"SELECT {LIST_COLUMNS} FROM task_lists WHERE user_id = $1 AND id = $2 FOR NO KEY UPDATE",  # noqa: S608 (fixed columns)
+)
+RESPACE = named(
+    "respace_lists",
+    f"""
+    UPDATE task_lists SET position = fresh.position, {STAMP}
+    FROM unnest($2::bigint[], $3::text[]) AS fresh (id, position)
+    WHERE task_lists.user_id = $1 AND task_lists.id = fresh.id
+""",  # noqa: S608 (fixed fragments)
+)
+PLACE = named(
+    "place_list",
+    f"""
+    UPDATE task_lists SET position = $3, {STAMP}
+    WHERE user_id = $1 AND id = $2
+    RETURNING {LIST_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
 T = TypeVar("T")
@@ -281,15 +315,42 @@ class ListRepository:
     ) -> Deletion:
         """Delete the list if `allowed` says so of it as it is, locked: nothing can be written
         into it meanwhile (a task's key to its list waits for the lock, then finds no list)."""
-        statement = DELETE_MOVING_TASKS if move_tasks_to_inbox else DELETE_WITH_TASKS
         async with self._database.connection() as connection, connection.transaction():
             current = _list(await connection.fetchrow(LOCK_FOR_DELETE, user_id, list_id))
             if current is None or not allowed(current):
                 return Deletion(False, current)
-            # A statement of its own, after the lock: it sees every task committed into the
+            # Statements of their own, after the lock: they see every task committed into the
             # list before.
-            await connection.fetchval(statement, user_id, list_id)
+            if not move_tasks_to_inbox:
+                await connection.fetchval(DELETE_WITH_TASKS, user_id, list_id)
+                return Deletion(True, None)
+            moving = [
+                record["id"] for record in await connection.fetch(TASKS_IN_ORDER, user_id, list_id)
+            ]
+            last = await connection.fetchval(LAST_IN_INBOX, user_id)
+            keys = keys_between(last, None, len(moving))
+            await connection.fetchval(DELETE_MOVING_TASKS, user_id, list_id, moving, keys)
             return Deletion(True, None)
+
+    async def move(
+        self, user_id: str, list_id: int, versions: list[int] | None, place: Place
+    ) -> Outcome[TodoList]:
+        """Put the list at `place` in the user's order; the outcome as for `replace` (a move to
+        where the list is changes nothing). A neighbour that is not the user's raises."""
+        async with self._database.connection() as connection, connection.transaction():
+            await connection.execute(LOCK_ORDER, user_id)
+            current = _list(await connection.fetchrow(LOCK_LIST_TO_MOVE, user_id, list_id))
+            if current is None or (versions is not None and current["version"] not in versions):
+                return Outcome(written=False, current=current)
+            scope = (user_id, user_id, list_id)
+            lower, upper = await ORDER.neighbours(connection, scope, place)
+            if already_there((current["position"], list_id), lower, upper):
+                return Outcome(written=False, current=current)
+            key, moved = await ORDER.key_between(connection, scope, lower, upper)
+            if moved:
+                await connection.execute(RESPACE, user_id, list(moved), list(moved.values()))
+            placed = await connection.fetchrow(PLACE, user_id, list_id, key)
+            return Outcome(written=True, current=_list(placed))
 
 
 async def _outcome(
@@ -324,21 +385,17 @@ def page_statement(
     statement.where(f"user_id = {statement.parameter(user_id)}")
     if archived is not None:
         statement.where(f"archived = {statement.parameter(archived)}")
-    direction = "DESC" if descending else "ASC"
-    comparison = "<" if descending else ">"
     key = SORT_KEYS[sort]
-    order = f"{key} {direction}" if sort == "manual" else f"{key} {direction}, id {direction}"
+    direction = "DESC" if descending else "ASC"
     if start is not None:
         start_key = f"{statement.parameter(start.key)}::{PAGE_START_TYPES[sort]}"
-        if sort == "manual":
-            statement.where(f"{key} {comparison} {start_key}")
-        else:
-            start_id = statement.parameter(start.list_id)
-            statement.where(f"({key}, id) {comparison} ({start_key}, {start_id}::bigint)")
+        start_id = statement.parameter(start.list_id)
+        comparison = "<" if descending else ">"
+        statement.where(f"({key}, id) {comparison} ({start_key}, {start_id}::bigint)")
     limit_placeholder = statement.parameter(limit)
     sql = (
         f"SELECT {LIST_COLUMNS} FROM task_lists WHERE {' AND '.join(statement.conditions)}"  # noqa: S608 (fixed fragments, values bound)
-        f" ORDER BY {order} LIMIT {limit_placeholder}"
+        f" ORDER BY {key} {direction}, id {direction} LIMIT {limit_placeholder}"
     )
     return named("list_lists", sql), statement.arguments
 

@@ -8,11 +8,13 @@ from typing import Any, Literal
 import orjson
 
 from generated.documents import TodoList, TodoListPage
-from generated.models import TodoListInput, TodoListPatch
+from generated.models import ListMove, TodoListInput, TodoListPatch
 from impl.errors import ApiError, ErrorCode, InvalidToken
 from impl.idempotency import IdempotencyKeyReused, KeyedRequest
 from impl.json import dumps
 from impl.lists.repository import ListPageStart, ListRepository, ListSortField, NewList
+from impl.moves import NeighbourNotThere, neighbours
+from impl.ordering import NeighbourMissing, Place
 from impl.signing import TokenSigner
 from impl.stored_text import stored_text
 from impl.versioned import Outcome, Vocabulary, precondition_failed
@@ -160,6 +162,16 @@ class ListService:
             return LISTS.answer(Outcome(written=False, current=current), if_match)
         outcome = await self._repository.update(self._owner_id, list_id, if_match, changes)
         return _answer(outcome, if_match, archiving=changes.get("archived") is True)
+
+    async def move(self, list_id: int, if_match: list[int] | None, body: ListMove) -> TodoList:
+        after, before = neighbours(body, list_id)
+        try:
+            outcome = await self._repository.move(
+                self._owner_id, list_id, if_match, Place(after, before)
+            )
+        except NeighbourMissing as missing:
+            raise NeighbourNotThere(missing.field) from None
+        return LISTS.answer(outcome, if_match)
 
     async def delete(self, list_id: int, if_match: list[int] | None, tasks: TasksOnDelete) -> None:
         def allowed(current: TodoList) -> bool:

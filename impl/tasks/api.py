@@ -9,7 +9,7 @@ from contract_runtime.answers import Created, Tagged
 from contract_runtime.security import Principal
 from generated.apis import BaseTasksApi
 from generated.documents import Task, TaskChanges, TaskList
-from generated.models import CompletionInput, Priority, TaskInput, TaskPatch
+from generated.models import CompletionInput, Priority, TaskInput, TaskMove, TaskPatch
 from impl.auth.verifier import require_owner
 from impl.tasks.listing import Sort, Status, TaskFilter
 from impl.tasks.repository import TaskRepository
@@ -122,6 +122,18 @@ class TasksApi(BaseTasksApi):
     ) -> Tagged[Task]:
         service = self._tasks(principal, user_id)
         return _tagged(await service.update(task_id, allowed_versions(if_match), body))
+
+    async def move_task(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+        body: TaskMove,
+    ) -> Tagged[Task]:
+        service = self._tasks(principal, user_id)
+        return _tagged(await service.move(task_id, allowed_versions(if_match), body))
 
     async def toggle_task_completion(
         self,

@@ -9,8 +9,15 @@ from typing import Any, Literal
 import orjson
 
 Status = Literal["all", "pending", "completed"]
-SortField = Literal["created_at", "updated_at", "due_at", "priority", "title"]
-SORT_FIELDS: tuple[SortField, ...] = ("created_at", "updated_at", "due_at", "priority", "title")
+SortField = Literal["created_at", "updated_at", "due_at", "priority", "title", "manual"]
+SORT_FIELDS: tuple[SortField, ...] = (
+    "created_at",
+    "updated_at",
+    "due_at",
+    "priority",
+    "title",
+    "manual",
+)
 
 
 @dataclass(frozen=True, slots=True)

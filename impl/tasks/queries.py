@@ -13,7 +13,7 @@ from impl.tasks.listing import PageStart, Sort, TaskFilter
 # The columns of the contract's `Task`, in its order.
 TASK_COLUMNS = (
     "id, user_id, title, description, completed, created_at, updated_at,"
-    " priority, tags, due_at, completed_at, version, list_id"
+    " priority, tags, due_at, completed_at, version, list_id, position"
 )
 # Sort key expressions, each matching an index of migrations 0002 and 0004 exactly. Tasks
 # without a due date sort last in both directions.
@@ -26,6 +26,8 @@ SORT_KEYS = {
 }
 SORT_KEYS.update({(name, True): key for (name, _), key in SORT_KEYS.items() if name != "due_at"})
 SORT_KEYS[("due_at", True)] = "coalesce(due_at, '-infinity'::timestamptz)"
+# The manual order: each list's own (migration 0022's index), one list after another.
+SORT_KEYS[("manual", False)] = SORT_KEYS[("manual", True)] = "list_id, position"
 OVERDUE = "(due_at < now() AND NOT completed)"
 
 
@@ -77,9 +79,11 @@ def list_statement(
         comparison = "<" if sort.descending else ">"
         statement.where(f"({key}, id) {comparison} ({start_key}, {start_id}::bigint)")
     limit_placeholder = statement.parameter(limit)
+    columns = ("list_id", "position") if sort.field == "manual" else (key,)
+    order = ", ".join(f"{column} {direction}" for column in (*columns, "id"))
     sql = (
         f"SELECT {TASK_COLUMNS} FROM tasks WHERE {' AND '.join(statement.conditions)}"  # noqa: S608 (fixed fragments, values bound)
-        f" ORDER BY {key} {direction}, id {direction} LIMIT {limit_placeholder}"
+        f" ORDER BY {order} LIMIT {limit_placeholder}"
     )
     return named("list_tasks", sql), statement.arguments
 
@@ -96,6 +100,11 @@ def _page_start_key(sort: Sort, value: str) -> str:
         case "due_at":
             infinity = "-infinity" if sort.descending else "infinity"
             return f"coalesce({value}::timestamptz, '{infinity}'::timestamptz)"
+        case "manual":
+            # The list and the position, as one JSON pair: a placeholder per value keeps the
+            # cursor's key one parameter, whatever the sort.
+            pair = f"{value}::text::jsonb"
+            return f'({pair}->>0)::bigint, ({pair}->>1)::text COLLATE "C"'
 
 
 def _filter(statement: Statement, task_filter: TaskFilter) -> None:
@@ -130,7 +139,7 @@ TASK_KIND = 1
 INT64_MAX = 2**63 - 1
 _TASK_COLUMNS = (
     "user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,"
-    " completed_at, version, list_id, NULL::text, NULL::text, NULL::text, NULL::boolean,"
+    " completed_at, version, list_id, NULL::text, NULL::text, position, NULL::boolean,"
     " NULL::boolean"
 )
 _LIST_COLUMNS = (

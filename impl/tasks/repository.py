@@ -30,6 +30,7 @@ from impl.idempotency import (
     recorded_answer,
 )
 from impl.observability.naming import named
+from impl.ordering import Place, already_there, sibling_order
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.queries import (
     LIST_KIND,
@@ -150,6 +151,35 @@ DELETE = named(
     SELECT count(*) FROM gone
 """,
 )
+# A move (impl/tasks/repository.py's `move`): the task's list first, then the list's row locked
+# for the move's transaction, so that moves in one list come one after another and none reads
+# neighbours another is changing; then the task.
+LIST_OF = named("list_of_task", "SELECT list_id FROM tasks WHERE user_id = $1 AND id = $2")
+LOCK_LIST = named(
+    "lock_list_of_moves",
+    "SELECT id FROM task_lists WHERE user_id = $1 AND id = $2 FOR NO KEY UPDATE",
+)
+LOCK_TASK = named(
+    "lock_task_to_move",
+    f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE",  # noqa: S608 (fixed columns)
+)
+ORDER = sibling_order("tasks", "list_id = $2")
+RESPACE = named(
+    "respace_siblings",
+    f"""
+    UPDATE tasks SET position = fresh.position, {STAMP}
+    FROM unnest($3::bigint[], $4::text[]) AS fresh (id, position)
+    WHERE tasks.user_id = $1 AND tasks.list_id = $2 AND tasks.id = fresh.id
+""",  # noqa: S608 (fixed fragments)
+)
+PLACE = named(
+    "place_task",
+    f"""
+    UPDATE tasks SET list_id = $3, position = $4, {STAMP}
+    WHERE user_id = $1 AND id = $2
+    RETURNING {TASK_COLUMNS}
+""",  # noqa: S608 (fixed fragments)
+)
 TASK_FIELDS = tuple(Task.__annotations__)
 LIST_FIELDS = tuple(TodoList.__annotations__)
 # The user's Inbox, made by the database if the user has none yet (migration 0016): a first sync
@@ -215,6 +245,18 @@ async def _outcome(
         return Outcome(written=True, current=_task(record))
     # Read on the write's connection, in its unit of work: one deadline bounds both.
     return Outcome(written=False, current=_task(await connection.fetchrow(GET, user_id, task_id)))
+
+
+class ListMissing(Exception):
+    """A write named a list the user does not hold (or one deleted while it ran)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a move puts a task: a list (None: its own), and a place in it."""
+
+    list_id: int | None
+    place: Place
 
 
 class TaskRepository:
@@ -320,6 +362,33 @@ class TaskRepository:
                 return Outcome(written=True, current=None)
             return await _outcome(connection, None, user_id, task_id)
 
+    async def move(
+        self, user_id: str, task_id: int, versions: list[int] | None, to: Destination
+    ) -> Outcome[Task]:
+        """Put the task at `to`; the outcome as for `replace` (a move to where the task is
+        changes nothing). A neighbour or list that is not there raises."""
+        async with self._database.connection() as connection, connection.transaction():
+            list_id = to.list_id or await connection.fetchval(LIST_OF, user_id, task_id)
+            if list_id is None:
+                return Outcome(written=False, current=None)
+            if await connection.fetchval(LOCK_LIST, user_id, list_id) is None:
+                raise ListMissing
+            current = _task(await connection.fetchrow(LOCK_TASK, user_id, task_id))
+            if current is None or (versions is not None and current["version"] not in versions):
+                return Outcome(written=False, current=current)
+            scope = (user_id, list_id, task_id)
+            lower, upper = await ORDER.neighbours(connection, scope, to.place)
+            mine = (current["position"], task_id)
+            if current["list_id"] == list_id and already_there(mine, lower, upper):
+                return Outcome(written=False, current=current)
+            key, moved = await ORDER.key_between(connection, scope, lower, upper)
+            if moved:
+                await connection.execute(
+                    RESPACE, user_id, list_id, list(moved), list(moved.values())
+                )
+            placed = await connection.fetchrow(PLACE, user_id, task_id, list_id, key)
+            return Outcome(written=True, current=_task(placed))
+
     async def changes(
         self,
         user_id: str,
@@ -378,10 +447,6 @@ def _values(fields: NewFields) -> tuple[Any, ...]:
         fields.due_at,
         fields.list_id,
     )
-
-
-class ListMissing(Exception):
-    """A write named a list the user does not hold (or one deleted while it ran)."""
 
 
 def _naming_a_held_list(write: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:

@@ -11,15 +11,24 @@ import orjson
 from pydantic import MISSING
 
 from generated.documents import Task, TaskChanges, TaskList, TodoList
-from generated.models import TaskInput, TaskPatch
+from generated.models import TaskInput, TaskMove, TaskPatch
 from impl.errors import ApiError, ErrorCode, InvalidToken
 from impl.idempotency import IdempotencyKeyReused
 from impl.json import dumps
+from impl.moves import NeighbourNotThere, neighbours
+from impl.ordering import NeighbourMissing, Place
 from impl.signing import TokenSigner
 from impl.stored_text import MAX_LENGTHS, LongerInNfc, stored_text
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.queries import TASK_KIND
-from impl.tasks.repository import ChangeKey, ListMissing, NewFields, Snapshot, TaskRepository
+from impl.tasks.repository import (
+    ChangeKey,
+    Destination,
+    ListMissing,
+    NewFields,
+    Snapshot,
+    TaskRepository,
+)
 from impl.tasks.tags import normalize_tags
 from impl.versioned import Outcome, Vocabulary, precondition_failed
 
@@ -116,10 +125,11 @@ class TaskService:
         if len(tasks) <= limit:
             return {"items": tasks, "next_cursor": None}
         last = tasks[limit - 1]
+        key = [last["list_id"], last["position"]] if sort.field == "manual" else last[sort.field]
         claims = {
             "s": str(sort),
             "f": task_filter.fingerprint(),
-            "k": _key_claim(last[sort.field]),
+            "k": _key_claim(key),
             "i": last["id"],
         }
         return {
@@ -136,6 +146,8 @@ class TaskService:
         key = claims["k"]
         if sort.field in ("created_at", "updated_at", "due_at") and key is not None:
             key = datetime.fromisoformat(key)
+        elif sort.field == "manual":
+            key = orjson.dumps(key).decode()
         return PageStart(key, int(claims["i"]))
 
     async def create(self, body: TaskInput, idempotency_key: str | None) -> Creation:
@@ -213,6 +225,19 @@ class TaskService:
             outcome = await self._repository.update(
                 self._owner_id, task_id, if_match, {"completed": completed}
             )
+        return TASKS.answer(outcome, if_match)
+
+    async def move(self, task_id: int, if_match: list[int] | None, body: TaskMove) -> Task:
+        after, before = neighbours(body, task_id)
+        list_id = None if body.list_id is MISSING else int(body.list_id)
+        try:
+            outcome = await self._repository.move(
+                self._owner_id, task_id, if_match, Destination(list_id, Place(after, before))
+            )
+        except ListMissing:
+            raise ListNotHeld from None
+        except NeighbourMissing as missing:
+            raise NeighbourNotThere(missing.field) from None
         return TASKS.answer(outcome, if_match)
 
     async def delete(self, task_id: int, if_match: list[int] | None) -> None:

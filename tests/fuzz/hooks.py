@@ -21,8 +21,9 @@ from tests.support.tokens import token_for
 
 IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
 BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
-# The task operations whose body may name a list.
-NAMES_A_LIST = ("create_task", "replace_task", "update_task")
+# The task operations whose body may name a list, and the moves, whose body may name neighbours.
+NAMES_A_LIST = ("create_task", "replace_task", "update_task", "move_task")
+MOVES = ("move_task", "move_list")
 IDENTITIES = ("owner", "stranger", "anonymous")
 STRANGERS = ("intruder", "intruder_2")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
@@ -91,7 +92,9 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
       If-Match also reach the database; the others still check the 412s.
     - A list id is one the service issued: a well-formed task body that names a list names the
       owner's Inbox, as a client that read the lists would (one that names none is 422, pinned
-      by tests/integration/test_lists.py).
+      by tests/integration/test_lists.py). A neighbour of a move is one too: a well-formed move
+      names none, and puts the item last (made-up neighbours are 422, pinned by
+      tests/integration/test_manual_order.py).
     """
     headers = case.headers or {}
     number = next(_case_numbers)
@@ -107,14 +110,14 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     if "If-Match" in headers and well_formed and number % 2 == 0:
         headers["If-Match"] = "*"
     body = case.body
-    if (
-        IDENTITY == "owner"
-        and well_formed
-        and case.operation.definition.raw.get("operationId") in NAMES_A_LIST
-        and isinstance(body, dict)
-        and "list_id" in body
-    ):
+    operation = case.operation.definition.raw.get("operationId")
+    if IDENTITY != "owner" or not well_formed or not isinstance(body, dict):
+        return
+    if operation in NAMES_A_LIST and "list_id" in body:
         body["list_id"] = _inbox_of(_path_user_id(case))
+    if operation in MOVES:
+        body.pop("after_id", None)
+        body.pop("before_id", None)
 
 
 @functools.cache

@@ -615,3 +615,62 @@ def test_tasks_stored_before_and_during_the_lists_rollout_land_in_their_owners_i
         "check_left": True,
     }
     assert seen["lists_after_down"] is False
+
+
+TASK_POSITIONS = "0020_task_positions"
+TASK_POSITIONS_BACKFILL = "0021_task_positions_backfill"
+# Each list's tasks in their manual order, and in the order they were created.
+MANUAL_ORDER = """
+SELECT user_id, list_id, array_agg(id ORDER BY position, id) AS by_position,
+       array_agg(id ORDER BY title LIKE 'new%', created_at, id) AS by_creation,
+       count(*) FILTER (WHERE position IS NULL) AS without_position
+FROM tasks GROUP BY user_id, list_id ORDER BY user_id, list_id
+"""
+
+
+def test_tasks_stored_before_the_manual_order_keep_their_creation_order_and_come_first(
+    postgres: PostgresServer,
+) -> None:
+    migrations = load_migrations()
+    labels = [m.label for m in migrations]
+
+    async def roll_out(url: str) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        connection = await connect(target(url))
+        try:
+            # given tasks stored before positions, in lists
+            async with locked_runner(target(url), migrations[: labels.index(TASK_POSITIONS)]) as r:
+                await r.up()
+            await connection.execute(
+                "INSERT INTO tasks (user_id, title, created_at) SELECT 'user_' || (n % 3),"
+                " 'old ' || n, now() - (n % 17) * interval '1 minute'"
+                " FROM generate_series(1, 600) AS n"
+            )
+            seen["versions_before"] = [tuple(row) for row in await connection.fetch(VERSIONS)]
+            # when positions come, and the previous release writes a task before the backfill
+            async with locked_runner(
+                target(url), migrations[: labels.index(TASK_POSITIONS) + 1]
+            ) as r:
+                await r.up()
+            await connection.execute("INSERT INTO tasks (user_id, title) VALUES ('user_1', 'new')")
+            async with locked_runner(target(url), migrations) as r:
+                await r.up()
+            seen["order"] = [dict(row) for row in await connection.fetch(MANUAL_ORDER)]
+            seen["versions_after"] = [tuple(row) for row in await connection.fetch(VERSIONS)]
+            seen["nullable"] = await connection.fetchval(
+                "SELECT is_nullable FROM information_schema.columns"
+                " WHERE table_name = 'tasks' AND column_name = 'position'"
+            )
+        finally:
+            await connection.close()
+        return seen
+
+    with postgres.fresh_database() as url:
+        seen = asyncio.run(asyncio.wait_for(roll_out(url), BOUND_SECONDS))
+
+    assert len(seen["order"]) == 3
+    for group in seen["order"]:
+        assert group["without_position"] == 0
+        assert group["by_position"] == group["by_creation"], group
+    assert seen["versions_after"] == seen["versions_before"]
+    assert seen["nullable"] == "NO"

@@ -55,13 +55,17 @@ ANALYZE task_deletions;
 ANALYZE task_lists;
 ANALYZE task_list_deletions;
 """
-SORTS = [Sort.parse(value) for value in ("created_at", "updated_at", "due_at", "priority", "title")]
+SORTS = [
+    Sort.parse(value)
+    for value in ("created_at", "updated_at", "due_at", "priority", "title", "manual")
+]
 SORTS += [Sort(sort.field, descending=True) for sort in SORTS]
 SORT_INDEXES = {
     "created_at": "tasks_user_id_created_at_idx",
     "updated_at": "tasks_user_id_updated_at_idx",
     "priority": "tasks_user_id_priority_idx",
     "title": "tasks_user_id_title_idx",
+    "manual": "tasks_user_id_list_id_position_idx",
 }
 MIDDLE_KEYS = {
     "created_at": datetime.now(UTC),
@@ -69,6 +73,7 @@ MIDDLE_KEYS = {
     "due_at": datetime.now(UTC),
     "priority": "high",
     "title": "chore 5000",
+    "manual": '[7, "a5"]',
 }
 FILTERS = {
     "pending": TaskFilter(status="pending"),

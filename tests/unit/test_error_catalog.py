@@ -101,7 +101,7 @@ def either(*reaches: Reach) -> Reach:
 ON_THE_DATABASE = either(tagged("tasks"), tagged("lists"), named("check_readiness"))
 # The operations on one list, named by its path (`list_id` in the query of the task list is a
 # filter: a list it does not find has no tasks).
-ON_ONE_LIST = named("get_list", "replace_list", "update_list", "delete_list")
+ON_ONE_LIST = named("get_list", "replace_list", "update_list", "delete_list", "move_list")
 # Which of the contract's operations each code may be answered on. `nowhere`: only to requests
 # no operation serves (a method a path does not serve, the docs pages without their bundles, a
 # refused CORS preflight). `not_found` also answers a path no operation serves.

@@ -15,6 +15,7 @@ from impl.positions import (
     PositionKeyError,
     key_between,
     keys_between,
+    place_between,
     respace,
     validate_key,
 )
@@ -144,3 +145,50 @@ def test_respacing_a_crowded_gap_keeps_the_order_with_short_keys(where: str) -> 
     assert is_ordered(keys)
     assert max(len(key) for key in fresh) <= MAX_KEY_LENGTH // 2
     assert len(fresh) < len(keys)
+
+
+def placed_order(siblings: list[tuple[str, int]], gap: int) -> list[tuple[str, int]]:
+    """The siblings and the placed item (id 0) with their keys after place_between, in order."""
+    key, moved = place_between(siblings, gap)
+    after = [(moved.get(item, old), item) for old, item in siblings]
+    after.insert(gap, (key, 0))
+    return after
+
+
+def test_placing_in_a_gap_with_room_moves_no_sibling() -> None:
+    siblings = list(zip(keys_between(None, None, 3), (11, 12, 13), strict=True))
+
+    key, moved = place_between(siblings, 1)
+
+    assert siblings[0][0] < key < siblings[1][0]
+    assert moved == {}
+
+
+def test_placing_between_neighbours_that_tie_respaces_them_into_order() -> None:
+    # given two siblings that got one key at once (ties broken by id), and one more
+    siblings = [("a1", 11), ("a1", 12), ("a2", 13)]
+
+    # when an item goes between the tied pair
+    after = placed_order(siblings, 1)
+
+    # then every key differs and the order is the one asked for
+    assert [item for _, item in after] == [11, 0, 12, 13]
+    keys = [key for key, _ in after]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
+
+
+def test_placing_in_a_gap_too_narrow_respaces_a_window_with_short_keys() -> None:
+    # given a gap that repeated insertions have made as narrow as a key allows
+    low, high = "a1", "a2"
+    while len(key_between(low, high)) <= MAX_KEY_LENGTH:
+        high = key_between(low, high)
+    siblings = [("a0", 10), (low, 11), (high, 12), ("a3", 13)]
+
+    after = placed_order(siblings, 2)
+
+    assert [item for _, item in after] == [10, 11, 0, 12, 13]
+    keys = [key for key, _ in after]
+    assert keys == sorted(keys)
+    assert max(len(key) for key in keys) <= MAX_KEY_LENGTH // 2
+    assert len(place_between(siblings, 2)[1]) >= 2, "the neighbours moved to make room"

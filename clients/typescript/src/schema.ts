@@ -128,6 +128,37 @@ export interface paths {
         patch: operations["update_task"];
         trace?: never;
     };
+    "/api/{user_id}/tasks/{task_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a task within its list or to another one
+         * @description Puts the task right after `after_id`, or right before `before_id`, in the list `list_id` (its own list when omitted); with neither, last in that list. The server computes the task's new `position`; the task keeps its id. Another task, or a list, that the user does not hold, or a neighbour that is not in the list, is 422 naming the field. Moves in one list are applied one after another, so concurrent moves never give two tasks one place. When the place between two neighbours has grown too narrow, a few neighbours get new positions too (each a new `version`, so they appear in `/tasks/changes`). With `If-Match`, only if the task is still at that version (412 otherwise); a move to where the task already is changes nothing.
+         */
+        post: operations["move_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks/{task_id}/complete": {
         parameters: {
             query?: never;
@@ -234,6 +265,37 @@ export interface paths {
          * @description JSON Merge Patch (RFC 7396): a field that is absent stays as it is, `null` clears `color`, and `null` for any other field is 422. The Inbox cannot be archived (409 `inbox_protected`). With `If-Match`, only if the list is still at that version (412 otherwise); a patch that changes nothing leaves `version` and `updated_at` as they are.
          */
         patch: operations["update_list"];
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a task list in the user's order
+         * @description Puts the list right after `after_id`, or right before `before_id`; with neither, last. The server computes its new `position`. A neighbour the user does not hold is 422 naming the field. With `If-Match`, only if the list is still at that version (412 otherwise); a move to where the list already is changes nothing.
+         */
+        post: operations["move_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/health/live": {
@@ -351,6 +413,11 @@ export interface components {
              * @description The id of the list the task is in (the Inbox unless it was put elsewhere).
              */
             list_id: number;
+            /**
+             * @description Where the task stands in its list's own order (`sort=manual`), which the server keeps: tasks sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one; change it with `move_task`. A new task, or one put in another list, comes last there.
+             * @example a1
+             */
+            position: string;
         };
         TaskList: {
             items: components["schemas"]["Task"][];
@@ -438,6 +505,22 @@ export interface components {
          * @example #2e7d32
          */
         Color: string | null;
+        /** @description Where to put a task: after one task or before another (not both), in a list; every field is optional. */
+        TaskMove: {
+            list_id?: components["schemas"]["ListIdReference"];
+            after_id?: components["schemas"]["NeighbourId"];
+            before_id?: components["schemas"]["NeighbourId"];
+        };
+        /** @description Where to put a list, after one list or before another (not both). */
+        ListMove: {
+            after_id?: components["schemas"]["NeighbourId"];
+            before_id?: components["schemas"]["NeighbourId"];
+        };
+        /**
+         * Format: int64
+         * @description The id of a neighbour at the new place: a task of the same list, or another list of the user. One the user does not hold there is 422 naming the field.
+         */
+        NeighbourId: number;
         /**
          * Format: int64
          * @description The id of one of the user's lists. A list the user does not hold (another user's, or none) is 422 `validation_failed`, naming the field.
@@ -654,6 +737,7 @@ export interface components {
                  *           "id": 42,
                  *           "user_id": "user_123",
                  *           "list_id": 3,
+                 *           "position": "a1",
                  *           "title": "Buy milk",
                  *           "description": "Two litres, semi-skimmed.",
                  *           "completed": true,
@@ -1005,8 +1089,8 @@ export interface components {
         DueAfter: components["schemas"]["DateTime"];
         /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
         Overdue: boolean;
-        /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point. */
-        Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title";
+        /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order. */
+        Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title" | "manual" | "-manual";
         /** @description The most items a page holds. */
         Limit: number;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
@@ -1098,7 +1182,7 @@ export interface operations {
                 due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
                 overdue?: components["parameters"]["Overdue"];
-                /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point. */
+                /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order. */
                 sort?: components["parameters"]["Sort"];
                 /** @description The most items a page holds. */
                 limit?: components["parameters"]["Limit"];
@@ -1430,6 +1514,63 @@ export interface operations {
         };
         responses: {
             /** @description The task after the patch. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    move_task: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskMove"];
+            };
+        };
+        responses: {
+            /** @description The task where it now is. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -1825,6 +1966,63 @@ export interface operations {
             404: components["responses"]["ListNotFound"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["InboxProtected"];
+            412: components["responses"]["ListPreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    move_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListMove"];
+            };
+        };
+        responses: {
+            /** @description The list where it now is. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["ListPreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];

@@ -209,6 +209,28 @@ describe("the TypeScript client against the mock server (make mock)", () => {
     assert.equal(nothing, undefined);
   });
 
+  test("move_task", async () => {
+    const task: Task = await expectExample(
+      "move_task",
+      client.POST("/api/{user_id}/tasks/{task_id}/move", {
+        params: { path: taskPath },
+        body: { list_id: 7, after_id: 43 },
+      }),
+    );
+    assert.equal(typeof task.position, "string");
+  });
+
+  test("move_list", async () => {
+    const list: TodoList = await expectExample(
+      "move_list",
+      client.POST("/api/{user_id}/lists/{list_id}/move", {
+        params: { path: listPath },
+        body: { before_id: 3 },
+      }),
+    );
+    assert.equal(list.id, listPath.list_id);
+  });
+
   test("check_liveness", async () => {
     const health: components["schemas"]["Health"] = await expectExample(
       "check_liveness",
