@@ -185,6 +185,24 @@ async function waitForTitles(page, expectedTitles) {
   return expectedTitles;
 }
 
+const sidebar = (page) => page.getByRole("navigation", { name: "Lists" });
+
+/** The names in the sidebar, "All tasks" first, as shown. */
+async function listNames(page) {
+  return sidebar(page).locator(".list-name").allInnerTexts();
+}
+
+/** Waits until the sidebar shows exactly these names, in this order. */
+async function waitForLists(page, expectedNames) {
+  await page.waitForFunction(
+    (wanted) =>
+      JSON.stringify([...document.querySelectorAll(".lists .list-name")].map((node) => node.textContent)) ===
+      wanted,
+    JSON.stringify(expectedNames),
+  );
+  return expectedNames;
+}
+
 /** The API's view of a task, read with a token of the page's own session. */
 async function storedTask(context, userId, taskId) {
   const { token } = await (await context.request.get(`${web}/api/auth/token`)).json();
@@ -327,6 +345,59 @@ const scenarios = {
       result.afterDelete = await waitForTitles(page, ["Book dentist", "Buy oat milk", "Water the plants"]);
       result.addressAfterReload = new URL(page.url()).search;
       result.sortShown = await page.getByRole("search", { name: "Find tasks" }).getByLabel("Sort").inputValue();
+    });
+  },
+
+  /**
+   * Lists in the sidebar: make one and fill it, reorder its tasks with the buttons and by
+   * dragging, reorder the lists, move a task to another list, delete a list keeping its tasks.
+   */
+  async lists() {
+    const context = await newContext();
+    const page = await context.newPage();
+    await stepOf("sign-up", () => signUp(page, "Lee"));
+    await stepOf("inbox", async () => {
+      result.initialLists = await waitForLists(page, ["All tasks", "Inbox"]);
+    });
+    await stepOf("new-list", async () => {
+      await sidebar(page).getByRole("textbox", { name: "New list" }).fill("Groceries");
+      await sidebar(page).getByRole("button", { name: "Add list" }).click();
+      await sidebar(page).getByRole("button", { name: "Groceries", exact: true }).click();
+      await page.waitForURL(/list_id=/);
+      await listSettled(page);
+      for (const title of ["Milk", "Eggs", "Bread"]) {
+        await addTask(page, title);
+      }
+      await filterBy(page, { sort: "My order" });
+      result.inList = await waitForTitles(page, ["Milk", "Eggs", "Bread"]);
+    });
+    await stepOf("move-button", async () => {
+      await page.getByRole("button", { name: "Move up: Bread", exact: true }).click();
+      result.afterButton = await waitForTitles(page, ["Milk", "Bread", "Eggs"]);
+    });
+    await stepOf("drag", async () => {
+      await taskItem(page, "Eggs").dragTo(taskItem(page, "Milk"));
+      result.afterDrag = await waitForTitles(page, ["Eggs", "Milk", "Bread"]);
+      await page.reload();
+      result.afterReload = await waitForTitles(page, ["Eggs", "Milk", "Bread"]);
+      result.address = new URL(page.url()).searchParams.get("sort");
+    });
+    await stepOf("list-order", async () => {
+      await sidebar(page).getByRole("button", { name: "Move list up: Groceries", exact: true }).click();
+      result.listsAfterMove = await waitForLists(page, ["All tasks", "Groceries", "Inbox"]);
+    });
+    await stepOf("move-to-list", async () => {
+      await taskItem(page, "Bread").getByLabel("List of: Bread").selectOption({ label: "Inbox" });
+      result.afterMoveToInbox = await waitForTitles(page, ["Eggs", "Milk"]);
+    });
+    await stepOf("delete-list", async () => {
+      await sidebar(page).getByRole("button", { name: "Delete list", exact: true }).click();
+      await sidebar(page)
+        .getByRole("button", { name: "Delete list, keep its tasks in the Inbox", exact: true })
+        .click();
+      result.listsAfterDelete = await waitForLists(page, ["All tasks", "Inbox"]);
+      await sidebar(page).getByRole("button", { name: "Inbox", exact: true }).click();
+      result.inboxAfterDelete = await waitForTitles(page, ["Bread", "Eggs", "Milk"]);
     });
   },
 

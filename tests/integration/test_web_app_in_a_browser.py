@@ -142,6 +142,20 @@ def test_a_task_is_created_edited_completed_reopened_found_and_deleted_on_a_phon
     assert shown["sortShown"] == "title"
 
 
+def test_lists_are_made_filled_reordered_and_deleted_from_the_sidebar(stack: WebStack) -> None:
+    shown = browse(stack, "lists")
+
+    assert shown["initialLists"] == ["All tasks", "Inbox"]
+    assert shown["inList"] == ["Milk", "Eggs", "Bread"]
+    assert shown["afterButton"] == ["Milk", "Bread", "Eggs"]
+    assert shown["afterDrag"] == shown["afterReload"] == ["Eggs", "Milk", "Bread"]
+    assert shown["address"] == "manual"
+    assert shown["listsAfterMove"] == ["All tasks", "Groceries", "Inbox"]
+    assert shown["afterMoveToInbox"] == ["Eggs", "Milk"]
+    assert shown["listsAfterDelete"] == ["All tasks", "Inbox"]
+    assert shown["inboxAfterDelete"] == ["Bread", "Eggs", "Milk"]
+
+
 def test_scrolling_past_the_first_page_loads_the_rest(stack: WebStack) -> None:
     # Given a user with more tasks than a page holds, created through the API
     session = sign_up(stack.web_url, "paging")

@@ -13,14 +13,23 @@ import {
   type Filters,
 } from "@/lib/filters";
 import { describe, type Problem } from "@/lib/problems";
-import type { Task, TaskInput, TaskList } from "@/lib/task-api";
+import type {
+  Place,
+  Task,
+  TaskApi,
+  TaskInput,
+  TaskList,
+  TasksOfDeletedList,
+  TodoList,
+} from "@/lib/task-api";
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
 
 import { useTaskApi } from "./api-context";
+import { ListSidebar, type ListActions } from "./list-sidebar";
 import { NewTaskForm } from "./new-task-form";
 import { TaskEditor } from "./task-editor";
 import { TaskFilters } from "./task-filters";
-import { TaskItem } from "./task-item";
+import { TaskItem, type Reordering } from "./task-item";
 
 interface View {
   items: Task[];
@@ -43,6 +52,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   const [notice, setNotice] = useState("");
   const [editing, setEditing] = useState<Task | null>(null);
   const [now, setNow] = useState(() => Date.now());
+  const [lists, setLists] = useState<TodoList[]>([]);
   // Writes reload the list with the filters of now, not of when their handler was made.
   const latestQuery = useRef(query);
   latestQuery.current = query;
@@ -110,6 +120,17 @@ export function TaskBoard({ userId }: { userId: string }) {
     }
   }, [api, userId, view.loading, view.nextCursor, fail]);
 
+  const reloadLists = useCallback(async () => {
+    try {
+      setLists(await allLists(api, userId));
+    } catch (error) {
+      fail(error);
+    }
+  }, [api, userId, fail]);
+  useEffect(() => {
+    void reloadLists();
+  }, [reloadLists]);
+
   // New filters: the list from the top, and the page's address says them.
   useEffect(() => {
     void reload();
@@ -122,15 +143,16 @@ export function TaskBoard({ userId }: { userId: string }) {
   }, [filters]);
 
   const onRemoteChanges = useCallback(
-    ({ items, deleted }: RemoteChanges) => {
+    ({ items, deleted, lists: listsChanged }: RemoteChanges) => {
       const inView = new Map(view.items.map((task) => [task.id, task.version]));
       const news =
         (items.length === 0 && deleted.length === 0) ||
         items.some((task) => inView.get(task.id) !== task.version) ||
         deleted.some((id) => inView.has(id));
       if (news) void reload();
+      if (listsChanged) void reloadLists();
     },
-    [view.items, reload],
+    [view.items, reload, reloadLists],
   );
   useDeltaSync(api, userId, onRemoteChanges, fail);
 
@@ -142,7 +164,12 @@ export function TaskBoard({ userId }: { userId: string }) {
 
   async function create(input: TaskInput): Promise<boolean> {
     try {
-      const task = await api.create(userId, input, crypto.randomUUID());
+      const listId = filters.listId ?? undefined;
+      const task = await api.create(
+        userId,
+        { ...input, ...(listId !== undefined && { list_id: listId }) },
+        crypto.randomUUID(),
+      );
       setNotice(`Added “${task.title}”.`);
       setAlert(null);
       await reload();
@@ -181,6 +208,83 @@ export function TaskBoard({ userId }: { userId: string }) {
     setNotice(`Deleted “${task.title}”.`);
   }
 
+  async function moveTask(taskId: number, place: Place, listId?: number) {
+    try {
+      const moved = await api.moveTask(userId, taskId, place, listId);
+      const where = lists.find((list) => list.id === moved.list_id)?.name ?? "its list";
+      setNotice(listId === undefined ? `Moved “${moved.title}”.` : `Moved “${moved.title}” to ${where}.`);
+      await reload();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  const listActions: ListActions = {
+    onSelect: (listId) => setFilters((current) => ({ ...current, listId })),
+    onCreate: async (name) => {
+      try {
+        const list = await api.createList(userId, name, crypto.randomUUID());
+        setNotice(`Added the list “${list.name}”.`);
+        await reloadLists();
+        return true;
+      } catch (error) {
+        fail(error);
+        return false;
+      }
+    },
+    onRename: async (list, name) => {
+      try {
+        const renamed = await api.renameList(userId, list.id, name);
+        setNotice(`Renamed the list to “${renamed.name}”.`);
+        await reloadLists();
+        return true;
+      } catch (error) {
+        fail(error);
+        return false;
+      }
+    },
+    onDelete: (list, tasks) => void deleteList(list, tasks),
+    onMove: (list, place) => void moveList(list, place),
+    onDropTask: (taskId, listId) => void moveTask(taskId, {}, listId),
+  };
+
+  async function deleteList(list: TodoList, tasks: TasksOfDeletedList) {
+    try {
+      await api.deleteList(userId, list.id, tasks);
+      setNotice(
+        tasks === "delete"
+          ? `Deleted the list “${list.name}” and its tasks.`
+          : `Deleted the list “${list.name}”; its tasks are in the Inbox.`,
+      );
+      setFilters((current) => ({ ...current, listId: null }));
+      await reloadLists();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  async function moveList(list: TodoList, place: Place) {
+    try {
+      await api.moveList(userId, list.id, place);
+      setNotice(`Moved the list “${list.name}”.`);
+      await reloadLists();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** Up and down in the user's own order, when one list is shown in it. */
+  function reorderingOf(index: number): Reordering | null {
+    if (filters.sort !== "manual" || filters.listId === null) return null;
+    const previous = view.items[index - 1];
+    const next = view.items[index + 1];
+    return {
+      up: previous ? { before_id: previous.id } : null,
+      down: next ? { after_id: next.id } : null,
+      onMove: (taskId, place) => void moveTask(taskId, place),
+    };
+  }
+
   function saved(task: Task) {
     setEditing(null);
     replace(task);
@@ -193,7 +297,9 @@ export function TaskBoard({ userId }: { userId: string }) {
   }
 
   return (
-    <>
+    <div className="board">
+      <ListSidebar lists={lists} selected={filters.listId} actions={listActions} />
+      <div className="board-main">
       <NewTaskForm onCreate={create} />
       <TaskFilters filters={filters} onChange={setFilters} />
       {alert && (
@@ -211,14 +317,17 @@ export function TaskBoard({ userId }: { userId: string }) {
         <p className="empty">{isFiltered(filters) ? "No task matches." : "No tasks yet."}</p>
       ) : (
         <ul className="tasks" aria-label="Tasks" aria-busy={view.loading}>
-          {view.items.map((task) => (
+          {view.items.map((task, index) => (
             <TaskItem
               key={task.id}
               task={task}
               now={now}
+              lists={lists}
+              reordering={reorderingOf(index)}
               onToggle={(item) => void toggle(item)}
               onEdit={setEditing}
               onDelete={(item) => void remove(item)}
+              onMoveToList={(item, listId) => void moveTask(item.id, {}, listId)}
             />
           ))}
         </ul>
@@ -238,8 +347,21 @@ export function TaskBoard({ userId }: { userId: string }) {
           onClose={() => setEditing(null)}
         />
       )}
-    </>
+      </div>
+    </div>
   );
+}
+
+/** Every list of the user, page by page, in the user's order. */
+async function allLists(api: TaskApi, userId: string): Promise<TodoList[]> {
+  const lists: TodoList[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await api.lists(userId, cursor);
+    lists.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return lists;
 }
 
 /** Loads the next page when it scrolls into view, or when its button is pressed. */

@@ -3,25 +3,54 @@
 import { useState } from "react";
 
 import { formatDue, isOverdue } from "@/lib/task-form";
-import type { Task } from "@/lib/task-api";
+import type { Place, Task, TodoList } from "@/lib/task-api";
+
+import { DRAGGED_TASK } from "./list-sidebar";
+
+/** In the user's own order of one list: where the task may go from here. */
+export interface Reordering {
+  up: Place | null;
+  down: Place | null;
+  onMove: (taskId: number, place: Place) => void;
+}
 
 export function TaskItem({
   task,
   now,
+  lists,
+  reordering,
   onToggle,
   onEdit,
   onDelete,
+  onMoveToList,
 }: {
   task: Task;
   now: number;
+  lists: TodoList[];
+  reordering: Reordering | null;
   onToggle: (task: Task) => void;
   onEdit: (task: Task) => void;
   onDelete: (task: Task) => void;
+  onMoveToList: (task: Task, listId: number) => void;
 }) {
   const [confirming, setConfirming] = useState(false);
   const overdue = isOverdue(task, now);
   return (
-    <li className={task.completed ? "task done" : "task"} data-task-id={task.id}>
+    <li
+      className={task.completed ? "task done" : "task"}
+      data-task-id={task.id}
+      draggable
+      onDragStart={(event) => event.dataTransfer.setData(DRAGGED_TASK, String(task.id))}
+      onDragOver={(event) => reordering && event.preventDefault()}
+      onDrop={(event) => {
+        if (!reordering) return;
+        event.preventDefault();
+        const dragged = Number(event.dataTransfer.getData(DRAGGED_TASK));
+        if (dragged > 0 && dragged !== task.id) {
+          reordering.onMove(dragged, { before_id: task.id });
+        }
+      }}
+    >
       <input
         type="checkbox"
         className="complete"
@@ -48,6 +77,42 @@ export function TaskItem({
         </p>
       </div>
       <div className="task-actions">
+        {reordering && (
+          <>
+            <button
+              type="button"
+              className="nudge"
+              aria-label={`Move up: ${task.title}`}
+              disabled={reordering.up === null}
+              onClick={() => reordering.up && reordering.onMove(task.id, reordering.up)}
+            >
+              ↑
+            </button>
+            <button
+              type="button"
+              className="nudge"
+              aria-label={`Move down: ${task.title}`}
+              disabled={reordering.down === null}
+              onClick={() => reordering.down && reordering.onMove(task.id, reordering.down)}
+            >
+              ↓
+            </button>
+          </>
+        )}
+        {lists.length > 1 && (
+          <select
+            className="task-list"
+            aria-label={`List of: ${task.title}`}
+            value={task.list_id}
+            onChange={(event) => onMoveToList(task, Number(event.target.value))}
+          >
+            {lists.map((list) => (
+              <option key={list.id} value={list.id}>
+                {list.name}
+              </option>
+            ))}
+          </select>
+        )}
         {confirming ? (
           <>
             <button type="button" className="danger" autoFocus onClick={() => onDelete(task)}>

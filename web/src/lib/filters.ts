@@ -7,6 +7,7 @@ export type Status = NonNullable<ListQuery["status"]>;
 
 export const SORTS: ReadonlyArray<{ value: Sort; label: string }> = [
   { value: "-created_at", label: "Newest first" },
+  { value: "manual", label: "My order" },
   { value: "created_at", label: "Oldest first" },
   { value: "due_at", label: "Due soonest" },
   { value: "-due_at", label: "Due latest" },
@@ -19,6 +20,8 @@ export const SORTS: ReadonlyArray<{ value: Sort; label: string }> = [
 ];
 
 export interface Filters {
+  /** One list's tasks; null: every list's. */
+  listId: number | null;
   status: Status;
   priorities: Priority[];
   /** Comma-separated: tasks carrying every one. */
@@ -32,6 +35,7 @@ export interface Filters {
 }
 
 export const DEFAULT_FILTERS: Filters = {
+  listId: null,
   status: "all",
   priorities: [],
   tags: "",
@@ -50,6 +54,7 @@ export function queryOf(filters: Filters): ListQuery {
   return {
     status: filters.status,
     sort: filters.sort,
+    ...(filters.listId !== null && { list_id: filters.listId }),
     ...(filters.priorities.length > 0 && { priority: filters.priorities }),
     ...(tags.length > 0 && { tag: tags }),
     ...(search !== "" && { q: search }),
@@ -79,7 +84,9 @@ export function filtersFromSearch(search: URLSearchParams): Filters {
   const sort = search.get("sort") as Sort | null;
   const dueAfter = search.get("due_after") ?? "";
   const dueBefore = search.get("due_before") ?? "";
+  const listId = Number(search.get("list_id"));
   return {
+    listId: Number.isSafeInteger(listId) && listId > 0 ? listId : null,
     status: status !== null && STATUSES.includes(status) ? status : DEFAULT_FILTERS.status,
     priorities: PRIORITIES.filter((priority) => search.getAll("priority").includes(priority)),
     tags: search.getAll("tag").join(", "),
@@ -94,6 +101,7 @@ export function filtersFromSearch(search: URLSearchParams): Filters {
 /** The page address's query for these filters: only what differs from the defaults. */
 export function searchOf(filters: Filters): string {
   const search = new URLSearchParams();
+  if (filters.listId !== null) search.set("list_id", String(filters.listId));
   if (filters.status !== DEFAULT_FILTERS.status) search.set("status", filters.status);
   for (const priority of filters.priorities) search.append("priority", priority);
   for (const tag of parseTags(filters.tags)) search.append("tag", tag);

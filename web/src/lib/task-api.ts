@@ -15,12 +15,17 @@ import {
   type TaskInput,
   type TaskList,
   type TaskPatch,
+  type TodoList,
+  type TodoListPage,
 } from "@taskapi/client";
 
 import { TokenCache } from "./token-cache";
 
 export { ApiError };
-export type { Task, TaskChanges, TaskInput, TaskList, TaskPatch };
+export type { Task, TaskChanges, TaskInput, TaskList, TaskPatch, TodoList, TodoListPage };
+/** Where a move puts a task or a list: after or before a neighbour (neither: last). */
+export type Place = { after_id: number } | { before_id: number } | Record<string, never>;
+export type TasksOfDeletedList = "delete" | "move_to_inbox";
 export type ListQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
 
 /** What a task's `ETag` is: its version, quoted (the contract says so). */
@@ -93,7 +98,62 @@ export class TaskApi {
     );
   }
 
-  /** One page of the delta sync: without `since`, every task. */
+  /** Puts the task at `place`, in the list `listId` (its own when undefined); it keeps its id. */
+  moveTask(userId: string, taskId: number, place: Place, listId?: number): Promise<Task> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/tasks/{task_id}/move", {
+        params: { path: { user_id: userId, task_id: taskId } },
+        body: { ...place, ...(listId !== undefined && { list_id: listId }) },
+      }),
+    );
+  }
+
+  /** One page of the user's lists, in the user's order. */
+  lists(userId: string, cursor?: string): Promise<TodoListPage> {
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/lists", {
+        params: { path: { user_id: userId }, query: { limit: 100, ...(cursor && { cursor }) } },
+      }),
+    );
+  }
+
+  createList(userId: string, name: string, idempotencyKey: string): Promise<TodoList> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/lists", {
+        params: { path: { user_id: userId }, header: { "Idempotency-Key": idempotencyKey } },
+        body: { name },
+      }),
+    );
+  }
+
+  renameList(userId: string, listId: number, name: string): Promise<TodoList> {
+    return this.#call(() =>
+      this.#client.PATCH("/api/{user_id}/lists/{list_id}", {
+        params: { path: { user_id: userId, list_id: listId } },
+        body: { name },
+        headers: MERGE_PATCH,
+      }),
+    );
+  }
+
+  moveList(userId: string, listId: number, place: Place): Promise<TodoList> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/lists/{list_id}/move", {
+        params: { path: { user_id: userId, list_id: listId } },
+        body: place,
+      }),
+    );
+  }
+
+  async deleteList(userId: string, listId: number, tasks: TasksOfDeletedList): Promise<void> {
+    await this.#call(() =>
+      this.#client.DELETE("/api/{user_id}/lists/{list_id}", {
+        params: { path: { user_id: userId, list_id: listId }, query: { tasks } },
+      }),
+    );
+  }
+
+  /** One page of the delta sync: without `since`, every task and list. */
   changes(userId: string, since: string | undefined, cursor: string | undefined): Promise<TaskChanges> {
     const query = { limit: 100, ...(since && { since }), ...(cursor && { cursor }) };
     return this.#call(() =>

@@ -10,6 +10,8 @@ export const SYNC_INTERVAL_MS = 10_000;
 export interface RemoteChanges {
   items: Task[];
   deleted: number[];
+  /** Whether any list was made, changed or deleted. */
+  lists: boolean;
 }
 
 /**
@@ -34,13 +36,14 @@ export function useDeltaSync(
 
     async function pull(): Promise<void> {
       const since = sessionStorage.getItem(storageKey) ?? undefined;
-      const changes: RemoteChanges = { items: [], deleted: [] };
+      const changes: RemoteChanges = { items: [], deleted: [], lists: false };
       let cursor: string | undefined;
       let token: string | null = null;
       do {
         const page = await api.changes(userId, since, cursor);
         changes.items.push(...page.items);
         changes.deleted.push(...page.deleted);
+        changes.lists ||= page.lists.length > 0 || page.deleted_lists.length > 0;
         cursor = page.next_cursor ?? undefined;
         token = page.sync_token;
       } while (cursor !== undefined && !stopped);
@@ -49,7 +52,8 @@ export function useDeltaSync(
       }
       sessionStorage.setItem(storageKey, token);
       // The first sync (no token yet) lists every task: the view already shows them.
-      if (since !== undefined && (changes.items.length > 0 || changes.deleted.length > 0)) {
+      const news = changes.items.length > 0 || changes.deleted.length > 0 || changes.lists;
+      if (since !== undefined && news) {
         handlers.current.onChanges(changes);
       }
     }
@@ -64,7 +68,7 @@ export function useDeltaSync(
           if (error instanceof ApiError && error.code === "sync_token_expired") {
             // Too old to resume: start again from a full sync, and refresh the view.
             sessionStorage.removeItem(storageKey);
-            handlers.current.onChanges({ items: [], deleted: [] });
+            handlers.current.onChanges({ items: [], deleted: [], lists: true });
             again = true;
           } else if (!stopped) {
             handlers.current.onError(error);
