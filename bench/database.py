@@ -63,6 +63,21 @@ FROM owned,
          AS w(updated_at, completed)
 ORDER BY owner, t
 """
+# Every user's Inbox, made before their tasks (which go into it), with an id from the seed alone
+# as the tasks' are, so that both sides' lists, and the tasks' `list_id`, are the same.
+INBOX_SQL = """
+INSERT INTO task_lists (user_id, id, name, position, is_inbox)
+SELECT owner, 1 + ('x' || left(md5(owner || '/inbox'), 13))::bit(52)::bigint, 'Inbox', 'a0', true
+FROM (
+    SELECT 'user_' || lpad(u::text, 6, '0') FROM generate_series(1, $1::int) AS u
+    UNION ALL
+    SELECT 'user_big' WHERE $2::int > 0
+) AS owners (owner)
+"""
+# The listed users' Inboxes, whose first page in the user's order `manual` reads.
+LISTS_SQL = """
+SELECT user_id, id FROM task_lists WHERE is_inbox AND user_id <= $1 ORDER BY user_id
+"""
 # The per-user counts that creation's cap and deletion keep, as the seeded rows make them.
 COUNT_SQL = """
 INSERT INTO task_counts (user_id, task_count)
@@ -133,14 +148,16 @@ class SeededDatabase:
     url: str
     data: DataSet
     targets: list[tuple[str, int]]
+    # (user id, list id): the listed users' Inboxes.
+    lists: list[tuple[str, int]]
 
 
 @contextmanager
 def seeded_database(server: PostgresServer, name: str, data: DataSet) -> Iterator[SeededDatabase]:
     """A fresh database with the schema and `data`, dropped after the block."""
     with server.fresh_database(f"taskapi_bench_{name}") as url:
-        targets = asyncio.run(_migrate_and_seed(url, data))
-        yield SeededDatabase(url, data, targets)
+        targets, lists = asyncio.run(_migrate_and_seed(url, data))
+        yield SeededDatabase(url, data, targets, lists)
 
 
 def add_delete_pool(database: SeededDatabase, size: int) -> list[tuple[str, int]]:
@@ -151,18 +168,25 @@ def add_delete_pool(database: SeededDatabase, size: int) -> list[tuple[str, int]
     return [(row["user_id"], row["id"]) for row in rows]
 
 
-async def _migrate_and_seed(url: str, data: DataSet) -> list[tuple[str, int]]:
+async def _migrate_and_seed(
+    url: str, data: DataSet
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     target = normalize_database_url(url, connect_timeout_seconds=10)
     await migrate(target)
     connection = await connect(target)
     try:
+        await connection.execute(INBOX_SQL, data.users, data.big_user_tasks)
         await connection.execute(SEED_SQL, data.users, data.list_users, data.big_user_tasks)
         await connection.execute(COUNT_SQL)
-        await connection.execute("ANALYZE tasks, task_counts")
+        await connection.execute("ANALYZE tasks, task_counts, task_lists")
         rows = await connection.fetch(TARGETS_SQL, TARGET_COUNT, data.first_target_user())
+        lists = await connection.fetch(LISTS_SQL, data.user_id(data.list_users))
     finally:
         await connection.close()
-    return [(row["user_id"], row["id"]) for row in rows]
+    return (
+        [(row["user_id"], row["id"]) for row in rows],
+        [(row["user_id"], row["id"]) for row in lists],
+    )
 
 
 async def _fetch(url: str, statement: str, *arguments: Any) -> list[asyncpg.Record]:

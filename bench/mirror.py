@@ -35,6 +35,7 @@ from contract_runtime.conditional import parse_entity_tags
 from impl.auth.configured import configured_authenticator
 from impl.errors import Unauthorized
 from impl.idempotency import FIND_KEY, FORGET_EXPIRED_KEYS, LOCK_KEY, REMEMBER_KEY
+from impl.ordering import NeighbourMissing, Place, already_there
 from impl.runtime import tune_garbage_collector
 from impl.settings import Settings
 from impl.signing import TokenSigner
@@ -44,7 +45,13 @@ from impl.tasks.repository import (
     DELETE,
     GET,
     INSERT,
+    LIST_OF,
+    LOCK_LIST,
+    LOCK_TASK,
+    ORDER,
+    PLACE,
     REPLACE,
+    RESPACE,
     TOGGLE,
     update_statement,
 )
@@ -248,7 +255,12 @@ def list_query(query: QueryParams) -> tuple[TaskFilter, Sort, int, str | None]:
     cursor = query.get("cursor")
     if cursor is not None and TOKEN.fullmatch(cursor) is None:
         raise unprocessable(["query", "cursor"], "must be 1 to 1024 of A-Z a-z 0-9 _ . -")
+    raw_list_id = query.get("list_id")
+    list_id = None if raw_list_id is None else integer(raw_list_id)
+    if list_id is not None and not 1 <= list_id <= MAX_TASK_ID:
+        raise unprocessable(["query", "list_id"], "must be a list id")
     task_filter = TaskFilter(
+        list_id=list_id,
         status=status,  # type: ignore[arg-type]  # checked against STATUSES above
         priorities=frozenset(priorities),
         tags=frozenset(normalize_tags(tags)),
@@ -289,6 +301,8 @@ def page_start(
     key = claims["k"]
     if sort.field in TIME_SORTS and key is not None:
         key = datetime.fromisoformat(key)
+    elif sort.field == "manual":
+        key = orjson.dumps(key).decode()
     return PageStart(key, int(claims["i"]))
 
 
@@ -304,7 +318,7 @@ async def list_tasks(request: Request) -> Response:
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        key = last[sort.field]
+        key = [last["list_id"], last["position"]] if sort.field == "manual" else last[sort.field]
         claims = {
             "s": str(sort),
             "f": task_filter.fingerprint(),
@@ -528,6 +542,44 @@ async def toggle_task_completion(request: Request) -> Response:
     return tagged(row)
 
 
+async def move_task(request: Request) -> Response:
+    """The service's move, statement for statement (impl/tasks/repository.py), on one
+    connection: the list locked, the task locked, its neighbours read, then the task placed."""
+    user_id = await authorized_user(request)
+    task = task_id(request)
+    versions = if_match_versions(request)
+    document = await json_body(request)
+    if not isinstance(document, dict) or set(document) - {"list_id", "after_id", "before_id"}:
+        raise unprocessable(["body"], "must be a TaskMove")
+    if "after_id" in document and "before_id" in document:
+        raise unprocessable(["body", "before_id"], "send after_id or before_id, not both")
+    place = Place(document.get("after_id"), document.get("before_id"))
+    async with request.app.state.pool.acquire() as connection, connection.transaction():
+        list_id = document.get("list_id") or await connection.fetchval(LIST_OF, user_id, task)
+        if list_id is None:
+            raise NOT_FOUND
+        if await connection.fetchval(LOCK_LIST, user_id, list_id) is None:
+            raise unprocessable(["body", "list_id"], "no such list")
+        current = await connection.fetchrow(LOCK_TASK, user_id, task)
+        if current is None:
+            raise NOT_FOUND
+        if versions is not None and current["version"] not in versions:
+            raise precondition_failed(current)
+        scope = (user_id, list_id, task)
+        try:
+            lower, upper = await ORDER.neighbours(connection, scope, place)
+        except NeighbourMissing as missing:
+            raise unprocessable(["body", missing.field], "no such neighbour") from None
+        if current["list_id"] == list_id and already_there(
+            (current["position"], task), lower, upper
+        ):
+            return tagged(current)
+        key, moved = await ORDER.key_between(connection, scope, lower, upper)
+        if moved:
+            await connection.execute(RESPACE, user_id, list_id, list(moved), list(moved.values()))
+        return tagged(await connection.fetchrow(PLACE, user_id, task, list_id, key))
+
+
 async def delete_task(request: Request) -> Response:
     user_id = await authorized_user(request)
     task = task_id(request)
@@ -619,6 +671,7 @@ def create_app() -> Starlette:
             path_route(tasks, GET=list_tasks, POST=create_task),
             path_route(task, GET=get_task, PUT=replace_task, DELETE=delete_task),
             path_route(task + "/complete", PATCH=toggle_task_completion),
+            path_route(task + "/move", POST=move_task),
             path_route("/health/live", GET=check_liveness),
             path_route("/health/ready", GET=check_readiness),
         ],

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from bench.servers import RunningServer
-from bench.workload import DEEP_CURSORS, LISTED_USERS, TARGETS, TOKENS, WRITERS
+from bench.workload import DEEP_CURSORS, LISTED_USERS, LISTS, MOVES, TARGETS, TOKENS, WRITERS
 from tests.support.contract import Contract
 
 # What driver.lua's `filtered` operation asks for.
@@ -118,9 +118,12 @@ def check_parity(servers: Mapping[str, RunningServer], data_dir: Path) -> int:
     writers = [row[0] for row in _rows(data_dir / WRITERS)]
     targets = [(row[0], int(row[1])) for row in _rows(data_dir / TARGETS)]
     deep = _rows(data_dir / DEEP_CURSORS)
+    lists = _rows(data_dir / LISTS)
+    moves = _rows(data_dir / MOVES)
     check = ParityCheck(servers, data_dir)
     try:
         _reads(check, listed, writers, targets, deep)
+        _manual_order(check, lists, moves)
         _writes(check, writers, targets)
         _errors(check, listed, writers, targets)
     finally:
@@ -163,6 +166,35 @@ def _reads(
         label = f"get, If-None-Match {header}"
         path = task.request.url.path
         check.exchange(Probe(label, "GET", path, owner, headers={"If-None-Match": header}))
+
+
+def _manual_order(check: ParityCheck, lists: list[list[str]], moves: list[list[str]]) -> None:
+    """A list's pages in the user's order, and moves: after a neighbour, back, to where it is."""
+    user, list_id = lists[0]
+    path = f"/api/{user}/tasks?sort=manual&list_id={list_id}&limit=20"
+    page = check.exchange(Probe("manual order", "GET", path, user)).json()
+    follow = f"{path}&cursor={page['next_cursor']}"
+    check.exchange(Probe("manual order, page 2", "GET", follow, user))
+    owner, task, neighbour = moves[0]
+    for label, moved, after in (
+        ("move after a neighbour", task, neighbour),
+        ("the same move again (no change)", task, neighbour),
+        ("the neighbour after it", neighbour, task),
+    ):
+        check.exchange(
+            Probe(
+                label,
+                "POST",
+                f"/api/{owner}/tasks/{moved}/move",
+                owner,
+                {"after_id": int(after)},
+                volatile=WRITE_TIMES,
+            )
+        )
+    missing = {"after_id": 1}
+    check.exchange(
+        Probe("move after none", "POST", f"/api/{owner}/tasks/{task}/move", owner, missing)
+    )
 
 
 def _writes(check: ParityCheck, writers: list[str], targets: list[tuple[str, int]]) -> None:

@@ -20,8 +20,20 @@ from bench.wrk import Load, LoadError, LoadResult, run_load
 from tests.support.postgres import PostgresServer
 
 # driver.lua's names: the list (page 1 of 50 tasks), the filtered and sorted list, a page from far
-# into a big user's walk (by cursor), then one task at a time.
-OPERATIONS = ("list", "filtered", "deep_page", "get", "create", "replace", "toggle", "delete")
+# into a big user's walk (by cursor), a list's first page in the user's own order, then one task
+# at a time (a move: right after another task of its list).
+OPERATIONS = (
+    "list",
+    "filtered",
+    "deep_page",
+    "manual",
+    "get",
+    "create",
+    "replace",
+    "toggle",
+    "move",
+    "delete",
+)
 # Each DELETE needs a task of its own: the pool is the fastest rate seen so far, with margin.
 DELETE_POOL_MARGIN = 2.5
 DELETE_POOL_FLOOR = 20_000

@@ -12,6 +12,8 @@ TOKENS = "tokens.tsv"
 LISTED_USERS = "list_users.tsv"
 WRITERS = "writers.tsv"
 TARGETS = "targets.tsv"
+LISTS = "lists.tsv"
+MOVES = "moves.tsv"
 BIG_USERS = "big_user.tsv"
 DEEP_CURSORS = "deep_cursors.tsv"
 PAGE_SIZE = 50  # the list's default limit, which the benchmark's list requests use
@@ -31,6 +33,21 @@ def write_workload(directory: Path, database: SeededDatabase, secret: str) -> No
     _write_rows(directory / LISTED_USERS, [(user,) for user in data.listed_users()])
     _write_rows(directory / WRITERS, [(user,) for user in data.other_users()])
     _write_rows(directory / TARGETS, database.targets)
+    _write_rows(directory / LISTS, database.lists)
+    _write_rows(directory / MOVES, moves(database.targets))
+
+
+def moves(targets: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """Moves of a task right after another of its user's, in pairs that undo each other's
+    place (a after b, then b after a), so that a move is rarely to where the task already is."""
+    by_user: dict[str, list[int]] = {}
+    for user, task in targets:
+        by_user.setdefault(user, []).append(task)
+    rows: list[tuple[str, int, int]] = []
+    for user, tasks in by_user.items():
+        for first, second in zip(tasks[::2], tasks[1::2], strict=False):
+            rows += [(user, first, second), (user, second, first)]
+    return rows
 
 
 def write_deep_cursors(

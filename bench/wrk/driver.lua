@@ -58,6 +58,15 @@ local operations = {
    deep_page = {rows = "deep_cursors.tsv", ok = {[200] = true}, build = function(row)
       return "GET", "/api/" .. row[1] .. "/tasks?cursor=" .. row[2]
    end},
+   -- {user id, list id}: the first page of a list in the user's own order.
+   manual = {rows = "lists.tsv", ok = {[200] = true}, build = function(row)
+      return "GET", "/api/" .. row[1] .. "/tasks?sort=manual&list_id=" .. row[2]
+   end},
+   -- {user id, task id, neighbour id}: the task right after the neighbour, in their list.
+   move = {rows = "moves.tsv", ok = {[200] = true}, build = function(row)
+      return "POST", "/api/" .. row[1] .. "/tasks/" .. row[2] .. "/move",
+         '{"after_id": ' .. row[3] .. '}'
+   end},
    get = {rows = "targets.tsv", ok = {[200] = true}, build = function(row)
       return "GET", "/api/" .. row[1] .. "/tasks/" .. row[2]
    end},
