@@ -48,11 +48,11 @@ from impl.tasks.repository import (
     LIST_OF,
     LOCK_LIST,
     LOCK_TASK,
-    ORDER,
     PLACE,
     REPLACE,
     RESPACE,
     TOGGLE,
+    TOP_LEVEL,
     update_statement,
 )
 from impl.tasks.tags import normalize_tags
@@ -453,7 +453,7 @@ async def create_task(request: Request) -> Response:
     fields = await task_input(request)
     state = request.app.state
     if key is None:
-        row = await state.pool.fetchrow(INSERT, user_id, *fields, state.cap)
+        row = await state.pool.fetchrow(INSERT, user_id, *fields, state.cap, None)
         if row is None:
             raise task_limit_reached(state.cap)
         task = dict(row)
@@ -475,7 +475,7 @@ async def create_once(
     due = None if due_at is None else due_at.astimezone(UTC).isoformat()
     canonical: list[Any] = [title, description, priority, tags, due]
     if list_id is not None:
-        canonical.append(list_id)
+        canonical.append({"list_id": list_id, "parent_id": None})
     request_hash = hashlib.sha256(orjson.dumps(canonical)).digest()
     state = request.app.state
     async with state.pool.acquire() as connection, connection.transaction():
@@ -491,7 +491,7 @@ async def create_once(
                     {"header": "Idempotency-Key"},
                 )
             return orjson.loads(earlier["response"]), True
-        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap)
+        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap, None)
         if row is None:
             raise task_limit_reached(state.cap)
         task = dict(row)
@@ -567,17 +567,18 @@ async def move_task(request: Request) -> Response:
             raise precondition_failed(current)
         scope = (user_id, list_id, task)
         try:
-            lower, upper = await ORDER.neighbours(connection, scope, place)
+            lower, upper = await TOP_LEVEL.neighbours(connection, scope, place)
         except NeighbourMissing as missing:
             raise unprocessable(["body", missing.field], "no such neighbour") from None
         if current["list_id"] == list_id and already_there(
             (current["position"], task), lower, upper
         ):
             return tagged(current)
-        key, moved = await ORDER.key_between(connection, scope, lower, upper)
+        key, moved = await TOP_LEVEL.key_between(connection, scope, lower, upper)
         if moved:
             await connection.execute(RESPACE, user_id, list_id, list(moved), list(moved.values()))
-        return tagged(await connection.fetchrow(PLACE, user_id, task, list_id, key))
+        placed = await connection.fetchrow(PLACE, user_id, task, list_id, key, None)
+        return tagged(placed)
 
 
 async def delete_task(request: Request) -> Response:

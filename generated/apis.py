@@ -39,6 +39,8 @@ class BaseTasksApi(ABC):
         principal: Principal,
         user_id: str,
         list_id: int | None,
+        parent_id: int | None,
+        top_level: bool | None,
         status: Literal['all', 'pending', 'completed'],
         priority: list[models.Priority] | None,
         tag: list[str] | None,

@@ -39,6 +39,7 @@ class TaskInput(TypedDict, closed=True):
     tags: NotRequired[list[str]]
     due_at: NotRequired[datetime | None]
     list_id: NotRequired[int]
+    parent_id: NotRequired[int]
 
 
 class TaskPatch(TypedDict, closed=True):
@@ -70,6 +71,7 @@ class Task(TypedDict):
     completed_at: datetime | None
     version: int
     list_id: int
+    parent_id: int | None
     position: str
 
 
@@ -124,11 +126,12 @@ class TodoListPage(TypedDict):
 
 class TaskMove(TypedDict, closed=True):
     """
-    Where to put a task: after one task or before another (not both), in a list; every field is optional.
+    Where to put a task: after one task or before another (not both), in a list, under a parent; every field is optional.
 
     """
 
     list_id: NotRequired[int]
+    parent_id: NotRequired[int | None]
     after_id: NotRequired[int]
     before_id: NotRequired[int]
 

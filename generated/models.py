@@ -29,6 +29,17 @@ class DeletedList(RootModel[int]):
     root: Annotated[int, Field(ge=1, le=9223372036854775807)]
 
 
+class ParentId(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="A task of the user. Tasks nest at most four deep (a task, its subtasks, theirs, and theirs); a parent the user does not hold, or one that would nest deeper, is 422 naming the field.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
+
+
 class Priority(StrEnum):
     """
     How urgent a task is; sorts by rank (low < medium < high < urgent).
@@ -139,6 +150,14 @@ class TaskInput(ContractModel):
         int | MISSING,
         Field(
             description="The list the task is in. On create, the Inbox when omitted; on replace, an omitted `list_id` leaves the task in its list (so that a client that predates lists does not move tasks by replacing them). A task keeps its id when it moves to another list.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ] = MISSING
+    parent_id: Annotated[
+        int | MISSING,
+        Field(
+            description="On create, the task this one is a subtask of: it goes last among that task's subtasks, in its list (a `list_id` naming another list is 422). Ignored on replace: a task changes parent only by `move_task`.\n",
             ge=1,
             le=9223372036854775807,
         ),
@@ -273,10 +292,16 @@ class Task(ContractModel):
             le=9223372036854775807,
         ),
     ]
+    parent_id: Annotated[
+        ParentId | None,
+        Field(
+            description="The task this one is a subtask of, in the same list; null for a task at the top level. Completing a task completes its subtasks; reopening a subtask reopens the tasks it is under; deleting a task deletes its subtasks; moving a task, to another place or list, takes its subtasks with it. A task put in another list by PATCH leaves its parent.\n"
+        ),
+    ]
     position: Annotated[
         str,
         Field(
-            description="Where the task stands in its list's own order (`sort=manual`), which the server keeps: tasks sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one; change it with `move_task`. A new task, or one put in another list, comes last there.\n",
+            description="Where the task stands among its siblings (the top-level tasks of its list, or the subtasks of its parent) in the user's own order (`sort=manual`), which the server keeps: tasks sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one; change it with `move_task`. A new task, or one put in another list, comes last there.\n",
             examples=["a1"],
             max_length=64,
             min_length=1,
@@ -444,7 +469,7 @@ class TodoListPage(ContractModel):
 
 class TaskMove(ContractModel):
     """
-    Where to put a task: after one task or before another (not both), in a list; every field is optional.
+    Where to put a task: after one task or before another (not both), in a list, under a parent; every field is optional.
 
     """
 
@@ -457,6 +482,12 @@ class TaskMove(ContractModel):
             description="The id of one of the user's lists. A list the user does not hold (another user's, or none) is 422 `validation_failed`, naming the field.\n",
             ge=1,
             le=9223372036854775807,
+        ),
+    ] = MISSING
+    parent_id: Annotated[
+        ParentId | None | MISSING,
+        Field(
+            description="The task to move it under (its subtasks follow it), in that task's list; `null`: to the top level; absent: under the parent it has (none, when `list_id` names another list). A parent that is the task itself or one of its subtasks, or that would nest it deeper than the limit, is 422.\n"
         ),
     ] = MISSING
     after_id: Annotated[

@@ -60,6 +60,8 @@ def create_router(
             admission=tasks_admission,
             single_query=(
                 "list_id",
+                "parent_id",
+                "top_level",
                 "status",
                 "q",
                 "due_before",
@@ -93,6 +95,10 @@ def create_router(
         list_id: Annotated[
             formats.Integer | None, Query(ge=1, le=9223372036854775807)
         ] = None,
+        parent_id: Annotated[
+            formats.Integer | None, Query(ge=1, le=9223372036854775807)
+        ] = None,
+        top_level: Annotated[formats.Boolean | None, Query()] = None,
         status: Annotated[Literal['all', 'pending', 'completed'], Query()] = 'all',
         priority: Annotated[list[models.Priority] | None, Query(max_length=4)] = None,
         tag: Annotated[
@@ -148,6 +154,8 @@ def create_router(
                 principal=principal,
                 user_id=user_id,
                 list_id=list_id,
+                parent_id=parent_id,
+                top_level=top_level,
                 status=status,
                 priority=priority,
                 tag=tag,

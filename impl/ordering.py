@@ -79,28 +79,28 @@ class SiblingOrder:
         return place_between(siblings, gap)
 
 
-def sibling_order(table: str, group: str) -> SiblingOrder:
-    """The statements of `table`'s order, whose siblings are the user's rows where `group`
-    (SQL on $2) holds."""
+def sibling_order(name: str, table: str, group: str) -> SiblingOrder:
+    """The statements of an order (`name`) of `table`'s rows, whose siblings are the user's
+    rows where `group` (SQL on $2) holds."""
     rows = f"FROM {table} WHERE user_id = $1 AND {group} AND id <> $3"
     return SiblingOrder(
-        neighbour=named(f"read_neighbour_in_{table}", f"SELECT position, id {rows} AND id = $4"),
+        neighbour=named(f"read_neighbour_in_{name}", f"SELECT position, id {rows} AND id = $4"),
         next_after=named(
-            f"read_next_in_{table}",
+            f"read_next_in_{name}",
             f"SELECT position, id {rows} AND (position, id) > ($4, $5)"
             " ORDER BY position, id LIMIT 1",
         ),
         next_before=named(
-            f"read_previous_in_{table}",
+            f"read_previous_in_{name}",
             f"SELECT position, id {rows} AND (position, id) < ($4, $5)"
             " ORDER BY position DESC, id DESC LIMIT 1",
         ),
         last=named(
-            f"read_last_in_{table}",
+            f"read_last_in_{name}",
             f"SELECT position, id {rows} ORDER BY position DESC, id DESC LIMIT 1",
         ),
         siblings=named(
-            f"read_order_of_{table}", f"SELECT position, id {rows} ORDER BY position, id"
+            f"read_order_of_{name}", f"SELECT position, id {rows} ORDER BY position, id"
         ),
     )
 

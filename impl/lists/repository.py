@@ -152,7 +152,7 @@ LAST_IN_INBOX = named(
     WHERE user_id = $1 AND list_id = (SELECT id FROM task_lists WHERE user_id = $1 AND is_inbox)
 """,
 )
-ORDER = sibling_order("task_lists", "user_id = $2")
+ORDER = sibling_order("lists", "task_lists", "user_id = $2")
 LOCK_LIST_TO_MOVE = named(
     "lock_list_to_move",
     f"SELECT {LIST_COLUMNS} FROM task_lists WHERE user_id = $1 AND id = $2 FOR NO KEY UPDATE",  # noqa: S608 (fixed columns)

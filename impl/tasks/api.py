@@ -38,6 +38,8 @@ class TasksApi(BaseTasksApi):
         principal: Principal,
         user_id: str,
         list_id: int | None,
+        parent_id: int | None,
+        top_level: bool | None,
         status: Status,
         priority: list[Priority] | None,
         tag: list[str] | None,
@@ -53,6 +55,8 @@ class TasksApi(BaseTasksApi):
         service = self._tasks(principal, user_id)
         task_filter = TaskFilter(
             list_id=list_id,
+            parent_id=parent_id,
+            top_level=top_level,
             status=status,
             priorities=frozenset(str(p) for p in priority or ()),
             tags=frozenset(normalize_tags(tag or ())),

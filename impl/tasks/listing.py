@@ -41,6 +41,8 @@ class TaskFilter:
     """Every condition combines with every other; None (or empty) means "no condition"."""
 
     list_id: int | None = None
+    parent_id: int | None = None
+    top_level: bool | None = None
     status: Status = "all"
     priorities: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
@@ -55,8 +57,7 @@ class TaskFilter:
         A few bytes whatever the filter holds: twenty tags and a search text carried whole made
         a cursor longer than the contract lets a client send it back.
         """
-        values = [
-            self.list_id,
+        values: list[Any] = [
             self.status,
             sorted(self.priorities),
             sorted(self.tags),
@@ -65,6 +66,10 @@ class TaskFilter:
             _instant(self.due_after),
             self.overdue,
         ]
+        # The filters of version 2.3, only when set: a cursor of 2.2 stays valid across it.
+        placement = [self.list_id, self.parent_id, self.top_level]
+        if any(value is not None for value in placement):
+            values.append(placement)
         digest = hashlib.sha256(orjson.dumps(values)).digest()[:16]
         return base64.urlsafe_b64encode(digest).decode("ascii")
 

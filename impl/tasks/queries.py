@@ -13,7 +13,7 @@ from impl.tasks.listing import PageStart, Sort, TaskFilter
 # The columns of the contract's `Task`, in its order.
 TASK_COLUMNS = (
     "id, user_id, title, description, completed, created_at, updated_at,"
-    " priority, tags, due_at, completed_at, version, list_id, position"
+    " priority, tags, due_at, completed_at, version, list_id, parent_id, position"
 )
 # Sort key expressions, each matching an index of migrations 0002 and 0004 exactly. Tasks
 # without a due date sort last in both directions.
@@ -111,6 +111,12 @@ def _filter(statement: Statement, task_filter: TaskFilter) -> None:
     bind = statement.parameter
     if task_filter.list_id is not None:
         statement.where(f"list_id = {bind(task_filter.list_id)}::bigint")
+    if task_filter.parent_id is not None:
+        statement.where(f"parent_id = {bind(task_filter.parent_id)}::bigint")
+    if task_filter.top_level is True:
+        statement.where("parent_id IS NULL")
+    elif task_filter.top_level is False:
+        statement.where("parent_id IS NOT NULL")
     if task_filter.status == "pending":
         statement.where("NOT completed")
     elif task_filter.status == "completed":
@@ -139,18 +145,19 @@ TASK_KIND = 1
 INT64_MAX = 2**63 - 1
 _TASK_COLUMNS = (
     "user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,"
-    " completed_at, version, list_id, NULL::text, NULL::text, position, NULL::boolean,"
-    " NULL::boolean"
+    " completed_at, version, list_id, parent_id, NULL::text, NULL::text, position,"
+    " NULL::boolean, NULL::boolean"
 )
 _LIST_COLUMNS = (
     "user_id, NULL::text, NULL::text, NULL::boolean, created_at, updated_at, NULL::task_priority,"
-    " NULL::text[], NULL::timestamptz, NULL::timestamptz, version, NULL::bigint, name, color,"
-    " position, is_inbox, archived"
+    " NULL::text[], NULL::timestamptz, NULL::timestamptz, version, NULL::bigint, NULL::bigint,"
+    " name, color, position, is_inbox, archived"
 )
 _DELETED = (
     "NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz,"
     " NULL::task_priority, NULL::text[], NULL::timestamptz, NULL::timestamptz, NULL::bigint,"
-    " NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::boolean"
+    " NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::boolean,"
+    " NULL::boolean"
 )
 _SOURCES = {
     "tasks": (TASK_KIND, "changed_xid", "id", "false", _TASK_COLUMNS),
@@ -161,7 +168,8 @@ _SOURCES = {
 # The union's columns after xid, kind and id, in the order of each source's columns above.
 CHANGE_COLUMNS = (
     "deleted, user_id, title, description, completed, created_at, updated_at, priority, tags,"
-    " due_at, completed_at, version, list_id, name, color, position, is_inbox, archived"
+    " due_at, completed_at, version, list_id, parent_id, name, color, position, is_inbox,"
+    " archived"
 )
 
 

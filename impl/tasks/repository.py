@@ -13,7 +13,7 @@ new `version`, and the id of its transaction for delta sync.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -39,6 +39,16 @@ from impl.tasks.queries import (
     changes_statement,
     list_statement,
 )
+from impl.tasks.stamps import STAMP, completion_stamp
+from impl.tasks.subtasks import (
+    COMPLETE_SUBTREE,
+    DEPTH,
+    LOCK_PARENT,
+    MAX_DEPTH,
+    REOPEN_ANCESTORS,
+    SUBTREE_SHAPE,
+    SUBTREE_TO_LIST,
+)
 from impl.versioned import Outcome
 
 GET = named("get_task", f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2")  # noqa: S608 (fixed columns)
@@ -59,8 +69,9 @@ INSERT = named(
     ), written AS (SELECT clock_timestamp() AS at
     ), added AS (
         INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
-                           created_at, updated_at)
-        SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, $7, written.at, written.at
+                           parent_id, created_at, updated_at)
+        SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, $7, $9, written.at,
+               written.at
         FROM slot, written
         RETURNING {TASK_COLUMNS}
     ), reused AS (
@@ -76,38 +87,16 @@ TASK_KEY = "tasks_pkey"
 ID_DRAWS = 3
 LIST_KEY = "tasks_list_id_fkey"
 T = TypeVar("T")
-# Shared by every update: a new version, the time and the transaction of the write. The time is
-# read in the SET list, so that it is taken when the row is written: after any wait for a
-# concurrent writer's lock (a FROM subquery would be read when the statement starts).
-STAMP = """version = version + 1,
-    updated_at = greatest(clock_timestamp(), updated_at),
-    changed_xid = pg_current_xact_id()"""
-
-
-def _completion_stamp(completed: str) -> str:
-    """STAMP, where the write also completes or reopens the task.
-
-    `completed` is the SQL of whether it will be completed. One clock reading for both
-    timestamps, taken per row at write time.
-    """
-    return f"""version = version + 1,
-    (updated_at, completed_at) = (
-        SELECT written.at, CASE WHEN NOT ({completed}) THEN NULL
-                                WHEN tasks.completed THEN tasks.completed_at
-                                ELSE written.at END
-        FROM (SELECT greatest(clock_timestamp(), tasks.updated_at) AS at) AS written
-    ),
-    changed_xid = pg_current_xact_id()"""  # noqa: S608 (`completed`: a placeholder or a column)
-
-
 # $3: the versions If-Match allows, or NULL for any. A replace without a list ($9 NULL) leaves the
-# task in its own.
+# task in its own; one into another list takes it from its parent (its subtasks follow it:
+# SUBTREE_TO_LIST).
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
 REPLACE = named(
     "replace_task",
     f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
-        tags = $7::text[], due_at = $8, list_id = coalesce($9, list_id), {STAMP}
+        tags = $7::text[], due_at = $8, list_id = coalesce($9, list_id),
+        parent_id = CASE WHEN coalesce($9, list_id) = list_id THEN parent_id END, {STAMP}
     WHERE {MATCHING}
       AND (title, description, priority, tags, due_at, list_id)
           IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8, coalesce($9, list_id))
@@ -118,7 +107,7 @@ TOGGLE = named(
     "toggle_task",
     f"""
     UPDATE tasks SET completed = NOT completed,
-        {_completion_stamp("NOT tasks.completed")}
+        {completion_stamp("NOT tasks.completed")}
     WHERE {MATCHING}
     RETURNING {TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
@@ -135,22 +124,33 @@ PATCHABLE = {
     "list_id": "bigint",
 }
 # A deleted id is remembered for delta sync, until the retention job (impl/retention) purges it.
+# The task goes with its subtasks (If-Match is the task's own), each id remembered. Answers
+# whether the task itself went.
 DELETE = named(
     "delete_task",
     """
-    WITH gone AS (
-        DELETE FROM tasks WHERE user_id = $1 AND id = $2
+    WITH RECURSIVE doomed (id) AS (
+        SELECT id FROM tasks WHERE user_id = $1 AND id = $2
             AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
+        UNION ALL
+        SELECT child.id FROM tasks AS child JOIN doomed ON child.parent_id = doomed.id
+        WHERE child.user_id = $1
+    ), gone AS (
+        DELETE FROM tasks WHERE user_id = $1 AND id IN (SELECT id FROM doomed)
         RETURNING user_id, id
     ), remembered AS (
         INSERT INTO task_deletions (user_id, task_id) SELECT user_id, id FROM gone
     ), counted AS (
-        UPDATE task_counts SET task_count = task_count - 1
+        UPDATE task_counts SET task_count = task_count - (SELECT count(*) FROM gone)
         WHERE user_id = $1 AND EXISTS (SELECT FROM gone)
     )
-    SELECT count(*) FROM gone
+    SELECT count(*) FILTER (WHERE id = $2) FROM gone
 """,
 )
+# A subtask written while its ancestor's deletion waited for it fails the deletion on the key
+# of subtasks to their parent: the deletion is made again, and takes it too.
+PARENT_KEY = "tasks_parent_id_fkey"
+DELETE_ATTEMPTS = 3
 # A move (impl/tasks/repository.py's `move`): the task's list first, then the list's row locked
 # for the move's transaction, so that moves in one list come one after another and none reads
 # neighbours another is changing; then the task.
@@ -163,7 +163,9 @@ LOCK_TASK = named(
     "lock_task_to_move",
     f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE",  # noqa: S608 (fixed columns)
 )
-ORDER = sibling_order("tasks", "list_id = $2")
+# A task's siblings: the top-level tasks of its list ($2), or its parent's ($2) subtasks.
+TOP_LEVEL = sibling_order("top_level_tasks", "tasks", "list_id = $2 AND parent_id IS NULL")
+SUBTASKS = sibling_order("subtasks", "tasks", "parent_id = $2")
 RESPACE = named(
     "respace_siblings",
     f"""
@@ -175,7 +177,7 @@ RESPACE = named(
 PLACE = named(
     "place_task",
     f"""
-    UPDATE tasks SET list_id = $3, position = $4, {STAMP}
+    UPDATE tasks SET list_id = $3, position = $4, parent_id = $5, {STAMP}
     WHERE user_id = $1 AND id = $2
     RETURNING {TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
@@ -202,6 +204,8 @@ class NewFields:
     due_at: datetime | None
     # None: the Inbox for a new task, the task's own list for a replaced one.
     list_id: int | None
+    # A new task's parent; a replace leaves the parent alone.
+    parent_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,12 +255,27 @@ class ListMissing(Exception):
     """A write named a list the user does not hold (or one deleted while it ran)."""
 
 
+class ParentMissing(Exception):
+    """A parent the user does not hold, or in another list than the one named."""
+
+
+class ParentIsSubtask(Exception):
+    """A parent that is the moved task itself, or one of its subtasks."""
+
+
+class TooDeep(Exception):
+    """A parent that would nest tasks deeper than MAX_DEPTH."""
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
-    """Where a move puts a task: a list (None: its own), and a place in it."""
+    """Where a move puts a task: a list (None: its own, or its parent's), a parent (when
+    `parent_named`; None: the top level), and a place among its siblings there."""
 
     list_id: int | None
     place: Place
+    parent_named: bool = False
+    parent_id: int | None = None
 
 
 class TaskRepository:
@@ -283,8 +302,8 @@ class TaskRepository:
         """The new task; None when the user already holds `cap` tasks."""
 
         async def insert() -> Task | None:
-            async with self._database.connection() as connection:
-                return _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
+            async with self._database.connection() as connection, connection.transaction():
+                return await _insert(connection, user_id, fields, cap)
 
         return await _drawing_ids_again(_naming_a_held_list(insert))
 
@@ -312,7 +331,7 @@ class TaskRepository:
                 earlier = await connection.fetchrow(FIND_KEY, user_id, key)
                 if earlier is not None:
                     return recorded_answer(earlier), None
-                task = _task(await connection.fetchrow(INSERT, user_id, *_values(fields), cap))
+                task = await _insert(connection, user_id, fields, cap)
                 if task is not None:
                     await connection.execute(REMEMBER_KEY, user_id, key, request_hash, render(task))
             return None, task
@@ -326,10 +345,12 @@ class TaskRepository:
         """The replaced task, or the task as it is if it fails If-Match or would not change."""
 
         async def replace() -> Outcome[Task]:
-            async with self._database.connection() as connection:
+            async with self._database.connection() as connection, connection.transaction():
                 record = await connection.fetchrow(
                     REPLACE, user_id, task_id, versions, *_values(fields)
                 )
+                if record is not None and fields.list_id is not None:
+                    await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
                 return await _outcome(connection, record, user_id, task_id)
 
         return await _naming_a_held_list(replace)()
@@ -341,8 +362,12 @@ class TaskRepository:
         sql, arguments = update_statement(changes)
 
         async def update() -> Outcome[Task]:
-            async with self._database.connection() as connection:
+            async with self._database.connection() as connection, connection.transaction():
                 record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
+                if record is not None and "list_id" in changes:
+                    await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
+                if record is not None and "completed" in changes:
+                    await _completion_spreads(connection, user_id, record)
                 return await _outcome(connection, record, user_id, task_id)
 
         return await _naming_a_held_list(update)()
@@ -350,14 +375,23 @@ class TaskRepository:
     async def toggle_completion(
         self, user_id: str, task_id: int, versions: list[int] | None
     ) -> Outcome[Task]:
-        async with self._database.connection() as connection:
+        async with self._database.connection() as connection, connection.transaction():
             record = await connection.fetchrow(TOGGLE, user_id, task_id, versions)
+            if record is not None:
+                await _completion_spreads(connection, user_id, record)
             return await _outcome(connection, record, user_id, task_id)
 
     async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> Outcome[Task]:
-        """`written` when deleted (`current` None); else the task as it is (If-Match failed)."""
+        """`written` when deleted, subtasks and all (`current` None); else the task as it is
+        (If-Match failed)."""
         async with self._database.connection() as connection:
-            deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions)
+            for attempt in range(1, DELETE_ATTEMPTS + 1):
+                try:
+                    deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions)
+                    break
+                except asyncpg.ForeignKeyViolationError as error:
+                    if error.constraint_name != PARENT_KEY or attempt == DELETE_ATTEMPTS:
+                        raise
             if deleted == 1:
                 return Outcome(written=True, current=None)
             return await _outcome(connection, None, user_id, task_id)
@@ -365,28 +399,45 @@ class TaskRepository:
     async def move(
         self, user_id: str, task_id: int, versions: list[int] | None, to: Destination
     ) -> Outcome[Task]:
-        """Put the task at `to`; the outcome as for `replace` (a move to where the task is
-        changes nothing). A neighbour or list that is not there raises."""
+        """Put the task at `to`, its subtasks along; the outcome as for `replace` (a move to
+        where the task is changes nothing). A neighbour, list or parent that is not there, or a
+        parent that would make a cycle or nest too deep, raises."""
         async with self._database.connection() as connection, connection.transaction():
-            list_id = to.list_id or await connection.fetchval(LIST_OF, user_id, task_id)
-            if list_id is None:
+            own_list = await connection.fetchval(LIST_OF, user_id, task_id)
+            if own_list is None:
                 return Outcome(written=False, current=None)
-            if await connection.fetchval(LOCK_LIST, user_id, list_id) is None:
-                raise ListMissing
+            list_id = to.list_id or own_list
+            if to.parent_id is not None:
+                parent_list = await connection.fetchval(LIST_OF, user_id, to.parent_id)
+                if parent_list is None or (to.list_id is not None and to.list_id != parent_list):
+                    raise ParentMissing
+                list_id = parent_list
+            # Both lists, in one order for every move, so that two moves cannot wait on each
+            # other; a subtree leaves one and joins the other.
+            for locked in sorted({own_list, list_id}):
+                if await connection.fetchval(LOCK_LIST, user_id, locked) is None:
+                    raise ListMissing
             current = _task(await connection.fetchrow(LOCK_TASK, user_id, task_id))
             if current is None or (versions is not None and current["version"] not in versions):
                 return Outcome(written=False, current=current)
-            scope = (user_id, list_id, task_id)
-            lower, upper = await ORDER.neighbours(connection, scope, to.place)
+            parent = _new_parent(current, to, list_id)
+            if parent is not None:
+                await _check_nesting(connection, user_id, task_id, parent)
+            order, group = (SUBTASKS, parent) if parent is not None else (TOP_LEVEL, list_id)
+            scope = (user_id, group, task_id)
+            lower, upper = await order.neighbours(connection, scope, to.place)
             mine = (current["position"], task_id)
-            if current["list_id"] == list_id and already_there(mine, lower, upper):
+            stays = current["list_id"] == list_id and current["parent_id"] == parent
+            if stays and already_there(mine, lower, upper):
                 return Outcome(written=False, current=current)
-            key, moved = await ORDER.key_between(connection, scope, lower, upper)
+            key, moved = await order.key_between(connection, scope, lower, upper)
             if moved:
                 await connection.execute(
                     RESPACE, user_id, list_id, list(moved), list(moved.values())
                 )
-            placed = await connection.fetchrow(PLACE, user_id, task_id, list_id, key)
+            placed = await connection.fetchrow(PLACE, user_id, task_id, list_id, key, parent)
+            if list_id != current["list_id"]:
+                await connection.execute(SUBTREE_TO_LIST, user_id, task_id, list_id)
             return Outcome(written=True, current=_task(placed))
 
     async def changes(
@@ -425,6 +476,54 @@ class TaskRepository:
 
         snapshot, records = await self._database.read(read)
         return snapshot, [_change(record) for record in records]
+
+
+async def _insert(
+    connection: asyncpg.Connection, user_id: str, fields: NewFields, cap: int
+) -> Task | None:
+    """The new task, in its parent's list when it has one (the parent held until the task is
+    written, so that it cannot move or go meanwhile)."""
+    if fields.parent_id is not None:
+        parent_list = await connection.fetchval(LOCK_PARENT, user_id, fields.parent_id)
+        if parent_list is None or fields.list_id not in (None, parent_list):
+            raise ParentMissing
+        if await connection.fetchval(DEPTH, user_id, fields.parent_id) >= MAX_DEPTH:
+            raise TooDeep
+        fields = replace(fields, list_id=parent_list)
+    record = await connection.fetchrow(INSERT, user_id, *_values(fields), cap, fields.parent_id)
+    return _task(record)
+
+
+async def _completion_spreads(
+    connection: asyncpg.Connection, user_id: str, record: asyncpg.Record
+) -> None:
+    """A task completed completes its subtasks; one reopened reopens the tasks it is under."""
+    if record["completed"]:
+        await connection.execute(COMPLETE_SUBTREE, user_id, record["id"])
+    else:
+        await connection.execute(REOPEN_ANCESTORS, user_id, record["id"])
+
+
+def _new_parent(current: Task, to: Destination, list_id: int) -> int | None:
+    """The task's parent after the move: the one named (None: the top level); else its own,
+    unless it leaves its list."""
+    if to.parent_named:
+        return to.parent_id
+    return current["parent_id"] if current["list_id"] == list_id else None
+
+
+async def _check_nesting(
+    connection: asyncpg.Connection, user_id: str, task_id: int, parent: int
+) -> None:
+    """Raise unless the task and its subtree fit under `parent`: not under itself, and no
+    deeper than MAX_DEPTH."""
+    if parent == task_id:
+        raise ParentIsSubtask
+    shape = await connection.fetchrow(SUBTREE_SHAPE, user_id, task_id, parent)
+    if shape["holds"]:
+        raise ParentIsSubtask
+    if await connection.fetchval(DEPTH, user_id, parent) + 1 + shape["levels"] > MAX_DEPTH:
+        raise TooDeep
 
 
 async def _drawing_ids_again(insert: Callable[[], Awaitable[T]]) -> T:
@@ -485,7 +584,10 @@ def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
         assignments.append(f"{name} = {new_value}")
         differences.append(f"{name} IS DISTINCT FROM {new_value}")
         if name == "completed":
-            stamp = _completion_stamp(new_value)
+            stamp = completion_stamp(new_value)
+        if name == "list_id":
+            # Into another list, out of its parent (its subtasks follow: SUBTREE_TO_LIST).
+            assignments.append(f"parent_id = CASE WHEN list_id = {new_value} THEN parent_id END")
     sql = f"""
         UPDATE tasks SET {", ".join(assignments)}, {stamp}
         WHERE {MATCHING} AND ({" OR ".join(differences)})

@@ -11,7 +11,7 @@ import orjson
 from pydantic import MISSING
 
 from generated.documents import Task, TaskChanges, TaskList, TodoList
-from generated.models import TaskInput, TaskMove, TaskPatch
+from generated.models import ParentId, TaskInput, TaskMove, TaskPatch
 from impl.errors import ApiError, ErrorCode, InvalidToken
 from impl.idempotency import IdempotencyKeyReused
 from impl.json import dumps
@@ -26,9 +26,13 @@ from impl.tasks.repository import (
     Destination,
     ListMissing,
     NewFields,
+    ParentIsSubtask,
+    ParentMissing,
     Snapshot,
     TaskRepository,
+    TooDeep,
 )
+from impl.tasks.subtasks import MAX_DEPTH
 from impl.tasks.tags import normalize_tags
 from impl.versioned import Outcome, Vocabulary, precondition_failed
 
@@ -67,6 +71,26 @@ class ListNotHeld(ApiError):
                 }
             ],
         )
+
+
+class ParentRefused(ApiError):
+    """422 on `parent_id`: not a task of the user (in that list), the task itself or one of its
+    subtasks, or nesting deeper than the limit."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            ErrorCode.VALIDATION_FAILED,
+            details=[{"location": ["body", "parent_id"], "message": message, "type": "parent"}],
+        )
+
+
+def parent_refused(error: Exception) -> ParentRefused:
+    match error:
+        case TooDeep():
+            return ParentRefused(f"Tasks nest at most {MAX_DEPTH} deep")
+        case ParentIsSubtask():
+            return ParentRefused("A task cannot be under itself or one of its subtasks")
+    return ParentRefused("No such task in that list")
 
 
 TASKS = Vocabulary(not_found=TaskNotFound)
@@ -155,6 +179,8 @@ class TaskService:
             return await self._create(_new_fields(body), idempotency_key)
         except ListMissing:
             raise ListNotHeld from None
+        except (ParentMissing, TooDeep) as refused:
+            raise parent_refused(refused) from None
 
     async def _create(self, fields: NewFields, idempotency_key: str | None) -> Creation:
         cap = self._policy.max_tasks_per_user
@@ -230,12 +256,15 @@ class TaskService:
     async def move(self, task_id: int, if_match: list[int] | None, body: TaskMove) -> Task:
         after, before = neighbours(body, task_id)
         list_id = None if body.list_id is MISSING else int(body.list_id)
+        parent_named = "parent_id" in body.model_fields_set
+        parent = body.parent_id.root if isinstance(body.parent_id, ParentId) else None
+        to = Destination(list_id, Place(after, before), parent_named, parent)
         try:
-            outcome = await self._repository.move(
-                self._owner_id, task_id, if_match, Destination(list_id, Place(after, before))
-            )
+            outcome = await self._repository.move(self._owner_id, task_id, if_match, to)
         except ListMissing:
             raise ListNotHeld from None
+        except (ParentMissing, ParentIsSubtask, TooDeep) as refused:
+            raise parent_refused(refused) from None
         except NeighbourMissing as missing:
             raise NeighbourNotThere(missing.field) from None
         return TASKS.answer(outcome, if_match)
@@ -325,6 +354,7 @@ def _new_fields(body: TaskInput) -> NewFields:
         tags=_stored_tags(tag.root for tag in body.tags),
         due_at=body.due_at,
         list_id=None if body.list_id is MISSING else body.list_id,
+        parent_id=None if body.parent_id is MISSING else body.parent_id,
     )
 
 
@@ -341,6 +371,6 @@ def _fingerprint(fields: NewFields) -> bytes:
     due_at = None if fields.due_at is None else fields.due_at.astimezone(UTC).isoformat()
     canonical: list[Any] = [fields.title, fields.description, fields.priority, fields.tags, due_at]
     # Appended only when named, so that a key stored before lists existed matches its retry.
-    if fields.list_id is not None:
-        canonical.append(fields.list_id)
+    if fields.list_id is not None or fields.parent_id is not None:
+        canonical.append({"list_id": fields.list_id, "parent_id": fields.parent_id})
     return hashlib.sha256(orjson.dumps(canonical)).digest()

@@ -390,6 +390,14 @@ const scenarios = {
       await taskItem(page, "Bread").getByLabel("List of: Bread").selectOption({ label: "Inbox" });
       result.afterMoveToInbox = await waitForTitles(page, ["Eggs", "Milk"]);
     });
+    await stepOf("subtask", async () => {
+      await page.getByRole("button", { name: "Make a subtask: Milk", exact: true }).click();
+      await taskItem(page, "Milk").and(page.locator("[data-depth='1']")).waitFor();
+      result.nested = await waitForTitles(page, ["Eggs", "Milk"]);
+      await page.getByRole("button", { name: "Out of its parent: Milk", exact: true }).click();
+      await taskItem(page, "Milk").and(page.locator("[data-depth='0']")).waitFor();
+      result.unnested = await waitForTitles(page, ["Eggs", "Milk"]);
+    });
     await stepOf("delete-list", async () => {
       await sidebar(page).getByRole("button", { name: "Delete list", exact: true }).click();
       await sidebar(page)

@@ -3,8 +3,9 @@
 - Any valid TaskInput round-trips through the service and PostgreSQL unchanged but for Unicode
   normalization (text is stored in NFC, as the contract says), on create and on replace. Valid
   means what the contract says in words too: its JSON Schema cannot hold a date-time's range, a
-  text's length in NFC, or that `list_id` names one of the user's lists, so the drawn bodies are
-  kept to those (a drawn `list_id` becomes the user's Inbox).
+  text's length in NFC, or that `list_id` and `parent_id` name the user's own list and task, so
+  the drawn bodies are kept to those (a drawn `list_id` becomes the user's Inbox, a drawn
+  `parent_id` is left out).
 - Any invalid body is answered with a structured 4xx (checked against the contract) and writes
   nothing.
 """
@@ -64,8 +65,10 @@ def accepted_as_the_contract_says(body: dict[str, Any]) -> bool:
 
 
 def in_a_held_list(body: dict[str, Any], list_id: int) -> dict[str, Any]:
-    """The body, naming the user's list `list_id` where it names a list at all."""
-    return {**body, "list_id": list_id} if "list_id" in body else body
+    """The body, naming the user's list `list_id` where it names a list at all, and under no
+    task (a drawn parent is none of the user's)."""
+    held = {name: value for name, value in body.items() if name != "parent_id"}
+    return {**held, "list_id": list_id} if "list_id" in body else held
 
 
 valid_inputs = create_task.as_strategy(GenerationMode.POSITIVE).map(lambda case: case.body)

@@ -370,6 +370,20 @@ def test_the_tasks_of_one_list_newest_first_read_the_list_index_in_order(
     assert "Seq Scan" not in plan, plan
 
 
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+def test_a_parents_subtasks_in_manual_order_read_the_parent_index_in_order(
+    planner: Planner, planned: str
+) -> None:
+    sql, arguments = list_statement(
+        HEAVY_USER, TaskFilter(parent_id=7), Sort("manual", descending=False), None, 51
+    )
+
+    plan = planned_for(sql, arguments, planner, planned)
+
+    assert "tasks_user_id_parent_id_position_idx" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
 LIST_SORT_INDEXES = {
     "manual": "task_lists_user_id_position_idx",
     "name": "task_lists_user_id_name_idx",

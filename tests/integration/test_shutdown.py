@@ -50,7 +50,8 @@ MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 TIMESTAMPS = ("created_at", "updated_at", "due_at", "completed_at")
 TASK_ROW = """
     SELECT id, user_id, title, description, completed, created_at, updated_at,
-           priority::text AS priority, tags, due_at, completed_at, version, list_id, position
+           priority::text AS priority, tags, due_at, completed_at, version, list_id, parent_id,
+           position
     FROM tasks
 """
 

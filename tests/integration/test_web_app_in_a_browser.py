@@ -142,7 +142,9 @@ def test_a_task_is_created_edited_completed_reopened_found_and_deleted_on_a_phon
     assert shown["sortShown"] == "title"
 
 
-def test_lists_are_made_filled_reordered_and_deleted_from_the_sidebar(stack: WebStack) -> None:
+def test_lists_are_made_filled_reordered_nested_and_deleted_from_the_sidebar(
+    stack: WebStack,
+) -> None:
     shown = browse(stack, "lists")
 
     assert shown["initialLists"] == ["All tasks", "Inbox"]
@@ -152,6 +154,7 @@ def test_lists_are_made_filled_reordered_and_deleted_from_the_sidebar(stack: Web
     assert shown["address"] == "manual"
     assert shown["listsAfterMove"] == ["All tasks", "Groceries", "Inbox"]
     assert shown["afterMoveToInbox"] == ["Eggs", "Milk"]
+    assert shown["nested"] == shown["unnested"] == ["Eggs", "Milk"]
     assert shown["listsAfterDelete"] == ["All tasks", "Inbox"]
     assert shown["inboxAfterDelete"] == ["Bread", "Eggs", "Milk"]
 

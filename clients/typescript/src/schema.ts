@@ -358,6 +358,8 @@ export interface components {
             due_at?: components["schemas"]["DueAt"];
             /** @description The list the task is in. On create, the Inbox when omitted; on replace, an omitted `list_id` leaves the task in its list (so that a client that predates lists does not move tasks by replacing them). A task keeps its id when it moves to another list. */
             list_id?: components["schemas"]["ListIdReference"];
+            /** @description On create, the task this one is a subtask of: it goes last among that task's subtasks, in its list (a `list_id` naming another list is 422). Ignored on replace: a task changes parent only by `move_task`. */
+            parent_id?: components["schemas"]["ParentId"];
         };
         /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description` or `due_at` and is refused for the others. */
         TaskPatch: {
@@ -413,8 +415,10 @@ export interface components {
              * @description The id of the list the task is in (the Inbox unless it was put elsewhere).
              */
             list_id: number;
+            /** @description The task this one is a subtask of, in the same list; null for a task at the top level. Completing a task completes its subtasks; reopening a subtask reopens the tasks it is under; deleting a task deletes its subtasks; moving a task, to another place or list, takes its subtasks with it. A task put in another list by PATCH leaves its parent. */
+            parent_id: components["schemas"]["ParentId"] | null;
             /**
-             * @description Where the task stands in its list's own order (`sort=manual`), which the server keeps: tasks sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one; change it with `move_task`. A new task, or one put in another list, comes last there.
+             * @description Where the task stands among its siblings (the top-level tasks of its list, or the subtasks of its parent) in the user's own order (`sort=manual`), which the server keeps: tasks sort by `position` compared character by character (as bytes, not by locale), then by `id`. Opaque: compare it, never compute or send one; change it with `move_task`. A new task, or one put in another list, comes last there.
              * @example a1
              */
             position: string;
@@ -505,9 +509,11 @@ export interface components {
          * @example #2e7d32
          */
         Color: string | null;
-        /** @description Where to put a task: after one task or before another (not both), in a list; every field is optional. */
+        /** @description Where to put a task: after one task or before another (not both), in a list, under a parent; every field is optional. */
         TaskMove: {
             list_id?: components["schemas"]["ListIdReference"];
+            /** @description The task to move it under (its subtasks follow it), in that task's list; `null`: to the top level; absent: under the parent it has (none, when `list_id` names another list). A parent that is the task itself or one of its subtasks, or that would nest it deeper than the limit, is 422. */
+            parent_id?: components["schemas"]["ParentId"] | null;
             after_id?: components["schemas"]["NeighbourId"];
             before_id?: components["schemas"]["NeighbourId"];
         };
@@ -516,6 +522,11 @@ export interface components {
             after_id?: components["schemas"]["NeighbourId"];
             before_id?: components["schemas"]["NeighbourId"];
         };
+        /**
+         * Format: int64
+         * @description A task of the user. Tasks nest at most four deep (a task, its subtasks, theirs, and theirs); a parent the user does not hold, or one that would nest deeper, is 422 naming the field.
+         */
+        ParentId: number;
         /**
          * Format: int64
          * @description The id of a neighbour at the new place: a task of the same list, or another list of the user. One the user does not hold there is 422 naming the field.
@@ -737,6 +748,7 @@ export interface components {
                  *           "id": 42,
                  *           "user_id": "user_123",
                  *           "list_id": 3,
+                 *           "parent_id": null,
                  *           "position": "a1",
                  *           "title": "Buy milk",
                  *           "description": "Two litres, semi-skimmed.",
@@ -1045,6 +1057,13 @@ export interface components {
          */
         ListId: number;
         /**
+         * @description Only the subtasks of this task (its children, not their own subtasks). A task the user does not hold has none: the page is empty.
+         * @example 42
+         */
+        ParentFilter: number;
+        /** @description `true`: only tasks that are no task's subtask; `false`: only subtasks. Spelled `true` or `false` only. */
+        TopLevelFilter: boolean;
+        /**
          * @description Only the tasks of this list. A list the user does not hold (another user's, or none) has no tasks: the page is empty.
          * @example 7
          */
@@ -1089,7 +1108,7 @@ export interface components {
         DueAfter: components["schemas"]["DateTime"];
         /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
         Overdue: boolean;
-        /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order. */
+        /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order, with `top_level=true` for its top level, or by `parent_id` for one task's subtasks. */
         Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title" | "manual" | "-manual";
         /** @description The most items a page holds. */
         Limit: number;
@@ -1148,6 +1167,13 @@ export interface operations {
                  * @example 7
                  */
                 list_id?: components["parameters"]["ListFilter"];
+                /**
+                 * @description Only the subtasks of this task (its children, not their own subtasks). A task the user does not hold has none: the page is empty.
+                 * @example 42
+                 */
+                parent_id?: components["parameters"]["ParentFilter"];
+                /** @description `true`: only tasks that are no task's subtask; `false`: only subtasks. Spelled `true` or `false` only. */
+                top_level?: components["parameters"]["TopLevelFilter"];
                 /** @description `pending`: not completed; `completed`: completed; `all`: both. */
                 status?: components["parameters"]["StatusFilter"];
                 /**
@@ -1182,7 +1208,7 @@ export interface operations {
                 due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
                 overdue?: components["parameters"]["Overdue"];
-                /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order. */
+                /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order, with `top_level=true` for its top level, or by `parent_id` for one task's subtasks. */
                 sort?: components["parameters"]["Sort"];
                 /** @description The most items a page holds. */
                 limit?: components["parameters"]["Limit"];

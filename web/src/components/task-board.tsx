@@ -16,6 +16,7 @@ import { describe, type Problem } from "@/lib/problems";
 import type {
   Place,
   Task,
+  TaskPlace,
   TaskApi,
   TaskInput,
   TaskList,
@@ -208,7 +209,7 @@ export function TaskBoard({ userId }: { userId: string }) {
     setNotice(`Deleted “${task.title}”.`);
   }
 
-  async function moveTask(taskId: number, place: Place, listId?: number) {
+  async function moveTask(taskId: number, place: TaskPlace, listId?: number) {
     try {
       const moved = await api.moveTask(userId, taskId, place, listId);
       const where = lists.find((list) => list.id === moved.list_id)?.name ?? "its list";
@@ -273,14 +274,22 @@ export function TaskBoard({ userId }: { userId: string }) {
     }
   }
 
-  /** Up and down in the user's own order, when one list is shown in it. */
+  const tree = useMemo(() => treeOf(view.items), [view.items]);
+  const showsTree = filters.sort === "manual" && filters.listId !== null;
+  const shownItems = showsTree ? tree.map((node) => node.task) : view.items;
+
+  /** Up and down among its siblings, in and out of a parent, when one list is in its order. */
   function reorderingOf(index: number): Reordering | null {
-    if (filters.sort !== "manual" || filters.listId === null) return null;
-    const previous = view.items[index - 1];
-    const next = view.items[index + 1];
+    const node = tree[index];
+    if (!showsTree || node === undefined) return null;
+    const { task, depth, previous, next } = node;
+    const parent = task.parent_id ?? null;
     return {
+      depth,
       up: previous ? { before_id: previous.id } : null,
       down: next ? { after_id: next.id } : null,
+      indent: previous && depth < MAX_DEPTH - 1 ? { parent_id: previous.id } : null,
+      outdent: parent === null ? null : { parent_id: parentOf(view.items, parent), after_id: parent },
       onMove: (taskId, place) => void moveTask(taskId, place),
     };
   }
@@ -317,7 +326,7 @@ export function TaskBoard({ userId }: { userId: string }) {
         <p className="empty">{isFiltered(filters) ? "No task matches." : "No tasks yet."}</p>
       ) : (
         <ul className="tasks" aria-label="Tasks" aria-busy={view.loading}>
-          {view.items.map((task, index) => (
+          {shownItems.map((task, index) => (
             <TaskItem
               key={task.id}
               task={task}
@@ -350,6 +359,44 @@ export function TaskBoard({ userId }: { userId: string }) {
       </div>
     </div>
   );
+}
+
+/** How deep tasks nest (the contract's limit). */
+const MAX_DEPTH = 4;
+
+interface TreeNode {
+  task: Task;
+  depth: number;
+  /** Its siblings before and after it. */
+  previous: Task | undefined;
+  next: Task | undefined;
+}
+
+/**
+ * The tasks as a tree, depth first: each task followed by its subtasks, siblings in the order
+ * given (the API's, by position). A task whose parent is not among them stands at the top.
+ */
+function treeOf(items: Task[]): TreeNode[] {
+  const shown = new Set(items.map((task) => task.id));
+  const children = new Map<number | null, Task[]>();
+  for (const task of items) {
+    const parent = task.parent_id !== null && shown.has(task.parent_id) ? task.parent_id : null;
+    children.set(parent, [...(children.get(parent) ?? []), task]);
+  }
+  const nodes: TreeNode[] = [];
+  const walk = (parent: number | null, depth: number) => {
+    const siblings = children.get(parent) ?? [];
+    siblings.forEach((task, index) => {
+      nodes.push({ task, depth, previous: siblings[index - 1], next: siblings[index + 1] });
+      walk(task.id, depth + 1);
+    });
+  };
+  walk(null, 0);
+  return nodes;
+}
+
+function parentOf(items: Task[], taskId: number): number | null {
+  return items.find((task) => task.id === taskId)?.parent_id ?? null;
 }
 
 /** Every list of the user, page by page, in the user's order. */

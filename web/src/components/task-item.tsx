@@ -3,15 +3,21 @@
 import { useState } from "react";
 
 import { formatDue, isOverdue } from "@/lib/task-form";
-import type { Place, Task, TodoList } from "@/lib/task-api";
+import type { Task, TaskPlace, TodoList } from "@/lib/task-api";
 
 import { DRAGGED_TASK } from "./list-sidebar";
 
 /** In the user's own order of one list: where the task may go from here. */
 export interface Reordering {
-  up: Place | null;
-  down: Place | null;
-  onMove: (taskId: number, place: Place) => void;
+  /** How many tasks it is under. */
+  depth: number;
+  up: TaskPlace | null;
+  down: TaskPlace | null;
+  /** Under the task before it, last among its subtasks. */
+  indent: TaskPlace | null;
+  /** Out of its parent, right after it. */
+  outdent: TaskPlace | null;
+  onMove: (taskId: number, place: TaskPlace) => void;
 }
 
 export function TaskItem({
@@ -39,6 +45,8 @@ export function TaskItem({
     <li
       className={task.completed ? "task done" : "task"}
       data-task-id={task.id}
+      data-depth={reordering?.depth ?? 0}
+      style={reordering?.depth ? { marginInlineStart: `${reordering.depth * 1.5}rem` } : undefined}
       draggable
       onDragStart={(event) => event.dataTransfer.setData(DRAGGED_TASK, String(task.id))}
       onDragOver={(event) => reordering && event.preventDefault()}
@@ -47,7 +55,8 @@ export function TaskItem({
         event.preventDefault();
         const dragged = Number(event.dataTransfer.getData(DRAGGED_TASK));
         if (dragged > 0 && dragged !== task.id) {
-          reordering.onMove(dragged, { before_id: task.id });
+          // Among the task it is dropped on's siblings, right before it.
+          reordering.onMove(dragged, { before_id: task.id, parent_id: task.parent_id });
         }
       }}
     >
@@ -96,6 +105,24 @@ export function TaskItem({
               onClick={() => reordering.down && reordering.onMove(task.id, reordering.down)}
             >
               ↓
+            </button>
+            <button
+              type="button"
+              className="nudge"
+              aria-label={`Make a subtask: ${task.title}`}
+              disabled={reordering.indent === null}
+              onClick={() => reordering.indent && reordering.onMove(task.id, reordering.indent)}
+            >
+              →
+            </button>
+            <button
+              type="button"
+              className="nudge"
+              aria-label={`Out of its parent: ${task.title}`}
+              disabled={reordering.outdent === null}
+              onClick={() => reordering.outdent && reordering.onMove(task.id, reordering.outdent)}
+            >
+              ←
             </button>
           </>
         )}

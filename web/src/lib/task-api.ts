@@ -23,8 +23,15 @@ import { TokenCache } from "./token-cache";
 
 export { ApiError };
 export type { Task, TaskChanges, TaskInput, TaskList, TaskPatch, TodoList, TodoListPage };
-/** Where a move puts a task or a list: after or before a neighbour (neither: last). */
-export type Place = { after_id: number } | { before_id: number } | Record<string, never>;
+/** Where a move puts a task or a list: after or before a neighbour (one of them; neither: last). */
+export interface Place {
+  after_id?: number;
+  before_id?: number;
+}
+/** Where a move puts a task: a place, and under which task (null: the top level). */
+export interface TaskPlace extends Place {
+  parent_id?: number | null;
+}
 export type TasksOfDeletedList = "delete" | "move_to_inbox";
 export type ListQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
 
@@ -99,7 +106,7 @@ export class TaskApi {
   }
 
   /** Puts the task at `place`, in the list `listId` (its own when undefined); it keeps its id. */
-  moveTask(userId: string, taskId: number, place: Place, listId?: number): Promise<Task> {
+  moveTask(userId: string, taskId: number, place: TaskPlace, listId?: number): Promise<Task> {
     return this.#call(() =>
       this.#client.POST("/api/{user_id}/tasks/{task_id}/move", {
         params: { path: { user_id: userId, task_id: taskId } },
