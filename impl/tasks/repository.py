@@ -13,6 +13,7 @@ new `version`, and the id of its transaction for delta sync.
 """
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -345,7 +346,8 @@ class TaskRepository:
         """The replaced task, or the task as it is if it fails If-Match or would not change."""
 
         async def replace() -> Outcome[Task]:
-            async with self._database.connection() as connection, connection.transaction():
+            moves = fields.list_id is not None
+            async with self._database.connection() as connection, _unit(connection, moves):
                 record = await connection.fetchrow(
                     REPLACE, user_id, task_id, versions, *_values(fields)
                 )
@@ -361,8 +363,10 @@ class TaskRepository:
         """Set the `changes` (names of PATCHABLE); the outcome as for `replace`."""
         sql, arguments = update_statement(changes)
 
+        spreads = "list_id" in changes or "completed" in changes
+
         async def update() -> Outcome[Task]:
-            async with self._database.connection() as connection, connection.transaction():
+            async with self._database.connection() as connection, _unit(connection, spreads):
                 record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
                 if record is not None and "list_id" in changes:
                     await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
@@ -476,6 +480,13 @@ class TaskRepository:
 
         snapshot, records = await self._database.read(read)
         return snapshot, [_change(record) for record in records]
+
+
+def _unit(connection: asyncpg.Connection, spreads: bool) -> AbstractAsyncContextManager[object]:
+    """A transaction when the write spreads to other rows (a subtree, ancestors); else none: a
+    write of one statement is atomic by itself, and a shutdown that cuts it short answers at
+    once, without waiting on a ROLLBACK."""
+    return connection.transaction() if spreads else nullcontext()
 
 
 async def _insert(
