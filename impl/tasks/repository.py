@@ -42,13 +42,12 @@ from impl.tasks.queries import (
 )
 from impl.tasks.stamps import STAMP, completion_stamp
 from impl.tasks.subtasks import (
-    COMPLETE_SUBTREE,
     DEPTH,
     LOCK_PARENT,
     MAX_DEPTH,
-    REOPEN_ANCESTORS,
     SUBTREE_SHAPE,
     SUBTREE_TO_LIST,
+    spreading_completion,
 )
 from impl.versioned import Outcome
 
@@ -106,12 +105,14 @@ REPLACE = named(
 )
 TOGGLE = named(
     "toggle_task",
-    f"""
-    UPDATE tasks SET completed = NOT completed,
-        {completion_stamp("NOT tasks.completed")}
-    WHERE {MATCHING}
-    RETURNING {TASK_COLUMNS}
-""",  # noqa: S608 (fixed fragments)
+    spreading_completion(
+        f"""
+        UPDATE tasks SET completed = NOT completed,
+            {completion_stamp("NOT tasks.completed")}
+        WHERE {MATCHING}
+        RETURNING {TASK_COLUMNS}""",  # noqa: S608 (fixed fragments)
+        TASK_COLUMNS,
+    ),
 )
 # What PATCH may set, each with its parameter's type. A name is written into the SQL as a column:
 # update_statement refuses any other.
@@ -303,7 +304,8 @@ class TaskRepository:
         """The new task; None when the user already holds `cap` tasks."""
 
         async def insert() -> Task | None:
-            async with self._database.connection() as connection, connection.transaction():
+            under = fields.parent_id is not None
+            async with self._database.connection() as connection, _unit(connection, under):
                 return await _insert(connection, user_id, fields, cap)
 
         return await _drawing_ids_again(_naming_a_held_list(insert))
@@ -363,15 +365,13 @@ class TaskRepository:
         """Set the `changes` (names of PATCHABLE); the outcome as for `replace`."""
         sql, arguments = update_statement(changes)
 
-        spreads = "list_id" in changes or "completed" in changes
+        spreads = "list_id" in changes
 
         async def update() -> Outcome[Task]:
             async with self._database.connection() as connection, _unit(connection, spreads):
                 record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
                 if record is not None and "list_id" in changes:
                     await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
-                if record is not None and "completed" in changes:
-                    await _completion_spreads(connection, user_id, record)
                 return await _outcome(connection, record, user_id, task_id)
 
         return await _naming_a_held_list(update)()
@@ -379,10 +379,8 @@ class TaskRepository:
     async def toggle_completion(
         self, user_id: str, task_id: int, versions: list[int] | None
     ) -> Outcome[Task]:
-        async with self._database.connection() as connection, connection.transaction():
+        async with self._database.connection() as connection:
             record = await connection.fetchrow(TOGGLE, user_id, task_id, versions)
-            if record is not None:
-                await _completion_spreads(connection, user_id, record)
             return await _outcome(connection, record, user_id, task_id)
 
     async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> Outcome[Task]:
@@ -483,9 +481,10 @@ class TaskRepository:
 
 
 def _unit(connection: asyncpg.Connection, spreads: bool) -> AbstractAsyncContextManager[object]:
-    """A transaction when the write spreads to other rows (a subtree, ancestors); else none: a
-    write of one statement is atomic by itself, and a shutdown that cuts it short answers at
-    once, without waiting on a ROLLBACK."""
+    """A transaction when the write takes more than one statement (a subtree following its
+    task to another list, a parent locked for its new subtask); else none: a write of one
+    statement is atomic by itself, and a shutdown that cuts it short answers at once, without
+    waiting on a ROLLBACK."""
     return connection.transaction() if spreads else nullcontext()
 
 
@@ -503,16 +502,6 @@ async def _insert(
         fields = replace(fields, list_id=parent_list)
     record = await connection.fetchrow(INSERT, user_id, *_values(fields), cap, fields.parent_id)
     return _task(record)
-
-
-async def _completion_spreads(
-    connection: asyncpg.Connection, user_id: str, record: asyncpg.Record
-) -> None:
-    """A task completed completes its subtasks; one reopened reopens the tasks it is under."""
-    if record["completed"]:
-        await connection.execute(COMPLETE_SUBTREE, user_id, record["id"])
-    else:
-        await connection.execute(REOPEN_ANCESTORS, user_id, record["id"])
 
 
 def _new_parent(current: Task, to: Destination, list_id: int) -> int | None:
@@ -602,8 +591,9 @@ def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
     sql = f"""
         UPDATE tasks SET {", ".join(assignments)}, {stamp}
         WHERE {MATCHING} AND ({" OR ".join(differences)})
-        RETURNING {TASK_COLUMNS}
-    """  # noqa: S608 (columns of PATCHABLE only, values bound)
+        RETURNING {TASK_COLUMNS}"""  # noqa: S608 (columns of PATCHABLE only, values bound)
+    if "completed" in changes:
+        sql = spreading_completion(sql, TASK_COLUMNS)
     return named("update_task", sql), statement.arguments
 
 

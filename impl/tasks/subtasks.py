@@ -13,6 +13,35 @@ from impl.tasks.stamps import completion_stamp
 MAX_DEPTH = 4
 
 
+def spreading_completion(write: str, columns: str) -> str:
+    """`write` (an UPDATE of one task, user $1, RETURNING `columns`) as one statement whose
+    completion spreads: a task it completes completes its subtree, one it reopens reopens the
+    tasks it is under. One statement, so that it needs no transaction; the other CTEs read the
+    tasks as they were before it, and none of them is the written task. Returns the written
+    task's row."""
+    return f"""
+    WITH RECURSIVE written AS ({write}
+    ), below (id) AS (
+        SELECT task.id FROM tasks AS task JOIN written ON task.parent_id = written.id
+        WHERE task.user_id = $1 AND written.completed
+        UNION ALL
+        SELECT child.id FROM tasks AS child JOIN below ON child.parent_id = below.id
+        WHERE child.user_id = $1
+    ), above (id) AS (
+        SELECT parent_id FROM written WHERE NOT completed AND parent_id IS NOT NULL
+        UNION ALL
+        SELECT task.parent_id FROM tasks AS task JOIN above ON task.id = above.id
+        WHERE task.user_id = $1 AND task.parent_id IS NOT NULL
+    ), completed_below AS (
+        UPDATE tasks SET completed = true, {completion_stamp("true")}
+        WHERE user_id = $1 AND id IN (SELECT id FROM below) AND NOT completed
+    ), reopened_above AS (
+        UPDATE tasks SET completed = false, {completion_stamp("false")}
+        WHERE user_id = $1 AND id IN (SELECT id FROM above) AND completed
+    )
+    SELECT {columns} FROM written"""  # noqa: S608 (fixed fragments)
+
+
 # The ids of task $2's subtasks, theirs, and so on (not $2 itself).
 _SUBTREE = """
     WITH RECURSIVE subtree (id) AS (
@@ -29,20 +58,6 @@ _ANCESTORS = """
         SELECT task.parent_id FROM tasks AS task JOIN ancestors ON task.id = ancestors.id
         WHERE task.user_id = $1 AND task.parent_id IS NOT NULL
     )"""
-COMPLETE_SUBTREE = named(
-    "complete_subtree",
-    f"""{_SUBTREE}
-    UPDATE tasks SET completed = true, {completion_stamp("true")}
-    WHERE user_id = $1 AND id IN (SELECT id FROM subtree) AND NOT completed
-""",  # noqa: S608 (fixed fragments)
-)
-REOPEN_ANCESTORS = named(
-    "reopen_ancestors",
-    f"""{_ANCESTORS}
-    UPDATE tasks SET completed = false, {completion_stamp("false")}
-    WHERE user_id = $1 AND id IN (SELECT id FROM ancestors) AND completed
-""",  # noqa: S608 (fixed fragments)
-)
 # $3: the list the subtree goes to with its root. Each keeps its place among its siblings.
 SUBTREE_TO_LIST = named(
     "move_subtree_to_list",
