@@ -411,7 +411,9 @@ async def task_input(request: Request) -> Fields:
     if due_at is not None:
         due_at = date_time(due_at, ["body", "due_at"])
     list_id = document.get("list_id")
-    if list_id is not None and (not isinstance(list_id, int) or not 1 <= list_id <= MAX_TASK_ID):
+    if list_id is not None and (
+        isinstance(list_id, bool) or not isinstance(list_id, int) or not 1 <= list_id <= MAX_TASK_ID
+    ):
         raise unprocessable(["body", "list_id"], "must be a list id")
     return title, description, priority, normalize_tags(tags), due_at, list_id
 

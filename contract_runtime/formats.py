@@ -100,10 +100,21 @@ def _names_a_date_time(annotation: Any) -> bool:
     return False
 
 
+def _takes_a_boolean(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    if get_origin(annotation) in (Union, UnionType, Annotated):
+        return any(_takes_a_boolean(argument) for argument in get_args(annotation))
+    return False
+
+
 class ContractModel(BaseModel):
     """The base of every generated request model."""
 
     date_time_fields: ClassVar[frozenset[str]] = frozenset()
+    # Lax mode reads JSON's `true` as the integer 1 (an id, a parent): only a field of the
+    # contract's boolean type takes one.
+    boolean_fields: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -111,6 +122,16 @@ class ContractModel(BaseModel):
         cls.date_time_fields = frozenset(
             name for name, field in cls.model_fields.items() if _names_a_date_time(field.annotation)
         )
+        cls.boolean_fields = frozenset(
+            name for name, field in cls.model_fields.items() if _takes_a_boolean(field.annotation)
+        )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_only_where_the_contract_has_them(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name not in cls.boolean_fields:
+            raise ValueError("Input should not be a boolean")
+        return value
 
     @field_validator("*", mode="before")
     @classmethod

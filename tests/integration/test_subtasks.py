@@ -210,3 +210,23 @@ def test_two_tasks_moved_under_each_other_at_once_never_make_a_cycle(api: Api, a
     assert sorted(answer.status_code for answer in answers) == [200, 422]
     parents = [read_task(api, alice, task["id"])["parent_id"] for task in (first, second)]
     assert parents.count(None) == 1
+
+
+def test_a_boolean_where_an_id_goes_is_422_and_writes_nothing(api: Api, alice: User) -> None:
+    task = create_task(api, alice, title="mine")
+
+    answers = [
+        post_task(api, alice, {"title": "x", "parent_id": True}),
+        post_task(api, alice, {"title": "x", "list_id": True}),
+        api.request(
+            "PUT",
+            alice.task_path(task["id"]),
+            token=alice.token,
+            json={"title": "y", "parent_id": True},
+        ),
+        move(api, alice, task["id"], after_id=True),
+    ]
+
+    for response in answers:
+        assert response.status_code == 422, response.text
+    assert read_task(api, alice, task["id"]) == task
