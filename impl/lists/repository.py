@@ -11,13 +11,14 @@ user's lists (a creation, a deletion) holds the lock of the Inbox's row for its 
 two at once, the second computes its position, and counts the lists, after the first committed.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 import asyncpg
 
 from generated.documents import TodoList
+from impl.db.ids import drawing_ids_again
 from impl.db.pool import Database
 from impl.idempotency import (
     FIND_KEY,
@@ -33,6 +34,7 @@ from impl.ordering import Place, already_there, sibling_order
 from impl.positions import key_between, keys_between
 from impl.tasks.queries import Statement
 from impl.tasks.repository import ENSURE_INBOX
+from impl.tasks.stamps import STAMP
 from impl.versioned import Outcome
 
 LIST_COLUMNS = (
@@ -76,12 +78,8 @@ INSERT = named(
     SELECT {LIST_COLUMNS} FROM added
 """,  # noqa: S608 (fixed columns)
 )
-# A drawn id the user already holds fails the insert on the list's key: drawn again.
+# A drawn id the user already holds fails the insert on the list's key (impl/db/ids.py).
 LIST_KEY = "task_lists_pkey"
-ID_DRAWS = 3
-STAMP = """version = version + 1,
-    updated_at = greatest(clock_timestamp(), updated_at),
-    changed_xid = pg_current_xact_id()"""
 # $3: the versions If-Match allows, or NULL for any. The Inbox is never archived: such a write
 # matches no row, and the service tells why.
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
@@ -173,7 +171,6 @@ PLACE = named(
     RETURNING {LIST_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +283,7 @@ class ListRepository:
                     )
                 return Creation(created)
 
-        return await _drawing_ids_again(insert)
+        return await drawing_ids_again(insert, LIST_KEY)
 
     async def replace(
         self, user_id: str, list_id: int, versions: list[int] | None, fields: NewList
@@ -359,17 +356,6 @@ async def _outcome(
     if record is not None:
         return Outcome(written=True, current=_list(record))
     return Outcome(written=False, current=_list(await connection.fetchrow(GET, user_id, list_id)))
-
-
-async def _drawing_ids_again(insert: Callable[[], Awaitable[T]]) -> T:
-    """`insert`, made again while the id it drew is one the user already holds."""
-    for _ in range(ID_DRAWS - 1):
-        try:
-            return await insert()
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name != LIST_KEY:
-                raise
-    return await insert()
 
 
 def page_statement(

@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 import asyncpg
 
 from generated.documents import Task, TodoList
+from impl.db.ids import drawing_ids_again
 from impl.db.pool import Database
 from impl.idempotency import (
     FIND_KEY,
@@ -81,10 +82,8 @@ INSERT = named(
     SELECT {TASK_COLUMNS} FROM added
 """,  # noqa: S608 (fixed columns)
 )
-# A drawn id that the user already holds (for a user with n tasks, n chances in 2^53 - 1) fails
-# the insert on the task's key; it is drawn again, a few times at most.
+# A drawn id that the user already holds fails the insert on the task's key (impl/db/ids.py).
 TASK_KEY = "tasks_pkey"
-ID_DRAWS = 3
 LIST_KEY = "tasks_list_id_fkey"
 T = TypeVar("T")
 # $3: the versions If-Match allows, or NULL for any. A replace without a list ($9 NULL) leaves the
@@ -308,7 +307,7 @@ class TaskRepository:
             async with self._database.connection() as connection, _unit(connection, under):
                 return await _insert(connection, user_id, fields, cap)
 
-        return await _drawing_ids_again(_naming_a_held_list(insert))
+        return await drawing_ids_again(_naming_a_held_list(insert), TASK_KEY)
 
     async def add_once(
         self,
@@ -340,7 +339,7 @@ class TaskRepository:
             return None, task
 
         # A failed statement ends the transaction: the whole of it is made again.
-        return await _drawing_ids_again(_naming_a_held_list(insert_once))
+        return await drawing_ids_again(_naming_a_held_list(insert_once), TASK_KEY)
 
     async def replace(
         self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
@@ -524,17 +523,6 @@ async def _check_nesting(
         raise ParentIsSubtask
     if await connection.fetchval(DEPTH, user_id, parent) + 1 + shape["levels"] > MAX_DEPTH:
         raise TooDeep
-
-
-async def _drawing_ids_again(insert: Callable[[], Awaitable[T]]) -> T:
-    """`insert`, made again while the id it drew is one the user already holds."""
-    for _ in range(ID_DRAWS - 1):
-        try:
-            return await insert()
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name != TASK_KEY:
-                raise
-    return await insert()
 
 
 def _values(fields: NewFields) -> tuple[Any, ...]:

@@ -1,5 +1,5 @@
-"""What every write of a task sets besides its fields: a new version, the time and the
-transaction of the write (for delta sync), and, when it completes or reopens the task, when."""
+"""What every write of a task or a task list sets besides its fields: a new version, the time and
+the transaction of the write (for delta sync), and, when it completes or reopens a task, when."""
 
 # Shared by every update: a new version, the time and the transaction of the write. The time is
 # read in the SET list, so that it is taken when the row is written: after any wait for a

@@ -8,7 +8,7 @@ reports them.
 """
 
 from impl.observability.naming import named
-from impl.tasks.stamps import completion_stamp
+from impl.tasks.stamps import STAMP, completion_stamp
 
 MAX_DEPTH = 4
 
@@ -62,9 +62,7 @@ _ANCESTORS = """
 SUBTREE_TO_LIST = named(
     "move_subtree_to_list",
     f"""{_SUBTREE}
-    UPDATE tasks SET list_id = $3, version = version + 1,
-        updated_at = greatest(clock_timestamp(), updated_at),
-        changed_xid = pg_current_xact_id()
+    UPDATE tasks SET list_id = $3, {STAMP}
     WHERE user_id = $1 AND id IN (SELECT id FROM subtree) AND list_id <> $3
 """,  # noqa: S608 (fixed fragments)
 )
