@@ -25,3 +25,12 @@ class Tagged(Generic[BodyT]):
 
     body: BodyT
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replayable(Generic[BodyT]):
+    """A document that an idempotency key may have stored: `replayed` marks the stored answer to
+    an earlier request with the same key."""
+
+    body: BodyT
+    replayed: bool = False

@@ -11,16 +11,20 @@ and `Boolean` to `true` or `false`.
 import re
 from datetime import UTC, datetime
 from types import UnionType
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Self, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
+    ModelWrapValidatorHandler,
+    ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 RFC3339_DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
@@ -109,36 +113,61 @@ def _takes_a_boolean(annotation: Any) -> bool:
 
 
 class ContractModel(BaseModel):
-    """The base of every generated request model."""
+    """The base of every generated request model.
 
+    Its checks of a body's raw members wrap the model's own validation rather than each field's:
+    a validator before a field would keep the field from telling the members of a discriminated
+    union apart (pydantic refuses one on a discriminator).
+    """
+
+    # The JSON names of the members that are date-times, and of those that are booleans.
     date_time_fields: ClassVar[frozenset[str]] = frozenset()
     # Lax mode reads JSON's `true` as the integer 1 (an id, a parent): only a field of the
     # contract's boolean type takes one.
     boolean_fields: ClassVar[frozenset[str]] = frozenset()
+    other_fields: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        names = {name: field.alias or name for name, field in cls.model_fields.items()}
         cls.date_time_fields = frozenset(
-            name for name, field in cls.model_fields.items() if _names_a_date_time(field.annotation)
+            names[name]
+            for name, field in cls.model_fields.items()
+            if _names_a_date_time(field.annotation)
         )
         cls.boolean_fields = frozenset(
-            name for name, field in cls.model_fields.items() if _takes_a_boolean(field.annotation)
+            names[name]
+            for name, field in cls.model_fields.items()
+            if _takes_a_boolean(field.annotation)
         )
+        cls.other_fields = frozenset(names.values()) - cls.boolean_fields
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _booleans_only_where_the_contract_has_them(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool) and info.field_name not in cls.boolean_fields:
-            raise ValueError("Input should not be a boolean")
-        return value
+    def _members_as_the_contract_types_them(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self]
+    ) -> Self:
+        if isinstance(data, dict):
+            problems = [
+                _value_error(member, value, message)
+                for member, value in data.items()
+                if (message := cls._refusal(member, value)) is not None
+            ]
+            if problems:
+                raise ValidationError.from_exception_data(cls.__name__, problems)
+        return handler(data)
 
-    @field_validator("*", mode="before")
     @classmethod
-    def _date_times_are_rfc3339(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None or info.field_name not in cls.date_time_fields:
-            return value
-        return rfc3339_date_time(value)
+    def _refusal(cls, member: str, value: Any) -> str | None:
+        if isinstance(value, bool) and member in cls.other_fields:
+            return "Input should not be a boolean"
+        if value is not None and member in cls.date_time_fields:
+            try:
+                rfc3339_date_time(value)
+            except ValueError as error:
+                return str(error)
+        return None
 
     @field_validator("*", mode="after")
     @classmethod
@@ -146,3 +175,10 @@ class ContractModel(BaseModel):
         if not isinstance(value, datetime) or info.field_name not in cls.date_time_fields:
             return value
         return within_the_range(value)
+
+
+def _value_error(member: str, value: Any, message: str) -> InitErrorDetails:
+    """A problem at `member`, as pydantic words one a validator raised as ValueError."""
+    return InitErrorDetails(
+        type="value_error", loc=(member,), input=value, ctx={"error": ValueError(message)}
+    )

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from contract_runtime import formats
-from contract_runtime.answers import Created, Tagged
+from contract_runtime.answers import Created, Replayable, Tagged
 from contract_runtime.security import Principal
 
 from . import documents, models
@@ -77,6 +77,17 @@ class BaseTasksApi(ABC):
         body: models.TaskInput,
     ) -> Created[documents.Task]:
         """Create a task."""
+
+    @abstractmethod
+    async def batch_tasks(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        idempotency_key: str | None,
+        body: models.TaskBatch,
+    ) -> Replayable[documents.TaskBatchResult]:
+        """Apply up to 100 task operations in one request."""
 
     @abstractmethod
     async def list_task_changes(

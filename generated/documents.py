@@ -136,6 +136,70 @@ class TaskMove(TypedDict, closed=True):
     before_id: NotRequired[int]
 
 
+class BatchCreate(TypedDict, closed=True):
+    """
+    Create a task, as `create_task` does (201).
+    """
+
+    op: Literal["create"]
+    body: TaskInput
+
+
+class BatchUpdate(TypedDict, closed=True):
+    """
+    Change some fields of a task, as `update_task` does (200).
+    """
+
+    op: Literal["update"]
+    task_id: int
+    if_match: NotRequired[str]
+    body: TaskPatch
+
+
+class BatchComplete(TypedDict, closed=True):
+    """
+    Complete (`completed: true`) or reopen (`false`) a task, as `toggle_task_completion` does with a body (200); its subtasks follow it as they do there.
+
+    """
+
+    op: Literal["complete"]
+    task_id: int
+    if_match: NotRequired[str]
+    completed: bool
+
+
+class BatchMove(TypedDict, closed=True):
+    """
+    Move a task, as `move_task` does (200).
+    """
+
+    op: Literal["move"]
+    task_id: int
+    if_match: NotRequired[str]
+    body: TaskMove
+
+
+class BatchDelete(TypedDict, closed=True):
+    """
+    Delete a task and its subtasks, as `delete_task` does (204).
+    """
+
+    op: Literal["delete"]
+    task_id: int
+    if_match: NotRequired[str]
+
+
+class TaskBatchOperationResult(TypedDict, closed=True):
+    """
+    What one operation did: its status as its own request would answer it, with the task (200, 201), nothing (204), or the error (4xx). In an atomic batch that failed, the operations other than the one that failed are 424 `not_applied`.
+
+    """
+
+    status: Literal[200, 201, 204, 404, 409, 412, 422, 424]
+    task: NotRequired[Task]
+    error: NotRequired[Error]
+
+
 class ListMove(TypedDict, closed=True):
     """
     Where to put a list, after one list or before another (not both).
@@ -157,3 +221,17 @@ class TaskChanges(TypedDict):
     deleted_lists: list[int]
     next_cursor: str | None
     sync_token: str | None
+
+
+class TaskBatchResult(TypedDict):
+    applied: bool
+    results: list[TaskBatchOperationResult]
+
+
+class TaskBatch(TypedDict, closed=True):
+    """
+    Operations on the user's tasks, applied in order (`batch_tasks`).
+    """
+
+    atomic: NotRequired[bool]
+    operations: list[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete]

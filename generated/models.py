@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Any
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any, Literal
 
 from contract_runtime.formats import ContractModel
 from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel, StrictBool
@@ -27,6 +27,21 @@ class DeletedItem(RootModel[int]):
 
 class DeletedList(RootModel[int]):
     root: Annotated[int, Field(ge=1, le=9223372036854775807)]
+
+
+class BatchOperationStatus(IntEnum):
+    """
+    The HTTP status the operation's own request would have answered.
+    """
+
+    integer_200 = 200
+    integer_201 = 201
+    integer_204 = 204
+    integer_404 = 404
+    integer_409 = 409
+    integer_412 = 412
+    integer_422 = 422
+    integer_424 = 424
 
 
 class ParentId(RootModel[int]):
@@ -508,6 +523,148 @@ class TaskMove(ContractModel):
     ] = MISSING
 
 
+class BatchCreate(ContractModel):
+    """
+    Create a task, as `create_task` does (201).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    op: Literal["create"]
+    body: TaskInput
+
+
+class BatchUpdate(ContractModel):
+    """
+    Change some fields of a task, as `update_task` does (200).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    op: Literal["update"]
+    task_id: Annotated[
+        int,
+        Field(
+            description="The task the operation acts on. One the user does not hold (another user's, or none) is the operation's 404.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
+    if_match: Annotated[
+        str | MISSING,
+        Field(
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            examples=['"3"'],
+            max_length=1024,
+            min_length=1,
+        ),
+    ] = MISSING
+    body: TaskPatch
+
+
+class BatchComplete(ContractModel):
+    """
+    Complete (`completed: true`) or reopen (`false`) a task, as `toggle_task_completion` does with a body (200); its subtasks follow it as they do there.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    op: Literal["complete"]
+    task_id: Annotated[
+        int,
+        Field(
+            description="The task the operation acts on. One the user does not hold (another user's, or none) is the operation's 404.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
+    if_match: Annotated[
+        str | MISSING,
+        Field(
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            examples=['"3"'],
+            max_length=1024,
+            min_length=1,
+        ),
+    ] = MISSING
+    completed: StrictBool
+
+
+class BatchMove(ContractModel):
+    """
+    Move a task, as `move_task` does (200).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    op: Literal["move"]
+    task_id: Annotated[
+        int,
+        Field(
+            description="The task the operation acts on. One the user does not hold (another user's, or none) is the operation's 404.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
+    if_match: Annotated[
+        str | MISSING,
+        Field(
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            examples=['"3"'],
+            max_length=1024,
+            min_length=1,
+        ),
+    ] = MISSING
+    body: TaskMove
+
+
+class BatchDelete(ContractModel):
+    """
+    Delete a task and its subtasks, as `delete_task` does (204).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    op: Literal["delete"]
+    task_id: Annotated[
+        int,
+        Field(
+            description="The task the operation acts on. One the user does not hold (another user's, or none) is the operation's 404.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
+    if_match: Annotated[
+        str | MISSING,
+        Field(
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            examples=['"3"'],
+            max_length=1024,
+            min_length=1,
+        ),
+    ] = MISSING
+
+
+class TaskBatchOperationResult(ContractModel):
+    """
+    What one operation did: its status as its own request would answer it, with the task (200, 201), nothing (204), or the error (4xx). In an atomic batch that failed, the operations other than the one that failed are 424 `not_applied`.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    status: BatchOperationStatus
+    task: Task | MISSING = MISSING
+    error: Error | MISSING = MISSING
+
+
 class ListMove(ContractModel):
     """
     Where to put a list, after one list or before another (not both).
@@ -575,4 +732,37 @@ class TaskChanges(ContractModel):
         Field(
             description="On the last page, the token to send as `since` next time; null before it. Encrypted: nothing in it can be read or changed.\n"
         ),
+    ]
+
+
+class TaskBatchResult(ContractModel):
+    applied: Annotated[
+        StrictBool,
+        Field(
+            description="Whether the batch's writes were kept: always without `atomic`; with it, only when every operation succeeded (false: nothing was written).\n"
+        ),
+    ]
+    results: Annotated[
+        list[TaskBatchOperationResult],
+        Field(description="One result per operation, in the order of the operations."),
+    ]
+
+
+class TaskBatch(ContractModel):
+    """
+    Operations on the user's tasks, applied in order (`batch_tasks`).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    atomic: Annotated[
+        StrictBool,
+        Field(
+            description="true: all operations apply or none does. false: each operation that succeeds applies, whatever the others do.\n"
+        ),
+    ] = False
+    operations: Annotated[
+        list[Annotated[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete, Field(discriminator="op")]],
+        Field(max_length=100, min_length=1),
     ]

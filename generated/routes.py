@@ -27,8 +27,9 @@ from . import models
 from .apis import BaseHealthApi, BaseListsApi, BaseTasksApi
 
 register_url_convertor(
-    "task_id_except_changes",
+    "task_id_except_batch_changes",
     segment_except(
+        "batch",
         "changes",
     ),
 )
@@ -233,6 +234,63 @@ def create_router(
 
     @route(
         router,
+        "/api/{user_id}/tasks/batch",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=("Idempotency-Key",),
+            entity_tag_headers=(),
+        ),
+        methods=["POST"],
+        operation_id="batch_tasks",
+        summary='Apply up to 100 task operations in one request',
+        tags=["tasks"],
+        status_code=200,
+    )
+    async def batch_tasks(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias='Idempotency-Key',
+                min_length=1,
+                max_length=255,
+                pattern='^[\\x21-\\x7E]+$',
+            ),
+        ] = None,
+        body: models.TaskBatch,
+    ) -> Response:
+        answer = await tasks_api.batch_tasks(
+            principal=principal,
+            user_id=user_id,
+            idempotency_key=idempotency_key,
+            body=body,
+        )
+        return json_response(
+            answer.body,
+            200,
+            {"Idempotent-Replayed": "true"} if answer.replayed else None,
+        )
+
+    @route(
+        router,
         "/api/{user_id}/tasks/changes",
         Operation(
             admission=tasks_admission,
@@ -285,7 +343,7 @@ def create_router(
 
     @route(
         router,
-        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_batch_changes}",
         Operation(
             admission=tasks_admission,
             single_query=(),
@@ -330,7 +388,7 @@ def create_router(
 
     @route(
         router,
-        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_batch_changes}",
         Operation(
             admission=tasks_admission,
             single_query=(),
@@ -380,7 +438,7 @@ def create_router(
 
     @route(
         router,
-        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_batch_changes}",
         Operation(
             admission=tasks_admission,
             single_query=(),
@@ -419,7 +477,7 @@ def create_router(
 
     @route(
         router,
-        "/api/{user_id}/tasks/{task_id:task_id_except_changes}",
+        "/api/{user_id}/tasks/{task_id:task_id_except_batch_changes}",
         Operation(
             admission=tasks_admission,
             single_query=(),

@@ -56,6 +56,8 @@ class ErrorCode(Enum):
     UNSUPPORTED_MEDIA_TYPE = 415, "The request body must be application/json."
     VALIDATION_FAILED = 422, "The request does not match the schema."
     IDEMPOTENCY_KEY_REUSED = 422, "This Idempotency-Key was used with another request body."
+    # Only ever an operation's result in an atomic batch that failed, never a response.
+    NOT_APPLIED = 424, "Not applied: another operation of this atomic batch failed."
     HEADER_FIELDS_TOO_LARGE = (
         431,
         "The request's header fields are larger than {limit_bytes} bytes in all.",

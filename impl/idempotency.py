@@ -59,6 +59,26 @@ def recorded_answer(record: asyncpg.Record) -> RecordedAnswer:
     return RecordedAnswer(record["request_hash"], record["response"])
 
 
+async def earlier_answer(
+    connection: asyncpg.Connection, user_id: str, keyed: KeyedRequest
+) -> RecordedAnswer | None:
+    """What the key holds, if anything, once it is this transaction's alone: expired keys
+    forgotten first, so that one past its lifetime holds nothing."""
+    await connection.execute(LOCK_KEY, user_id, keyed.key)
+    await connection.execute(FORGET_EXPIRED_KEYS, user_id, keyed.lifetime)
+    earlier = await connection.fetchrow(FIND_KEY, user_id, keyed.key)
+    return None if earlier is None else recorded_answer(earlier)
+
+
+async def remember(
+    connection: asyncpg.Connection, user_id: str, keyed: KeyedRequest, answer: Any
+) -> None:
+    """Keep `answer`, rendered, under the key, in the transaction that wrote what it says."""
+    await connection.execute(
+        REMEMBER_KEY, user_id, keyed.key, keyed.request_hash, keyed.render(answer)
+    )
+
+
 class IdempotencyKeyReused(ApiError):
     def __init__(self) -> None:
         super().__init__(ErrorCode.IDEMPOTENCY_KEY_REUSED, details={"header": "Idempotency-Key"})

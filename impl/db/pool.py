@@ -273,6 +273,10 @@ class Database:
         if isinstance(error, asyncpg.InterfaceError) and connection.is_closed():
             # asyncpg refuses a statement on a connection it already knows is closed.
             return ConnectionLost(str(error)), False, False
+        if isinstance(error, Exception) and not isinstance(error, asyncpg.InterfaceError):
+            # The block's own error (a refused write, say), raised between statements: the
+            # connection is at rest, and one left in a transaction is closed on release anyway.
+            return error, not connection.is_closed(), False
         return error, False, False
 
     async def _settled(self, connection: asyncpg.Connection) -> bool:

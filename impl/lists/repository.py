@@ -20,15 +20,7 @@ import asyncpg
 from generated.documents import TodoList
 from impl.db.ids import drawing_ids_again
 from impl.db.pool import Database
-from impl.idempotency import (
-    FIND_KEY,
-    FORGET_EXPIRED_KEYS,
-    LOCK_KEY,
-    REMEMBER_KEY,
-    KeyedRequest,
-    RecordedAnswer,
-    recorded_answer,
-)
+from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
 from impl.observability.naming import named
 from impl.ordering import Place, already_there, sibling_order
 from impl.positions import key_between, keys_between
@@ -257,11 +249,9 @@ class ListRepository:
         async def insert() -> Creation:
             async with self._database.connection() as connection, connection.transaction():
                 if keyed is not None:
-                    await connection.execute(LOCK_KEY, user_id, keyed.key)
-                    await connection.execute(FORGET_EXPIRED_KEYS, user_id, keyed.lifetime)
-                    earlier = await connection.fetchrow(FIND_KEY, user_id, keyed.key)
+                    earlier = await earlier_answer(connection, user_id, keyed)
                     if earlier is not None:
-                        return Creation(None, recorded_answer(earlier))
+                        return Creation(None, earlier)
                 await connection.fetchval(ENSURE_INBOX, user_id)
                 await connection.execute(LOCK_ORDER, user_id)
                 held = await connection.fetchrow(COUNT_AND_LAST, user_id)
@@ -274,13 +264,7 @@ class ListRepository:
                     )
                 )
                 if keyed is not None and created is not None:
-                    await connection.execute(
-                        REMEMBER_KEY,
-                        user_id,
-                        keyed.key,
-                        keyed.request_hash,
-                        keyed.render(created),
-                    )
+                    await remember(connection, user_id, keyed, created)
                 return Creation(created)
 
         return await drawing_ids_again(insert, LIST_KEY)

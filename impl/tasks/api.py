@@ -5,12 +5,20 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from contract_runtime.answers import Created, Tagged
+from contract_runtime.answers import Created, Replayable, Tagged
 from contract_runtime.security import Principal
 from generated.apis import BaseTasksApi
-from generated.documents import Task, TaskChanges, TaskList
-from generated.models import CompletionInput, Priority, TaskInput, TaskMove, TaskPatch
+from generated.documents import Task, TaskBatchResult, TaskChanges, TaskList
+from generated.models import (
+    CompletionInput,
+    Priority,
+    TaskBatch,
+    TaskInput,
+    TaskMove,
+    TaskPatch,
+)
 from impl.auth.verifier import require_owner
+from impl.tasks.batch import TaskBatchService
 from impl.tasks.listing import Sort, Status, TaskFilter
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import TaskPolicy, TaskService
@@ -83,6 +91,18 @@ class TasksApi(BaseTasksApi):
             etag=entity_tag(task),
             replayed=creation.replayed,
         )
+
+    async def batch_tasks(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        idempotency_key: str | None,
+        body: TaskBatch,
+    ) -> Replayable[TaskBatchResult]:
+        owner_id = require_owner(principal, user_id)
+        batches = TaskBatchService(self._repository, self._policy, owner_id)
+        return await batches.run(body, idempotency_key)
 
     async def list_task_changes(
         self,

@@ -12,8 +12,8 @@ the row with the time of the write (clock_timestamp(), never moving `updated_at`
 new `version`, and the id of its transaction for delta sync.
 """
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -23,14 +23,7 @@ import asyncpg
 from generated.documents import Task, TodoList
 from impl.db.ids import drawing_ids_again
 from impl.db.pool import Database
-from impl.idempotency import (
-    FIND_KEY,
-    FORGET_EXPIRED_KEYS,
-    LOCK_KEY,
-    REMEMBER_KEY,
-    RecordedAnswer,
-    recorded_answer,
-)
+from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
 from impl.observability.naming import named
 from impl.ordering import Place, already_there, sibling_order
 from impl.tasks.listing import PageStart, Sort, TaskFilter
@@ -152,6 +145,19 @@ DELETE = named(
 # of subtasks to their parent: the deletion is made again, and takes it too.
 PARENT_KEY = "tasks_parent_id_fkey"
 DELETE_ATTEMPTS = 3
+# How many times a transaction of several writes is made at most (`in_one_transaction`).
+TRANSACTION_ATTEMPTS = 3
+# One batch of a user's at a time: two that take the same tasks in opposite orders would
+# otherwise wait on each other until PostgreSQL broke the deadlock, a second later.
+TAKE_BATCH_TURN = named(
+    "take_batch_turn",
+    "SELECT pg_advisory_xact_lock(hashtextextended('task batches' || E'\\n' || $1, 0))",
+)
+# The lists a transaction writes tasks into, kept from being deleted until it ends.
+HOLD_LISTS = named(
+    "hold_lists",
+    "SELECT id FROM task_lists WHERE user_id = $1 AND id = ANY($2::bigint[]) FOR KEY SHARE",
+)
 # A move (impl/tasks/repository.py's `move`): the task's list first, then the list's row locked
 # for the move's transaction, so that moves in one list come one after another and none reads
 # neighbours another is changing; then the task.
@@ -280,7 +286,9 @@ class Destination:
 
 
 class TaskRepository:
-    """Reads and writes the rows of `tasks`, always for one user at a time."""
+    """Reads and writes the rows of `tasks`, always for one user at a time: each call on a
+    connection of its own (writes through a `TaskWriter` on it), or several writes in one
+    transaction (`in_one_transaction`)."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -303,11 +311,10 @@ class TaskRepository:
         """The new task; None when the user already holds `cap` tasks."""
 
         async def insert() -> Task | None:
-            under = fields.parent_id is not None
-            async with self._database.connection() as connection, _unit(connection, under):
-                return await _insert(connection, user_id, fields, cap)
+            async with self._database.connection() as connection:
+                return await TaskWriter(connection).add(user_id, fields, cap)
 
-        return await drawing_ids_again(_naming_a_held_list(insert), TASK_KEY)
+        return await drawing_ids_again(insert, TASK_KEY)
 
     async def add_once(
         self,
@@ -326,120 +333,83 @@ class TaskRepository:
         the key replays.
         """
 
-        async def insert_once() -> tuple[RecordedAnswer | None, Task | None]:
-            async with self._database.connection() as connection, connection.transaction():
-                await connection.execute(LOCK_KEY, user_id, key)
-                await connection.execute(FORGET_EXPIRED_KEYS, user_id, key_lifetime)
-                earlier = await connection.fetchrow(FIND_KEY, user_id, key)
-                if earlier is not None:
-                    return recorded_answer(earlier), None
-                task = await _insert(connection, user_id, fields, cap)
-                if task is not None:
-                    await connection.execute(REMEMBER_KEY, user_id, key, request_hash, render(task))
-            return None, task
+        async def insert(writer: "TaskWriter") -> tuple[Task | None, bool]:
+            task = await writer.add(user_id, fields, cap)
+            return task, task is not None
 
-        # A failed statement ends the transaction: the whole of it is made again.
-        return await drawing_ids_again(_naming_a_held_list(insert_once), TASK_KEY)
+        keyed = KeyedRequest(key, request_hash, key_lifetime, render)
+        return await self.in_one_transaction(user_id, insert, keyed)
+
+    async def in_one_transaction(
+        self,
+        user_id: str,
+        work: Callable[["TaskWriter"], Awaitable[tuple[T, bool]]],
+        keyed: KeyedRequest | None = None,
+    ) -> tuple[RecordedAnswer | None, T]:
+        """`work`'s writes in one transaction, kept only if it answers (result, True).
+
+        Under an idempotency key (`keyed`), the key's earlier answer instead, if it holds one:
+        (that answer, None); else the result, rendered into the key when kept. A statement that
+        must be made again (an id drawn twice, a deadlock, a subtask written under a task being
+        deleted) makes the whole transaction again, `work` included, a few times at most.
+        """
+
+        async def attempt() -> tuple[RecordedAnswer | None, T]:
+            try:
+                async with self._database.connection() as connection, connection.transaction():
+                    if keyed is not None:
+                        earlier = await earlier_answer(connection, user_id, keyed)
+                        if earlier is not None:
+                            return earlier, cast(T, None)
+                    result, kept = await work(TaskWriter(connection))
+                    if not kept:
+                        raise _Discarded(result)
+                    if keyed is not None:
+                        await remember(connection, user_id, keyed, result)
+                    return None, result
+            except _Discarded as discarded:
+                return None, cast(T, discarded.result)
+
+        for _ in range(TRANSACTION_ATTEMPTS - 1):
+            try:
+                return await attempt()
+            except asyncpg.PostgresError as error:
+                if not _made_again(error):
+                    raise
+        return await attempt()
 
     async def replace(
         self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
     ) -> Outcome[Task]:
         """The replaced task, or the task as it is if it fails If-Match or would not change."""
-
-        async def replace() -> Outcome[Task]:
-            moves = fields.list_id is not None
-            async with self._database.connection() as connection, _unit(connection, moves):
-                record = await connection.fetchrow(
-                    REPLACE, user_id, task_id, versions, *_values(fields)
-                )
-                if record is not None and fields.list_id is not None:
-                    await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
-                return await _outcome(connection, record, user_id, task_id)
-
-        return await _naming_a_held_list(replace)()
+        async with self._database.connection() as connection:
+            return await TaskWriter(connection).replace(user_id, task_id, versions, fields)
 
     async def update(
         self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
     ) -> Outcome[Task]:
         """Set the `changes` (names of PATCHABLE); the outcome as for `replace`."""
-        sql, arguments = update_statement(changes)
-
-        spreads = "list_id" in changes
-
-        async def update() -> Outcome[Task]:
-            async with self._database.connection() as connection, _unit(connection, spreads):
-                record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
-                if record is not None and "list_id" in changes:
-                    await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
-                return await _outcome(connection, record, user_id, task_id)
-
-        return await _naming_a_held_list(update)()
+        async with self._database.connection() as connection:
+            return await TaskWriter(connection).update(user_id, task_id, versions, changes)
 
     async def toggle_completion(
         self, user_id: str, task_id: int, versions: list[int] | None
     ) -> Outcome[Task]:
         async with self._database.connection() as connection:
-            record = await connection.fetchrow(TOGGLE, user_id, task_id, versions)
-            return await _outcome(connection, record, user_id, task_id)
+            return await TaskWriter(connection).toggle_completion(user_id, task_id, versions)
 
     async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> Outcome[Task]:
         """`written` when deleted, subtasks and all (`current` None); else the task as it is
         (If-Match failed)."""
         async with self._database.connection() as connection:
-            for attempt in range(1, DELETE_ATTEMPTS + 1):
-                try:
-                    deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions)
-                    break
-                except asyncpg.ForeignKeyViolationError as error:
-                    if error.constraint_name != PARENT_KEY or attempt == DELETE_ATTEMPTS:
-                        raise
-            if deleted == 1:
-                return Outcome(written=True, current=None)
-            return await _outcome(connection, None, user_id, task_id)
+            return await TaskWriter(connection).delete(user_id, task_id, versions)
 
     async def move(
         self, user_id: str, task_id: int, versions: list[int] | None, to: Destination
     ) -> Outcome[Task]:
-        """Put the task at `to`, its subtasks along; the outcome as for `replace` (a move to
-        where the task is changes nothing). A neighbour, list or parent that is not there, or a
-        parent that would make a cycle or nest too deep, raises."""
-        async with self._database.connection() as connection, connection.transaction():
-            own_list = await connection.fetchval(LIST_OF, user_id, task_id)
-            if own_list is None:
-                return Outcome(written=False, current=None)
-            list_id = to.list_id or own_list
-            if to.parent_id is not None:
-                parent_list = await connection.fetchval(LIST_OF, user_id, to.parent_id)
-                if parent_list is None or (to.list_id is not None and to.list_id != parent_list):
-                    raise ParentMissing
-                list_id = parent_list
-            # Both lists, in one order for every move, so that two moves cannot wait on each
-            # other; a subtree leaves one and joins the other.
-            for locked in sorted({own_list, list_id}):
-                if await connection.fetchval(LOCK_LIST, user_id, locked) is None:
-                    raise ListMissing
-            current = _task(await connection.fetchrow(LOCK_TASK, user_id, task_id))
-            if current is None or (versions is not None and current["version"] not in versions):
-                return Outcome(written=False, current=current)
-            parent = _new_parent(current, to, list_id)
-            if parent is not None:
-                await _check_nesting(connection, user_id, task_id, parent)
-            order, group = (SUBTASKS, parent) if parent is not None else (TOP_LEVEL, list_id)
-            scope = (user_id, group, task_id)
-            lower, upper = await order.neighbours(connection, scope, to.place)
-            mine = (current["position"], task_id)
-            stays = current["list_id"] == list_id and current["parent_id"] == parent
-            if stays and already_there(mine, lower, upper):
-                return Outcome(written=False, current=current)
-            key, moved = await order.key_between(connection, scope, lower, upper)
-            if moved:
-                await connection.execute(
-                    RESPACE, user_id, list_id, list(moved), list(moved.values())
-                )
-            placed = await connection.fetchrow(PLACE, user_id, task_id, list_id, key, parent)
-            if list_id != current["list_id"]:
-                await connection.execute(SUBTREE_TO_LIST, user_id, task_id, list_id)
-            return Outcome(written=True, current=_task(placed))
+        """Put the task at `to`; as `TaskWriter.move`."""
+        async with self._database.connection() as connection:
+            return await TaskWriter(connection).move(user_id, task_id, versions, to)
 
     async def changes(
         self,
@@ -479,12 +449,158 @@ class TaskRepository:
         return snapshot, [_change(record) for record in records]
 
 
+class TaskWriter:
+    """One user's task writes on a connection lent to its caller: alone, each write is its own
+    unit (a transaction only when it takes more than one statement); within the caller's
+    transaction, it is part of that one.
+
+    A write either raises before it has changed anything or does not raise: a caller's
+    transaction can go on after a refused write, and keep the others.
+    """
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def get(self, user_id: str, task_id: int) -> Task | None:
+        return _task(await self._connection.fetchrow(GET, user_id, task_id))
+
+    async def take_batch_turn(self, user_id: str) -> None:
+        """Wait until no other batch of the user's is under way; the turn ends with the caller's
+        transaction."""
+        await self._connection.execute(TAKE_BATCH_TURN, user_id)
+
+    async def hold_lists(self, user_id: str, list_ids: Collection[int]) -> set[int]:
+        """Which of `list_ids` the user holds, each kept from being deleted until the caller's
+        transaction ends, so that writes into them cannot fail on the list's key."""
+        records = await self._connection.fetch(HOLD_LISTS, user_id, list(list_ids))
+        return {record["id"] for record in records}
+
+    async def add(self, user_id: str, fields: NewFields, cap: int) -> Task | None:
+        """The new task; None when the user already holds `cap` tasks."""
+        connection = self._connection
+        async with _naming_a_held_list(), _unit(connection, fields.parent_id is not None):
+            return await _insert(connection, user_id, fields, cap)
+
+    async def replace(
+        self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
+    ) -> Outcome[Task]:
+        connection = self._connection
+        moves = fields.list_id is not None
+        async with _naming_a_held_list(), _unit(connection, moves):
+            record = await connection.fetchrow(
+                REPLACE, user_id, task_id, versions, *_values(fields)
+            )
+            if record is not None and fields.list_id is not None:
+                await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
+            return await _outcome(connection, record, user_id, task_id)
+
+    async def update(
+        self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
+    ) -> Outcome[Task]:
+        connection = self._connection
+        sql, arguments = update_statement(changes)
+        spreads = "list_id" in changes
+        async with _naming_a_held_list(), _unit(connection, spreads):
+            record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
+            if record is not None and spreads:
+                await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
+            return await _outcome(connection, record, user_id, task_id)
+
+    async def toggle_completion(
+        self, user_id: str, task_id: int, versions: list[int] | None
+    ) -> Outcome[Task]:
+        record = await self._connection.fetchrow(TOGGLE, user_id, task_id, versions)
+        return await _outcome(self._connection, record, user_id, task_id)
+
+    async def delete(self, user_id: str, task_id: int, versions: list[int] | None) -> Outcome[Task]:
+        connection = self._connection
+        # Within a caller's transaction the failed statement ends it: the caller makes it all
+        # again (TaskRepository.in_one_transaction).
+        attempts = 1 if connection.is_in_transaction() else DELETE_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                deleted: int = await connection.fetchval(DELETE, user_id, task_id, versions)
+                break
+            except asyncpg.ForeignKeyViolationError as error:
+                if error.constraint_name != PARENT_KEY or attempt == attempts:
+                    raise
+        if deleted == 1:
+            return Outcome(written=True, current=None)
+        return await _outcome(connection, None, user_id, task_id)
+
+    async def move(
+        self, user_id: str, task_id: int, versions: list[int] | None, to: Destination
+    ) -> Outcome[Task]:
+        """Put the task at `to`, its subtasks along; the outcome as for `replace` (a move to
+        where the task is changes nothing). A neighbour, list or parent that is not there, or a
+        parent that would make a cycle or nest too deep, raises."""
+        connection = self._connection
+        async with _unit(connection, True):
+            own_list = await connection.fetchval(LIST_OF, user_id, task_id)
+            if own_list is None:
+                return Outcome(written=False, current=None)
+            list_id = to.list_id or own_list
+            if to.parent_id is not None:
+                parent_list = await connection.fetchval(LIST_OF, user_id, to.parent_id)
+                if parent_list is None or (to.list_id is not None and to.list_id != parent_list):
+                    raise ParentMissing
+                list_id = parent_list
+            # Both lists, in one order for every move, so that two moves cannot wait on each
+            # other; a subtree leaves one and joins the other.
+            for locked in sorted({own_list, list_id}):
+                if await connection.fetchval(LOCK_LIST, user_id, locked) is None:
+                    raise ListMissing
+            current = _task(await connection.fetchrow(LOCK_TASK, user_id, task_id))
+            if current is None or (versions is not None and current["version"] not in versions):
+                return Outcome(written=False, current=current)
+            parent = _new_parent(current, to, list_id)
+            if parent is not None:
+                await _check_nesting(connection, user_id, task_id, parent)
+            order, group = (SUBTASKS, parent) if parent is not None else (TOP_LEVEL, list_id)
+            scope = (user_id, group, task_id)
+            lower, upper = await order.neighbours(connection, scope, to.place)
+            mine = (current["position"], task_id)
+            stays = current["list_id"] == list_id and current["parent_id"] == parent
+            if stays and already_there(mine, lower, upper):
+                return Outcome(written=False, current=current)
+            key, moved = await order.key_between(connection, scope, lower, upper)
+            if moved:
+                await connection.execute(
+                    RESPACE, user_id, list_id, list(moved), list(moved.values())
+                )
+            placed = await connection.fetchrow(PLACE, user_id, task_id, list_id, key, parent)
+            if list_id != current["list_id"]:
+                await connection.execute(SUBTREE_TO_LIST, user_id, task_id, list_id)
+            return Outcome(written=True, current=_task(placed))
+
+
+class _Discarded(Exception):
+    """Rolls back a transaction whose result its caller still answers with."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__("discarded")
+        self.result = result
+
+
+def _made_again(error: asyncpg.PostgresError) -> bool:
+    """Whether a transaction that failed on `error` is made again: it lost a race (a deadlock,
+    an id another write drew, a subtask written under a task being deleted), not a rule."""
+    if isinstance(error, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        return True
+    constraint = getattr(error, "constraint_name", None)
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return constraint == TASK_KEY
+    return isinstance(error, asyncpg.ForeignKeyViolationError) and constraint == PARENT_KEY
+
+
 def _unit(connection: asyncpg.Connection, spreads: bool) -> AbstractAsyncContextManager[object]:
     """A transaction when the write takes more than one statement (a subtree following its
-    task to another list, a parent locked for its new subtask); else none: a write of one
-    statement is atomic by itself, and a shutdown that cuts it short answers at once, without
-    waiting on a ROLLBACK."""
-    return connection.transaction() if spreads else nullcontext()
+    task to another list, a parent locked for its new subtask), unless the caller's holds it
+    already; else none: a write of one statement is atomic by itself, and a shutdown that cuts
+    it short answers at once, without waiting on a ROLLBACK."""
+    if spreads and not connection.is_in_transaction():
+        return cast(AbstractAsyncContextManager[object], connection.transaction())
+    return nullcontext()
 
 
 async def _insert(
@@ -536,22 +652,19 @@ def _values(fields: NewFields) -> tuple[Any, ...]:
     )
 
 
-def _naming_a_held_list(write: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
-    """`write`, with a list it names that the user does not hold raised as ListMissing.
+@asynccontextmanager
+async def _naming_a_held_list() -> AsyncIterator[None]:
+    """A list the block's write names that the user does not hold, raised as ListMissing.
 
     The list's key is checked by the database (tasks_list_id_fkey): a list deleted while the
     write waits for it is caught as surely as one that never was.
     """
-
-    async def checked() -> T:
-        try:
-            return await write()
-        except asyncpg.ForeignKeyViolationError as error:
-            if error.constraint_name != LIST_KEY:
-                raise
-            raise ListMissing from error
-
-    return checked
+    try:
+        yield
+    except asyncpg.ForeignKeyViolationError as error:
+        if error.constraint_name != LIST_KEY:
+            raise
+        raise ListMissing from error
 
 
 def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:

@@ -5,7 +5,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import orjson
 from pydantic import MISSING
@@ -130,11 +130,51 @@ class Creation:
     replayed: bool
 
 
-class TaskService:
-    """Everything a user can do with their tasks; it only ever sees `owner_id`'s rows."""
+class TaskWrites(Protocol):
+    """Where a service's writes go: each on a connection of its own (`TaskRepository`), or all
+    in a caller's transaction (`TaskWriter`)."""
 
-    def __init__(self, repository: TaskRepository, policy: TaskPolicy, owner_id: str) -> None:
+    async def get(self, user_id: str, task_id: int) -> Task | None: ...
+
+    async def add(self, user_id: str, fields: NewFields, cap: int) -> Task | None: ...
+
+    async def replace(
+        self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
+    ) -> Outcome[Task]: ...
+
+    async def update(
+        self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
+    ) -> Outcome[Task]: ...
+
+    async def toggle_completion(
+        self, user_id: str, task_id: int, versions: list[int] | None
+    ) -> Outcome[Task]: ...
+
+    async def delete(
+        self, user_id: str, task_id: int, versions: list[int] | None
+    ) -> Outcome[Task]: ...
+
+    async def move(
+        self, user_id: str, task_id: int, versions: list[int] | None, to: Destination
+    ) -> Outcome[Task]: ...
+
+
+class TaskService:
+    """Everything a user can do with their tasks; it only ever sees `owner_id`'s rows.
+
+    Reads and keyed creates go to the repository; writes to `writes` (the repository itself
+    unless a caller's transaction holds them).
+    """
+
+    def __init__(
+        self,
+        repository: TaskRepository,
+        policy: TaskPolicy,
+        owner_id: str,
+        writes: TaskWrites | None = None,
+    ) -> None:
         self._repository = repository
+        self._writes: TaskWrites = repository if writes is None else writes
         self._policy = policy
         self._owner_id = owner_id
 
@@ -185,7 +225,7 @@ class TaskService:
     async def _create(self, fields: NewFields, idempotency_key: str | None) -> Creation:
         cap = self._policy.max_tasks_per_user
         if idempotency_key is None:
-            task = await self._repository.add(self._owner_id, fields, cap)
+            task = await self._writes.add(self._owner_id, fields, cap)
             return Creation(self._room_was_left(task), replayed=False)
         request_hash = _fingerprint(fields)
         earlier, task = await self._repository.add_once(
@@ -209,11 +249,11 @@ class TaskService:
         return task
 
     async def get(self, task_id: int) -> Task:
-        return TASKS.found(await self._repository.get(self._owner_id, task_id))
+        return TASKS.found(await self._writes.get(self._owner_id, task_id))
 
     async def replace(self, task_id: int, if_match: list[int] | None, body: TaskInput) -> Task:
         try:
-            outcome = await self._repository.replace(
+            outcome = await self._writes.replace(
                 self._owner_id, task_id, if_match, _new_fields(body)
             )
         except ListMissing:
@@ -233,10 +273,10 @@ class TaskService:
         if "list_id" in changes:
             changes["list_id"] = int(changes["list_id"])
         if not changes:
-            current = await self._repository.get(self._owner_id, task_id)
+            current = await self._writes.get(self._owner_id, task_id)
             return TASKS.answer(Outcome(written=False, current=current), if_match)
         try:
-            outcome = await self._repository.update(self._owner_id, task_id, if_match, changes)
+            outcome = await self._writes.update(self._owner_id, task_id, if_match, changes)
         except ListMissing:
             raise ListNotHeld from None
         return TASKS.answer(outcome, if_match)
@@ -246,9 +286,9 @@ class TaskService:
     ) -> Task:
         """`completed` None toggles; a value sets it (a no-op when the task already has it)."""
         if completed is None:
-            outcome = await self._repository.toggle_completion(self._owner_id, task_id, if_match)
+            outcome = await self._writes.toggle_completion(self._owner_id, task_id, if_match)
         else:
-            outcome = await self._repository.update(
+            outcome = await self._writes.update(
                 self._owner_id, task_id, if_match, {"completed": completed}
             )
         return TASKS.answer(outcome, if_match)
@@ -260,7 +300,7 @@ class TaskService:
         parent = body.parent_id.root if isinstance(body.parent_id, ParentId) else None
         to = Destination(list_id, Place(after, before), parent_named, parent)
         try:
-            outcome = await self._repository.move(self._owner_id, task_id, if_match, to)
+            outcome = await self._writes.move(self._owner_id, task_id, if_match, to)
         except ListMissing:
             raise ListNotHeld from None
         except (ParentMissing, ParentIsSubtask, TooDeep) as refused:
@@ -270,7 +310,7 @@ class TaskService:
         return TASKS.answer(outcome, if_match)
 
     async def delete(self, task_id: int, if_match: list[int] | None) -> None:
-        outcome = await self._repository.delete(self._owner_id, task_id, if_match)
+        outcome = await self._writes.delete(self._owner_id, task_id, if_match)
         if not outcome.written:
             raise precondition_failed(TASKS.found(outcome.current))
 

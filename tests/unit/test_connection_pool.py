@@ -415,3 +415,27 @@ def test_many_requests_share_at_most_size_connections_and_all_are_served() -> No
         assert (pool.counts.lent, pool.counts.waiting) == (0, 0)
 
     run(scenario, size=3)
+
+
+def test_a_block_that_raises_its_own_error_gives_its_connection_back_for_reuse() -> None:
+    async def scenario(pool: Pool) -> None:
+        # given a block that refuses a write after a statement
+        async def refused_write() -> FakeConnection:
+            async with pool.connection() as connection:
+                await connection.execute("SELECT 1")
+                raise LookupError(connection)
+
+        with pytest.raises(LookupError) as refusal:
+            await refused_write()
+        connection = refusal.value.args[0]
+
+        # when the next request takes a connection
+        async with pool.connection() as next_connection:
+            pass
+
+        # then it is the same one, not a new one
+        assert next_connection is connection
+        assert not connection.terminated
+        assert len(pool.server.opened) == 1
+
+    run(scenario, size=2)

@@ -139,6 +139,8 @@ REACH: dict[ErrorCode, Reach] = {
     ErrorCode.AUTH_UNAVAILABLE: secured,
     ErrorCode.SHUTTING_DOWN: ON_THE_DATABASE,
     ErrorCode.DOCS_UNAVAILABLE: nowhere,
+    # An operation's result inside a batch's answer, never a response of its own.
+    ErrorCode.NOT_APPLIED: nowhere,
     ErrorCode.DATABASE_TIMEOUT: either(tagged("tasks"), tagged("lists")),
 }
 # Answered before a route is found, whatever the path: the contract's description says so for

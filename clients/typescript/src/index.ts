@@ -20,6 +20,10 @@ export type TodoList = components["schemas"]["TodoList"];
 export type TodoListInput = components["schemas"]["TodoListInput"];
 export type TodoListPatch = components["schemas"]["TodoListPatch"];
 export type TodoListPage = components["schemas"]["TodoListPage"];
+export type TaskBatch = components["schemas"]["TaskBatch"];
+export type TaskBatchOperation = components["schemas"]["TaskBatchOperation"];
+export type TaskBatchResult = components["schemas"]["TaskBatchResult"];
+export type TaskBatchOperationResult = components["schemas"]["TaskBatchOperationResult"];
 export type ErrorBody = components["schemas"]["Error"];
 
 export type TaskApiClient = Client<paths>;

@@ -50,6 +50,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/tasks/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply up to 100 task operations in one request
+         * @description Creates, updates, completes, moves and deletes tasks in one request: up to 100
+         *     operations, applied in the order given, each meaning what its own request means (the
+         *     same rules, limits and errors) and each with its own `if_match`. The answer has one
+         *     result per operation, in the same order: its status and the task as it now is, or its
+         *     error. A malformed batch (a field that fails the schema, more than 100 operations) is
+         *     422 as a whole and nothing is applied. A problem inside an operation, in a 422 or in an
+         *     operation's own error, is located by the operation's index and `op`, then the field:
+         *     `[body, operations, 2, create, body, title]`.
+         *
+         *     The batch runs in one database transaction. Without `atomic`, an operation that fails
+         *     (404, 409, 412, 422) changes nothing and the others still apply: the answer tells which.
+         *     With `atomic: true`, the first operation that fails ends the batch and nothing is kept:
+         *     it has its own error, every other operation `424 not_applied`, and `applied` is false.
+         *     Either way a failure of the service itself (503, 504) keeps nothing, so a batch is never
+         *     half-written by an outage; concurrent requests see all of a batch's writes or none.
+         *
+         *     With an `Idempotency-Key` (the same set of keys as creates), the answer of a batch that
+         *     was kept is stored: the same key with the same body within 24 hours answers it again
+         *     (with `Idempotent-Replayed: true`) and applies nothing; with another body it is 422. An
+         *     atomic batch that applied nothing is not stored: sent again, it runs again.
+         *
+         *     The request body limit (64 KiB by default) counts the batch as a whole.
+         */
+        post: operations["batch_tasks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks/changes": {
         parameters: {
             query?: never;
@@ -516,6 +563,96 @@ export interface components {
             parent_id?: components["schemas"]["ParentId"] | null;
             after_id?: components["schemas"]["NeighbourId"];
             before_id?: components["schemas"]["NeighbourId"];
+        };
+        /** @description Operations on the user's tasks, applied in order (`batch_tasks`). */
+        TaskBatch: {
+            /**
+             * @description true: all operations apply or none does. false: each operation that succeeds applies, whatever the others do.
+             * @default false
+             */
+            atomic?: boolean;
+            operations: components["schemas"]["TaskBatchOperation"][];
+        };
+        /** @description One operation of a batch, named by `op`. */
+        TaskBatchOperation: components["schemas"]["BatchCreate"] | components["schemas"]["BatchUpdate"] | components["schemas"]["BatchComplete"] | components["schemas"]["BatchMove"] | components["schemas"]["BatchDelete"];
+        /** @description Create a task, as `create_task` does (201). */
+        BatchCreate: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "create";
+            body: components["schemas"]["TaskInput"];
+        };
+        /** @description Change some fields of a task, as `update_task` does (200). */
+        BatchUpdate: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "update";
+            task_id: components["schemas"]["BatchTaskId"];
+            if_match?: components["schemas"]["BatchIfMatch"];
+            body: components["schemas"]["TaskPatch"];
+        };
+        /** @description Complete (`completed: true`) or reopen (`false`) a task, as `toggle_task_completion` does with a body (200); its subtasks follow it as they do there. */
+        BatchComplete: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "complete";
+            task_id: components["schemas"]["BatchTaskId"];
+            if_match?: components["schemas"]["BatchIfMatch"];
+            completed: boolean;
+        };
+        /** @description Move a task, as `move_task` does (200). */
+        BatchMove: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "move";
+            task_id: components["schemas"]["BatchTaskId"];
+            if_match?: components["schemas"]["BatchIfMatch"];
+            body: components["schemas"]["TaskMove"];
+        };
+        /** @description Delete a task and its subtasks, as `delete_task` does (204). */
+        BatchDelete: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "delete";
+            task_id: components["schemas"]["BatchTaskId"];
+            if_match?: components["schemas"]["BatchIfMatch"];
+        };
+        /**
+         * Format: int64
+         * @description The task the operation acts on. One the user does not hold (another user's, or none) is the operation's 404.
+         */
+        BatchTaskId: number;
+        /**
+         * @description What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.
+         * @example "3"
+         */
+        BatchIfMatch: string;
+        TaskBatchResult: {
+            /** @description Whether the batch's writes were kept: always without `atomic`; with it, only when every operation succeeded (false: nothing was written). */
+            applied: boolean;
+            /** @description One result per operation, in the order of the operations. */
+            results: components["schemas"]["TaskBatchOperationResult"][];
+        };
+        /**
+         * @description The HTTP status the operation's own request would have answered.
+         * @enum {integer}
+         */
+        BatchOperationStatus: 200 | 201 | 204 | 404 | 409 | 412 | 422 | 424;
+        /** @description What one operation did: its status as its own request would answer it, with the task (200, 201), nothing (204), or the error (4xx). In an atomic batch that failed, the operations other than the one that failed are 424 `not_applied`. */
+        TaskBatchOperationResult: {
+            status: components["schemas"]["BatchOperationStatus"];
+            task?: components["schemas"]["Task"];
+            error?: components["schemas"]["Error"];
         };
         /** @description Where to put a list, after one list or before another (not both). */
         ListMove: {
@@ -1296,6 +1433,57 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             408: components["responses"]["RequestTimeout"];
             409: components["responses"]["TaskLimitReached"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    batch_tasks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique value chosen by the client for one logical create (a UUID is a good choice), kept per user for 24 hours. Printable ASCII, 1 to 255 characters. Sent once: two `Idempotency-Key` fields are 400 `bad_request`, and nothing is created.
+                 * @example 5f0c7a4e-4d6b-4a8e-9b1f-2c3d4e5f6a7b
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskBatch"];
+            };
+        };
+        responses: {
+            /** @description One result per operation, in the order of the operations. */
+            200: {
+                headers: {
+                    /** @description `true` when this is the stored answer to an earlier request with the same key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskBatchResult"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];

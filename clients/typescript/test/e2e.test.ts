@@ -203,6 +203,36 @@ describe("the TypeScript client against the live service", () => {
     assert.equal(back.list_id, inbox.id);
   });
 
+  test("a batch completes one task, refuses a stale one and deletes a third, in one request", async () => {
+    const { client } = aliceClient();
+    const [done, stale, gone] = [
+      await createTask(client, "Done"),
+      await createTask(client, "Stale"),
+      await createTask(client, "Gone"),
+    ];
+
+    const answer = await unwrap(
+      client.POST("/api/{user_id}/tasks/batch", {
+        params: { path },
+        body: {
+          operations: [
+            { op: "complete", task_id: done.id, completed: true },
+            { op: "update", task_id: stale.id, if_match: '"9"', body: { title: "Late" } },
+            { op: "delete", task_id: gone.id, if_match: `"${gone.version}"` },
+          ],
+        },
+      }),
+    );
+
+    assert.equal(answer.applied, true);
+    assert.deepEqual(
+      answer.results.map((result) => result.status),
+      [200, 412, 204],
+    );
+    assert.equal(answer.results[0]?.task?.completed, true);
+    assert.equal(answer.results[1]?.error?.error, "precondition_failed");
+  });
+
   test("list pages through next_cursor with a filter", async () => {
     const { client } = aliceClient();
     const home: number[] = [];

@@ -16,6 +16,7 @@ import {
   unwrap,
   type FetchResult,
   type Task,
+  type TaskBatchResult,
   type TaskChanges,
   type TaskList,
   type TodoList,
@@ -218,6 +219,22 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       }),
     );
     assert.equal(typeof task.position, "string");
+  });
+
+  test("batch_tasks", async () => {
+    const answer: TaskBatchResult = await expectExample(
+      "batch_tasks",
+      client.POST("/api/{user_id}/tasks/batch", {
+        params: { path },
+        body: {
+          operations: [
+            { op: "complete", task_id: 42, completed: true, if_match: '"3"' },
+            { op: "delete", task_id: 43 },
+          ],
+        },
+      }),
+    );
+    assert.equal(answer.results.length, 2);
   });
 
   test("move_list", async () => {

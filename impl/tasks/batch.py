@@ -1,0 +1,170 @@
+"""Several task operations in one request and one transaction (`POST /tasks/batch`, ADR 0017).
+
+Each operation means what its own request means: it goes through the same `TaskService`, whose
+writes go to the batch's transaction. A refused operation changes nothing (a write raises
+before it writes), so without `atomic` the others are kept; with it, the first refusal rolls
+everything back.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from pydantic import MISSING
+
+from contract_runtime.answers import Replayable
+from generated.documents import TaskBatchOperationResult, TaskBatchResult
+from generated.models import (
+    BatchComplete,
+    BatchCreate,
+    BatchDelete,
+    BatchMove,
+    BatchUpdate,
+    TaskBatch,
+)
+from impl.errors import ApiError, ErrorCode
+from impl.idempotency import IdempotencyKeyReused, KeyedRequest
+from impl.json import dumps
+from impl.tasks.repository import TaskRepository, TaskWriter
+from impl.tasks.service import ListNotHeld, TaskPolicy, TaskService
+from impl.versioned import allowed_versions
+
+Operation = BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete
+
+
+class NotApplied(ApiError):
+    """An operation of an atomic batch that another operation's failure rolled back, or that
+    never ran because of it."""
+
+    def __init__(self, failed_index: int) -> None:
+        super().__init__(
+            ErrorCode.NOT_APPLIED,
+            f"Not applied: operation {failed_index} of this atomic batch failed.",
+            details={"failed_index": failed_index},
+        )
+
+
+class TaskBatchService:
+    """Runs one user's batches: `owner_id`'s tasks only, as `TaskService` is scoped."""
+
+    def __init__(self, repository: TaskRepository, policy: TaskPolicy, owner_id: str) -> None:
+        self._repository = repository
+        self._policy = policy
+        self._owner_id = owner_id
+
+    async def run(
+        self, batch: TaskBatch, idempotency_key: str | None
+    ) -> Replayable[TaskBatchResult]:
+        keyed = None
+        request_hash = _fingerprint(batch)
+        if idempotency_key is not None:
+            lifetime = self._policy.idempotency_key_ttl
+            keyed = KeyedRequest(idempotency_key, request_hash, lifetime, dumps)
+
+        async def apply(writer: TaskWriter) -> tuple[TaskBatchResult, bool]:
+            answer = await self._apply(batch, writer)
+            return answer, answer["applied"]
+
+        earlier, answer = await self._repository.in_one_transaction(self._owner_id, apply, keyed)
+        if earlier is None:
+            return Replayable(answer)
+        if earlier.request_hash != request_hash:
+            raise IdempotencyKeyReused
+        return Replayable(orjson.loads(earlier.response), replayed=True)
+
+    async def _apply(self, batch: TaskBatch, writer: TaskWriter) -> TaskBatchResult:
+        await writer.take_batch_turn(self._owner_id)
+        held = await writer.hold_lists(self._owner_id, set(_lists_written_into(batch.operations)))
+        tasks = TaskService(self._repository, self._policy, self._owner_id, writes=writer)
+        results: list[TaskBatchOperationResult] = []
+        for index, operation in enumerate(batch.operations):
+            try:
+                results.append(await _apply_one(tasks, operation, held))
+            except ApiError as error:
+                results.append(_refused(error, index, operation.op))
+                if batch.atomic:
+                    return _rolled_back(results, index, len(batch.operations))
+        return {"applied": True, "results": results}
+
+
+async def _apply_one(
+    tasks: TaskService, operation: Operation, held: set[int]
+) -> TaskBatchOperationResult:
+    """The operation's result, as its own request would answer it; a refusal raises."""
+    if _list_named(operation) not in (None, *held):
+        raise ListNotHeld
+    match operation:
+        case BatchCreate(body=body):
+            creation = await tasks.create(body, None)
+            return {"status": 201, "task": creation.task}
+        case BatchUpdate(task_id=task_id, body=body):
+            task = await tasks.update(task_id, _versions(operation), body)
+        case BatchComplete(task_id=task_id, completed=completed):
+            task = await tasks.set_completion(task_id, _versions(operation), completed)
+        case BatchMove(task_id=task_id, body=body):
+            task = await tasks.move(task_id, _versions(operation), body)
+        case BatchDelete(task_id=task_id):
+            await tasks.delete(task_id, _versions(operation))
+            return {"status": 204}
+    return {"status": 200, "task": task}
+
+
+def _versions(operation: BatchUpdate | BatchComplete | BatchMove | BatchDelete) -> list[int] | None:
+    return allowed_versions(None if operation.if_match is MISSING else operation.if_match)
+
+
+def _list_named(operation: Operation) -> int | None:
+    """The list a create or an update writes the task into by its key, if it names one."""
+    match operation:
+        case BatchCreate(body=body) if body.list_id is not MISSING:
+            return int(body.list_id)
+        case BatchUpdate(body=body) if isinstance(body.list_id, int):
+            return body.list_id
+    return None
+
+
+def _lists_written_into(operations: Iterable[Operation]) -> Iterable[int]:
+    for operation in operations:
+        list_id = _list_named(operation)
+        if list_id is not None:
+            yield list_id
+
+
+def _refused(error: ApiError, index: int, op: str) -> TaskBatchOperationResult:
+    """The operation's error, its locations in the body put under the operation's own, as a
+    malformed batch's are: its index, then its `op`."""
+    details = error.details
+    if isinstance(details, list):
+        details = [_located(detail, index, op) for detail in details]
+    document: Any = error.error.document(error.message, details)
+    status: Any = error.error.status
+    return {"status": status, "error": document}
+
+
+def _located(detail: Any, index: int, op: str) -> Any:
+    location = detail.get("location") if isinstance(detail, dict) else None
+    if not location or location[0] != "body":
+        return detail
+    return {**detail, "location": ["body", "operations", index, op, *location]}
+
+
+def _rolled_back(
+    results: list[TaskBatchOperationResult], failed_index: int, count: int
+) -> TaskBatchResult:
+    not_applied = _refused(NotApplied(failed_index), failed_index, "")
+    return {
+        "applied": False,
+        "results": [
+            result if index == failed_index else not_applied
+            for index, result in enumerate([*results, *[not_applied] * (count - len(results))])
+        ],
+    }
+
+
+def _fingerprint(batch: TaskBatch) -> bytes:
+    """Equal for batches that ask the same, whatever order their JSON members came in."""
+    canonical = batch.model_dump(mode="json", exclude_unset=True)
+    return hashlib.sha256(
+        b"batch\n" + orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    ).digest()

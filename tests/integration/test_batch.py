@@ -1,0 +1,329 @@
+"""Batches (`POST /tasks/batch`): up to 100 operations in one request and one transaction, one
+result each; atomic or not; an idempotency key for the whole batch."""
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Api, User
+from tests.support.lists import create_list, inbox_of, tasks_in
+from tests.support.writes import (
+    Call,
+    create_task,
+    etag,
+    names_location,
+    read_task,
+    send_concurrently,
+)
+
+Operation = dict[str, Any]
+
+
+def send_batch(
+    api: Api,
+    user: User,
+    operations: list[Operation],
+    *,
+    atomic: bool | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    body: dict[str, Any] = {"operations": operations}
+    if atomic is not None:
+        body["atomic"] = atomic
+    return api.request(
+        "POST", f"{user.tasks_path}/batch", token=user.token, json=body, headers=headers
+    )
+
+
+def batch(api: Api, user: User, operations: list[Operation], **options: Any) -> dict[str, Any]:
+    response = send_batch(api, user, operations, **options)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def statuses(answer: dict[str, Any]) -> list[int]:
+    return [result["status"] for result in answer["results"]]
+
+
+def task_ids(api: Api, user: User) -> set[int]:
+    page = api.request("GET", f"{user.tasks_path}?limit=100", token=user.token).json()
+    return {task["id"] for task in page["items"]}
+
+
+def test_each_operation_applies_in_order_and_answers_as_its_own_request(
+    api: Api, alice: User
+) -> None:
+    # given
+    work = create_list(api, alice, name="Work")
+    parent = create_task(api, alice, title="Plan the trip")
+    child = create_task(api, alice, title="Book flights", parent_id=parent["id"])
+    doomed = create_task(api, alice, title="Old idea")
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "create", "body": {"title": "Call the plumber", "list_id": work["id"]}},
+            {"op": "update", "task_id": parent["id"], "body": {"priority": "high"}},
+            {"op": "complete", "task_id": parent["id"], "completed": True},
+            {"op": "move", "task_id": parent["id"], "body": {"list_id": work["id"]}},
+            {"op": "delete", "task_id": doomed["id"], "if_match": etag(doomed["version"])},
+        ],
+    )
+
+    # then
+    assert answer["applied"] is True
+    assert statuses(answer) == [201, 200, 200, 200, 204]
+    created, updated, completed, moved, deleted = answer["results"]
+    assert created["task"]["list_id"] == work["id"]
+    assert updated["task"]["priority"] == "high"
+    assert completed["task"]["completed"] is True
+    assert moved["task"] == read_task(api, alice, parent["id"])
+    assert moved["task"]["version"] == parent["version"] + 3
+    assert set(deleted) == {"status"}
+    # The subtask went with its parent as their own requests would have taken it.
+    assert read_task(api, alice, child["id"])["completed"] is True
+    assert read_task(api, alice, child["id"])["list_id"] == work["id"]
+    assert doomed["id"] not in task_ids(api, alice)
+
+
+def test_a_refused_operation_changes_nothing_and_the_others_apply(
+    api: Api, alice: User, bob: User
+) -> None:
+    # given
+    task = create_task(api, alice, title="Water the plants")
+    changed = create_task(api, alice, title="Pay rent")
+    api.request("PATCH", f"{alice.task_path(changed['id'])}/complete", token=alice.token)
+    bobs_list = create_list(api, bob, name="Bob's")
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "complete", "task_id": changed["id"], "completed": False, "if_match": '"1"'},
+            {"op": "create", "body": {"title": "Into Bob's list", "list_id": bobs_list["id"]}},
+            {"op": "update", "task_id": task["id"], "body": {"title": "Water the ferns"}},
+            {"op": "delete", "task_id": 987654321},
+        ],
+    )
+
+    # then
+    assert answer["applied"] is True
+    assert statuses(answer) == [412, 422, 200, 404]
+    stale, refused, applied, missing = answer["results"]
+    assert stale["error"]["error"] == "precondition_failed"
+    assert stale["error"]["details"]["current"] == read_task(api, alice, changed["id"])
+    assert refused["error"]["error"] == "validation_failed"
+    assert refused["error"]["details"][0]["location"] == [
+        "body",
+        "operations",
+        1,
+        "create",
+        "body",
+        "list_id",
+    ]
+    assert missing["error"]["error"] == "not_found"
+    assert applied["task"]["title"] == "Water the ferns"
+    assert read_task(api, alice, changed["id"])["completed"] is True
+    assert {t["title"] for t in tasks_in(api, alice, inbox_of(api, alice)["id"])} == {
+        "Water the ferns",
+        "Pay rent",
+    }
+
+
+def test_an_atomic_batch_with_a_refused_operation_keeps_nothing(api: Api, alice: User) -> None:
+    # given
+    task = create_task(api, alice, title="Book the venue")
+    before = task_ids(api, alice)
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "create", "body": {"title": "Send invitations"}},
+            {"op": "complete", "task_id": task["id"], "completed": True},
+            {"op": "update", "task_id": task["id"], "if_match": '"1"', "body": {"title": "x"}},
+            {"op": "delete", "task_id": task["id"]},
+        ],
+        atomic=True,
+    )
+
+    # then
+    assert answer["applied"] is False
+    assert statuses(answer) == [424, 424, 412, 424]
+    for index in (0, 1, 3):
+        error = answer["results"][index]["error"]
+        assert error["error"] == "not_applied"
+        assert error["details"] == {"failed_index": 2}
+    assert task_ids(api, alice) == before
+    assert read_task(api, alice, task["id"]) == task
+
+
+def test_an_atomic_batch_that_succeeds_keeps_everything(api: Api, alice: User) -> None:
+    task = create_task(api, alice, title="Book the venue")
+
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "create", "body": {"title": "Send invitations"}},
+            {"op": "complete", "task_id": task["id"], "completed": True},
+        ],
+        atomic=True,
+    )
+
+    assert answer["applied"] is True
+    assert statuses(answer) == [201, 200]
+    assert answer["results"][0]["task"]["id"] in task_ids(api, alice)
+    assert read_task(api, alice, task["id"])["completed"] is True
+
+
+def test_another_users_task_or_list_is_answered_as_one_that_does_not_exist(
+    api: Api, alice: User, bob: User
+) -> None:
+    # given
+    bobs_task = create_task(api, bob, title="Bob's")
+    bobs_list = create_list(api, bob, name="Bob's")
+    mine = create_task(api, alice, title="Mine")
+
+    def refusals(task_id: int, list_id: int) -> list[dict[str, Any]]:
+        answer = batch(
+            api,
+            alice,
+            [
+                {"op": "update", "task_id": task_id, "body": {"title": "taken"}},
+                {"op": "complete", "task_id": task_id, "completed": True},
+                {"op": "move", "task_id": task_id, "body": {}},
+                {"op": "delete", "task_id": task_id},
+                {"op": "move", "task_id": mine["id"], "body": {"after_id": task_id}},
+                {"op": "move", "task_id": mine["id"], "body": {"list_id": list_id}},
+                {"op": "update", "task_id": mine["id"], "body": {"list_id": list_id}},
+            ],
+        )
+        return [
+            {**result, "error": {**result["error"], "message": ""}} for result in answer["results"]
+        ]
+
+    # when
+    others = refusals(bobs_task["id"], bobs_list["id"])
+    missing = refusals(987654321, 987654321)
+
+    # then
+    assert others == missing
+    assert [result["status"] for result in others] == [404, 404, 404, 404, 422, 422, 422]
+    assert read_task(api, bob, bobs_task["id"]) == bobs_task
+    assert read_task(api, alice, mine["id"]) == mine
+
+
+def test_an_idempotency_key_replays_the_batch_and_applies_nothing_again(
+    api: Api, alice: User
+) -> None:
+    # given
+    task = create_task(api, alice, title="Book the venue")
+    operations = [
+        {"op": "create", "body": {"title": "Send invitations"}},
+        {"op": "complete", "task_id": task["id"], "completed": True, "if_match": '"1"'},
+    ]
+    key = {"Idempotency-Key": "batch-7f3c"}
+    first = send_batch(api, alice, operations, headers=key)
+
+    # when
+    again = send_batch(api, alice, operations, headers=key)
+    other_body = send_batch(api, alice, operations[:1], headers=key)
+    as_a_create = api.request(
+        "POST", alice.tasks_path, token=alice.token, json={"title": "x"}, headers=key
+    )
+
+    # then
+    assert first.status_code == again.status_code == 200
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert statuses(first.json()) == [201, 200]
+    assert len(task_ids(api, alice)) == 2
+    for refused in (other_body, as_a_create):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "idempotency_key_reused"
+
+
+def test_an_atomic_batch_that_kept_nothing_runs_again_under_its_key(api: Api, alice: User) -> None:
+    # given: a move after a task that is not yet in the list
+    work = create_list(api, alice, name="Work")
+    neighbour = create_task(api, alice, title="Neighbour")
+    task = create_task(api, alice, title="Moved", list_id=work["id"])
+    operations = [
+        {"op": "create", "body": {"title": "Also new", "list_id": work["id"]}},
+        {"op": "move", "task_id": task["id"], "body": {"after_id": neighbour["id"]}},
+    ]
+    key = {"Idempotency-Key": "atomic-retry"}
+    refused = send_batch(api, alice, operations, atomic=True, headers=key)
+    assert refused.json()["applied"] is False
+    api.request(
+        "POST",
+        f"{alice.task_path(neighbour['id'])}/move",
+        token=alice.token,
+        json={"list_id": work["id"]},
+    )
+
+    # when
+    retried = send_batch(api, alice, operations, atomic=True, headers=key)
+
+    # then
+    assert "Idempotent-Replayed" not in retried.headers
+    assert retried.json()["applied"] is True
+    assert statuses(retried.json()) == [201, 200]
+    assert [t["title"] for t in tasks_in(api, alice, work["id"])].count("Also new") == 1
+
+
+def test_a_malformed_batch_is_422_as_a_whole_and_applies_nothing(api: Api, alice: User) -> None:
+    create: Operation = {"op": "create", "body": {"title": "Never"}}
+    malformed: list[list[Operation]] = [
+        [create] * 101,
+        [],
+        [create, {"op": "rename", "task_id": 1}],
+        [create, {"op": "complete", "task_id": 1}],
+        [create, {"op": "delete", "task_id": 0}],
+        [create, {"op": "create", "body": {"title": ""}}],
+        [create, {"op": "delete", "task_id": 1, "if_match": ""}],
+    ]
+
+    answers = [send_batch(api, alice, operations) for operations in malformed]
+
+    for response in answers:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "validation_failed"
+    assert names_location(answers[0], "body", "operations")
+    assert names_location(answers[5], "body", "operations", 1, "create", "body", "title")
+    assert task_ids(api, alice) == set()
+
+
+def test_batches_that_cross_each_other_all_apply(api: Api, alice: User) -> None:
+    # given two tasks, and batches that take them in opposite orders at once
+    first = create_task(api, alice, title="first")
+    second = create_task(api, alice, title="second")
+    path = f"{alice.tasks_path}/batch"
+
+    def crossing(order: list[int], title: str) -> Call:
+        operations = [
+            {"op": "update", "task_id": task_id, "body": {"title": title}} for task_id in order
+        ]
+        return Call("POST", path, {"operations": operations})
+
+    calls = [
+        crossing([first["id"], second["id"]] if n % 2 else [second["id"], first["id"]], f"t{n}")
+        for n in range(12)
+    ]
+
+    # when
+    answers = send_concurrently(api, alice, calls)
+
+    # then every batch applied, and the tasks went through one version per operation
+    for response in answers:
+        assert response.status_code == 200, response.text
+        assert statuses(response.json()) == [200, 200]
+    assert read_task(api, alice, first["id"])["version"] == 1 + len(calls)
+    assert read_task(api, alice, second["id"])["version"] == 1 + len(calls)
