@@ -555,10 +555,11 @@ class BatchUpdate(ContractModel):
     if_match: Annotated[
         str | MISSING,
         Field(
-            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`; anything else makes the batch malformed (422). Absent: any version.\n",
             examples=['"3"'],
             max_length=1024,
             min_length=1,
+            pattern='^(?:\\*|(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*"(?:[ \\t]*,[ \\t]*(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*")*)$',
         ),
     ] = MISSING
     body: TaskPatch
@@ -585,10 +586,11 @@ class BatchComplete(ContractModel):
     if_match: Annotated[
         str | MISSING,
         Field(
-            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`; anything else makes the batch malformed (422). Absent: any version.\n",
             examples=['"3"'],
             max_length=1024,
             min_length=1,
+            pattern='^(?:\\*|(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*"(?:[ \\t]*,[ \\t]*(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*")*)$',
         ),
     ] = MISSING
     completed: StrictBool
@@ -614,10 +616,11 @@ class BatchMove(ContractModel):
     if_match: Annotated[
         str | MISSING,
         Field(
-            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`; anything else makes the batch malformed (422). Absent: any version.\n",
             examples=['"3"'],
             max_length=1024,
             min_length=1,
+            pattern='^(?:\\*|(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*"(?:[ \\t]*,[ \\t]*(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*")*)$',
         ),
     ] = MISSING
     body: TaskMove
@@ -643,10 +646,11 @@ class BatchDelete(ContractModel):
     if_match: Annotated[
         str | MISSING,
         Field(
-            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.\n",
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`; anything else makes the batch malformed (422). Absent: any version.\n",
             examples=['"3"'],
             max_length=1024,
             min_length=1,
+            pattern='^(?:\\*|(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*"(?:[ \\t]*,[ \\t]*(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*")*)$',
         ),
     ] = MISSING
 

@@ -409,6 +409,69 @@ const scenarios = {
     });
   },
 
+  /**
+   * Several tasks at once: select some and complete them, move others to a list, delete them all
+   * (each action one batch request); then a subtask made with its own form.
+   */
+  async bulk() {
+    const context = await newContext();
+    const page = await context.newPage();
+    const bar = page.getByRole("toolbar", { name: "Selected tasks" });
+    const select = (title) => page.getByLabel(`Select: ${title}`, { exact: true }).check();
+    const batches = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && request.url().endsWith("/tasks/batch")) batches.push(request.url());
+    });
+    await stepOf("sign-up", () => signUp(page, "Bea"));
+    await stepOf("tasks", async () => {
+      await sidebar(page).getByRole("textbox", { name: "New list" }).fill("Errands");
+      await sidebar(page).getByRole("button", { name: "Add list" }).click();
+      await waitForLists(page, ["All tasks", "Inbox", "Errands"]);
+      for (const title of ["Milk", "Eggs", "Bread", "Jam"]) {
+        await addTask(page, title);
+      }
+      result.all = await waitForTitles(page, ["Jam", "Bread", "Eggs", "Milk"]);
+    });
+    await stepOf("complete", async () => {
+      await select("Milk");
+      await select("Eggs");
+      result.selectedCount = await bar.locator(".bulk-count").innerText();
+      await bar.getByRole("button", { name: "Complete", exact: true }).click();
+      await page.locator(".task.done").nth(1).waitFor();
+      await listSettled(page);
+      result.done = await page.locator(".task.done .task-title").allInnerTexts();
+      result.barAfter = await bar.count();
+    });
+    await stepOf("move", async () => {
+      await select("Bread");
+      await select("Jam");
+      await bar.getByLabel("Move selected to").selectOption({ label: "Errands" });
+      await page.getByRole("status").filter({ hasText: "Moved to Errands: 2 tasks." }).waitFor();
+      await sidebar(page).getByRole("button", { name: "Errands", exact: true }).click();
+      result.inErrands = await waitForTitles(page, ["Jam", "Bread"]);
+    });
+    await stepOf("subtask", async () => {
+      await filterBy(page, { sort: "My order" });
+      await page.getByRole("button", { name: "Add a subtask: Bread", exact: true }).click();
+      const form = page.getByRole("form", { name: "New subtask of: Bread" });
+      await form.getByLabel("Subtask title").fill("Rye");
+      await form.getByRole("button", { name: "Add subtask" }).click();
+      await taskItem(page, "Rye").and(page.locator("[data-depth='1']")).waitFor();
+      result.tree = await waitForTitles(page, ["Jam", "Bread", "Rye"]);
+    });
+    await stepOf("delete", async () => {
+      await sidebar(page).getByRole("button", { name: "All tasks", exact: true }).click();
+      await listSettled(page);
+      await page.getByLabel("Select all shown").check();
+      result.selectedAll = await bar.locator(".bulk-count").innerText();
+      await bar.getByRole("button", { name: "Delete", exact: true }).click();
+      await bar.getByRole("button", { name: "Delete 5 tasks", exact: true }).click();
+      await page.locator(".empty").waitFor();
+      result.afterDelete = await titles(page);
+    });
+    result.batchRequests = batches.length;
+  },
+
   /** A user with more tasks than a page: scrolling down loads the rest. SESSION_COOKIE signs in. */
   async paging() {
     const context = await newContext();

@@ -8,6 +8,7 @@ Loaded through SCHEMATHESIS_HOOKS by tests/fuzz/run.py. FUZZ_IDENTITY chooses th
 - `anonymous`: no token at all.
 """
 
+import collections
 import functools
 import itertools
 import os
@@ -24,6 +25,8 @@ BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
 # The task operations whose body may name a list, and the moves, whose body may name neighbours.
 NAMES_A_LIST = ("create_task", "replace_task", "update_task", "move_task")
 MOVES = ("move_task", "move_list")
+# A batch operation's `body` is the body of the single operation it stands for.
+BATCH_OPERATIONS = {"create": "create_task", "update": "update_task", "move": "move_task"}
 IDENTITIES = ("owner", "stranger", "anonymous")
 STRANGERS = ("intruder", "intruder_2")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
@@ -32,6 +35,9 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
 NOT_ETAGC = re.compile(r"[^\x21\x23-\x7E]")
 ENTITY_TAG_MAX_LENGTH = 1024
 _case_numbers = itertools.count(1)
+# What the owner created, per user id in the path: ids a client would name in later requests.
+_created_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
+_created_lists: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
 if IDENTITY not in IDENTITIES:
     raise ValueError(f"FUZZ_IDENTITY must be one of {IDENTITIES}, not {IDENTITY!r}")
 
@@ -95,6 +101,9 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
       by tests/integration/test_lists.py). A neighbour of a move is one too: a well-formed move
       names none, and puts the item last (made-up neighbours are 422, pinned by
       tests/integration/test_manual_order.py); nor a parent (tests/integration/test_subtasks.py).
+      The list is the one the owner created last when it still stands (the stateful chain
+      create list -> create task in it -> move -> batch), else the Inbox.
+    - A batch's operations are held to the same, and act on tasks the owner created.
     """
     headers = case.headers or {}
     number = next(_case_numbers)
@@ -113,14 +122,61 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     operation = case.operation.definition.raw.get("operationId")
     if IDENTITY != "owner" or not well_formed or not isinstance(body, dict):
         return
+    user_id = _path_user_id(case)
+    if operation == "batch_tasks":
+        _as_a_client_batches(user_id, body, number)
+        return
+    _as_a_client_names(operation, user_id, body)
+
+
+def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any]) -> None:
     if operation in NAMES_A_LIST and "list_id" in body:
-        body["list_id"] = _inbox_of(_path_user_id(case))
+        body["list_id"] = _list_to_write_into(user_id)
     if operation in MOVES:
         body.pop("after_id", None)
         body.pop("before_id", None)
     # A parent is a task the client read; the fuzzer has none it knows of: top level.
     if operation in ("create_task", "move_task") and body.get("parent_id") is not None:
         body.pop("parent_id")
+
+
+def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> None:
+    """A batch's operations name what a client would: its lists as above, and its own tasks
+    (those it created, when there are any), so that the operations reach them."""
+    own = _created_tasks[user_id]
+    for index, operation in enumerate(body.get("operations") or []):
+        if not isinstance(operation, dict):
+            continue
+        inner = operation.get("body")
+        if isinstance(inner, dict):
+            single = BATCH_OPERATIONS.get(str(operation.get("op")), "")
+            _as_a_client_names(single, user_id, inner)
+        if own and "task_id" in operation:
+            operation["task_id"] = own[(number + index) % len(own)]
+
+
+@schemathesis.hook
+def after_call(ctx: Any, case: Any, response: Any) -> None:
+    """Remember the tasks and lists the owner created and deleted, as a client knows its own."""
+    if IDENTITY != "owner":
+        return
+    user_id = _path_user_id(case)
+    operation = case.operation.definition.raw.get("operationId")
+    status = response.status_code
+    if operation == "create_task" and status == 201:
+        _created_tasks[user_id].append(response.json()["id"])
+    elif operation == "create_list" and status == 201:
+        _created_lists[user_id].append(response.json()["id"])
+    elif operation == "delete_list" and status == 204:
+        list_id = (case.path_parameters or {}).get("list_id")
+        if list_id in _created_lists[user_id]:
+            _created_lists[user_id].remove(list_id)
+
+
+def _list_to_write_into(user_id: str) -> int:
+    """The list the owner made last, if it still stands; else its Inbox."""
+    made = _created_lists[user_id]
+    return made[-1] if made else _inbox_of(user_id)
 
 
 @functools.cache

@@ -289,6 +289,7 @@ def test_a_malformed_batch_is_422_as_a_whole_and_applies_nothing(api: Api, alice
         [create, {"op": "delete", "task_id": 0}],
         [create, {"op": "create", "body": {"title": ""}}],
         [create, {"op": "delete", "task_id": 1, "if_match": ""}],
+        [create, {"op": "delete", "task_id": 1, "if_match": "3"}],
     ]
 
     answers = [send_batch(api, alice, operations) for operations in malformed]

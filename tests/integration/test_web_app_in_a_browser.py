@@ -159,6 +159,22 @@ def test_lists_are_made_filled_reordered_nested_and_deleted_from_the_sidebar(
     assert shown["inboxAfterDelete"] == ["Bread", "Eggs", "Milk"]
 
 
+def test_selected_tasks_are_completed_moved_and_deleted_at_once_and_a_subtask_added(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "bulk")
+
+    assert shown["all"] == ["Jam", "Bread", "Eggs", "Milk"]
+    assert shown["selectedCount"] == "2 tasks selected"
+    assert sorted(shown["done"]) == ["Eggs", "Milk"]
+    assert shown["barAfter"] == 0
+    assert shown["inErrands"] == ["Jam", "Bread"]
+    assert shown["tree"] == ["Jam", "Bread", "Rye"]
+    assert shown["selectedAll"] == "5 tasks selected"
+    assert shown["afterDelete"] == []
+    assert shown["batchRequests"] == 3
+
+
 def test_scrolling_past_the_first_page_loads_the_rest(stack: WebStack) -> None:
     # Given a user with more tasks than a page holds, created through the API
     session = sign_up(stack.web_url, "paging")

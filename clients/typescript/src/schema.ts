@@ -633,7 +633,7 @@ export interface components {
          */
         BatchTaskId: number;
         /**
-         * @description What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`. Absent: any version.
+         * @description What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`; anything else makes the batch malformed (422). Absent: any version.
          * @example "3"
          */
         BatchIfMatch: string;

@@ -16,6 +16,7 @@ import { describe, type Problem } from "@/lib/problems";
 import type {
   Place,
   Task,
+  TaskBatchOperation,
   TaskPlace,
   TaskApi,
   TaskInput,
@@ -26,11 +27,12 @@ import type {
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
 
 import { useTaskApi } from "./api-context";
+import { BulkBar, type BulkActions } from "./bulk-actions";
 import { ListSidebar, type ListActions } from "./list-sidebar";
 import { NewTaskForm } from "./new-task-form";
 import { TaskEditor } from "./task-editor";
 import { TaskFilters } from "./task-filters";
-import { TaskItem, type Reordering } from "./task-item";
+import { MAX_DEPTH, TaskItem, type Reordering } from "./task-item";
 
 interface View {
   items: Task[];
@@ -54,6 +56,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   const [editing, setEditing] = useState<Task | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [lists, setLists] = useState<TodoList[]>([]);
+  const [selected, setSelected] = useState<ReadonlySet<number>>(() => new Set());
   // Writes reload the list with the filters of now, not of when their handler was made.
   const latestQuery = useRef(query);
   latestQuery.current = query;
@@ -179,6 +182,77 @@ export function TaskBoard({ userId }: { userId: string }) {
       fail(error);
       return false;
     }
+  }
+
+  async function addSubtask(parent: Task, title: string): Promise<boolean> {
+    try {
+      const task = await api.create(userId, { title, parent_id: parent.id }, crypto.randomUUID());
+      setNotice(`Added “${task.title}” under “${parent.title}”.`);
+      setAlert(null);
+      await reload();
+      return true;
+    } catch (error) {
+      fail(error);
+      return false;
+    }
+  }
+
+  /** One request for the selected tasks; what was refused is told, the rest is done. */
+  async function bulk(done: string, operations: TaskBatchOperation[], goneIsDone = false) {
+    try {
+      const answer = await api.batch(userId, operations);
+      const refused = answer.results.filter(
+        (result) => result.status >= 400 && !(goneIsDone && result.status === 404),
+      );
+      const applied = operations.length - refused.length;
+      setNotice(`${done} ${applied === 1 ? "1 task" : `${applied} tasks`}.`);
+      setAlert(
+        refused.length === 0
+          ? null
+          : {
+              title: "Some tasks were not changed",
+              message: `${refused.length} of the selected tasks could not be changed (${refused
+                .map((result) => result.error?.message ?? result.status)
+                .join(" ")}). The list shows them as they are now.`,
+            },
+      );
+      setSelected(new Set());
+      await reload();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  const selectedIds = view.items.filter((task) => selected.has(task.id)).map((task) => task.id);
+  const bulkActions: BulkActions = {
+    onComplete: (completed) =>
+      void bulk(
+        completed ? "Completed" : "Reopened",
+        selectedIds.map((task_id) => ({ op: "complete", task_id, completed })),
+      ),
+    onMoveToList: (listId) => {
+      const where = lists.find((list) => list.id === listId)?.name ?? "the list";
+      void bulk(
+        `Moved to ${where}:`,
+        selectedIds.map((task_id) => ({ op: "move", task_id, body: { list_id: listId } })),
+      );
+    },
+    onDelete: () =>
+      void bulk(
+        "Deleted",
+        selectedIds.map((task_id) => ({ op: "delete", task_id })),
+        true,
+      ),
+    onClear: () => setSelected(new Set()),
+  };
+
+  function select(task: Task, on: boolean) {
+    setSelected((current) => {
+      const next = new Set(current);
+      if (on) next.add(task.id);
+      else next.delete(task.id);
+      return next;
+    });
   }
 
   async function toggle(task: Task) {
@@ -322,6 +396,21 @@ export function TaskBoard({ userId }: { userId: string }) {
       <p role="status" className="notice">
         {notice}
       </p>
+      {view.items.length > 0 && (
+        <label className="select-all">
+          <input
+            type="checkbox"
+            checked={selectedIds.length === view.items.length}
+            onChange={(event) =>
+              setSelected(new Set(event.target.checked ? view.items.map((task) => task.id) : []))
+            }
+          />
+          Select all shown
+        </label>
+      )}
+      {selectedIds.length > 0 && (
+        <BulkBar count={selectedIds.length} lists={lists} actions={bulkActions} />
+      )}
       {view.items.length === 0 && !view.loading ? (
         <p className="empty">{isFiltered(filters) ? "No task matches." : "No tasks yet."}</p>
       ) : (
@@ -333,10 +422,13 @@ export function TaskBoard({ userId }: { userId: string }) {
               now={now}
               lists={lists}
               reordering={reorderingOf(index)}
+              selected={selected.has(task.id)}
+              onSelect={select}
               onToggle={(item) => void toggle(item)}
               onEdit={setEditing}
               onDelete={(item) => void remove(item)}
               onMoveToList={(item, listId) => void moveTask(item.id, {}, listId)}
+              onAddSubtask={addSubtask}
             />
           ))}
         </ul>
@@ -360,9 +452,6 @@ export function TaskBoard({ userId }: { userId: string }) {
     </div>
   );
 }
-
-/** How deep tasks nest (the contract's limit). */
-const MAX_DEPTH = 4;
 
 interface TreeNode {
   task: Task;

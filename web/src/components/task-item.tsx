@@ -1,6 +1,6 @@
 "use client";
 
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 
 import { formatDue, isOverdue } from "@/lib/task-form";
 import type { Task, TaskPlace, TodoList } from "@/lib/task-api";
@@ -20,26 +20,47 @@ export interface Reordering {
   onMove: (taskId: number, place: TaskPlace) => void;
 }
 
+/** How deep tasks nest (the contract's limit). */
+export const MAX_DEPTH = 4;
+
 export function TaskItem({
   task,
   now,
   lists,
   reordering,
+  selected,
+  onSelect,
   onToggle,
   onEdit,
   onDelete,
   onMoveToList,
+  onAddSubtask,
 }: {
   task: Task;
   now: number;
   lists: TodoList[];
   reordering: Reordering | null;
+  selected: boolean;
+  onSelect: (task: Task, selected: boolean) => void;
   onToggle: (task: Task) => void;
   onEdit: (task: Task) => void;
   onDelete: (task: Task) => void;
   onMoveToList: (task: Task, listId: number) => void;
+  onAddSubtask: (parent: Task, title: string) => Promise<boolean>;
 }) {
   const [confirming, setConfirming] = useState(false);
+  const [addingSubtask, setAddingSubtask] = useState(false);
+  const [subtaskTitle, setSubtaskTitle] = useState("");
+  const canNest = (reordering?.depth ?? 0) < MAX_DEPTH - 1;
+
+  async function addSubtask(event: FormEvent) {
+    event.preventDefault();
+    if (await onAddSubtask(task, subtaskTitle)) {
+      setSubtaskTitle("");
+      setAddingSubtask(false);
+    }
+  }
+
   const overdue = isOverdue(task, now);
   return (
     <li
@@ -62,7 +83,16 @@ export function TaskItem({
     >
       <input
         type="checkbox"
+        className="select"
+        title="Select"
+        checked={selected}
+        aria-label={`Select: ${task.title}`}
+        onChange={(event) => onSelect(task, event.target.checked)}
+      />
+      <input
+        type="checkbox"
         className="complete"
+        title="Done"
         checked={task.completed}
         aria-label={`Done: ${task.title}`}
         onChange={() => onToggle(task)}
@@ -84,6 +114,24 @@ export function TaskItem({
             </span>
           ))}
         </p>
+        {addingSubtask && (
+          <form className="new-subtask" aria-label={`New subtask of: ${task.title}`} onSubmit={addSubtask}>
+            <input
+              aria-label="Subtask title"
+              required
+              maxLength={200}
+              autoFocus
+              value={subtaskTitle}
+              onChange={(event) => setSubtaskTitle(event.target.value)}
+            />
+            <button type="submit" className="primary">
+              Add subtask
+            </button>
+            <button type="button" onClick={() => setAddingSubtask(false)}>
+              Cancel
+            </button>
+          </form>
+        )}
       </div>
       <div className="task-actions">
         {reordering && (
@@ -154,6 +202,15 @@ export function TaskItem({
             <button type="button" aria-label={`Edit: ${task.title}`} onClick={() => onEdit(task)}>
               Edit
             </button>
+            {canNest && (
+              <button
+                type="button"
+                aria-label={`Add a subtask: ${task.title}`}
+                onClick={() => setAddingSubtask(true)}
+              >
+                + Subtask
+              </button>
+            )}
             <button
               type="button"
               aria-label={`Delete: ${task.title}`}

@@ -11,6 +11,8 @@ import {
   type operations,
   type Task,
   type TaskApiClient,
+  type TaskBatchOperation,
+  type TaskBatchResult,
   type TaskChanges,
   type TaskInput,
   type TaskList,
@@ -22,7 +24,17 @@ import {
 import { TokenCache } from "./token-cache";
 
 export { ApiError };
-export type { Task, TaskChanges, TaskInput, TaskList, TaskPatch, TodoList, TodoListPage };
+export type {
+  Task,
+  TaskBatchOperation,
+  TaskBatchResult,
+  TaskChanges,
+  TaskInput,
+  TaskList,
+  TaskPatch,
+  TodoList,
+  TodoListPage,
+};
 /** Where a move puts a task or a list: after or before a neighbour (one of them; neither: last). */
 export interface Place {
   after_id?: number;
@@ -111,6 +123,19 @@ export class TaskApi {
       this.#client.POST("/api/{user_id}/tasks/{task_id}/move", {
         params: { path: { user_id: userId, task_id: taskId } },
         body: { ...place, ...(listId !== undefined && { list_id: listId }) },
+      }),
+    );
+  }
+
+  /**
+   * Several operations in one request and one transaction, each answered on its own: one that
+   * is refused changes nothing, and the others are kept.
+   */
+  batch(userId: string, operations: TaskBatchOperation[]): Promise<TaskBatchResult> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/tasks/batch", {
+        params: { path: { user_id: userId } },
+        body: { operations },
       }),
     );
   }
