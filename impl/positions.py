@@ -68,6 +68,28 @@ def key_between(before: str | None, after: str | None) -> str:
     return integer_before + _midpoint(fraction_before, None)
 
 
+# A task that changes list keeps a key equal to the one it had only when its write gives it no
+# place there: migration 0020's trigger reads an unchanged key as that, and puts the task last.
+# The writes that give one never give the task its own key (`not_its_own`, `keys_after`).
+
+
+def not_its_own(key: str, own: str, below: str | None) -> str:
+    """`key` (a place above `below`), or, when it is `own`, another key between `below` and
+    it: the same place among the neighbours."""
+    return key if key != own else key_between(below, key)
+
+
+def keys_after(last: str | None, owns: Sequence[str]) -> list[str]:
+    """Keys in order after `last`, one per item appended in that order, none the item's own
+    (`owns`, in the same order)."""
+    keys: list[str] = []
+    key = last
+    for own in owns:
+        key = not_its_own(key_between(key, None), own, key)
+        keys.append(key)
+    return keys
+
+
 def keys_between(before: str | None, after: str | None, count: int) -> list[str]:
     """`count` keys in order strictly between the bounds, spread evenly, so as short as can be."""
     if count <= 0:

@@ -23,7 +23,7 @@ from impl.db.pool import Database
 from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
 from impl.observability.naming import named
 from impl.ordering import Place, already_there, sibling_order
-from impl.positions import key_between, keys_between
+from impl.positions import key_between, keys_after
 from impl.tasks.queries import Statement
 from impl.tasks.repository import ENSURE_INBOX
 from impl.tasks.stamps import STAMP
@@ -133,7 +133,7 @@ DELETE_MOVING_TASKS = named(
 )
 TASKS_IN_ORDER = named(
     "read_tasks_of_list_in_order",
-    "SELECT id FROM tasks WHERE user_id = $1 AND list_id = $2 ORDER BY position, id",
+    "SELECT id, position FROM tasks WHERE user_id = $1 AND list_id = $2 ORDER BY position, id",
 )
 LAST_IN_INBOX = named(
     "read_last_position_in_inbox",
@@ -305,12 +305,11 @@ class ListRepository:
             if not move_tasks_to_inbox:
                 await connection.fetchval(DELETE_WITH_TASKS, user_id, list_id)
                 return Deletion(True, None)
-            moving = [
-                record["id"] for record in await connection.fetch(TASKS_IN_ORDER, user_id, list_id)
-            ]
+            moving = await connection.fetch(TASKS_IN_ORDER, user_id, list_id)
             last = await connection.fetchval(LAST_IN_INBOX, user_id)
-            keys = keys_between(last, None, len(moving))
-            await connection.fetchval(DELETE_MOVING_TASKS, user_id, list_id, moving, keys)
+            keys = keys_after(last, [record["position"] for record in moving])
+            ids = [record["id"] for record in moving]
+            await connection.fetchval(DELETE_MOVING_TASKS, user_id, list_id, ids, keys)
             return Deletion(True, None)
 
     async def move(

@@ -7,14 +7,14 @@ everything back.
 """
 
 import hashlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import orjson
 from pydantic import MISSING
 
 from contract_runtime.answers import Replayable
-from generated.documents import TaskBatchOperationResult, TaskBatchResult
+from generated.documents import Task, TaskBatchOperationResult, TaskBatchResult
 from generated.models import (
     BatchComplete,
     BatchCreate,
@@ -26,9 +26,10 @@ from generated.models import (
 from impl.errors import ApiError, ErrorCode
 from impl.idempotency import IdempotencyKeyReused, KeyedRequest
 from impl.json import dumps
+from impl.tasks.many import Named
 from impl.tasks.repository import TaskRepository, TaskWriter
-from impl.tasks.service import ListNotHeld, TaskPolicy, TaskService
-from impl.versioned import allowed_versions
+from impl.tasks.service import TASKS, ListNotHeld, TaskPolicy, TaskService
+from impl.versioned import Outcome, allowed_versions, precondition_failed
 
 Operation = BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete
 
@@ -75,17 +76,117 @@ class TaskBatchService:
 
     async def _apply(self, batch: TaskBatch, writer: TaskWriter) -> TaskBatchResult:
         await writer.take_batch_turn(self._owner_id)
-        held = await writer.hold_lists(self._owner_id, set(_lists_written_into(batch.operations)))
+        operations = batch.operations
+        held = await writer.hold_lists(self._owner_id, set(_lists_written_into(operations)))
         tasks = TaskService(self._repository, self._policy, self._owner_id, writes=writer)
         results: list[TaskBatchOperationResult] = []
-        for index, operation in enumerate(batch.operations):
-            try:
-                results.append(await _apply_one(tasks, operation, held))
-            except ApiError as error:
-                results.append(_refused(error, index, operation.op))
-                if batch.atomic:
-                    return _rolled_back(results, index, len(batch.operations))
+        while len(results) < len(operations):
+            start = len(results)
+            answers = await self._apply_as_one(writer, _run_from(operations, start))
+            if answers is None:
+                answers = [await _attempt(tasks, operations[start], held)]
+            for index, answer in enumerate(answers, start):
+                if isinstance(answer, ApiError):
+                    results.append(_refused(answer, index, operations[index].op))
+                    if batch.atomic:
+                        return _rolled_back(results, index, len(operations))
+                else:
+                    results.append(answer)
         return {"applied": True, "results": results}
+
+    async def _apply_as_one(
+        self, writer: TaskWriter, run: list[Operation]
+    ) -> list[TaskBatchOperationResult | ApiError] | None:
+        """The answers of a run of completions, deletions or moves to the end of a list,
+        written together; None when they cannot be (fewer than two, one task under another, a
+        task in that list already: one at a time then)."""
+        if len(run) < 2:
+            return None
+        named = [Named(operation.task_id, _versions(operation)) for operation in _acting(run)]
+        if await writer.nested(self._owner_id, [task.task_id for task in named]):
+            return None
+        match run[0]:
+            case BatchComplete():
+                completed = [op.completed for op in run if isinstance(op, BatchComplete)]
+                outcomes = await writer.set_completions(self._owner_id, named, completed)
+            case BatchMove(body=body) if isinstance(body.list_id, int):
+                moved = await writer.move_all_to_list(self._owner_id, named, body.list_id)
+                if moved is None:
+                    return None
+                outcomes = moved
+            case _:
+                deleted = await writer.delete_all(self._owner_id, named)
+                return [_answered(_deleted, outcome) for outcome in deleted]
+        return [
+            _answered(_written, outcome, task)
+            for outcome, task in zip(outcomes, named, strict=True)
+        ]
+
+
+async def _attempt(
+    tasks: TaskService, operation: Operation, held: set[int]
+) -> TaskBatchOperationResult | ApiError:
+    try:
+        return await _apply_one(tasks, operation, held)
+    except ApiError as error:
+        return error
+
+
+def _answered(
+    answer: Callable[..., TaskBatchOperationResult], *arguments: Any
+) -> TaskBatchOperationResult | ApiError:
+    try:
+        return answer(*arguments)
+    except ApiError as error:
+        return error
+
+
+def _written(outcome: Outcome[Task], task: Named) -> TaskBatchOperationResult:
+    return {"status": 200, "task": TASKS.answer(outcome, task.versions)}
+
+
+def _deleted(outcome: Outcome[Task]) -> TaskBatchOperationResult:
+    if not outcome.written:
+        raise precondition_failed(TASKS.found(outcome.current))
+    return {"status": 204}
+
+
+def _run_from(operations: list[Operation], start: int) -> list[Operation]:
+    """The operations from `start` that can be written together: completions, deletions, or
+    moves to the end of one list (nothing else in their bodies), one after another, each of
+    another task."""
+    first = operations[start]
+    if _kind(first) is None:
+        return []
+    run: list[Operation] = []
+    seen: set[int] = set()
+    for operation in operations[start:]:
+        task_id = getattr(operation, "task_id", None)
+        if _kind(operation) != _kind(first) or task_id in seen:
+            break
+        run.append(operation)
+        seen.add(cast(int, task_id))
+    return run
+
+
+def _kind(operation: Operation) -> tuple[str, int | None] | None:
+    """What a run of operations written together does; None for one that is written alone."""
+    match operation:
+        case BatchComplete() | BatchDelete():
+            return operation.op, None
+        case BatchMove(body=body) if body.model_fields_set == {"list_id"} and isinstance(
+            body.list_id, int
+        ):
+            return operation.op, body.list_id
+    return None
+
+
+def _acting(run: list[Operation]) -> list[BatchComplete | BatchDelete | BatchMove]:
+    return [
+        operation
+        for operation in run
+        if isinstance(operation, BatchComplete | BatchDelete | BatchMove)
+    ]
 
 
 async def _apply_one(

@@ -12,7 +12,7 @@ the row with the time of the write (clock_timestamp(), never moving `updated_at`
 new `version`, and the id of its transaction for delta sync.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -26,7 +26,10 @@ from impl.db.pool import Database
 from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
 from impl.observability.naming import named
 from impl.ordering import Place, already_there, sibling_order
+from impl.positions import keys_after, not_its_own
+from impl.tasks import many
 from impl.tasks.listing import PageStart, Sort, TaskFilter
+from impl.tasks.many import Named
 from impl.tasks.queries import (
     LIST_KIND,
     TASK_COLUMNS,
@@ -469,6 +472,67 @@ class TaskWriter:
         transaction."""
         await self._connection.execute(TAKE_BATCH_TURN, user_id)
 
+    async def nested(self, user_id: str, task_ids: Sequence[int]) -> bool:
+        """Whether one of the tasks is under another of them."""
+        return await many.nested(self._connection, user_id, task_ids)
+
+    async def set_completions(
+        self, user_id: str, tasks: Sequence[Named], completed: Sequence[bool]
+    ) -> list[Outcome[Task]]:
+        """Each task completed or reopened in one statement, when none is under another."""
+        return await many.complete_many(self._connection, user_id, tasks, completed)
+
+    async def delete_all(self, user_id: str, tasks: Sequence[Named]) -> list[Outcome[Task]]:
+        """Each task deleted in one statement, when none is under another."""
+        return await many.delete_many(self._connection, user_id, tasks)
+
+    async def move_all_to_list(
+        self, user_id: str, tasks: Sequence[Named], list_id: int
+    ) -> list[Outcome[Task]] | None:
+        """Each task put last in the list, one after another, its subtree along, in a few
+        statements for all: when none is in that list already, none is under another, and the
+        list is the user's; else None, having written nothing (move them one at a time)."""
+        connection = self._connection
+        task_ids = [task.task_id for task in tasks]
+        lists_of = {
+            record["id"]: record["list_id"]
+            for record in await connection.fetch(many.LISTS_OF_TASKS, user_id, task_ids)
+        }
+        if list_id in lists_of.values():
+            return None
+        lists = sorted({list_id, *lists_of.values()})
+        locked = {
+            record["id"] for record in await connection.fetch(many.LOCK_LISTS, user_id, lists)
+        }
+        if list_id not in locked:
+            return None
+        current = {
+            record["id"]: cast(Task, dict(record))
+            for record in await connection.fetch(many.LOCK_TASKS, user_id, task_ids)
+        }
+        if any(task["list_id"] != lists_of.get(task["id"]) for task in current.values()):
+            return None
+        moving = [
+            task.task_id
+            for task in tasks
+            if task.task_id in current
+            and (task.versions is None or current[task.task_id]["version"] in task.versions)
+        ]
+        last, _ = await TOP_LEVEL.neighbours(connection, (user_id, list_id, 0), Place(None, None))
+        owns = [current[task_id]["position"] for task_id in moving]
+        keys = keys_after(None if last is None else last[0], owns)
+        placed = {
+            record["id"]: cast(Task, dict(record))
+            for record in await connection.fetch(many.PLACE_MANY, user_id, list_id, moving, keys)
+        }
+        await connection.execute(many.SUBTREES_TO_LIST, user_id, moving, list_id)
+        return [
+            Outcome(written=True, current=placed[task.task_id])
+            if task.task_id in placed
+            else Outcome(written=False, current=current.get(task.task_id))
+            for task in tasks
+        ]
+
     async def hold_lists(self, user_id: str, list_ids: Collection[int]) -> set[int]:
         """Which of `list_ids` the user holds, each kept from being deleted until the caller's
         transaction ends, so that writes into them cannot fail on the list's key."""
@@ -564,6 +628,9 @@ class TaskWriter:
             if stays and already_there(mine, lower, upper):
                 return Outcome(written=False, current=current)
             key, moved = await order.key_between(connection, scope, lower, upper)
+            if list_id != current["list_id"] and parent is None:
+                below = None if lower is None else moved.get(lower[1], lower[0])
+                key = not_its_own(key, current["position"], below)
             if moved:
                 await connection.execute(
                     RESPACE, user_id, list_id, list(moved), list(moved.values())

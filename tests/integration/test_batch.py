@@ -328,3 +328,180 @@ def test_batches_that_cross_each_other_all_apply(api: Api, alice: User) -> None:
         assert statuses(response.json()) == [200, 200]
     assert read_task(api, alice, first["id"])["version"] == 1 + len(calls)
     assert read_task(api, alice, second["id"])["version"] == 1 + len(calls)
+
+
+def test_consecutive_completions_answer_each_as_one_at_a_time_would(api: Api, alice: User) -> None:
+    # given
+    plain = create_task(api, alice, title="Plain")
+    stale = create_task(api, alice, title="Stale")
+    api.request("PATCH", alice.task_path(stale["id"]), token=alice.token, json={"title": "Edited"})
+    done = create_task(api, alice, title="Done already")
+    done = api.request("PATCH", f"{alice.task_path(done['id'])}/complete", token=alice.token).json()
+    parent = create_task(api, alice, title="Parent")
+    child = create_task(api, alice, title="Child", parent_id=parent["id"])
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "complete", "task_id": plain["id"], "completed": True},
+            {"op": "complete", "task_id": stale["id"], "completed": True, "if_match": '"1"'},
+            {"op": "complete", "task_id": 987654321, "completed": True},
+            {"op": "complete", "task_id": done["id"], "completed": True},
+            {"op": "complete", "task_id": parent["id"], "completed": True},
+        ],
+    )
+
+    # then
+    assert statuses(answer) == [200, 412, 404, 200, 200]
+    completed, refused, missing, unchanged, spread = answer["results"]
+    assert completed["task"] == read_task(api, alice, plain["id"])
+    assert completed["task"]["completed"] is True
+    assert completed["task"]["version"] == plain["version"] + 1
+    assert refused["error"]["details"]["current"]["completed"] is False
+    assert missing["error"]["error"] == "not_found"
+    assert unchanged["task"] == done
+    assert spread["task"]["completed"] is True
+    assert read_task(api, alice, child["id"])["completed"] is True
+    assert read_task(api, alice, stale["id"])["completed"] is False
+
+
+def test_consecutive_deletions_answer_each_as_one_at_a_time_would(api: Api, alice: User) -> None:
+    # given
+    first = create_task(api, alice, title="First")
+    stale = create_task(api, alice, title="Stale")
+    api.request("PATCH", alice.task_path(stale["id"]), token=alice.token, json={"title": "Edited"})
+    parent = create_task(api, alice, title="Parent")
+    child = create_task(api, alice, title="Child", parent_id=parent["id"])
+    kept = create_task(api, alice, title="Kept")
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "delete", "task_id": first["id"], "if_match": etag(first["version"])},
+            {"op": "delete", "task_id": stale["id"], "if_match": '"1"'},
+            {"op": "delete", "task_id": 987654321},
+            {"op": "delete", "task_id": parent["id"]},
+        ],
+    )
+
+    # then
+    assert statuses(answer) == [204, 412, 404, 204]
+    assert answer["results"][1]["error"]["details"]["current"]["title"] == "Edited"
+    assert task_ids(api, alice) == {stale["id"], kept["id"]}
+    assert child["id"] not in task_ids(api, alice)
+
+
+def test_a_task_named_twice_or_under_another_named_is_written_as_in_order(
+    api: Api, alice: User
+) -> None:
+    # given
+    twice = create_task(api, alice, title="Twice")
+    parent = create_task(api, alice, title="Parent")
+    child = create_task(api, alice, title="Child", parent_id=parent["id"])
+
+    # when: completed then reopened; a parent completed, then its subtask, already completed
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "complete", "task_id": twice["id"], "completed": True},
+            {"op": "complete", "task_id": twice["id"], "completed": False},
+            {"op": "complete", "task_id": parent["id"], "completed": True},
+            {"op": "complete", "task_id": child["id"], "completed": True},
+        ],
+    )
+
+    # then
+    assert statuses(answer) == [200, 200, 200, 200]
+    assert read_task(api, alice, twice["id"])["version"] == twice["version"] + 2
+    assert read_task(api, alice, twice["id"])["completed"] is False
+    assert read_task(api, alice, child["id"])["version"] == child["version"] + 1
+    assert answer["results"][3]["task"] == read_task(api, alice, child["id"])
+
+
+def test_an_atomic_run_of_completions_with_a_refusal_keeps_none(api: Api, alice: User) -> None:
+    first = create_task(api, alice, title="First")
+    second = create_task(api, alice, title="Second")
+
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "complete", "task_id": first["id"], "completed": True},
+            {"op": "complete", "task_id": second["id"], "completed": True, "if_match": '"7"'},
+        ],
+        atomic=True,
+    )
+
+    assert statuses(answer) == [424, 412]
+    assert read_task(api, alice, first["id"]) == first
+
+
+def manual_order(api: Api, user: User, list_id: int) -> list[str]:
+    path = f"{user.tasks_path}?list_id={list_id}&top_level=true&sort=manual&limit=100"
+    return [task["title"] for task in api.request("GET", path, token=user.token).json()["items"]]
+
+
+def test_consecutive_moves_to_a_list_answer_each_as_one_at_a_time_would(
+    api: Api, alice: User
+) -> None:
+    # given
+    work = create_list(api, alice, name="Work")
+    create_task(api, alice, title="Already there", list_id=work["id"])
+    plain = create_task(api, alice, title="Plain")
+    stale = create_task(api, alice, title="Stale")
+    api.request("PATCH", alice.task_path(stale["id"]), token=alice.token, json={"title": "Edited"})
+    parent = create_task(api, alice, title="Parent")
+    child = create_task(api, alice, title="Child", parent_id=parent["id"])
+    holder = create_task(api, alice, title="Holder")
+    held = create_task(api, alice, title="Held", parent_id=holder["id"])
+    to_work = {"list_id": work["id"]}
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "move", "task_id": plain["id"], "body": to_work},
+            {"op": "move", "task_id": stale["id"], "body": to_work, "if_match": '"1"'},
+            {"op": "move", "task_id": 987654321, "body": to_work},
+            {"op": "move", "task_id": parent["id"], "body": to_work},
+            {"op": "move", "task_id": held["id"], "body": to_work},
+        ],
+    )
+
+    # then
+    assert statuses(answer) == [200, 412, 404, 200, 200]
+    moved = answer["results"][0]["task"]
+    assert moved == read_task(api, alice, plain["id"])
+    assert (moved["list_id"], moved["version"]) == (work["id"], plain["version"] + 1)
+    print([(r["task"]["title"], r["task"]["position"]) for r in answer["results"] if "task" in r])
+    assert manual_order(api, alice, work["id"]) == ["Already there", "Plain", "Parent", "Held"]
+    assert read_task(api, alice, child["id"])["parent_id"] == parent["id"]
+    assert read_task(api, alice, child["id"])["list_id"] == work["id"]
+    assert read_task(api, alice, held["id"])["parent_id"] is None
+    assert read_task(api, alice, stale["id"])["list_id"] == inbox_of(api, alice)["id"]
+
+
+def test_moves_to_a_list_a_task_is_in_already_are_made_one_at_a_time(api: Api, alice: User) -> None:
+    work = create_list(api, alice, name="Work")
+    last = create_task(api, alice, title="Last there", list_id=work["id"])
+    other = create_task(api, alice, title="Other")
+    to_work = {"list_id": work["id"]}
+
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "move", "task_id": last["id"], "body": to_work},
+            {"op": "move", "task_id": other["id"], "body": to_work},
+        ],
+    )
+
+    assert statuses(answer) == [200, 200]
+    assert answer["results"][0]["task"] == last
+    assert manual_order(api, alice, work["id"]) == ["Last there", "Other"]

@@ -87,6 +87,24 @@ def test_a_move_to_another_list_puts_it_at_the_named_place_there(api: Api, alice
     assert in_order(api, alice, task["list_id"]) == []
 
 
+def test_a_move_to_another_list_whose_new_key_is_the_one_it_had_keeps_its_named_place(
+    api: Api, alice: User
+) -> None:
+    # given: a gap in Work (a0, _, a2) where the moved task's own key (a1 in the Inbox) fits
+    work = create_list(api, alice, name="Work")
+    there = make(api, alice, "w1", "gone", "w3", list_id=work["id"])
+    api.request("DELETE", alice.task_path(there["gone"]["id"]), token=alice.token)
+    create_task(api, alice, title="first in the inbox")
+    task = create_task(api, alice, title="mine")
+
+    # when
+    moved = move(api, alice, task["id"], list_id=work["id"], after_id=there["w1"]["id"]).json()
+
+    # then
+    assert moved["list_id"] == work["id"]
+    assert titles(in_order(api, alice, work["id"])) == ["w1", "mine", "w3"]
+
+
 def test_a_move_to_where_the_task_is_changes_nothing(api: Api, alice: User) -> None:
     tasks = make(api, alice, "a", "b")
 
@@ -238,3 +256,18 @@ def test_deleting_a_list_moves_its_tasks_to_the_end_of_the_inbox_in_their_order(
     assert delete_list(api, alice, work["id"], "move_to_inbox").status_code == 204
 
     assert titles(in_order(api, alice, inbox_of(api, alice)["id"])) == ["i1", "w3", "w1", "w2"]
+
+
+def test_a_deleted_lists_tasks_keep_their_order_in_an_empty_inbox_whatever_their_keys(
+    api: Api, alice: User
+) -> None:
+    # given: an empty Inbox, so the tasks' new keys there are the keys they had (a0, a1, ...)
+    work = create_list(api, alice, name="Work")
+    there = make(api, alice, "w1", "w2", "w3", "w4", list_id=work["id"])
+    move(api, alice, there["w4"]["id"], before_id=there["w2"]["id"])
+
+    # when
+    assert delete_list(api, alice, work["id"], "move_to_inbox").status_code == 204
+
+    # then
+    assert titles(in_order(api, alice, inbox_of(api, alice)["id"])) == ["w1", "w4", "w2", "w3"]

@@ -14,7 +14,9 @@ from impl.positions import (
     MAX_KEY_LENGTH,
     PositionKeyError,
     key_between,
+    keys_after,
     keys_between,
+    not_its_own,
     place_between,
     respace,
     validate_key,
@@ -192,3 +194,32 @@ def test_placing_in_a_gap_too_narrow_respaces_a_window_with_short_keys() -> None
     assert keys == sorted(keys)
     assert max(len(key) for key in keys) <= MAX_KEY_LENGTH // 2
     assert len(place_between(siblings, 2)[1]) >= 2, "the neighbours moved to make room"
+
+
+def test_keys_appended_to_another_list_never_repeat_a_tasks_own_key() -> None:
+    # given tasks whose own keys are exactly what an empty list's keys would be
+    owns = ["a0", "a1", "a2", "b00"]
+
+    # when
+    keys = keys_after(None, owns)
+
+    # then
+    assert is_ordered(keys)
+    assert all(key != own for key, own in zip(keys, owns, strict=True))
+
+
+@given(st.lists(st.sampled_from(["a0", "a1", "a2", "a3", "Zz", "a1V"]), max_size=8))
+def test_keys_after_the_last_are_in_order_above_it_and_none_is_its_tasks_own(
+    owns: list[str],
+) -> None:
+    keys = keys_after("a0", owns)
+
+    assert is_ordered(["a0", *keys])
+    assert all(key != own for key, own in zip(keys, owns, strict=True))
+
+
+def test_a_place_whose_key_is_the_tasks_own_gets_another_between_the_same_neighbours() -> None:
+    assert not_its_own("a1", "a1", "a0") not in ("a0", "a1")
+    assert "a0" < not_its_own("a1", "a1", "a0") < "a1"
+    assert not_its_own("a1", "b0", "a0") == "a1"
+    assert not_its_own("a0", "a0", None) < "a0"

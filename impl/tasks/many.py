@@ -1,0 +1,197 @@
+"""The SQL of one write applied to many of a user's tasks in one statement: completions,
+deletions and moves to the end of a list, as a batch's consecutive operations of one kind ask
+them (impl/tasks/batch.py).
+
+One statement gives what the same writes one after another would, when no task it names is
+under another it names (`nested` tells): then no task is written twice, and no write's spread
+(a completed subtree, reopened ancestors, a deleted subtree) reaches a task another names. Each
+task has its own If-Match: $2 the task ids, a flag each for "any version", and the (task,
+version) pairs the others allow.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import asyncpg
+
+from generated.documents import Task
+from impl.observability.naming import named
+from impl.tasks.queries import TASK_COLUMNS
+from impl.tasks.stamps import STAMP, completion_stamp
+from impl.tasks.subtasks import spreading_completion
+from impl.versioned import Outcome
+
+# Whether one of the tasks $2 is under another of them.
+NESTED = named(
+    "read_nesting_among_tasks",
+    """
+    WITH RECURSIVE above (id) AS (
+        SELECT parent_id FROM tasks
+        WHERE user_id = $1 AND id = ANY($2::bigint[]) AND parent_id IS NOT NULL
+        UNION
+        SELECT task.parent_id FROM tasks AS task JOIN above ON task.id = above.id
+        WHERE task.user_id = $1 AND task.parent_id IS NOT NULL
+    )
+    SELECT EXISTS (SELECT FROM above WHERE id = ANY($2::bigint[]))
+""",
+)
+# The tasks (of $2) whose If-Match allows the version they are at.
+_ALLOWED = """EXISTS (
+        SELECT FROM unnest($2::bigint[], $3::boolean[]) AS named_task (id, any_version)
+        WHERE named_task.id = tasks.id AND (
+            named_task.any_version
+            OR (tasks.id, tasks.version) IN (SELECT * FROM unnest($4::bigint[], $5::bigint[]))
+        )
+    )"""
+# $6: the state each task of $2 is to be in. Only a task that is not in it yet is written: it
+# changes to the other state.
+COMPLETE_MANY = named(
+    "complete_tasks",
+    spreading_completion(
+        f"""
+        UPDATE tasks SET completed = NOT completed,
+            {completion_stamp("NOT tasks.completed")}
+        WHERE user_id = $1 AND id = ANY($2::bigint[]) AND {_ALLOWED}
+          AND EXISTS (
+              SELECT FROM unnest($2::bigint[], $6::boolean[]) AS wanted (id, completed)
+              WHERE wanted.id = tasks.id AND wanted.completed <> tasks.completed
+          )
+        RETURNING {TASK_COLUMNS}""",  # noqa: S608 (fixed fragments)
+        TASK_COLUMNS,
+    ),
+)
+# As impl/tasks/repository.py's DELETE, for each task of $2 its If-Match allows, subtasks and
+# all. Answers the ids of those tasks that went.
+DELETE_MANY = named(
+    "delete_tasks",
+    f"""
+    WITH RECURSIVE doomed (id) AS (
+        SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[]) AND {_ALLOWED}
+        UNION ALL
+        SELECT child.id FROM tasks AS child JOIN doomed ON child.parent_id = doomed.id
+        WHERE child.user_id = $1
+    ), gone AS (
+        DELETE FROM tasks WHERE user_id = $1 AND id IN (SELECT id FROM doomed)
+        RETURNING user_id, id
+    ), remembered AS (
+        INSERT INTO task_deletions (user_id, task_id) SELECT user_id, id FROM gone
+    ), counted AS (
+        UPDATE task_counts SET task_count = task_count - (SELECT count(*) FROM gone)
+        WHERE user_id = $1 AND EXISTS (SELECT FROM gone)
+    )
+    SELECT id FROM gone WHERE id = ANY($2::bigint[])
+""",  # noqa: S608 (fixed fragments)
+)
+# Moves of tasks to the end of another list ($2), each at its own key (the same order of
+# statements as a move of one: the tasks' lists, then those lists locked in id order, then the
+# tasks).
+LISTS_OF_TASKS = named(
+    "read_lists_of_tasks",
+    "SELECT id, list_id FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[])",
+)
+LOCK_LISTS = named(
+    "lock_lists_of_moves_together",
+    """
+    SELECT id FROM task_lists WHERE user_id = $1 AND id = ANY($2::bigint[])
+    ORDER BY id FOR NO KEY UPDATE
+""",
+)
+LOCK_TASKS = named(
+    "lock_tasks_to_move",
+    f"""
+    SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[])
+    ORDER BY id FOR UPDATE
+""",  # noqa: S608 (fixed columns)
+)
+# A task put in another list leaves its parent; its subtree follows it (SUBTREES_TO_LIST).
+PLACE_MANY = named(
+    "place_tasks",
+    f"""
+    UPDATE tasks SET list_id = $2, position = placed.key, parent_id = NULL, {STAMP}
+    FROM unnest($3::bigint[], $4::text[]) AS placed (task, key)
+    WHERE tasks.user_id = $1 AND tasks.id = placed.task
+    RETURNING {TASK_COLUMNS}
+""",  # noqa: S608 (fixed fragments)
+)
+SUBTREES_TO_LIST = named(
+    "move_subtrees_to_list",
+    f"""
+    WITH RECURSIVE subtree (id) AS (
+        SELECT id FROM tasks WHERE user_id = $1 AND parent_id = ANY($2::bigint[])
+        UNION ALL
+        SELECT child.id FROM tasks AS child JOIN subtree ON child.parent_id = subtree.id
+        WHERE child.user_id = $1
+    )
+    UPDATE tasks SET list_id = $3, {STAMP}
+    WHERE user_id = $1 AND id IN (SELECT id FROM subtree) AND list_id <> $3
+""",  # noqa: S608 (fixed fragments)
+)
+GET_MANY = named(
+    "get_tasks",
+    f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[])",  # noqa: S608 (fixed columns)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A task a write names, and the versions its If-Match allows (None: any)."""
+
+    task_id: int
+    versions: list[int] | None
+
+
+async def nested(connection: asyncpg.Connection, user_id: str, task_ids: Sequence[int]) -> bool:
+    """Whether one of the tasks is under another of them."""
+    return bool(await connection.fetchval(NESTED, user_id, list(task_ids)))
+
+
+async def complete_many(
+    connection: asyncpg.Connection, user_id: str, tasks: Sequence[Named], completed: Sequence[bool]
+) -> list[Outcome[Task]]:
+    """Each task completed or reopened as `completed` says; an outcome each, as the write of
+    one would give it."""
+    records = await connection.fetch(COMPLETE_MANY, user_id, *_named(tasks), list(completed))
+    written: dict[int, Task | None] = {record["id"]: cast(Task, dict(record)) for record in records}
+    return await _outcomes(connection, user_id, tasks, written)
+
+
+async def delete_many(
+    connection: asyncpg.Connection, user_id: str, tasks: Sequence[Named]
+) -> list[Outcome[Task]]:
+    """Each task deleted with its subtasks if its If-Match allows; an outcome each, as the
+    deletion of one would give it."""
+    gone = {record["id"] for record in await connection.fetch(DELETE_MANY, user_id, *_named(tasks))}
+    return await _outcomes(connection, user_id, tasks, dict.fromkeys(gone))
+
+
+async def _outcomes(
+    connection: asyncpg.Connection,
+    user_id: str,
+    tasks: Sequence[Named],
+    written: dict[int, Task | None],
+) -> list[Outcome[Task]]:
+    """The written tasks' outcomes, and the others' as they are (read in the same transaction,
+    or statement for a write that runs alone)."""
+    unwritten = [task.task_id for task in tasks if task.task_id not in written]
+    current: dict[int, Task] = {}
+    if unwritten:
+        records = await connection.fetch(GET_MANY, user_id, unwritten)
+        current = {record["id"]: cast(Task, dict(record)) for record in records}
+    return [
+        Outcome(written=True, current=written[task.task_id])
+        if task.task_id in written
+        else Outcome(written=False, current=current.get(task.task_id))
+        for task in tasks
+    ]
+
+
+def _named(tasks: Sequence[Named]) -> tuple[list[int], list[bool], list[int], list[int]]:
+    """The task ids, whether each allows any version, and the (task, version) pairs allowed."""
+    allowed = [(task.task_id, version) for task in tasks for version in task.versions or ()]
+    return (
+        [task.task_id for task in tasks],
+        [task.versions is None for task in tasks],
+        [task_id for task_id, _ in allowed],
+        [version for _, version in allowed],
+    )
