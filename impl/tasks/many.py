@@ -61,13 +61,10 @@ COMPLETE_MANY = named(
         TASK_COLUMNS,
     ),
 )
-# As impl/tasks/repository.py's DELETE, for each task of $2 its If-Match allows, subtasks and
-# all. Answers the ids of those tasks that went.
-DELETE_MANY = named(
-    "delete_tasks",
-    f"""
-    WITH RECURSIVE doomed (id) AS (
-        SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[]) AND {_ALLOWED}
+# What follows the tasks a deletion names (`doomed`, user $1): their subtrees, all deleted
+# (`gone`), each id remembered for delta sync until the retention job (impl/retention) purges
+# it, and the user's count lowered.
+DOOMED_SUBTREES = """
         UNION ALL
         SELECT child.id FROM tasks AS child JOIN doomed ON child.parent_id = doomed.id
         WHERE child.user_id = $1
@@ -79,7 +76,15 @@ DELETE_MANY = named(
     ), counted AS (
         UPDATE task_counts SET task_count = task_count - (SELECT count(*) FROM gone)
         WHERE user_id = $1 AND EXISTS (SELECT FROM gone)
-    )
+    )"""
+# As impl/tasks/repository.py's DELETE, for each task of $2 its If-Match allows, subtasks and
+# all. Answers the ids of those tasks that went.
+DELETE_MANY = named(
+    "delete_tasks",
+    f"""
+    WITH RECURSIVE doomed (id) AS (
+        SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[]) AND {_ALLOWED}
+        {DOOMED_SUBTREES}
     SELECT id FROM gone WHERE id = ANY($2::bigint[])
 """,  # noqa: S608 (fixed fragments)
 )

@@ -125,24 +125,13 @@ PATCHABLE = {
 # whether the task itself went.
 DELETE = named(
     "delete_task",
-    """
+    f"""
     WITH RECURSIVE doomed (id) AS (
         SELECT id FROM tasks WHERE user_id = $1 AND id = $2
             AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
-        UNION ALL
-        SELECT child.id FROM tasks AS child JOIN doomed ON child.parent_id = doomed.id
-        WHERE child.user_id = $1
-    ), gone AS (
-        DELETE FROM tasks WHERE user_id = $1 AND id IN (SELECT id FROM doomed)
-        RETURNING user_id, id
-    ), remembered AS (
-        INSERT INTO task_deletions (user_id, task_id) SELECT user_id, id FROM gone
-    ), counted AS (
-        UPDATE task_counts SET task_count = task_count - (SELECT count(*) FROM gone)
-        WHERE user_id = $1 AND EXISTS (SELECT FROM gone)
-    )
+        {many.DOOMED_SUBTREES}
     SELECT count(*) FILTER (WHERE id = $2) FROM gone
-""",
+""",  # noqa: S608 (fixed fragments)
 )
 # A subtask written while its ancestor's deletion waited for it fails the deletion on the key
 # of subtasks to their parent: the deletion is made again, and takes it too.
