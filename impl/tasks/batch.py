@@ -8,7 +8,7 @@ everything back.
 
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from pydantic import MISSING
@@ -27,8 +27,15 @@ from impl.errors import ApiError, ErrorCode
 from impl.idempotency import IdempotencyKeyReused, KeyedRequest
 from impl.json import dumps
 from impl.tasks.many import Named
-from impl.tasks.repository import TaskRepository, TaskWriter
-from impl.tasks.service import TASKS, ListNotHeld, TaskPolicy, TaskService
+from impl.tasks.repository import NewFields, TaskRepository, TaskWriter
+from impl.tasks.service import (
+    TASKS,
+    ListNotHeld,
+    TaskLimitReached,
+    TaskPolicy,
+    TaskService,
+    new_fields,
+)
 from impl.versioned import Outcome, allowed_versions, precondition_failed
 
 Operation = BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete
@@ -82,7 +89,7 @@ class TaskBatchService:
         results: list[TaskBatchOperationResult] = []
         while len(results) < len(operations):
             start = len(results)
-            answers = await self._apply_as_one(writer, _run_from(operations, start))
+            answers = await self._apply_as_one(writer, _run_from(operations, start), held)
             if answers is None:
                 answers = [await _attempt(tasks, operations[start], held)]
             for index, answer in enumerate(answers, start):
@@ -94,14 +101,35 @@ class TaskBatchService:
                     results.append(answer)
         return {"applied": True, "results": results}
 
+    async def _create_all(
+        self, writer: TaskWriter, run: list[Operation], held: set[int]
+    ) -> list[TaskBatchOperationResult | ApiError] | None:
+        prepared = [_prepared(operation, held) for operation in run]
+        fields = [item for item in prepared if isinstance(item, NewFields)]
+        cap = self._policy.max_tasks_per_user
+        created = await writer.add_all(self._owner_id, fields, cap)
+        if created is None:
+            return None
+        made = iter(created)
+        answers: list[TaskBatchOperationResult | ApiError] = []
+        for item in prepared:
+            if isinstance(item, ApiError):
+                answers.append(item)
+                continue
+            task = next(made)
+            answers.append(TaskLimitReached(cap) if task is None else {"status": 201, "task": task})
+        return answers
+
     async def _apply_as_one(
-        self, writer: TaskWriter, run: list[Operation]
+        self, writer: TaskWriter, run: list[Operation], held: set[int]
     ) -> list[TaskBatchOperationResult | ApiError] | None:
         """The answers of a run of completions, deletions or moves to the end of a list,
         written together; None when they cannot be (fewer than two, one task under another, a
         task in that list already: one at a time then)."""
         if len(run) < 2:
             return None
+        if isinstance(run[0], BatchCreate):
+            return await self._create_all(writer, run, held)
         named = [Named(operation.task_id, _versions(operation)) for operation in _acting(run)]
         if await writer.nested(self._owner_id, [task.task_id for task in named]):
             return None
@@ -152,9 +180,9 @@ def _deleted(outcome: Outcome[Task]) -> TaskBatchOperationResult:
 
 
 def _run_from(operations: list[Operation], start: int) -> list[Operation]:
-    """The operations from `start` that can be written together: completions, deletions, or
-    moves to the end of one list (nothing else in their bodies), one after another, each of
-    another task."""
+    """The operations from `start` that can be written together, one after another:
+    creations at the top level, completions, deletions, or moves to the end of one list
+    (nothing else in their bodies), each of another task."""
     first = operations[start]
     if _kind(first) is None:
         return []
@@ -165,7 +193,8 @@ def _run_from(operations: list[Operation], start: int) -> list[Operation]:
         if _kind(operation) != _kind(first) or task_id in seen:
             break
         run.append(operation)
-        seen.add(cast(int, task_id))
+        if task_id is not None:
+            seen.add(task_id)
     return run
 
 
@@ -174,11 +203,24 @@ def _kind(operation: Operation) -> tuple[str, int | None] | None:
     match operation:
         case BatchComplete() | BatchDelete():
             return operation.op, None
+        case BatchCreate(body=body) if body.parent_id is MISSING or body.parent_id is None:
+            return operation.op, None
         case BatchMove(body=body) if body.model_fields_set == {"list_id"} and isinstance(
             body.list_id, int
         ):
             return operation.op, body.list_id
     return None
+
+
+def _prepared(operation: Operation, held: set[int]) -> NewFields | ApiError:
+    """A creation's task as stored, or why it is refused."""
+    assert isinstance(operation, BatchCreate)
+    try:
+        if _list_named(operation) not in (None, *held):
+            raise ListNotHeld
+        return new_fields(operation.body)
+    except ApiError as error:
+        return error
 
 
 def _acting(run: list[Operation]) -> list[BatchComplete | BatchDelete | BatchMove]:

@@ -1,6 +1,6 @@
-"""The SQL of one write applied to many of a user's tasks in one statement: completions,
-deletions and moves to the end of a list, as a batch's consecutive operations of one kind ask
-them (impl/tasks/batch.py).
+"""The SQL of one write applied to many of a user's tasks in one statement: creations,
+completions, deletions and moves to the end of a list, as a batch's consecutive operations of
+one kind ask them (impl/tasks/batch.py).
 
 One statement gives what the same writes one after another would, when no task it names is
 under another it names (`nested` tells): then no task is written twice, and no write's spread
@@ -130,6 +130,46 @@ SUBTREES_TO_LIST = named(
     )
     UPDATE tasks SET list_id = $3, {STAMP}
     WHERE user_id = $1 AND id IN (SELECT id FROM subtree) AND list_id <> $3
+""",  # noqa: S608 (fixed fragments)
+)
+# Creations at the top level of their lists. The user's count first, its row locked (made at 0
+# for a first task): how many more fit under the cap. Then the tasks, each at its key ($8) in
+# its list, a microsecond apart in the order given, so that the newest-first order is theirs.
+LOCK_COUNT = named(
+    "lock_task_count",
+    """
+    INSERT INTO task_counts AS counts (user_id, task_count) VALUES ($1, 0)
+    ON CONFLICT (user_id) DO UPDATE SET task_count = counts.task_count
+    RETURNING task_count
+""",
+)
+INBOX = named("inbox_of_user", "SELECT user_inbox($1)")
+INSERT_MANY = named(
+    "insert_tasks",
+    f"""
+    WITH written AS (SELECT clock_timestamp() AS at
+    ), added AS (
+        INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
+                           position, created_at, updated_at)
+        SELECT $1, new.title, new.description, new.priority::task_priority,
+               ARRAY(SELECT jsonb_array_elements_text(new.tags)), new.due_at, new.list_id,
+               new.key, written.at + (new.rank - 1) * interval '1 microsecond',
+               written.at + (new.rank - 1) * interval '1 microsecond'
+        FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[],
+                    $7::bigint[], $8::text[])
+             WITH ORDINALITY AS new (title, description, priority, tags, due_at, list_id, key,
+                                     rank),
+             written
+        ORDER BY new.rank
+        RETURNING {TASK_COLUMNS}
+    ), reused AS (
+        DELETE FROM task_deletions AS deletion USING added
+        WHERE deletion.user_id = added.user_id AND deletion.task_id = added.id
+    ), counted AS (
+        UPDATE task_counts SET task_count = task_count + (SELECT count(*) FROM added)
+        WHERE user_id = $1
+    )
+    SELECT {TASK_COLUMNS} FROM added
 """,  # noqa: S608 (fixed fragments)
 )
 GET_MANY = named(

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import asyncpg
+import orjson
 
 from generated.documents import Task, TodoList
 from impl.db.ids import drawing_ids_again
@@ -474,6 +475,46 @@ class TaskWriter:
     async def delete_all(self, user_id: str, tasks: Sequence[Named]) -> list[Outcome[Task]]:
         """Each task deleted in one statement, when none is under another."""
         return await many.delete_many(self._connection, user_id, tasks)
+
+    async def add_all(
+        self, user_id: str, tasks: Sequence[NewFields], cap: int
+    ) -> list[Task | None] | None:
+        """New tasks at the top level of their lists, last there in the order given, in a few
+        statements for all: as many as fit under `cap`, the others None; None for all when one
+        has a parent (make them one at a time then)."""
+        if any(fields.parent_id is not None for fields in tasks):
+            return None
+        connection = self._connection
+        held = await connection.fetchval(many.LOCK_COUNT, user_id)
+        fitting = list(tasks[: max(cap - held, 0)])
+        inbox = 0
+        if any(fields.list_id is None for fields in fitting):
+            inbox = await connection.fetchval(many.INBOX, user_id)
+        lists = [inbox if fields.list_id is None else fields.list_id for fields in fitting]
+        keys: dict[int, list[str]] = {}
+        for list_id in dict.fromkeys(lists):
+            last, _ = await TOP_LEVEL.neighbours(
+                connection, (user_id, list_id, 0), Place(None, None)
+            )
+            count = lists.count(list_id)
+            keys[list_id] = keys_after(None if last is None else last[0], [""] * count)[::-1]
+        placed = [keys[list_id].pop() for list_id in lists]
+        records = await connection.fetch(
+            many.INSERT_MANY,
+            user_id,
+            [fields.title for fields in fitting],
+            [fields.description for fields in fitting],
+            [fields.priority for fields in fitting],
+            [orjson.dumps(fields.tags).decode() for fields in fitting],
+            [fields.due_at for fields in fitting],
+            lists,
+            placed,
+        )
+        added = {(record["list_id"], record["position"]): record for record in records}
+        created: list[Task | None] = [
+            cast(Task, dict(added[place])) for place in zip(lists, placed, strict=True)
+        ]
+        return created + [None] * (len(tasks) - len(fitting))
 
     async def move_all_to_list(
         self, user_id: str, tasks: Sequence[Named], list_id: int

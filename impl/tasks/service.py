@@ -216,7 +216,7 @@ class TaskService:
 
     async def create(self, body: TaskInput, idempotency_key: str | None) -> Creation:
         try:
-            return await self._create(_new_fields(body), idempotency_key)
+            return await self._create(new_fields(body), idempotency_key)
         except ListMissing:
             raise ListNotHeld from None
         except (ParentMissing, TooDeep) as refused:
@@ -254,7 +254,7 @@ class TaskService:
     async def replace(self, task_id: int, if_match: list[int] | None, body: TaskInput) -> Task:
         try:
             outcome = await self._writes.replace(
-                self._owner_id, task_id, if_match, _new_fields(body)
+                self._owner_id, task_id, if_match, new_fields(body)
             )
         except ListMissing:
             raise ListNotHeld from None
@@ -384,7 +384,8 @@ def _key_claim(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _new_fields(body: TaskInput) -> NewFields:
+def new_fields(body: TaskInput) -> NewFields:
+    """The fields of a task as they are stored, from a body of it; refused if one is not."""
     return NewFields(
         title=stored_text("title", body.title),
         description=None

@@ -505,3 +505,59 @@ def test_moves_to_a_list_a_task_is_in_already_are_made_one_at_a_time(api: Api, a
     assert statuses(answer) == [200, 200]
     assert answer["results"][0]["task"] == last
     assert manual_order(api, alice, work["id"]) == ["Last there", "Other"]
+
+
+def test_consecutive_creations_answer_each_as_one_at_a_time_would(
+    api: Api, alice: User, bob: User
+) -> None:
+    # given
+    work = create_list(api, alice, name="Work")
+    create_task(api, alice, title="Earlier in the inbox")
+    create_task(api, alice, title="Earlier at work", list_id=work["id"])
+    bobs_list = create_list(api, bob, name="Bob's")
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "create", "body": {"title": "Inbox one", "tags": ["Home", "home"]}},
+            {"op": "create", "body": {"title": "Work one", "list_id": work["id"]}},
+            {"op": "create", "body": {"title": "Refused", "list_id": bobs_list["id"]}},
+            {
+                "op": "create",
+                "body": {
+                    "title": "Inbox two",
+                    "description": "Notes",
+                    "priority": "high",
+                    "due_at": "2031-05-04T09:00:00+02:00",
+                },
+            },
+            {"op": "create", "body": {"title": "Work two", "list_id": work["id"]}},
+        ],
+    )
+
+    # then
+    assert statuses(answer) == [201, 201, 422, 201, 201]
+    created = [result["task"] for result in answer["results"] if "task" in result]
+    for task in created:
+        assert task == read_task(api, alice, task["id"])
+        assert (task["version"], task["completed"], task["parent_id"]) == (1, False, None)
+    assert created[0]["tags"] == ["home"]
+    assert (created[2]["priority"], created[2]["due_at"]) == ("high", "2031-05-04T07:00:00Z")
+    assert answer["results"][2]["error"]["details"][0]["location"][:5] == [
+        "body",
+        "operations",
+        2,
+        "create",
+        "body",
+    ]
+    inbox = inbox_of(api, alice)["id"]
+    assert manual_order(api, alice, inbox) == ["Earlier in the inbox", "Inbox one", "Inbox two"]
+    assert manual_order(api, alice, work["id"]) == ["Earlier at work", "Work one", "Work two"]
+    newest_first = api.request("GET", f"{alice.tasks_path}?limit=3", token=alice.token).json()
+    assert [task["title"] for task in newest_first["items"]] == [
+        "Work two",
+        "Inbox two",
+        "Work one",
+    ]

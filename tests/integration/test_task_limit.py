@@ -119,3 +119,29 @@ def test_a_replay_at_the_limit_is_still_the_201_replay(limited_api: Api, carol: 
     assert replay.content == last.content
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert len(list_all_tasks(limited_api, carol)) == LIMIT
+
+
+def test_a_batch_creates_until_the_limit_and_refuses_the_rest(
+    limited_api: Api, carol: User
+) -> None:
+    # given: one task held, room for two more
+    create_task(limited_api, carol, title="held")
+    creates = [{"op": "create", "body": {"title": f"new {n}"}} for n in range(4)]
+
+    # when
+    response = limited_api.request(
+        "POST", f"{carol.tasks_path}/batch", token=carol.token, json={"operations": creates}
+    )
+
+    # then
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [result["status"] for result in results] == [201, 201, 409, 409]
+    assert results[2]["error"]["details"] == {"limit": LIMIT}
+    assert {t["title"] for t in list_all_tasks(limited_api, carol)} == {"held", "new 0", "new 1"}
+    deleted = limited_api.request(
+        "DELETE", carol.task_path(results[0]["task"]["id"]), token=carol.token
+    )
+    assert deleted.status_code == 204
+    assert post_task(limited_api, carol, {"title": "room again"}).status_code == 201
+    assert_limit_reached(post_task(limited_api, carol, {"title": "full again"}))
