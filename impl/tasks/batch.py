@@ -26,7 +26,7 @@ from generated.models import (
 from impl.errors import ApiError, ErrorCode
 from impl.idempotency import IdempotencyKeyReused, KeyedRequest
 from impl.json import dumps
-from impl.tasks.many import Named
+from impl.tasks.many import EDITABLE, Named
 from impl.tasks.repository import NewFields, TaskRepository, TaskWriter
 from impl.tasks.service import (
     TASKS,
@@ -35,6 +35,7 @@ from impl.tasks.service import (
     TaskPolicy,
     TaskService,
     new_fields,
+    patched_fields,
 )
 from impl.versioned import Outcome, allowed_versions, precondition_failed
 
@@ -120,6 +121,29 @@ class TaskBatchService:
             answers.append(TaskLimitReached(cap) if task is None else {"status": 201, "task": task})
         return answers
 
+    async def _update_all(
+        self, writer: TaskWriter, run: list[Operation]
+    ) -> list[TaskBatchOperationResult | ApiError]:
+        prepared: list[tuple[Named, dict[str, Any]] | ApiError] = []
+        for operation in run:
+            assert isinstance(operation, BatchUpdate)
+            try:
+                changes = patched_fields(operation.body)
+            except ApiError as error:
+                prepared.append(error)
+                continue
+            prepared.append((Named(operation.task_id, _versions(operation)), changes))
+        valid = [item for item in prepared if not isinstance(item, ApiError)]
+        outcomes = iter(
+            await writer.update_all(
+                self._owner_id, [named for named, _ in valid], [changes for _, changes in valid]
+            )
+        )
+        return [
+            item if isinstance(item, ApiError) else _answered(_written, next(outcomes), item[0])
+            for item in prepared
+        ]
+
     async def _apply_as_one(
         self, writer: TaskWriter, run: list[Operation], held: set[int]
     ) -> list[TaskBatchOperationResult | ApiError] | None:
@@ -130,6 +154,8 @@ class TaskBatchService:
             return None
         if isinstance(run[0], BatchCreate):
             return await self._create_all(writer, run, held)
+        if isinstance(run[0], BatchUpdate):
+            return await self._update_all(writer, run)
         named = [Named(operation.task_id, _versions(operation)) for operation in _acting(run)]
         if await writer.nested(self._owner_id, [task.task_id for task in named]):
             return None
@@ -181,8 +207,9 @@ def _deleted(outcome: Outcome[Task]) -> TaskBatchOperationResult:
 
 def _run_from(operations: list[Operation], start: int) -> list[Operation]:
     """The operations from `start` that can be written together, one after another:
-    creations at the top level, completions, deletions, or moves to the end of one list
-    (nothing else in their bodies), each of another task."""
+    creations at the top level, changes of fields other than the list and the completion,
+    completions, deletions, or moves to the end of one list (nothing else in their bodies),
+    each of another task."""
     first = operations[start]
     if _kind(first) is None:
         return []
@@ -204,6 +231,8 @@ def _kind(operation: Operation) -> tuple[str, int | None] | None:
         case BatchComplete() | BatchDelete():
             return operation.op, None
         case BatchCreate(body=body) if body.parent_id is MISSING or body.parent_id is None:
+            return operation.op, None
+        case BatchUpdate(body=body) if body.model_fields_set <= set(EDITABLE):
             return operation.op, None
         case BatchMove(body=body) if body.model_fields_set == {"list_id"} and isinstance(
             body.list_id, int

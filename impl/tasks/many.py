@@ -1,6 +1,6 @@
-"""The SQL of one write applied to many of a user's tasks in one statement: creations,
-completions, deletions and moves to the end of a list, as a batch's consecutive operations of
-one kind ask them (impl/tasks/batch.py).
+"""The SQL of one write applied to many of a user's tasks in one statement: creations, field
+changes, completions, deletions and moves to the end of a list, as a batch's consecutive
+operations of one kind ask them (impl/tasks/batch.py).
 
 One statement gives what the same writes one after another would, when no task it names is
 under another it names (`nested` tells): then no task is written twice, and no write's spread
@@ -11,9 +11,10 @@ version) pairs the others allow.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
+import orjson
 
 from generated.documents import Task
 from impl.observability.naming import named
@@ -172,6 +173,41 @@ INSERT_MANY = named(
     SELECT {TASK_COLUMNS} FROM added
 """,  # noqa: S608 (fixed fragments)
 )
+# Field changes, each task's own ($6...: for each field of EDITABLE, whether the task's patch
+# sets it, and to what). Only a task that one of them changes is written.
+EDITABLE = ("title", "description", "priority", "tags", "due_at")
+_NEW = {
+    "title": "new.title",
+    "description": "new.description",
+    "priority": "new.priority::task_priority",
+    "tags": "ARRAY(SELECT jsonb_array_elements_text(new.tags))",
+    "due_at": "new.due_at",
+}
+_QUALIFIED_COLUMNS = ", ".join(f"tasks.{column.strip()}" for column in TASK_COLUMNS.split(","))
+UPDATE_MANY = named(
+    "update_tasks",
+    f"""
+    UPDATE tasks SET {
+        ", ".join(
+            f"{field} = CASE WHEN new.sets_{field} THEN {_NEW[field]} ELSE tasks.{field} END"
+            for field in EDITABLE
+        )
+    }, {STAMP}
+    FROM unnest($2::bigint[], $6::boolean[], $7::text[], $8::boolean[], $9::text[],
+                $10::boolean[], $11::text[], $12::boolean[], $13::jsonb[], $14::boolean[],
+                $15::timestamptz[])
+         AS new (task, sets_title, title, sets_description, description, sets_priority,
+                 priority, sets_tags, tags, sets_due_at, due_at)
+    WHERE tasks.user_id = $1 AND tasks.id = new.task AND {_ALLOWED}
+      AND ({
+        " OR ".join(
+            f"(new.sets_{field} AND tasks.{field} IS DISTINCT FROM {_NEW[field]})"
+            for field in EDITABLE
+        )
+    })
+    RETURNING {_QUALIFIED_COLUMNS}
+""",  # noqa: S608 (fixed fragments)
+)
 GET_MANY = named(
     "get_tasks",
     f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[])",  # noqa: S608 (fixed columns)
@@ -197,6 +233,26 @@ async def complete_many(
     """Each task completed or reopened as `completed` says; an outcome each, as the write of
     one would give it."""
     records = await connection.fetch(COMPLETE_MANY, user_id, *_named(tasks), list(completed))
+    written: dict[int, Task | None] = {record["id"]: cast(Task, dict(record)) for record in records}
+    return await _outcomes(connection, user_id, tasks, written)
+
+
+async def update_many(
+    connection: asyncpg.Connection,
+    user_id: str,
+    tasks: Sequence[Named],
+    changes: Sequence[dict[str, Any]],
+) -> list[Outcome[Task]]:
+    """Each task's own changes (names of EDITABLE); an outcome each, as the write of one would
+    give it."""
+    columns: list[list[Any]] = []
+    for field in EDITABLE:
+        columns.append([field in change for change in changes])
+        values = [change.get(field) for change in changes]
+        if field == "tags":
+            values = [None if tags is None else orjson.dumps(tags).decode() for tags in values]
+        columns.append(values)
+    records = await connection.fetch(UPDATE_MANY, user_id, *_named(tasks), *columns)
     written: dict[int, Task | None] = {record["id"]: cast(Task, dict(record)) for record in records}
     return await _outcomes(connection, user_id, tasks, written)
 

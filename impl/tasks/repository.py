@@ -472,6 +472,12 @@ class TaskWriter:
         """Each task completed or reopened in one statement, when none is under another."""
         return await many.complete_many(self._connection, user_id, tasks, completed)
 
+    async def update_all(
+        self, user_id: str, tasks: Sequence[Named], changes: Sequence[dict[str, Any]]
+    ) -> list[Outcome[Task]]:
+        """Each task's own field changes (names of many.EDITABLE), in one statement."""
+        return await many.update_many(self._connection, user_id, tasks, changes)
+
     async def delete_all(self, user_id: str, tasks: Sequence[Named]) -> list[Outcome[Task]]:
         """Each task deleted in one statement, when none is under another."""
         return await many.delete_many(self._connection, user_id, tasks)

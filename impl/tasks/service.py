@@ -261,17 +261,7 @@ class TaskService:
         return TASKS.answer(outcome, if_match)
 
     async def update(self, task_id: int, if_match: list[int] | None, patch: TaskPatch) -> Task:
-        changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
-        if "title" in changes:
-            changes["title"] = stored_text("title", changes["title"])
-        if changes.get("description") is not None:
-            changes["description"] = stored_text("description", changes["description"])
-        if "tags" in changes:
-            changes["tags"] = _stored_tags(tag.root for tag in changes["tags"])
-        if "priority" in changes:
-            changes["priority"] = str(changes["priority"])
-        if "list_id" in changes:
-            changes["list_id"] = int(changes["list_id"])
+        changes = patched_fields(patch)
         if not changes:
             current = await self._writes.get(self._owner_id, task_id)
             return TASKS.answer(Outcome(written=False, current=current), if_match)
@@ -397,6 +387,23 @@ def new_fields(body: TaskInput) -> NewFields:
         list_id=None if body.list_id is MISSING else body.list_id,
         parent_id=None if body.parent_id is MISSING else body.parent_id,
     )
+
+
+def patched_fields(patch: TaskPatch) -> dict[str, Any]:
+    """The fields a patch sets, by name (of PATCHABLE), as they are stored; refused if one is
+    not."""
+    changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
+    if "title" in changes:
+        changes["title"] = stored_text("title", changes["title"])
+    if changes.get("description") is not None:
+        changes["description"] = stored_text("description", changes["description"])
+    if "tags" in changes:
+        changes["tags"] = _stored_tags(tag.root for tag in changes["tags"])
+    if "priority" in changes:
+        changes["priority"] = str(changes["priority"])
+    if "list_id" in changes:
+        changes["list_id"] = int(changes["list_id"])
+    return changes
 
 
 def _stored_tags(tags: Iterable[str]) -> list[str]:

@@ -561,3 +561,45 @@ def test_consecutive_creations_answer_each_as_one_at_a_time_would(
         "Inbox two",
         "Work one",
     ]
+
+
+def test_consecutive_field_changes_answer_each_as_one_at_a_time_would(
+    api: Api, alice: User
+) -> None:
+    # given
+    first = create_task(api, alice, title="First", description="Old notes")
+    second = create_task(api, alice, title="Second", due_at="2031-05-04T09:00:00Z")
+    stale = create_task(api, alice, title="Stale")
+    api.request("PATCH", alice.task_path(stale["id"]), token=alice.token, json={"title": "Edited"})
+    same = create_task(api, alice, title="Same")
+
+    # when
+    answer = batch(
+        api,
+        alice,
+        [
+            {"op": "update", "task_id": first["id"], "body": {"title": "1st", "description": None}},
+            {
+                "op": "update",
+                "task_id": second["id"],
+                "body": {"priority": "urgent", "tags": ["Work", "work"], "due_at": None},
+            },
+            {"op": "update", "task_id": stale["id"], "if_match": '"1"', "body": {"title": "x"}},
+            {"op": "update", "task_id": 987654321, "body": {"title": "x"}},
+            {"op": "update", "task_id": same["id"], "body": {"title": "Same"}},
+            {"op": "update", "task_id": same["id"] + 0, "body": {}},
+        ],
+    )
+
+    # then
+    assert statuses(answer) == [200, 200, 412, 404, 200, 200]
+    changed, tagged, _, _, unchanged, empty = answer["results"]
+    assert changed["task"] == read_task(api, alice, first["id"])
+    assert (changed["task"]["title"], changed["task"]["description"]) == ("1st", None)
+    assert changed["task"]["version"] == 2
+    assert (tagged["task"]["priority"], tagged["task"]["tags"]) == ("urgent", ["work"])
+    assert tagged["task"]["due_at"] is None
+    assert unchanged["task"] == empty["task"] == same
+    assert read_task(api, alice, stale["id"])["title"] == "Edited"
+    found = api.request("GET", f"{alice.tasks_path}?q=1st", token=alice.token).json()["items"]
+    assert [task["id"] for task in found] == [first["id"]]
