@@ -3,7 +3,8 @@
 Each operation means what its own request means: it goes through the same `TaskService`, whose
 writes go to the batch's transaction. A refused operation changes nothing (a write raises
 before it writes), so without `atomic` the others are kept; with it, the first refusal rolls
-everything back.
+everything back. Consecutive operations of one kind that cannot interact are written together,
+one statement for the run (impl/tasks/many.py), and answered as one at a time would answer.
 """
 
 import hashlib
