@@ -291,7 +291,7 @@ bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirr
 bench-web: ## With `make web` running: what the first load of its task list costs (time, requests, bytes)
 	node bench/web_first_load.mjs http://127.0.0.1:$(or $(WEB_PORT),3000) http://127.0.0.1:$(or $(API_PORT),8000)
 
-bench-quick: $(INSTALLED) ## The throughput comparison only, 1 worker, short rounds (under two minutes)
+bench-quick: $(INSTALLED) ## The throughput comparison, batch latency and the large user, 1 worker, short rounds (about five minutes)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench --quick
 

@@ -1,10 +1,12 @@
 """`python -m bench`: our service against a raw Starlette + asyncpg mirror of the same contract.
 
 Prints figures, not verdicts. `throughput` drives both sides with wrk, operation by operation, in
-interleaved rounds; `scale`, `memory` and `startup` measure our service alone. `all` (the
-default) runs the four; `--quick` runs a short throughput comparison at one worker. Any answer
-other than the expected success, and any socket error, fails the run: a fast error is not a
-result. The figures also go to reports/bench/ as JSON, with the machine and the command.
+interleaved rounds; `batch_latency`, `large_user`, `scale`, `memory` and `startup` measure our
+service alone. `all` (the default) runs them all; `--quick` runs a short throughput comparison
+at one worker, then `batch_latency` and `large_user` with fewer requests (name parts to run
+only those). Any answer other than the expected success, and any socket error, fails the run:
+a fast error is not a result. The figures also go to reports/bench/ as JSON, with the machine
+and the command.
 """
 
 import argparse
@@ -18,12 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.extras import measure_memory, measure_scale, measure_startup
+from bench.latency import PARTS as LATENCY_PARTS
+from bench.latency import measure_latency
 from bench.report import (
     REPORT_DIR,
+    batch_latency_text,
+    large_user_text,
     machine,
     memory_text,
     scale_text,
     startup_text,
+    statements_text,
     summarize_throughput,
     throughput_table,
     write_report,
@@ -32,7 +39,8 @@ from bench.throughput import ThroughputPlan, measure_throughput
 from bench.wrk import LoadError, wrk_executable
 from tests.support.postgres import postgres_server
 
-PARTS = ("throughput", "scale", "memory", "startup")
+PARTS = ("throughput", *LATENCY_PARTS, "scale", "memory", "startup")
+QUICK_PARTS = ("throughput", *LATENCY_PARTS)
 LOG_DIR = REPORT_DIR / "logs"
 
 
@@ -41,6 +49,12 @@ def _worker_counts(text: str) -> tuple[int, ...]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError("a comma-separated list of positive worker counts")
     return counts
+
+
+def _part(text: str) -> str:
+    if text not in ("all", *PARTS):
+        raise argparse.ArgumentTypeError(f"not one of all, {', '.join(PARTS)}")
+    return text
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -52,13 +66,24 @@ def _setting(text: str) -> tuple[str, str]:
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("part", nargs="?", choices=("all", *PARTS), default="all")
+    parser.add_argument(
+        "part",
+        nargs="*",
+        type=_part,
+        help=f"the parts to run: all (the default), {', '.join(PARTS)}",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="throughput only, 1 worker, 2 rounds of 3 s: under two minutes in all",
+        help="throughput at 1 worker, 2 rounds of 3 s, then batch_latency and large_user with"
+        " fewer requests: about five minutes in all",
     )
-    parser.add_argument("--rounds", type=int, help="throughput rounds (default 3, quick 2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="throughput rounds (default 3, quick 2; 0: only the parity check and the count of"
+        " a batch's statements)",
+    )
     parser.add_argument(
         "--duration", type=float, help="seconds per operation, side and round (default 6, quick 3)"
     )
@@ -84,7 +109,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _plan(args: argparse.Namespace) -> ThroughputPlan:
     return ThroughputPlan(
-        rounds=args.rounds or (2 if args.quick else 3),
+        rounds=(2 if args.quick else 3) if args.rounds is None else args.rounds,
         duration_seconds=args.duration or (3 if args.quick else 6),
         warmup_seconds=1 if args.quick else 2,
         connections=args.connections,
@@ -94,7 +119,7 @@ def _plan(args: argparse.Namespace) -> ThroughputPlan:
     )
 
 
-def _run(parts: list[str], plan: ThroughputPlan, report: dict[str, Any]) -> None:
+def _run(parts: list[str], plan: ThroughputPlan, quick: bool, report: dict[str, Any]) -> None:
     secret = secrets.token_urlsafe(48)
     workers = plan.workers[0]
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -110,11 +135,24 @@ def _run(parts: list[str], plan: ThroughputPlan, report: dict[str, Any]) -> None
                 f" and side, {plan.connections} connections, {plan.threads} wrk threads",
                 flush=True,
             )
-            measurements = measure_throughput(postgres, plan, secret, work_dir, LOG_DIR)
-            report["throughput"] = summarize_throughput(measurements)
-            print(
-                "\nThroughput (medians over the rounds)\n" + throughput_table(report["throughput"])
-            )
+            results = measure_throughput(postgres, plan, secret, work_dir, LOG_DIR)
+            report["throughput"] = summarize_throughput(results.measurements)
+            report["batch_statements"] = results.batch_statements
+            if plan.rounds:
+                print(
+                    "\nThroughput (medians over the rounds)\n"
+                    + throughput_table(report["throughput"])
+                )
+            print(statements_text(results.batch_statements))
+        latency_parts = [part for part in parts if part in LATENCY_PARTS]
+        if latency_parts:
+            print("\nlatency (1 worker, one request at a time)", flush=True)
+            latency = measure_latency(postgres, latency_parts, quick, secret, work_dir, LOG_DIR)
+            report.update(latency)
+            if "batch_latency" in latency:
+                print("\nBatch latency\n" + batch_latency_text(latency["batch_latency"]))
+            if "large_user" in latency:
+                print("\nLarge user\n" + large_user_text(latency["large_user"]))
         if "scale" in parts:
             print(f"\nscale ({workers} worker(s))", flush=True)
             report["scale"] = measure_scale(postgres, workers, secret, work_dir, LOG_DIR)
@@ -132,10 +170,10 @@ def _run(parts: list[str], plan: ThroughputPlan, report: dict[str, Any]) -> None
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     plan = _plan(args)
-    if args.part != "all":
-        parts = [args.part]
+    if args.part and "all" not in args.part:
+        parts = [part for part in PARTS if part in args.part]
     elif args.quick:
-        parts = ["throughput"]
+        parts = list(QUICK_PARTS)
     else:
         parts = list(PARTS)
     started = time.monotonic()
@@ -147,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         wrk_executable()
-        _run(parts, plan, report)
+        _run(parts, plan, args.quick, report)
     except (LoadError, RuntimeError) as error:
         print(f"\nbench failed: {error}", file=sys.stderr)
         return 1

@@ -74,6 +74,63 @@ FROM (
     SELECT 'user_big' WHERE $2::int > 0
 ) AS owners (owner)
 """
+# `user_large`, when the data set has one: `large_user_lists` lists (the first its Inbox) of 50
+# tasks each, every list ten families of three levels: a top-level task, two subtasks under it,
+# and a subtask under each of those. Ids are drawn from the seed alone, as the other users'
+# are (a task's from its number, a list's from its own); positions are keys the service could
+# have made (impl/positions.py): 'a0'..'a9' among a list's top-level tasks, 'a0' and 'a1' among
+# a task's subtasks, 'a0' for the Inbox and 'b' and two base-62 digits for the other lists. A
+# family is completed or pending as a whole, as completing a task completes its subtree.
+LARGE_USER_LISTS_SQL = """
+INSERT INTO task_lists (user_id, id, name, position, is_inbox)
+SELECT 'user_large',
+       1 + ('x' || left(md5('user_large/' || CASE WHEN l = 1 THEN 'inbox' ELSE 'list/' || l END),
+                          13))::bit(52)::bigint,
+       CASE WHEN l = 1 THEN 'Inbox' ELSE 'List ' || l END,
+       CASE WHEN l = 1 THEN 'a0'
+            ELSE 'b' || substr(d.digits, l / 62 + 1, 1) || substr(d.digits, l % 62 + 1, 1) END,
+       l = 1
+FROM generate_series(1, $1::int) AS l,
+     (SELECT '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz') AS d (digits)
+"""
+LARGE_USER_TASKS_SQL = """
+WITH numbered AS (
+    -- Task t (from 1) is member r (0: the top-level task; 1, 3: its subtasks; 2, 4: theirs) of
+    -- family j (0-9) of list l (from 1).
+    SELECT t, l, (t - 1) % 50 / 5 AS j, (t - 1) % 5 AS r
+    FROM generate_series(1, $1::int * 50) AS t,
+         LATERAL (SELECT 1 + (t - 1) / 50) AS list (l)
+), shaped AS (
+    SELECT t, l, j, r,
+           CASE r WHEN 0 THEN NULL WHEN 3 THEN t - 3 ELSE t - 1 END AS parent,
+           CASE r WHEN 0 THEN 'a' || j WHEN 3 THEN 'a1' ELSE 'a0' END AS position
+    FROM numbered
+)
+INSERT INTO tasks (user_id, id, list_id, parent_id, position, title, description, completed,
+                   created_at, updated_at, priority, tags, due_at, completed_at, version)
+SELECT 'user_large',
+       1 + ('x' || left(md5('user_large/' || t), 13))::bit(52)::bigint,
+       1 + ('x' || left(md5('user_large/' || CASE WHEN l = 1 THEN 'inbox' ELSE 'list/' || l END),
+                          13))::bit(52)::bigint,
+       CASE WHEN parent IS NOT NULL
+            THEN 1 + ('x' || left(md5('user_large/' || parent), 13))::bit(52)::bigint END,
+       position,
+       (ARRAY['Plan the offsite', 'Draft the agenda', 'Book the rooms', 'Send the invitations',
+              'Collect the slides'])[1 + r] || ' #' || t,
+       CASE WHEN t % 4 = 0 THEN NULL ELSE 'Part of list ' || l || ', family ' || j || '.' END,
+       completed,
+       created_at,
+       created_at + (t % 90) * interval '1 minute',
+       (ARRAY['low', 'medium', 'high', 'urgent'])[1 + (t * 7) % 4]::task_priority,
+       CASE t % 3 WHEN 0 THEN '{}'::text[] WHEN 1 THEN '{work}' ELSE '{work,planning}' END,
+       CASE WHEN t % 4 = 0 THEN NULL ELSE created_at + (t % 30) * interval '1 day' END,
+       CASE WHEN completed THEN created_at + (t % 90) * interval '1 minute' END,
+       1 + t % 3
+FROM shaped,
+     LATERAL (SELECT timestamptz '2026-01-01 08:00+00' + t * interval '3 minutes',
+                     (l + j) % 3 = 0) AS s (created_at, completed)
+ORDER BY t
+"""
 # The listed users' Inboxes, whose first page in the user's order `manual` reads.
 LISTS_SQL = """
 SELECT user_id, id FROM task_lists WHERE is_inbox AND user_id <= $1 ORDER BY user_id
@@ -105,10 +162,19 @@ SELECT user_id, id FROM added ORDER BY id
 # never written, so that their list and filtered pages stay the same all along (and alike on
 # both sides).
 TARGETS_SQL = """
-SELECT user_id, id FROM tasks WHERE user_id <> 'user_big' AND user_id >= $2
+SELECT user_id, id FROM tasks
+WHERE user_id NOT IN ('user_big', 'user_large') AND user_id >= $2
 ORDER BY md5(user_id || id::text) LIMIT $1
 """
+# Users' top-level tasks, list by list in their order, with what a write that must change them
+# needs to know.
+ORDERED_SQL = """
+SELECT user_id, id, list_id, completed FROM tasks
+WHERE user_id = ANY($1::text[]) AND parent_id IS NULL
+ORDER BY user_id, list_id, position, id
+"""
 BIG_USER = "user_big"
+LARGE_USER = "user_large"
 TARGET_COUNT = 10_000
 
 
@@ -119,6 +185,8 @@ class DataSet:
     users: int
     list_users: int
     big_user_tasks: int = 0
+    # Lists of 50 tasks (three levels of subtasks) of `user_large`; 0: no such user.
+    large_user_lists: int = 0
 
     def user_id(self, number: int) -> str:
         return f"user_{number:06d}"
@@ -141,6 +209,17 @@ SMALL = DataSet(users=1_200, list_users=200)
 THROUGHPUT = DataSet(users=1_200, list_users=200, big_user_tasks=10_000)
 # 1,000,000 tasks: 18,000 users with 50 each and one with 100,000 (read-only: no "others").
 LARGE = DataSet(users=18_000, list_users=18_000, big_user_tasks=100_000)
+# The small data set, and `user_large` holding 10,000 tasks in 200 lists, with subtasks.
+WITH_LARGE_USER = DataSet(users=1_200, list_users=200, large_user_lists=200)
+
+
+@dataclass(frozen=True)
+class OrderedTask:
+    """A top-level task, as ORDERED_SQL reads it."""
+
+    id: int
+    list_id: int
+    completed: bool
 
 
 @dataclass(frozen=True)
@@ -160,6 +239,15 @@ def seeded_database(server: PostgresServer, name: str, data: DataSet) -> Iterato
         yield SeededDatabase(url, data, targets, lists)
 
 
+def ordered_tasks(database: SeededDatabase, users: list[str]) -> dict[str, list[OrderedTask]]:
+    """Each of `users`' top-level tasks, list by list, each list in its order."""
+    rows = asyncio.run(_fetch(database.url, ORDERED_SQL, users))
+    tasks: dict[str, list[OrderedTask]] = {user: [] for user in users}
+    for row in rows:
+        tasks[row["user_id"]].append(OrderedTask(row["id"], row["list_id"], row["completed"]))
+    return tasks
+
+
 def add_delete_pool(database: SeededDatabase, size: int) -> list[tuple[str, int]]:
     """`size` new tasks for DELETE to remove, each exactly once; returns (user id, task id)."""
     rows = asyncio.run(
@@ -177,6 +265,9 @@ async def _migrate_and_seed(
     try:
         await connection.execute(INBOX_SQL, data.users, data.big_user_tasks)
         await connection.execute(SEED_SQL, data.users, data.list_users, data.big_user_tasks)
+        if data.large_user_lists:
+            await connection.execute(LARGE_USER_LISTS_SQL, data.large_user_lists)
+            await connection.execute(LARGE_USER_TASKS_SQL, data.large_user_lists)
         await connection.execute(COUNT_SQL)
         await connection.execute("ANALYZE tasks, task_counts, task_lists")
         rows = await connection.fetch(TARGETS_SQL, TARGET_COUNT, data.first_target_user())

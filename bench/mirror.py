@@ -1,14 +1,15 @@
 """The reference the benchmark compares our service with: the API in plain Starlette + asyncpg.
 
 It answers every operation the benchmark drives (list, with its filters, sorts and cursors; get;
-create; replace; completion; delete; and the health probes) with the minimum the contract
-requires and nothing more: the same 401/403/404/409/412/413/415/400/422 rules, the same ETag
-and Location headers, the same JSON for the same rows. It runs the service's own SQL, imported
+create; replace; completion; move; delete; batches of creates, updates, completions, moves and
+deletes; and the health probes) with the minimum the contract requires and nothing more: the
+same 401/403/404/409/412/413/415/400/422 rules, the same ETag and Location headers, the same
+JSON for the same rows. It runs the service's own SQL, imported
 from `impl.tasks` (the statements are not the overhead being measured, and importing them keeps
 the two from drifting), signs and checks cursors with the service's `TokenSigner` and claims,
 and does everything else by hand: no framework layer, no validation library, orjson.
 Whatever our service costs beyond this is overhead. PATCH and delta sync are not benchmarked
-and not served here.
+and not served here, nor is `parent_id` in a create or a move (in a batch, either).
 
 Configured by the environment our service reads (DATABASE_URL, BETTER_AUTH_SECRET, DB_POOL_SIZE,
 MAX_BODY_BYTES, MAX_TASKS_PER_USER, SYNC_RETENTION, ...), through the service's `Settings`.
@@ -19,6 +20,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,14 +38,32 @@ from impl.auth.configured import configured_authenticator
 from impl.errors import Unauthorized
 from impl.idempotency import FIND_KEY, FORGET_EXPIRED_KEYS, LOCK_KEY, REMEMBER_KEY
 from impl.ordering import NeighbourMissing, Place, already_there
+from impl.positions import keys_after, not_its_own
 from impl.runtime import tune_garbage_collector
 from impl.settings import Settings
 from impl.signing import TokenSigner
 from impl.tasks.listing import SORT_FIELDS, PageStart, Sort, TaskFilter
+from impl.tasks.many import (
+    COMPLETE_MANY,
+    DELETE_MANY,
+    EDITABLE,
+    GET_MANY,
+    INBOX,
+    INSERT_MANY,
+    LISTS_OF_TASKS,
+    LOCK_COUNT,
+    LOCK_LISTS,
+    LOCK_TASKS,
+    NESTED,
+    PLACE_MANY,
+    SUBTREES_TO_LIST,
+    UPDATE_MANY,
+)
 from impl.tasks.queries import list_statement
 from impl.tasks.repository import (
     DELETE,
     GET,
+    HOLD_LISTS,
     INSERT,
     LIST_OF,
     LOCK_LIST,
@@ -51,11 +71,14 @@ from impl.tasks.repository import (
     PLACE,
     REPLACE,
     RESPACE,
+    SUBTASKS,
+    TAKE_BATCH_TURN,
     TOGGLE,
     TOP_LEVEL,
     update_statement,
 )
-from impl.tasks.tags import normalize_tags
+from impl.tasks.subtasks import SUBTREE_TO_LIST
+from impl.tasks.tags import canonical, normalize_tags
 
 MAX_TASK_ID = 2**63 - 1
 USER_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
@@ -126,9 +149,12 @@ def error_response(error: ApiError) -> Response:
     return json_response(body, error.status, error.headers)
 
 
+SCHEMA_MISMATCH = "The request does not match the schema."
+
+
 def unprocessable(location: list[str | int], message: str) -> ApiError:
     details = [{"location": location, "message": message, "type": "invalid"}]
-    return ApiError(422, "validation_failed", "The request does not match the schema.", details)
+    return ApiError(422, "validation_failed", SCHEMA_MISMATCH, details)
 
 
 NOT_FOUND = ApiError(404, "not_found", "Task not found.")
@@ -173,11 +199,16 @@ def date_time(value: object, location: list[str | int]) -> datetime:
 
 def if_match_versions(request: Request) -> list[int] | None:
     """The versions If-Match allows; None when it allows any (absent, or `*`)."""
-    header = request.headers.get("if-match")
+    return versions_in(request.headers.get("if-match"), ["header", "If-Match"])
+
+
+def versions_in(header: object, location: list[str | int]) -> list[int] | None:
+    """The versions an If-Match (the header, or a batch operation's `if_match`) allows; None
+    when it allows any (absent, or `*`)."""
     if header is None:
         return None
-    if not 1 <= len(header) <= 1024:
-        raise unprocessable(["header", "If-Match"], "must be 1 to 1024 characters")
+    if not isinstance(header, str) or not 1 <= len(header) <= 1024:
+        raise unprocessable(location, "must be 1 to 1024 characters")
     tags = parse_entity_tags(header)
     if tags.any:
         return None
@@ -382,40 +413,67 @@ async def limited_body(request: Request) -> bytes:
 
 async def task_input(request: Request) -> Fields:
     """The fields of a TaskInput body, defaults filled in and tags normalized."""
-    document = await json_body(request)
+    return task_fields(await json_body(request), ["body"])
+
+
+def task_fields(document: Any, location: list[str | int]) -> Fields:
+    """The fields of a TaskInput document found at `location`."""
     if not isinstance(document, dict):
-        raise unprocessable(["body"], "must be an object")
+        raise unprocessable(location, "must be an object")
     unknown = sorted(set(document) - INPUT_FIELDS)
     if unknown:
-        raise unprocessable(["body", unknown[0]], "unknown property")
-    title = document.get("title")
+        raise unprocessable([*location, unknown[0]], "unknown property")
+    title = valid_title(document.get("title"), [*location, "title"])
+    description = valid_description(document.get("description"), [*location, "description"])
+    priority = valid_priority(document.get("priority", "medium"), [*location, "priority"])
+    tags = valid_tags(document.get("tags", []), [*location, "tags"])
+    due_at = document.get("due_at")
+    if due_at is not None:
+        due_at = date_time(due_at, [*location, "due_at"])
+    list_id = document.get("list_id")
+    if list_id is not None:
+        list_id = valid_id(list_id, [*location, "list_id"], "must be a list id")
+    return title, description, priority, tags, due_at, list_id
+
+
+def valid_title(title: object, location: list[str | int]) -> str:
+    """The title, as stored (NFC)."""
     if not isinstance(title, str) or len(title) > 200 or TITLE.fullmatch(title) is None:
-        raise unprocessable(["body", "title"], "must be 1-200 characters, not all whitespace")
-    description = document.get("description")
+        raise unprocessable(location, "must be 1-200 characters, not all whitespace")
+    return canonical(title)
+
+
+def valid_description(description: object, location: list[str | int]) -> str | None:
     if description is not None and (
         not isinstance(description, str)
         or len(description) > 1000
         or DESCRIPTION.fullmatch(description) is None
     ):
-        raise unprocessable(["body", "description"], "must be null or up to 1000 characters")
-    priority = document.get("priority", "medium")
+        raise unprocessable(location, "must be null or up to 1000 characters")
+    return None if description is None else canonical(description)
+
+
+def valid_priority(priority: object, location: list[str | int]) -> str:
     if not isinstance(priority, str) or priority not in PRIORITIES:
-        raise unprocessable(["body", "priority"], "must be low, medium, high or urgent")
-    tags = document.get("tags", [])
+        raise unprocessable(location, "must be low, medium, high or urgent")
+    return priority
+
+
+def valid_tags(tags: object, location: list[str | int]) -> list[str]:
+    """The tags, normalized."""
     if not isinstance(tags, list) or len(tags) > 20:
-        raise unprocessable(["body", "tags"], "must be a list of up to 20 tags")
+        raise unprocessable(location, "must be a list of up to 20 tags")
     for index, tag in enumerate(tags):
         if not isinstance(tag, str) or len(tag) > 100 or TAG_INPUT.fullmatch(tag) is None:
-            raise unprocessable(["body", "tags", index], "must be a tag")
-    due_at = document.get("due_at")
-    if due_at is not None:
-        due_at = date_time(due_at, ["body", "due_at"])
-    list_id = document.get("list_id")
-    if list_id is not None and (
-        isinstance(list_id, bool) or not isinstance(list_id, int) or not 1 <= list_id <= MAX_TASK_ID
-    ):
-        raise unprocessable(["body", "list_id"], "must be a list id")
-    return title, description, priority, normalize_tags(tags), due_at, list_id
+            raise unprocessable([*location, index], "must be a tag")
+    return normalize_tags(tags)
+
+
+def valid_id(value: object, location: list[str | int], message: str) -> int:
+    """A task's or a list's id: a JSON integer from 1 to 2^63-1."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TASK_ID:
+        raise unprocessable(location, message)
+    return value
 
 
 async def completion_input(request: Request) -> bool | None:
@@ -545,42 +603,111 @@ async def toggle_task_completion(request: Request) -> Response:
 
 
 async def move_task(request: Request) -> Response:
-    """The service's move, statement for statement (impl/tasks/repository.py), on one
-    connection: the list locked, the task locked, its neighbours read, then the task placed."""
+    """The service's move on one connection, in one transaction (`moved`)."""
     user_id = await authorized_user(request)
     task = task_id(request)
     versions = if_match_versions(request)
     document = await json_body(request)
-    if not isinstance(document, dict) or set(document) - {"list_id", "after_id", "before_id"}:
-        raise unprocessable(["body"], "must be a TaskMove")
-    if "after_id" in document and "before_id" in document:
-        raise unprocessable(["body", "before_id"], "send after_id or before_id, not both")
-    place = Place(document.get("after_id"), document.get("before_id"))
+    to = move_body(document, ["body"])
+    check_neighbours(to, task)
     async with request.app.state.pool.acquire() as connection, connection.transaction():
-        list_id = document.get("list_id") or await connection.fetchval(LIST_OF, user_id, task)
-        if list_id is None:
-            raise NOT_FOUND
-        if await connection.fetchval(LOCK_LIST, user_id, list_id) is None:
-            raise unprocessable(["body", "list_id"], "no such list")
-        current = await connection.fetchrow(LOCK_TASK, user_id, task)
-        if current is None:
-            raise NOT_FOUND
-        if versions is not None and current["version"] not in versions:
-            raise precondition_failed(current)
-        scope = (user_id, list_id, task)
-        try:
-            lower, upper = await TOP_LEVEL.neighbours(connection, scope, place)
-        except NeighbourMissing as missing:
-            raise unprocessable(["body", missing.field], "no such neighbour") from None
-        if current["list_id"] == list_id and already_there(
-            (current["position"], task), lower, upper
-        ):
-            return tagged(current)
-        key, moved = await TOP_LEVEL.key_between(connection, scope, lower, upper)
-        if moved:
-            await connection.execute(RESPACE, user_id, list_id, list(moved), list(moved.values()))
-        placed = await connection.fetchrow(PLACE, user_id, task, list_id, key, None)
-        return tagged(placed)
+        row, _ = await moved(connection, user_id, task, versions, to)
+    return tagged(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A TaskMove body: the list (None: the task's own) and the place among its siblings."""
+
+    list_id: int | None
+    place: Place
+
+    @property
+    def list_only(self) -> bool:
+        """Whether the body names only a list (the end of it, then)."""
+        return self.list_id is not None and self.place == Place(None, None)
+
+
+def move_body(document: Any, location: list[str | int]) -> Destination:
+    """A TaskMove document."""
+    if not isinstance(document, dict) or set(document) - MOVE_FIELDS:
+        raise unprocessable(location, "must be a TaskMove")
+    ids = {
+        name: valid_id(document[name], [*location, name], f"must be a {noun} id")
+        for name, noun in (("list_id", "list"), ("after_id", "task"), ("before_id", "task"))
+        if name in document
+    }
+    return Destination(ids.get("list_id"), Place(ids.get("after_id"), ids.get("before_id")))
+
+
+def check_neighbours(to: Destination, task: int) -> None:
+    """The service's refusals of a move's neighbours before any statement: both, or itself."""
+    if to.place.after_id is not None and to.place.before_id is not None:
+        raise neighbour_not_there("before_id", "Send after_id or before_id, not both")
+    for name, neighbour in (("after_id", to.place.after_id), ("before_id", to.place.before_id)):
+        if neighbour == task:
+            raise neighbour_not_there(name, "An item is not its own neighbour")
+
+
+def neighbour_not_there(
+    field: str, message: str = "No such neighbour at the new place"
+) -> ApiError:
+    details = [{"location": ["body", field], "message": message, "type": "neighbour"}]
+    return ApiError(422, "validation_failed", SCHEMA_MISMATCH, details)
+
+
+LIST_NOT_HELD = ApiError(
+    422,
+    "validation_failed",
+    SCHEMA_MISMATCH,
+    [{"location": ["body", "list_id"], "message": "No such list", "type": "list_not_found"}],
+)
+
+
+async def moved(
+    connection: asyncpg.Connection,
+    user_id: str,
+    task: int,
+    versions: list[int] | None,
+    to: Destination,
+) -> tuple[asyncpg.Record, bool]:
+    """The service's move (impl/tasks/repository.py's TaskWriter.move, without `parent_id`),
+    statement for statement: the task's list read, its list and the one it goes to locked in
+    one order, the task locked, its neighbours read, then the task placed (its siblings
+    respaced first when the gap is too narrow, its subtree taken along to another list).
+    Returns the task as it is and whether it was written; a refusal raises."""
+    own_list = await connection.fetchval(LIST_OF, user_id, task)
+    if own_list is None:
+        raise NOT_FOUND
+    list_id = to.list_id or own_list
+    for locked in sorted({own_list, list_id}):
+        if await connection.fetchval(LOCK_LIST, user_id, locked) is None:
+            raise LIST_NOT_HELD
+    current = await connection.fetchrow(LOCK_TASK, user_id, task)
+    if current is None:
+        raise NOT_FOUND
+    if versions is not None and current["version"] not in versions:
+        raise precondition_failed(current)
+    stays = current["list_id"] == list_id
+    parent = current["parent_id"] if stays else None
+    order, group = (SUBTASKS, parent) if parent is not None else (TOP_LEVEL, list_id)
+    scope = (user_id, group, task)
+    try:
+        lower, upper = await order.neighbours(connection, scope, to.place)
+    except NeighbourMissing as missing:
+        raise neighbour_not_there(missing.field) from None
+    if stays and already_there((current["position"], task), lower, upper):
+        return current, False
+    key, respaced = await order.key_between(connection, scope, lower, upper)
+    if not stays and parent is None:
+        below = None if lower is None else respaced.get(lower[1], lower[0])
+        key = not_its_own(key, current["position"], below)
+    if respaced:
+        await connection.execute(RESPACE, user_id, list_id, list(respaced), list(respaced.values()))
+    placed = await connection.fetchrow(PLACE, user_id, task, list_id, key, parent)
+    if not stays:
+        await connection.execute(SUBTREE_TO_LIST, user_id, task, list_id)
+    return placed, True
 
 
 async def delete_task(request: Request) -> Response:
@@ -595,6 +722,525 @@ async def delete_task(request: Request) -> Response:
     if current is None:
         raise NOT_FOUND
     raise precondition_failed(current)
+
+
+# --- batches -----------------------------------------------------------------------------------
+
+MAX_BATCH_OPERATIONS = 100
+# Per `op`: the members an operation may have, and those it must.
+BATCH_MEMBERS = {
+    "create": (frozenset({"op", "body"}), ("body",)),
+    "update": (frozenset({"op", "task_id", "if_match", "body"}), ("task_id", "body")),
+    "complete": (frozenset({"op", "task_id", "if_match", "completed"}), ("task_id", "completed")),
+    "move": (frozenset({"op", "task_id", "if_match", "body"}), ("task_id", "body")),
+    "delete": (frozenset({"op", "task_id", "if_match"}), ("task_id",)),
+}
+PATCH_FIELDS = INPUT_FIELDS | {"completed"}
+# The fields a run of updates writes together.
+EDITABLE_FIELDS = frozenset(EDITABLE)
+MOVE_FIELDS = frozenset({"list_id", "after_id", "before_id"})
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOperation:
+    """One operation of a batch, as parsed: what its own request would have carried."""
+
+    op: str
+    task_id: int = 0
+    versions: list[int] | None = None
+    fields: Fields | None = None  # create
+    changes: dict[str, Any] | None = None  # update, complete
+    to: Destination | None = None  # move
+
+    @property
+    def list_named(self) -> int | None:
+        """The list a create or an update writes the task into by its key, if it names one."""
+        if self.fields is not None:
+            return self.fields[5]
+        if self.op == "update" and self.changes is not None:
+            list_id: int | None = self.changes.get("list_id")
+            return list_id
+        return None
+
+
+class BatchRolledBack(Exception):
+    """Ends an atomic batch's transaction (a rollback) with the answer it still gives."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__("rolled back")
+        self.answer = answer
+
+
+async def batch_tasks(request: Request) -> Response:
+    """The service's batch in one transaction: the user's batch turn, the lists the operations
+    write into held, then the operations with the service's statements (`run_batch`). With an
+    Idempotency-Key, the key's statements first and the answer remembered last, as the service
+    does."""
+    user_id = await authorized_user(request)
+    key = idempotency_key(request)
+    document = await json_body(request)
+    atomic, operations = batch_input(document)
+    request_hash = hashlib.sha256(
+        b"batch\n" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    ).digest()
+    state = request.app.state
+    try:
+        async with state.pool.acquire() as connection, connection.transaction():
+            if key is not None:
+                await connection.execute(LOCK_KEY, user_id, key)
+                await connection.execute(FORGET_EXPIRED_KEYS, user_id, state.idempotency_key_ttl)
+                earlier = await connection.fetchrow(FIND_KEY, user_id, key)
+                if earlier is not None:
+                    if earlier["request_hash"] != request_hash:
+                        raise ApiError(
+                            422,
+                            "idempotency_key_reused",
+                            "This Idempotency-Key was used with another request body.",
+                            {"header": "Idempotency-Key"},
+                        )
+                    headers = {"Idempotent-Replayed": "true"}
+                    return json_response(orjson.loads(earlier["response"]), headers=headers)
+            answer = await run_batch(connection, state, user_id, atomic, operations)
+            if key is not None:
+                response = orjson.dumps(answer, option=orjson.OPT_UTC_Z)
+                await connection.execute(REMEMBER_KEY, user_id, key, request_hash, response)
+    except BatchRolledBack as rolled_back:
+        answer = rolled_back.answer
+    return json_response(answer)
+
+
+def batch_input(document: Any) -> tuple[bool, list[BatchOperation]]:
+    """A TaskBatch document: whether it is atomic, and its operations; else the batch's 422."""
+    if not isinstance(document, dict):
+        raise unprocessable(["body"], "must be an object")
+    unknown = sorted(set(document) - {"atomic", "operations"})
+    if unknown:
+        raise unprocessable(["body", unknown[0]], "unknown property")
+    atomic = document.get("atomic", False)
+    if not isinstance(atomic, bool):
+        raise unprocessable(["body", "atomic"], "must be a boolean")
+    operations = document.get("operations")
+    if not isinstance(operations, list) or not 1 <= len(operations) <= MAX_BATCH_OPERATIONS:
+        raise unprocessable(["body", "operations"], "must be a list of 1 to 100 operations")
+    return atomic, [batch_operation(item, index) for index, item in enumerate(operations)]
+
+
+def batch_operation(document: Any, index: int) -> BatchOperation:
+    location: list[str | int] = ["body", "operations", index]
+    if not isinstance(document, dict) or document.get("op") not in BATCH_MEMBERS:
+        raise unprocessable(location, "must be create, update, complete, move or delete")
+    op: str = document["op"]
+    allowed, required = BATCH_MEMBERS[op]
+    location.append(op)
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        raise unprocessable([*location, unknown[0]], "unknown property")
+    for name in required:
+        if name not in document:
+            raise unprocessable([*location, name], "required")
+    if op == "create":
+        return BatchOperation(op, fields=task_fields(document["body"], [*location, "body"]))
+    task = valid_id(document["task_id"], [*location, "task_id"], "must be a task id")
+    versions = versions_in(document.get("if_match"), [*location, "if_match"])
+    match op:
+        case "update":
+            changes = patch_changes(document["body"], [*location, "body"])
+            return BatchOperation(op, task, versions, changes=changes)
+        case "complete":
+            completed = document["completed"]
+            if not isinstance(completed, bool):
+                raise unprocessable([*location, "completed"], "must be a boolean")
+            return BatchOperation(op, task, versions, changes={"completed": completed})
+        case "move":
+            to = move_body(document["body"], [*location, "body"])
+            return BatchOperation(op, task, versions, to=to)
+    return BatchOperation(op, task, versions)
+
+
+def patch_changes(document: Any, location: list[str | int]) -> dict[str, Any]:
+    """A TaskPatch document's changes, as stored (the names of PATCHABLE)."""
+    if not isinstance(document, dict):
+        raise unprocessable(location, "must be an object")
+    unknown = sorted(set(document) - PATCH_FIELDS)
+    if unknown:
+        raise unprocessable([*location, unknown[0]], "unknown property")
+    changes: dict[str, Any] = {}
+    for name, value in document.items():
+        where = [*location, name]
+        match name:
+            case "title":
+                changes[name] = valid_title(value, where)
+            case "description":
+                changes[name] = valid_description(value, where)
+            case "priority":
+                changes[name] = valid_priority(value, where)
+            case "tags":
+                changes[name] = valid_tags(value, where)
+            case "due_at":
+                changes[name] = None if value is None else date_time(value, where)
+            case "completed":
+                if not isinstance(value, bool):
+                    raise unprocessable(where, "must be a boolean")
+                changes[name] = value
+            case "list_id":
+                changes[name] = valid_id(value, where, "must be a list id")
+    return changes
+
+
+async def run_batch(
+    connection: asyncpg.Connection,
+    state: Any,
+    user_id: str,
+    atomic: bool,
+    operations: list[BatchOperation],
+) -> dict[str, Any]:
+    """The operations in order, as the service runs them (impl/tasks/batch.py): a run of
+    consecutive operations of one kind that can be written together in a few statements for
+    all, else one operation at a time. A refused one is its result, and ends an atomic batch
+    (raising BatchRolledBack, which rolls the transaction back)."""
+    await connection.execute(TAKE_BATCH_TURN, user_id)
+    named_lists = {op.list_named for op in operations} - {None}
+    records = await connection.fetch(HOLD_LISTS, user_id, list(named_lists))
+    held = {record["id"] for record in records}
+    results: list[dict[str, Any]] = []
+    while len(results) < len(operations):
+        start = len(results)
+        run = run_from(operations, start)
+        answers = await run_together(connection, state, user_id, run, held)
+        if answers is None:
+            answers = [await attempted(connection, state, user_id, operations[start], held)]
+        for index, answer in enumerate(answers, start):
+            if isinstance(answer, ApiError):
+                results.append(refused(answer, index, operations[index].op))
+                if atomic:
+                    raise BatchRolledBack(rolled_back(results, index, len(operations)))
+            else:
+                results.append(answer)
+    return {"applied": True, "results": results}
+
+
+Answer = dict[str, Any] | ApiError
+
+
+def run_kind(operation: BatchOperation) -> tuple[str, int | None] | None:
+    """What a run of operations written together does; None for one written alone."""
+    match operation.op:
+        case "complete" | "delete" | "create":
+            return operation.op, None
+        case "update" if (
+            operation.changes is not None and set(operation.changes) <= EDITABLE_FIELDS
+        ):
+            return operation.op, None
+        case "move" if operation.to is not None and operation.to.list_only:
+            return operation.op, operation.to.list_id
+    return None
+
+
+def run_from(operations: list[BatchOperation], start: int) -> list[BatchOperation]:
+    """The operations from `start` of one kind, one after another, each of another task."""
+    kind = run_kind(operations[start])
+    if kind is None:
+        return []
+    run: list[BatchOperation] = []
+    seen: set[int] = set()
+    for operation in operations[start:]:
+        if run_kind(operation) != kind or operation.task_id in seen:
+            break
+        run.append(operation)
+        if operation.op != "create":
+            seen.add(operation.task_id)
+    return run
+
+
+async def run_together(
+    connection: asyncpg.Connection,
+    state: Any,
+    user_id: str,
+    run: list[BatchOperation],
+    held: set[int],
+) -> list[Answer] | None:
+    """The answers of a run written together; None when it cannot be (fewer than two, one
+    task under another, a move to a list a task is in already: one at a time then)."""
+    if len(run) < 2:
+        return None
+    if run[0].op == "create":
+        return await create_together(connection, state, user_id, run, held)
+    named = [(operation.task_id, operation.versions) for operation in run]
+    ids = [task for task, _ in named]
+    if run[0].op == "update":
+        changes = [operation.changes or {} for operation in run]
+        columns: list[list[Any]] = []
+        for name in EDITABLE:
+            columns.append([name in change for change in changes])
+            values = [change.get(name) for change in changes]
+            if name == "tags":
+                values = [None if tags is None else orjson.dumps(tags).decode() for tags in values]
+            columns.append(values)
+        rows = await connection.fetch(UPDATE_MANY, user_id, *if_matches(named), *columns)
+        outcomes = await outcomes_of(connection, user_id, ids, {row["id"]: row for row in rows})
+        return [
+            written(outcome, versions)
+            for outcome, (_, versions) in zip(outcomes, named, strict=True)
+        ]
+    if await connection.fetchval(NESTED, user_id, ids):
+        return None
+    match run[0].op:
+        case "complete":
+            completed = [(operation.changes or {})["completed"] for operation in run]
+            rows = await connection.fetch(COMPLETE_MANY, user_id, *if_matches(named), completed)
+            outcomes = await outcomes_of(connection, user_id, ids, {row["id"]: row for row in rows})
+        case "move":
+            to = run[0].to
+            assert to is not None
+            assert to.list_id is not None
+            moved = await move_together(connection, user_id, named, to.list_id)
+            if moved is None:
+                return None
+            outcomes = moved
+        case _:
+            rows = await connection.fetch(DELETE_MANY, user_id, *if_matches(named))
+            gone = dict.fromkeys(row["id"] for row in rows)
+            outcomes = await outcomes_of(connection, user_id, ids, gone)
+            return [deleted(outcome) for outcome in outcomes]
+    return [
+        written(outcome, versions) for outcome, (_, versions) in zip(outcomes, named, strict=True)
+    ]
+
+
+# What a write of several tasks found for each: (written, the task as it is), as for one.
+Outcome = tuple[bool, asyncpg.Record | None]
+
+
+def written(outcome: Outcome, versions: list[int] | None) -> Answer:
+    """The answer for a task a write named: 200 with it, or why it changed nothing (404, 412,
+    or the task as it is)."""
+    was_written, current = outcome
+    if current is None:
+        return NOT_FOUND
+    if not was_written and versions is not None and current["version"] not in versions:
+        return precondition_failed(current)
+    return {"status": 200, "task": dict(current)}
+
+
+def deleted(outcome: Outcome) -> Answer:
+    was_written, current = outcome
+    if was_written:
+        return {"status": 204}
+    return NOT_FOUND if current is None else precondition_failed(current)
+
+
+def if_matches(
+    named: list[tuple[int, list[int] | None]],
+) -> tuple[list[int], list[bool], list[int], list[int]]:
+    """The task ids, whether each allows any version, and the (task, version) pairs allowed."""
+    allowed = [(task, version) for task, versions in named for version in versions or ()]
+    return (
+        [task for task, _ in named],
+        [versions is None for _, versions in named],
+        [task for task, _ in allowed],
+        [version for _, version in allowed],
+    )
+
+
+async def outcomes_of(
+    connection: asyncpg.Connection,
+    user_id: str,
+    ids: list[int],
+    written_rows: dict[int, asyncpg.Record | None],
+) -> list[Outcome]:
+    """The written tasks' outcomes, and the others' as they are, read in one statement."""
+    unwritten = [task for task in ids if task not in written_rows]
+    current = {}
+    if unwritten:
+        current = {row["id"]: row for row in await connection.fetch(GET_MANY, user_id, unwritten)}
+    return [
+        (True, written_rows[task]) if task in written_rows else (False, current.get(task))
+        for task in ids
+    ]
+
+
+async def create_together(
+    connection: asyncpg.Connection,
+    state: Any,
+    user_id: str,
+    run: list[BatchOperation],
+    held: set[int],
+) -> list[Answer]:
+    """New tasks at the top level of their lists, last there in the order given: the user's
+    count locked, each list's last key read, then one INSERT for all that fit under the cap."""
+    prepared: list[Fields | ApiError] = [
+        operation.fields
+        if operation.fields is not None and operation.list_named in (None, *held)
+        else LIST_NOT_HELD
+        for operation in run
+    ]
+    fields = [item for item in prepared if not isinstance(item, ApiError)]
+    count = await connection.fetchval(LOCK_COUNT, user_id)
+    fitting = fields[: max(state.cap - count, 0)]
+    inbox = 0
+    if any(item[5] is None for item in fitting):
+        inbox = await connection.fetchval(INBOX, user_id)
+    lists = [inbox if item[5] is None else item[5] for item in fitting]
+    keys: dict[int, list[str]] = {}
+    for list_id in dict.fromkeys(lists):
+        last, _ = await TOP_LEVEL.neighbours(connection, (user_id, list_id, 0), Place(None, None))
+        after = keys_after(None if last is None else last[0], [""] * lists.count(list_id))
+        keys[list_id] = after[::-1]
+    placed = [keys[list_id].pop() for list_id in lists]
+    rows = await connection.fetch(
+        INSERT_MANY,
+        user_id,
+        [item[0] for item in fitting],
+        [item[1] for item in fitting],
+        [item[2] for item in fitting],
+        [orjson.dumps(item[3]).decode() for item in fitting],
+        [item[4] for item in fitting],
+        lists,
+        placed,
+    )
+    added = {(row["list_id"], row["position"]): row for row in rows}
+    made = iter([added[place] for place in zip(lists, placed, strict=True)])
+    answers: list[Answer] = []
+    for item in prepared:
+        if isinstance(item, ApiError):
+            answers.append(item)
+            continue
+        row = next(made, None)
+        answers.append(
+            task_limit_reached(state.cap) if row is None else {"status": 201, "task": dict(row)}
+        )
+    return answers
+
+
+async def move_together(
+    connection: asyncpg.Connection,
+    user_id: str,
+    named: list[tuple[int, list[int] | None]],
+    list_id: int,
+) -> list[Outcome] | None:
+    """Tasks put last in another list, one after another, their subtrees along: their lists
+    read, those lists locked, the tasks locked, the list's last key read, then all placed in
+    one statement; None, having written nothing, when one is in that list already, or the
+    list is not the user's."""
+    ids = [task for task, _ in named]
+    lists_of = {
+        row["id"]: row["list_id"] for row in await connection.fetch(LISTS_OF_TASKS, user_id, ids)
+    }
+    if list_id in lists_of.values():
+        return None
+    lists = sorted({list_id, *lists_of.values()})
+    locked = {row["id"] for row in await connection.fetch(LOCK_LISTS, user_id, lists)}
+    if list_id not in locked:
+        return None
+    current = {row["id"]: row for row in await connection.fetch(LOCK_TASKS, user_id, ids)}
+    if any(row["list_id"] != lists_of.get(task) for task, row in current.items()):
+        return None
+    moving = [
+        task
+        for task, versions in named
+        if task in current and (versions is None or current[task]["version"] in versions)
+    ]
+    last, _ = await TOP_LEVEL.neighbours(connection, (user_id, list_id, 0), Place(None, None))
+    owns = [current[task]["position"] for task in moving]
+    keys = keys_after(None if last is None else last[0], owns)
+    placed_rows = await connection.fetch(PLACE_MANY, user_id, list_id, moving, keys)
+    placed = {row["id"]: row for row in placed_rows}
+    await connection.execute(SUBTREES_TO_LIST, user_id, moving, list_id)
+    return [(True, placed[task]) if task in placed else (False, current.get(task)) for task in ids]
+
+
+async def attempted(
+    connection: asyncpg.Connection,
+    state: Any,
+    user_id: str,
+    operation: BatchOperation,
+    held: set[int],
+) -> Answer:
+    try:
+        return await run_operation(connection, state, user_id, operation, held)
+    except ApiError as error:
+        return error
+
+
+async def run_operation(
+    connection: asyncpg.Connection,
+    state: Any,
+    user_id: str,
+    operation: BatchOperation,
+    held: set[int],
+) -> dict[str, Any]:
+    """The operation's result, as its own request would answer it; a refusal raises."""
+    if operation.list_named not in (None, *held):
+        raise LIST_NOT_HELD
+    task, versions = operation.task_id, operation.versions
+    if operation.fields is not None:
+        row = await connection.fetchrow(INSERT, user_id, *operation.fields, state.cap, None)
+        if row is None:
+            raise task_limit_reached(state.cap)
+        return {"status": 201, "task": dict(row)}
+    if operation.to is not None:
+        check_neighbours(operation.to, task)
+        row, _ = await moved(connection, user_id, task, versions, operation.to)
+        return {"status": 200, "task": dict(row)}
+    if operation.changes is None:  # delete
+        deleted = await connection.fetchval(DELETE, user_id, task, versions)
+        if deleted == 1:
+            return {"status": 204}
+        current = await connection.fetchrow(GET, user_id, task)
+        if current is None:
+            raise NOT_FOUND
+        raise precondition_failed(current)
+    changes = operation.changes
+    row = None
+    if changes:
+        sql, arguments = update_statement(changes)
+        row = await connection.fetchrow(sql, user_id, task, versions, *arguments)
+        if row is not None and "list_id" in changes:
+            await connection.execute(SUBTREE_TO_LIST, user_id, task, row["list_id"])
+    if row is None:  # nothing written: missing, If-Match failed, or nothing would change
+        row = await connection.fetchrow(GET, user_id, task)
+        if row is None:
+            raise NOT_FOUND
+        if versions is not None and row["version"] not in versions:
+            raise precondition_failed(row)
+    return {"status": 200, "task": dict(row)}
+
+
+def refused(error: ApiError, index: int, op: str) -> dict[str, Any]:
+    """An operation's error as its result; locations in its body put under the operation's."""
+    details = error.details
+    if isinstance(details, list):
+        details = [located(detail, index, op) for detail in details]
+    document = {"error": error.code, "message": error.message, "details": details}
+    return {"status": error.status, "error": document}
+
+
+def located(detail: Any, index: int, op: str) -> Any:
+    location = detail.get("location") if isinstance(detail, dict) else None
+    if not location or location[0] != "body":
+        return detail
+    return {**detail, "location": ["body", "operations", index, op, *location]}
+
+
+def rolled_back(results: list[dict[str, Any]], failed_index: int, count: int) -> dict[str, Any]:
+    """An atomic batch that failed: the failed operation's error, every other one's 424."""
+    not_applied = refused(
+        ApiError(
+            424,
+            "not_applied",
+            f"Not applied: operation {failed_index} of this atomic batch failed.",
+            {"failed_index": failed_index},
+        ),
+        failed_index,
+        "",
+    )
+    return {
+        "applied": False,
+        "results": [
+            results[failed_index] if index == failed_index else not_applied
+            for index in range(count)
+        ],
+    }
 
 
 async def check_liveness(request: Request) -> Response:
@@ -672,6 +1318,7 @@ def create_app() -> Starlette:
     return Starlette(
         routes=[
             path_route(tasks, GET=list_tasks, POST=create_task),
+            path_route(tasks + "/batch", POST=batch_tasks),
             path_route(task, GET=get_task, PUT=replace_task, DELETE=delete_task),
             path_route(task + "/complete", PATCH=toggle_task_completion),
             path_route(task + "/move", POST=move_task),

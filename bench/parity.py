@@ -13,9 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from bench.servers import RunningServer
-from bench.workload import DEEP_CURSORS, LISTED_USERS, LISTS, MOVES, TARGETS, TOKENS, WRITERS
+from bench.workload import (
+    BATCHES,
+    DEEP_CURSORS,
+    LISTED_USERS,
+    LISTS,
+    MOVES,
+    SEQUENCE,
+    TARGETS,
+    TOKENS,
+    WRITERS,
+)
 from tests.support.contract import Contract
 
 # What driver.lua's `filtered` operation asks for.
@@ -44,6 +55,8 @@ class Probe:
     volatile: frozenset[str] = frozenset()
     # Each side's own path, where it differs (a task each side created has its own random id).
     paths: Mapping[str, str] | None = None
+    # Each side's own body, where it differs (for the same reason).
+    bodies: Mapping[str, Any] | None = None
     compared_headers: tuple[str, ...] = COMPARED_HEADERS
 
 
@@ -109,7 +122,8 @@ class ParityCheck:
         path = probe.path if probe.paths is None else probe.paths[side]
         if probe.content is not None:
             return client.request(probe.method, path, headers=headers, content=probe.content)
-        return client.request(probe.method, path, headers=headers, json=probe.body)
+        body = probe.body if probe.bodies is None else probe.bodies[side]
+        return client.request(probe.method, path, headers=headers, json=body)
 
 
 def check_parity(servers: Mapping[str, RunningServer], data_dir: Path) -> int:
@@ -120,11 +134,13 @@ def check_parity(servers: Mapping[str, RunningServer], data_dir: Path) -> int:
     deep = _rows(data_dir / DEEP_CURSORS)
     lists = _rows(data_dir / LISTS)
     moves = _rows(data_dir / MOVES)
+    batches = _rows(data_dir / BATCHES)
     check = ParityCheck(servers, data_dir)
     try:
         _reads(check, listed, writers, targets, deep)
         _manual_order(check, lists, moves)
         _writes(check, writers, targets)
+        _batches(check, batches)
         _errors(check, listed, writers, targets)
     finally:
         check.close()
@@ -271,6 +287,93 @@ def _writes(check: ParityCheck, writers: list[str], targets: list[tuple[str, int
         )
         check.exchange(Probe("delete", "DELETE", path, writer, paths=paths))
         check.exchange(Probe("delete again", "DELETE", path, writer, paths=paths))
+
+
+def batch_probe(row: list[str], label: str = "batch (the benchmark's)") -> Probe:
+    """The benchmark's batch of one user's, its titles set as driver.lua would set them."""
+    user, template = row
+    body = orjson.loads(template.replace(SEQUENCE, "parity"))
+    return Probe(label, "POST", f"/api/{user}/tasks/batch", user, body, volatile=WRITE_TIMES)
+
+
+def _batches(check: ParityCheck, batches: list[list[str]]) -> None:
+    """The benchmark's batch, twice (the second time its titles change nothing); a batch whose
+    operations fail in every way they can, alone and in runs the service writes together; an
+    atomic one that fails; one under an idempotency key. Only the tasks a batch creates are
+    deleted, and every completion is undone: the benchmark's batches find their tasks as they
+    were."""
+    check.exchange(batch_probe(batches[0]))
+    check.exchange(batch_probe(batches[0], "the same batch again (its titles unchanged)"))
+    user, template = batches[1]
+    operations = orjson.loads(template)["operations"]
+    tasks = [operation["task_id"] for operation in operations]
+    path = f"/api/{user}/tasks/batch"
+    missing = 123456789
+    mixed = [
+        {"op": "create", "body": {"title": "Made in a batch", "tags": ["Batch"]}},
+        {"op": "create", "body": {"title": "In no list of theirs", "list_id": 1}},
+        {"op": "create", "body": {"title": "Made in a batch too", "priority": "high"}},
+        {"op": "update", "task_id": missing, "body": {"title": "Nobody's"}},
+        {"op": "update", "task_id": tasks[0], "body": {}},
+        {"op": "update", "task_id": tasks[1], "if_match": '"999999"', "body": {"title": "t"}},
+        {"op": "update", "task_id": tasks[1], "if_match": "*", "body": {"priority": "low"}},
+        {"op": "complete", "task_id": tasks[2], "if_match": '"999999"', "completed": True},
+        {"op": "move", "task_id": tasks[3], "body": {"after_id": missing}},
+        {"op": "move", "task_id": tasks[3], "body": {"before_id": tasks[3]}},
+        {"op": "move", "task_id": tasks[3], "body": {"list_id": 1}},
+        {"op": "move", "task_id": missing, "body": {}},
+        {"op": "move", "task_id": tasks[4], "body": {"before_id": tasks[5]}},
+        {"op": "delete", "task_id": missing},
+        {"op": "delete", "task_id": tasks[6], "if_match": '"999999"'},
+    ]
+    answers = check.exchange_each(
+        Probe(
+            "batch, each kind of refusal",
+            "POST",
+            path,
+            user,
+            {"operations": mixed},
+            volatile=WRITE_TIMES | {"id"},
+        )
+    )
+    created = {
+        side: [answer.json()["results"][index]["task"]["id"] for index in (0, 2)]
+        for side, answer in answers.items()
+    }
+    inbox = answers["ours"].json()["results"][0]["task"]["list_id"]
+    to_inbox = [{"op": "move", "task_id": task, "body": {"list_id": inbox}} for task in tasks[3:5]]
+    check.exchange(
+        Probe(
+            "moves to the list they are in",
+            "POST",
+            path,
+            user,
+            {"operations": to_inbox},
+            volatile=WRITE_TIMES,
+        )
+    )
+    atomic = {
+        "atomic": True,
+        "operations": [
+            {"op": "update", "task_id": tasks[7], "body": {"title": "Rolled back"}},
+            {"op": "complete", "task_id": tasks[9], "completed": True},
+            {"op": "complete", "task_id": tasks[10], "completed": False},
+            {"op": "delete", "task_id": missing},
+            operations[6],
+        ],
+    }
+    check.exchange(Probe("atomic batch, one fails", "POST", path, user, atomic))
+    task = f"/api/{user}/tasks/{tasks[7]}"
+    check.exchange(Probe("a task of the rolled back batch", "GET", task, user))
+    keyed = {"Idempotency-Key": "bench-parity-batch"}
+    deletions = {
+        side: {"operations": [{"op": "delete", "task_id": task_id} for task_id in ids]}
+        for side, ids in created.items()
+    }
+    for label in ("batch with a key", "the same again (replayed)"):
+        check.exchange(Probe(label, "POST", path, user, headers=keyed, bodies=deletions))
+    check.exchange(Probe("the key, another batch", "POST", path, user, atomic, keyed))
+    check.exchange(Probe("malformed batch", "POST", path, user, {"operations": []}))
 
 
 def _errors(

@@ -82,6 +82,61 @@ def scale_text(scale: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def statements_text(statements: dict[str, Any] | None) -> str:
+    """The statements of one benchmark batch on each side, by name."""
+    if not statements or not statements.get("counted"):
+        return "statements per batch: not counted (pg_stat_statements is not loaded)"
+    lines = [f"statements per 20-operation batch (pg_stat_statements), {'ours':>6} {'mirror':>6}"]
+    names = sorted({*statements["ours"]["by_name"], *statements["mirror"]["by_name"]})
+    for name in [*names, "all"]:
+        figures = [
+            side["statements"] if name == "all" else side["by_name"].get(name, 0)
+            for side in (statements["ours"], statements["mirror"])
+        ]
+        lines.append(f"  {name:54} {figures[0]:>6g} {figures[1]:>6g}")
+    return "\n".join(lines)
+
+
+def batch_latency_text(figures: dict[str, Any]) -> str:
+    """Each series' medians, then each batch's median over the single operation's."""
+    lines = [_series_table(figures["series"])]
+    for comparison, ratio in figures["batch_over_single"].items():
+        lines.append(
+            f"{comparison}: p50 {_number(ratio['p50_ms'])}x, p90 {_number(ratio['p90_ms'])}x"
+            f" (target ≤ {figures['target']}x)"
+        )
+    return "\n".join(lines)
+
+
+def large_user_text(figures: dict[str, Any]) -> str:
+    """Each series' medians, then user_large's over the small data set's user's."""
+    lines = [_series_table(figures["series"])]
+    for comparison, ratio in figures["large_over_small"].items():
+        lines.append(
+            f"user_large ÷ small, {comparison}: p50 {_number(ratio['p50_ms'])}x,"
+            f" p90 {_number(ratio['p90_ms'])}x (target ≤ {figures['target']}x)"
+        )
+    return "\n".join(lines)
+
+
+def _series_table(series: dict[str, dict[str, Any]]) -> str:
+    header = f"{'series':36} {'requests':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+    counted = any("database" in figures for figures in series.values())
+    if counted:
+        header += f" {'statements':>10} {'db ms':>7}"
+    lines = [header]
+    for label, figures in series.items():
+        line = (
+            f"{label:36} {figures['requests']:>8} {figures['p50_ms']:>8.2f}"
+            f" {figures['p90_ms']:>8.2f} {figures['p99_ms']:>8.2f}"
+        )
+        if "database" in figures:
+            database = figures["database"]
+            line += f" {database['statements']:>10g} {database['exec_ms']:>7.2f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def memory_text(memory: dict[str, Any]) -> str:
     rss = memory["rss_kib"]
     lines = []

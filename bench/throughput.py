@@ -7,21 +7,35 @@ noise on the machine hits both.
 """
 
 import dataclasses
+import functools
 import signal
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from bench.database import BIG_USER, THROUGHPUT, SeededDatabase, add_delete_pool, seeded_database
 from bench.parity import check_parity
 from bench.servers import SIDES, RunningServer, ServerConfig, spawned_server, wait_until_ready
-from bench.workload import write_deep_cursors, write_delete_pool, write_workload
+from bench.statements import Usage, measured
+from bench.workload import (
+    BATCHES,
+    SEQUENCE,
+    TOKENS,
+    write_deep_cursors,
+    write_delete_pool,
+    write_workload,
+)
 from bench.wrk import Load, LoadError, LoadResult, run_load
 from tests.support.postgres import PostgresServer
 
 # driver.lua's names: the list (page 1 of 50 tasks), the filtered and sorted list, a page from far
 # into a big user's walk (by cursor), a list's first page in the user's own order, then one task
-# at a time (a move: right after another task of its list).
+# at a time (a move: right after another task of its list), then a batch of 20 operations on one
+# user's tasks (6 moves, 6 completions, 8 title changes: workload.bulk_edits).
 OPERATIONS = (
     "list",
     "filtered",
@@ -32,6 +46,7 @@ OPERATIONS = (
     "replace",
     "toggle",
     "move",
+    "batch",
     "delete",
 )
 # Each DELETE needs a task of its own: the pool is the fastest rate seen so far, with margin.
@@ -59,14 +74,20 @@ class Measurement:
     result: LoadResult
 
 
+@dataclass
+class ThroughputResults:
+    measurements: list[Measurement] = dataclasses.field(default_factory=list)
+    # The statements of one benchmark batch on each side, when they could be counted.
+    batch_statements: dict[str, Any] | None = None
+
+
 def measure_throughput(
     postgres: PostgresServer, plan: ThroughputPlan, secret: str, work_dir: Path, log_dir: Path
-) -> list[Measurement]:
-    return [
-        measurement
-        for workers in plan.workers
-        for measurement in _measure_block(postgres, plan, workers, secret, work_dir, log_dir)
-    ]
+) -> ThroughputResults:
+    results = ThroughputResults()
+    for workers in plan.workers:
+        _measure_block(postgres, plan, workers, secret, work_dir, log_dir, results)
+    return results
 
 
 def checked_load(server: RunningServer, data_dir: Path, load: Load, label: str) -> LoadResult:
@@ -91,8 +112,9 @@ def _measure_block(
     secret: str,
     work_dir: Path,
     log_dir: Path,
-) -> list[Measurement]:
-    measurements = []
+    results: ThroughputResults,
+) -> None:
+    measurements = results.measurements
     with ExitStack() as stack:
         databases = {
             side: stack.enter_context(seeded_database(postgres, f"{side}_w{workers}", THROUGHPUT))
@@ -124,6 +146,8 @@ def _measure_block(
             f" parity: the mirror answered {probes} probes as ours did",
             flush=True,
         )
+        if results.batch_statements is None:
+            results.batch_statements = count_batch_statements(servers, databases, data_dir)
         for server in servers.values():
             warmup = Load("mixed", plan.warmup_seconds, plan.connections, plan.threads)
             checked_load(server, data_dir, warmup, f"warm-up ({workers} workers)")
@@ -147,7 +171,36 @@ def _measure_block(
                     fastest[side] = max(fastest[side], result.requests_per_second)
                     _print_progress(workers, round_number, plan.rounds, operation, side, result)
                     measurements.append(Measurement(workers, round_number, operation, side, result))
-    return measurements
+
+
+def count_batch_statements(
+    servers: Mapping[str, RunningServer], databases: Mapping[str, SeededDatabase], data_dir: Path
+) -> dict[str, Any]:
+    """The statements one benchmark batch runs on each side (pg_stat_statements): sent twice to
+    each, the second time counted. Equal on both sides, or the run fails: the mirror runs a
+    batch statement for statement as the service does."""
+    user, template = (data_dir / BATCHES).read_text().splitlines()[2].split("\t")
+    tokens = dict(line.split("\t") for line in (data_dir / TOKENS).read_text().splitlines())
+    usage: dict[str, Usage] = {}
+    path = f"/api/{user}/tasks/batch"
+    headers = {"Authorization": tokens[user], "Content-Type": "application/json"}
+    for side, server in servers.items():
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
+            send = functools.partial(_send_batch, client, path, template)
+            send("warm-up")
+            counted = measured(databases[side].url, functools.partial(send, "counted"))
+        if counted is None:
+            return {"counted": False}
+        usage[side] = counted
+    figures = {side: counted.per_request(1) for side, counted in usage.items()}
+    print(
+        "  statements per 20-operation batch (pg_stat_statements): "
+        + ", ".join(f"{side} {counted.statements}" for side, counted in usage.items()),
+        flush=True,
+    )
+    if usage["ours"].calls != usage["mirror"].calls:
+        raise RuntimeError(f"a batch runs other statements on the two sides: {figures}")
+    return {"counted": True, **figures}
 
 
 def _with_delete_pool(
@@ -167,3 +220,9 @@ def _print_progress(
         f"  p99 {result.p99_ms:7.2f} ms",
         flush=True,
     )
+
+
+def _send_batch(client: httpx.Client, path: str, template: str, sequence: str) -> None:
+    response = client.post(path, content=template.replace(SEQUENCE, f"count.{sequence}"))
+    if response.status_code != 200 or not response.json()["applied"]:
+        raise RuntimeError(f"counting statements: {client.base_url} answered {response.text}")

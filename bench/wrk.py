@@ -30,6 +30,8 @@ class Load:
     deletes: Path | None = None
     quota_per_thread: int = 0
     nonce: str = "0"
+    # Another file of rows for the operation than its own in the data directory.
+    rows: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class LoadResult:
     requests: int
     duration_seconds: float
     p50_ms: float
+    p90_ms: float
     p99_ms: float
     max_ms: float
     socket_errors: dict[str, int]
@@ -57,6 +60,7 @@ class LoadResult:
             "requests": self.requests,
             "requests_per_second": round(self.requests_per_second, 1),
             "p50_ms": round(self.p50_ms, 3),
+            "p90_ms": round(self.p90_ms, 3),
             "p99_ms": round(self.p99_ms, 3),
             "errors": self.errors,
         }
@@ -97,6 +101,8 @@ def run_load(base_url: str, data_dir: Path, load: Load) -> LoadResult:
         options.append(f"quota={load.quota_per_thread}")
     if load.deletes is not None:
         options.append(f"deletes={load.deletes}")
+    if load.rows is not None:
+        options.append(f"rows={load.rows}")
     command = [
         wrk_executable(),
         f"--threads={load.threads}",
@@ -140,6 +146,7 @@ def _parse(lines: list[str], stderr: str, exit_code: int) -> LoadResult:
         requests=figures["requests"],
         duration_seconds=figures["duration_us"] / 1e6,
         p50_ms=figures["p50_us"] / 1000,
+        p90_ms=figures["p90_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         max_ms=figures["max_us"] / 1000,
         socket_errors=figures["socket_errors"],

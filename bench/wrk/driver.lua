@@ -1,9 +1,10 @@
 -- One operation of the task API for wrk, spread over many users, each with its own token.
 --
 -- wrk ... -s driver.lua <url> -- op=<operation> data=<dir> threads=<n> [quota=<n>] [deletes=<file>]
---                                [nonce=<text>]
+--                                [nonce=<text>] [rows=<file>]
 --
--- Each thread walks its own share of the operation's rows (every `threads`-th, from its index).
+-- Each thread walks its own share of the operation's rows (every `threads`-th, from its index);
+-- `rows` names another file of rows for the operation than its own in `data`.
 -- Any answer but the operation's success status is counted by status; delete rows are never
 -- reused (a second DELETE would be a 404), so running out stops the thread and is reported.
 -- With a quota, a thread stops after that many answers and prints QUOTA_REACHED. The nonce goes
@@ -62,6 +63,17 @@ local operations = {
    manual = {rows = "lists.tsv", ok = {[200] = true}, build = function(row)
       return "GET", "/api/" .. row[1] .. "/tasks?sort=manual&list_id=" .. row[2]
    end},
+   -- {user id, batch}: the operations of a batch, as JSON, in which @SEQ@ stands for the nonce
+   -- and the request's sequence number (so that a title it sets is always a new one).
+   batch = {rows = "batches.tsv", ok = {[200] = true}, build = function(row, sequence)
+      return "POST", "/api/" .. row[1] .. "/tasks/batch",
+         (string.gsub(row[2], "@SEQ@", nonce .. "." .. sequence))
+   end},
+   -- {user id, task id, true or false}: the task completed or reopened.
+   complete = {rows = "completions.tsv", ok = {[200] = true}, build = function(row)
+      return "PATCH", "/api/" .. row[1] .. "/tasks/" .. row[2] .. "/complete",
+         '{"completed": ' .. row[3] .. '}'
+   end},
    -- {user id, task id, neighbour id}: the task right after the neighbour, in their list.
    move = {rows = "moves.tsv", ok = {[200] = true}, build = function(row)
       return "POST", "/api/" .. row[1] .. "/tasks/" .. row[2] .. "/move",
@@ -119,7 +131,8 @@ function init(args)
       for status in pairs(operation.ok) do
          ok_statuses[status] = true
       end
-      rows[name] = read_rows(operation.rows and options.data .. "/" .. operation.rows or options.deletes)
+      local path = operation.rows and options.data .. "/" .. operation.rows or options.deletes
+      rows[name] = read_rows(options.rows or path)
       cursors[name] = index
    end
 end
@@ -176,11 +189,12 @@ function done(summary, latency, requests)
    end
    local errors = summary.errors
    io.write(string.format(
-      'RESULT {"requests": %d, "duration_us": %d, "p50_us": %.0f, "p99_us": %.0f, ' ..
+      'RESULT {"requests": %d, "duration_us": %d, "p50_us": %.0f, "p90_us": %.0f, "p99_us": %.0f, ' ..
       '"max_us": %.0f, "socket_errors": {"connect": %d, "read": %d, "write": %d, ' ..
       '"timeout": %d}, "http_errors": %d, "unexpected": %d, "unexpected_statuses": {%s}, ' ..
       '"exhausted": %s}\n',
-      summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+      summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+      latency:percentile(99),
       latency.max, errors.connect, errors.read, errors.write, errors.timeout, errors.status,
       total, table.concat(status_fields, ", "), tostring(ran_out)))
 end
