@@ -9,7 +9,7 @@ one statement for the run (impl/tasks/many.py), and answered as one at a time wo
 
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from pydantic import MISSING
@@ -27,8 +27,10 @@ from generated.models import (
 from impl.errors import ApiError, ErrorCode
 from impl.idempotency import IdempotencyKeyReused, KeyedRequest
 from impl.json import dumps
+from impl.moves import NeighbourNotThere, neighbours
+from impl.ordering import NeighbourMissing
 from impl.tasks.many import EDITABLE, Named
-from impl.tasks.repository import NewFields, TaskRepository, TaskWriter
+from impl.tasks.repository import Beside, NewFields, TaskRepository, TaskWriter
 from impl.tasks.service import (
     TASKS,
     ListNotHeld,
@@ -41,6 +43,8 @@ from impl.tasks.service import (
 from impl.versioned import Outcome, allowed_versions, precondition_failed
 
 Operation = BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete
+# The kind of a run of moves each right after or before a neighbour in the task's own order.
+BESIDE = "beside"
 
 
 class NotApplied(ApiError):
@@ -145,6 +149,36 @@ class TaskBatchService:
             for item in prepared
         ]
 
+    async def _move_all_beside(
+        self, writer: TaskWriter, run: list[Operation]
+    ) -> list[TaskBatchOperationResult | ApiError] | None:
+        prepared: list[Beside | ApiError] = []
+        for operation in run:
+            assert isinstance(operation, BatchMove)
+            try:
+                after, before = neighbours(operation.body, operation.task_id)
+            except ApiError as error:
+                prepared.append(error)
+                continue
+            named = Named(operation.task_id, _versions(operation))
+            prepared.append(Beside(named, cast(int, after or before), after is not None))
+        valid = [item for item in prepared if isinstance(item, Beside)]
+        moved = await writer.move_all_beside(self._owner_id, valid)
+        if moved is None:
+            return None
+        outcomes = iter(moved)
+        answers: list[TaskBatchOperationResult | ApiError] = []
+        for item in prepared:
+            if isinstance(item, ApiError):
+                answers.append(item)
+                continue
+            outcome = next(outcomes)
+            if isinstance(outcome, NeighbourMissing):
+                answers.append(NeighbourNotThere(outcome.field))
+            else:
+                answers.append(_answered(_written, outcome, item.task))
+        return answers
+
     async def _apply_as_one(
         self, writer: TaskWriter, run: list[Operation], held: set[int]
     ) -> list[TaskBatchOperationResult | ApiError] | None:
@@ -157,6 +191,8 @@ class TaskBatchService:
             return await self._create_all(writer, run, held)
         if isinstance(run[0], BatchUpdate):
             return await self._update_all(writer, run)
+        if _kind(run[0]) == ("move", BESIDE):
+            return await self._move_all_beside(writer, run)
         named = [Named(operation.task_id, _versions(operation)) for operation in _acting(run)]
         if await writer.nested(self._owner_id, [task.task_id for task in named]):
             return None
@@ -209,8 +245,8 @@ def _deleted(outcome: Outcome[Task]) -> TaskBatchOperationResult:
 def _run_from(operations: list[Operation], start: int) -> list[Operation]:
     """The operations from `start` that can be written together, one after another:
     creations at the top level, changes of fields other than the list and the completion,
-    completions, deletions, or moves to the end of one list (nothing else in their bodies),
-    each of another task."""
+    completions, deletions, moves to the end of one list, or moves beside a neighbour in the
+    task's own order (nothing else in their bodies), each of another task."""
     first = operations[start]
     if _kind(first) is None:
         return []
@@ -226,7 +262,7 @@ def _run_from(operations: list[Operation], start: int) -> list[Operation]:
     return run
 
 
-def _kind(operation: Operation) -> tuple[str, int | None] | None:
+def _kind(operation: Operation) -> tuple[str, int | str | None] | None:
     """What a run of operations written together does; None for one that is written alone."""
     match operation:
         case BatchComplete() | BatchDelete():
@@ -239,6 +275,8 @@ def _kind(operation: Operation) -> tuple[str, int | None] | None:
             body.list_id, int
         ):
             return operation.op, body.list_id
+        case BatchMove(body=body) if body.model_fields_set in ({"after_id"}, {"before_id"}):
+            return operation.op, BESIDE
     return None
 
 

@@ -208,6 +208,54 @@ UPDATE_MANY = named(
     RETURNING {_QUALIFIED_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
+# Moves of tasks beside a neighbour in their own order. Where each named neighbour ($2) is, and
+# up to $3 of its siblings on each side: enough to know, after the run's moves before it, what
+# lies next to it (each earlier move takes one sibling away from a side at most).
+SIBLINGS_AROUND = named(
+    "read_siblings_around_tasks",
+    """
+    SELECT around.anchor, around.list_id, around.parent_id, sibling.side, sibling.id,
+           sibling.position
+    FROM (
+        SELECT named.anchor, task.list_id, task.parent_id, task.position, task.id
+        FROM unnest($2::bigint[]) AS named (anchor)
+        JOIN tasks AS task ON task.user_id = $1 AND task.id = named.anchor
+    ) AS around
+    CROSS JOIN LATERAL (
+        SELECT 0 AS side, around.id, around.position
+        UNION ALL (
+            SELECT 1, id, position FROM tasks
+            WHERE user_id = $1 AND list_id = around.list_id AND parent_id IS NULL
+              AND around.parent_id IS NULL AND (position, id) > (around.position, around.id)
+            ORDER BY position, id LIMIT $3
+        ) UNION ALL (
+            SELECT -1, id, position FROM tasks
+            WHERE user_id = $1 AND list_id = around.list_id AND parent_id IS NULL
+              AND around.parent_id IS NULL AND (position, id) < (around.position, around.id)
+            ORDER BY position DESC, id DESC LIMIT $3
+        ) UNION ALL (
+            SELECT 1, id, position FROM tasks
+            WHERE user_id = $1 AND parent_id = around.parent_id
+              AND (position, id) > (around.position, around.id)
+            ORDER BY position, id LIMIT $3
+        ) UNION ALL (
+            SELECT -1, id, position FROM tasks
+            WHERE user_id = $1 AND parent_id = around.parent_id
+              AND (position, id) < (around.position, around.id)
+            ORDER BY position DESC, id DESC LIMIT $3
+        )
+    ) AS sibling
+""",
+)
+REPLACE_MANY = named(
+    "reposition_tasks",
+    f"""
+    UPDATE tasks SET position = placed.key, {STAMP}
+    FROM unnest($2::bigint[], $3::text[]) AS placed (task, key)
+    WHERE tasks.user_id = $1 AND tasks.id = placed.task
+    RETURNING {_QUALIFIED_COLUMNS}
+""",  # noqa: S608 (fixed fragments)
+)
 GET_MANY = named(
     "get_tasks",
     f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[])",  # noqa: S608 (fixed columns)

@@ -26,8 +26,8 @@ from impl.db.ids import drawing_ids_again
 from impl.db.pool import Database
 from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
 from impl.observability.naming import named
-from impl.ordering import Place, already_there, sibling_order
-from impl.positions import keys_after, not_its_own
+from impl.ordering import NeighbourMissing, Place, Sibling, already_there, sibling_order
+from impl.positions import keys_after, not_its_own, place_between
 from impl.tasks import many
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.many import Named
@@ -569,6 +569,77 @@ class TaskWriter:
             for task in tasks
         ]
 
+    async def move_all_beside(
+        self, user_id: str, moves: Sequence["Beside"]
+    ) -> list[Outcome[Task] | NeighbourMissing] | None:
+        """Each task put right after or before its neighbour in its own order, one after
+        another, in a few statements for all (the order around each neighbour read once, the
+        moves played on it, the new keys written at once); an outcome each, or the neighbour
+        missing, as one move at a time would give them. None, having written nothing, when the
+        order read does not reach far enough or a gap would need respacing (move them one at a
+        time then)."""
+        connection = self._connection
+        task_ids = [move.task.task_id for move in moves]
+        lists_of = {
+            record["id"]: record["list_id"]
+            for record in await connection.fetch(many.LISTS_OF_TASKS, user_id, task_ids)
+        }
+        await connection.fetch(many.LOCK_LISTS, user_id, sorted(set(lists_of.values())))
+        current = {
+            record["id"]: cast(Task, dict(record))
+            for record in await connection.fetch(many.LOCK_TASKS, user_id, task_ids)
+        }
+        if any(task["list_id"] != lists_of.get(task["id"]) for task in current.values()):
+            return None
+        reach = len(moves) + 1
+        anchors = sorted({move.neighbour for move in moves})
+        order = _KnownOrder(
+            await connection.fetch(many.SIBLINGS_AROUND, user_id, anchors, reach), reach
+        )
+        for held in current.values():
+            order.add(_group(held), held["id"], held["position"])
+        outcomes: list[Outcome[Task] | NeighbourMissing | str] = []
+        for move in moves:
+            task = current.get(move.task.task_id)
+            versions = move.task.versions
+            if task is None or (versions is not None and task["version"] not in versions):
+                outcomes.append(Outcome(written=False, current=task))
+                continue
+            group = _group(task)
+            if order.group_of(move.neighbour) != group:
+                outcomes.append(NeighbourMissing(move.field))
+                continue
+            sides = order.beside(group, move.neighbour, task["id"], move.after)
+            if sides is None:
+                return None
+            lower, upper = sides
+            if already_there((task["position"], task["id"]), lower, upper):
+                outcomes.append(Outcome(written=False, current=task))
+                continue
+            neighbours = [sibling for sibling in (lower, upper) if sibling is not None]
+            key, respaced = place_between(neighbours, 1 if lower is not None else 0)
+            if respaced:
+                return None
+            order.add(group, task["id"], key)
+            outcomes.append(key)
+        placed_keys = {
+            move.task.task_id: outcome
+            for move, outcome in zip(moves, outcomes, strict=True)
+            if isinstance(outcome, str)
+        }
+        placed = {
+            record["id"]: cast(Task, dict(record))
+            for record in await connection.fetch(
+                many.REPLACE_MANY, user_id, list(placed_keys), list(placed_keys.values())
+            )
+        }
+        return [
+            Outcome(written=True, current=placed[move.task.task_id])
+            if isinstance(outcome, str)
+            else outcome
+            for move, outcome in zip(moves, outcomes, strict=True)
+        ]
+
     async def hold_lists(self, user_id: str, list_ids: Collection[int]) -> set[int]:
         """Which of `list_ids` the user holds, each kept from being deleted until the caller's
         transaction ends, so that writes into them cannot fail on the list's key."""
@@ -675,6 +746,72 @@ class TaskWriter:
             if list_id != current["list_id"]:
                 await connection.execute(SUBTREE_TO_LIST, user_id, task_id, list_id)
             return Outcome(written=True, current=_task(placed))
+
+
+@dataclass(frozen=True, slots=True)
+class Beside:
+    """A move of a task right after (`after`) or before its neighbour, in its own order."""
+
+    task: Named
+    neighbour: int
+    after: bool
+
+    @property
+    def field(self) -> str:
+        return "after_id" if self.after else "before_id"
+
+
+Group = tuple[int, int | None]
+
+
+def _group(task: Task) -> Group:
+    """Whose siblings a task is among: its list's top level, or its parent's subtasks."""
+    return task["list_id"], task["parent_id"]
+
+
+class _KnownOrder:
+    """What a run of moves knows of its tasks' orders: around each neighbour, up to `reach`
+    siblings a side (SIBLINGS_AROUND); where a side came back short, the order's end there."""
+
+    def __init__(self, records: Sequence[asyncpg.Record], reach: int) -> None:
+        self._keys: dict[Group, dict[int, str]] = {}
+        self._groups: dict[int, Group] = {}
+        self._ends: set[tuple[Group, int]] = set()
+        counts: dict[tuple[int, int], int] = {}
+        for record in records:
+            group = (record["list_id"], record["parent_id"])
+            self._groups[record["anchor"]] = group
+            self.add(group, record["id"], record["position"])
+            read = (record["anchor"], record["side"])
+            counts[read] = counts.get(read, 0) + 1
+        for anchor, group in self._groups.items():
+            for side in (1, -1):
+                if counts.get((anchor, side), 0) < reach:
+                    self._ends.add((group, side))
+
+    def add(self, group: Group, task_id: int, key: str) -> None:
+        self._keys.setdefault(group, {})[task_id] = key
+
+    def group_of(self, task_id: int) -> Group | None:
+        return self._groups.get(task_id)
+
+    def beside(
+        self, group: Group, neighbour: int, moved: int, after: bool
+    ) -> tuple[Sibling | None, Sibling | None] | None:
+        """The siblings `moved` goes between, right after (or before) `neighbour`; None when
+        what is known does not tell."""
+        keys = self._keys[group]
+        siblings = sorted((key, task_id) for task_id, key in keys.items() if task_id != moved)
+        at = siblings.index((keys[neighbour], neighbour))
+        if after:
+            upper = siblings[at + 1] if at + 1 < len(siblings) else None
+            if upper is None and (group, 1) not in self._ends:
+                return None
+            return siblings[at], upper
+        lower = siblings[at - 1] if at > 0 else None
+        if lower is None and (group, -1) not in self._ends:
+            return None
+        return lower, siblings[at]
 
 
 class _Discarded(Exception):

@@ -1,9 +1,11 @@
 """Batches (`POST /tasks/batch`): up to 100 operations in one request and one transaction, one
 result each; atomic or not; an idempotency key for the whole batch."""
 
+import random
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Api, User
 from tests.support.lists import create_list, inbox_of, tasks_in
@@ -603,3 +605,80 @@ def test_consecutive_field_changes_answer_each_as_one_at_a_time_would(
     assert read_task(api, alice, stale["id"])["title"] == "Edited"
     found = api.request("GET", f"{alice.tasks_path}?q=1st", token=alice.token).json()["items"]
     assert [task["id"] for task in found] == [first["id"]]
+
+
+def twin_tasks(api: Api, user: User, titles: list[str]) -> dict[str, dict[str, Any]]:
+    """Tasks of one list in this order, the last three under the first: by title."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for title in titles[:-3]:
+        tasks[title] = create_task(api, user, title=title)
+    for title in titles[-3:]:
+        tasks[title] = create_task(api, user, title=title, parent_id=tasks[titles[0]]["id"])
+    return tasks
+
+
+def shown_order(api: Api, user: User, tasks: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """The top level's titles in order, then the first task's subtasks'."""
+    by_id = {task["id"]: title for title, task in tasks.items()}
+    first = next(iter(tasks.values()))
+    orders = []
+    for query in (f"list_id={first['list_id']}&top_level=true", f"parent_id={first['id']}"):
+        path = f"{user.tasks_path}?{query}&sort=manual&limit=100"
+        items = api.request("GET", path, token=user.token).json()["items"]
+        orders.append([by_id[item["id"]] for item in items])
+    return orders
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_consecutive_moves_beside_neighbours_end_as_one_at_a_time_would(
+    api: Api, alice: User, bob: User, seed: int
+) -> None:
+    # given: the same tasks for both users
+    titles = [f"t{n}" for n in range(12)] + ["s1", "s2", "s3"]
+    theirs = {user.id: twin_tasks(api, user, titles) for user in (alice, bob)}
+    draw = random.Random(seed)  # noqa: S311 (a fixed plan, not a secret)
+    plan = []
+    for _ in range(30):
+        moved, neighbour = draw.sample(titles, 2)
+        neighbour = "gone" if draw.random() < 0.05 else neighbour
+        side = draw.choice(["after_id", "before_id"])
+        plan.append((moved, side, neighbour, draw.random() < 0.1))
+
+    def operations(user: User) -> list[Operation]:
+        tasks = theirs[user.id]
+        return [
+            {
+                "op": "move",
+                "task_id": tasks[moved]["id"],
+                "body": {side: tasks[neighbour]["id"] if neighbour != "gone" else 987654321},
+                **({"if_match": '"77"'} if stale else {}),
+            }
+            for moved, side, neighbour, stale in plan
+        ]
+
+    # when: alice's in one batch, bob's one at a time (a task named twice splits the runs
+    # the same way on both sides, so the comparison is of the runs written together)
+    answer = batch(api, alice, operations(alice))
+    one_at_a_time = []
+    for operation in operations(bob):
+        headers = {"If-Match": operation["if_match"]} if "if_match" in operation else None
+        response = api.request(
+            "POST",
+            f"{bob.task_path(operation['task_id'])}/move",
+            token=bob.token,
+            json=operation["body"],
+            headers=headers,
+        )
+        one_at_a_time.append(response)
+
+    # then
+    assert statuses(answer) == [response.status_code for response in one_at_a_time]
+    for result, response in zip(answer["results"], one_at_a_time, strict=True):
+        if "task" in result:
+            mine, bobs = result["task"], response.json()
+            assert (mine["title"], mine["position"], mine["version"]) == (
+                bobs["title"],
+                bobs["position"],
+                bobs["version"],
+            )
+    assert shown_order(api, alice, theirs[alice.id]) == shown_order(api, bob, theirs[bob.id])
