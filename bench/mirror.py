@@ -38,7 +38,7 @@ from impl.auth.configured import configured_authenticator
 from impl.errors import Unauthorized
 from impl.idempotency import FIND_KEY, FORGET_EXPIRED_KEYS, LOCK_KEY, REMEMBER_KEY
 from impl.ordering import NeighbourMissing, Place, already_there
-from impl.positions import keys_after, not_its_own
+from impl.positions import keys_after, not_its_own, place_between
 from impl.runtime import tune_garbage_collector
 from impl.settings import Settings
 from impl.signing import TokenSigner
@@ -56,8 +56,13 @@ from impl.tasks.many import (
     LOCK_TASKS,
     NESTED,
     PLACE_MANY,
+    REPLACE_MANY,
+    SIBLINGS_AROUND,
     SUBTREES_TO_LIST,
     UPDATE_MANY,
+    Beside,
+    KnownOrder,
+    Named,
 )
 from impl.tasks.queries import list_statement
 from impl.tasks.repository import (
@@ -627,6 +632,12 @@ class Destination:
         """Whether the body names only a list (the end of it, then)."""
         return self.list_id is not None and self.place == Place(None, None)
 
+    @property
+    def beside_only(self) -> bool:
+        """Whether the body names only a neighbour, after or before it (not both)."""
+        after, before = self.place.after_id, self.place.before_id
+        return self.list_id is None and (after is None) != (before is None)
+
 
 def move_body(document: Any, location: list[str | int]) -> Destination:
     """A TaskMove document."""
@@ -920,9 +931,11 @@ async def run_batch(
 
 
 Answer = dict[str, Any] | ApiError
+# The kind of a run of moves each beside a neighbour in the task's own order.
+BESIDE = "beside"
 
 
-def run_kind(operation: BatchOperation) -> tuple[str, int | None] | None:
+def run_kind(operation: BatchOperation) -> tuple[str, int | str | None] | None:
     """What a run of operations written together does; None for one written alone."""
     match operation.op:
         case "complete" | "delete" | "create":
@@ -933,6 +946,8 @@ def run_kind(operation: BatchOperation) -> tuple[str, int | None] | None:
             return operation.op, None
         case "move" if operation.to is not None and operation.to.list_only:
             return operation.op, operation.to.list_id
+        case "move" if operation.to is not None and operation.to.beside_only:
+            return operation.op, BESIDE
     return None
 
 
@@ -965,6 +980,8 @@ async def run_together(
         return None
     if run[0].op == "create":
         return await create_together(connection, state, user_id, run, held)
+    if run_kind(run[0]) == ("move", BESIDE):
+        return await beside_together(connection, user_id, run)
     named = [(operation.task_id, operation.versions) for operation in run]
     ids = [task for task, _ in named]
     if run[0].op == "update":
@@ -1147,6 +1164,84 @@ async def move_together(
     placed = {row["id"]: row for row in placed_rows}
     await connection.execute(SUBTREES_TO_LIST, user_id, moving, list_id)
     return [(True, placed[task]) if task in placed else (False, current.get(task)) for task in ids]
+
+
+async def beside_together(
+    connection: asyncpg.Connection, user_id: str, run: list[BatchOperation]
+) -> list[Answer] | None:
+    """Tasks put right after or before a neighbour in their own order, one after another: their
+    lists read, those lists locked, the tasks locked, the order around each neighbour read,
+    the moves played on it, then all new keys written in one statement; None, having written
+    nothing, when what was read does not tell, or a gap would need respacing."""
+    prepared: list[Beside | ApiError] = []
+    for operation in run:
+        assert operation.to is not None
+        try:
+            check_neighbours(operation.to, operation.task_id)
+        except ApiError as error:
+            prepared.append(error)
+            continue
+        after, before = operation.to.place.after_id, operation.to.place.before_id
+        named = Named(operation.task_id, operation.versions)
+        prepared.append(Beside(named, after or before or 0, after is not None))
+    moves = [item for item in prepared if isinstance(item, Beside)]
+    ids = [move.task.task_id for move in moves]
+    lists_of = {
+        row["id"]: row["list_id"] for row in await connection.fetch(LISTS_OF_TASKS, user_id, ids)
+    }
+    await connection.fetch(LOCK_LISTS, user_id, sorted(set(lists_of.values())))
+    current = {row["id"]: row for row in await connection.fetch(LOCK_TASKS, user_id, ids)}
+    if any(row["list_id"] != lists_of.get(task) for task, row in current.items()):
+        return None
+    reach = len(moves) + 1
+    anchors = sorted({move.neighbour for move in moves})
+    rows = await connection.fetch(SIBLINGS_AROUND, user_id, anchors, reach)
+    order = KnownOrder(rows, reach)
+    for row in current.values():
+        order.add((row["list_id"], row["parent_id"]), row["id"], row["position"])
+    keys: dict[int, str] = {}
+    answers: list[Answer | str] = []
+    for item in prepared:
+        if isinstance(item, ApiError):
+            answers.append(item)
+            continue
+        row = current.get(item.task.task_id)
+        versions = item.task.versions
+        if row is None:
+            answers.append(NOT_FOUND)
+            continue
+        if versions is not None and row["version"] not in versions:
+            answers.append(precondition_failed(row))
+            continue
+        group = (row["list_id"], row["parent_id"])
+        if order.group_of(item.neighbour) != group:
+            answers.append(neighbour_not_there(item.field))
+            continue
+        sides = order.beside(group, item.neighbour, row["id"], item.after)
+        if sides is None:
+            return None
+        lower, upper = sides
+        if already_there((row["position"], row["id"]), lower, upper):
+            answers.append({"status": 200, "task": dict(row)})
+            continue
+        neighbours = [sibling for sibling in (lower, upper) if sibling is not None]
+        key, respaced = place_between(neighbours, 1 if lower is not None else 0)
+        if respaced:
+            return None
+        order.add(group, row["id"], key)
+        keys[row["id"]] = key
+        answers.append(key)
+    placed = {
+        row["id"]: row
+        for row in await connection.fetch(REPLACE_MANY, user_id, list(keys), list(keys.values()))
+    }
+    results: list[Answer] = []
+    for item, answer in zip(prepared, answers, strict=True):
+        if isinstance(answer, str) and isinstance(item, Beside):
+            results.append({"status": 200, "task": dict(placed[item.task.task_id])})
+        elif not isinstance(answer, str):
+            results.append(answer)
+    return results
 
 
 async def attempted(

@@ -29,8 +29,8 @@ from impl.idempotency import IdempotencyKeyReused, KeyedRequest
 from impl.json import dumps
 from impl.moves import NeighbourNotThere, neighbours
 from impl.ordering import NeighbourMissing
-from impl.tasks.many import EDITABLE, Named
-from impl.tasks.repository import Beside, NewFields, TaskRepository, TaskWriter
+from impl.tasks.many import EDITABLE, Beside, Named
+from impl.tasks.repository import NewFields, TaskRepository, TaskWriter
 from impl.tasks.service import (
     TASKS,
     ListNotHeld,

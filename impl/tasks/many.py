@@ -18,6 +18,7 @@ import orjson
 
 from generated.documents import Task
 from impl.observability.naming import named
+from impl.ordering import Sibling
 from impl.tasks.queries import TASK_COLUMNS
 from impl.tasks.stamps import STAMP, completion_stamp
 from impl.tasks.subtasks import spreading_completion
@@ -37,28 +38,30 @@ NESTED = named(
     SELECT EXISTS (SELECT FROM above WHERE id = ANY($2::bigint[]))
 """,
 )
-# The tasks (of $2) whose If-Match allows the version they are at.
-_ALLOWED = """EXISTS (
-        SELECT FROM unnest($2::bigint[], $3::boolean[]) AS named_task (id, any_version)
-        WHERE named_task.id = tasks.id AND (
-            named_task.any_version
-            OR (tasks.id, tasks.version) IN (SELECT * FROM unnest($4::bigint[], $5::bigint[]))
-        )
-    )"""
+_QUALIFIED_COLUMNS = ", ".join(f"tasks.{column.strip()}" for column in TASK_COLUMNS.split(","))
+
+
+def _allowed(named: str) -> str:
+    """Whether a task's If-Match allows the version it is at: `named` is its row of the ids
+    ($2) joined with whether each allows any version ($3); the (task, version) pairs allowed
+    ($4, $5) are read once for all rows."""
+    pairs = "SELECT * FROM unnest($4::bigint[], $5::bigint[])"
+    return f"({named}.any_version OR (tasks.id, tasks.version) IN ({pairs}))"
+
+
 # $6: the state each task of $2 is to be in. Only a task that is not in it yet is written: it
 # changes to the other state.
 COMPLETE_MANY = named(
     "complete_tasks",
     spreading_completion(
         f"""
-        UPDATE tasks SET completed = NOT completed,
+        UPDATE tasks SET completed = NOT tasks.completed,
             {completion_stamp("NOT tasks.completed")}
-        WHERE user_id = $1 AND id = ANY($2::bigint[]) AND {_ALLOWED}
-          AND EXISTS (
-              SELECT FROM unnest($2::bigint[], $6::boolean[]) AS wanted (id, completed)
-              WHERE wanted.id = tasks.id AND wanted.completed <> tasks.completed
-          )
-        RETURNING {TASK_COLUMNS}""",  # noqa: S608 (fixed fragments)
+        FROM unnest($2::bigint[], $3::boolean[], $6::boolean[])
+             AS wanted (id, any_version, completed)
+        WHERE tasks.user_id = $1 AND tasks.id = wanted.id AND {_allowed("wanted")}
+          AND wanted.completed <> tasks.completed
+        RETURNING {_QUALIFIED_COLUMNS}""",  # noqa: S608 (fixed fragments)
         TASK_COLUMNS,
     ),
 )
@@ -84,7 +87,10 @@ DELETE_MANY = named(
     "delete_tasks",
     f"""
     WITH RECURSIVE doomed (id) AS (
-        SELECT id FROM tasks WHERE user_id = $1 AND id = ANY($2::bigint[]) AND {_ALLOWED}
+        SELECT tasks.id
+        FROM tasks JOIN unnest($2::bigint[], $3::boolean[]) AS named (id, any_version)
+            ON tasks.id = named.id
+        WHERE tasks.user_id = $1 AND {_allowed("named")}
         {DOOMED_SUBTREES}
     SELECT id FROM gone WHERE id = ANY($2::bigint[])
 """,  # noqa: S608 (fixed fragments)
@@ -183,7 +189,6 @@ _NEW = {
     "tags": "ARRAY(SELECT jsonb_array_elements_text(new.tags))",
     "due_at": "new.due_at",
 }
-_QUALIFIED_COLUMNS = ", ".join(f"tasks.{column.strip()}" for column in TASK_COLUMNS.split(","))
 UPDATE_MANY = named(
     "update_tasks",
     f"""
@@ -193,12 +198,12 @@ UPDATE_MANY = named(
             for field in EDITABLE
         )
     }, {STAMP}
-    FROM unnest($2::bigint[], $6::boolean[], $7::text[], $8::boolean[], $9::text[],
-                $10::boolean[], $11::text[], $12::boolean[], $13::jsonb[], $14::boolean[],
-                $15::timestamptz[])
-         AS new (task, sets_title, title, sets_description, description, sets_priority,
-                 priority, sets_tags, tags, sets_due_at, due_at)
-    WHERE tasks.user_id = $1 AND tasks.id = new.task AND {_ALLOWED}
+    FROM unnest($2::bigint[], $3::boolean[], $6::boolean[], $7::text[], $8::boolean[],
+                $9::text[], $10::boolean[], $11::text[], $12::boolean[], $13::jsonb[],
+                $14::boolean[], $15::timestamptz[])
+         AS new (task, any_version, sets_title, title, sets_description, description,
+                 sets_priority, priority, sets_tags, tags, sets_due_at, due_at)
+    WHERE tasks.user_id = $1 AND tasks.id = new.task AND {_allowed("new")}
       AND ({
         " OR ".join(
             f"(new.sets_{field} AND tasks.{field} IS DISTINCT FROM {_NEW[field]})"
@@ -344,3 +349,69 @@ def _named(tasks: Sequence[Named]) -> tuple[list[int], list[bool], list[int], li
         [task_id for task_id, _ in allowed],
         [version for _, version in allowed],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Beside:
+    """A move of a task right after (`after`) or before its neighbour, in its own order."""
+
+    task: Named
+    neighbour: int
+    after: bool
+
+    @property
+    def field(self) -> str:
+        return "after_id" if self.after else "before_id"
+
+
+Group = tuple[int, int | None]
+
+
+def group_of_task(task: Task) -> Group:
+    """Whose siblings a task is among: its list's top level, or its parent's subtasks."""
+    return task["list_id"], task["parent_id"]
+
+
+class KnownOrder:
+    """What a run of moves knows of its tasks' orders: around each neighbour, up to `reach`
+    siblings a side (SIBLINGS_AROUND); where a side came back short, the order's end there."""
+
+    def __init__(self, records: Sequence[asyncpg.Record], reach: int) -> None:
+        self._keys: dict[Group, dict[int, str]] = {}
+        self._groups: dict[int, Group] = {}
+        self._ends: set[tuple[Group, int]] = set()
+        counts: dict[tuple[int, int], int] = {}
+        for record in records:
+            group = (record["list_id"], record["parent_id"])
+            self._groups[record["anchor"]] = group
+            self.add(group, record["id"], record["position"])
+            read = (record["anchor"], record["side"])
+            counts[read] = counts.get(read, 0) + 1
+        for anchor, group in self._groups.items():
+            for side in (1, -1):
+                if counts.get((anchor, side), 0) < reach:
+                    self._ends.add((group, side))
+
+    def add(self, group: Group, task_id: int, key: str) -> None:
+        self._keys.setdefault(group, {})[task_id] = key
+
+    def group_of(self, task_id: int) -> Group | None:
+        return self._groups.get(task_id)
+
+    def beside(
+        self, group: Group, neighbour: int, moved: int, after: bool
+    ) -> tuple[Sibling | None, Sibling | None] | None:
+        """The siblings `moved` goes between, right after (or before) `neighbour`; None when
+        what is known does not tell."""
+        keys = self._keys[group]
+        siblings = sorted((key, task_id) for task_id, key in keys.items() if task_id != moved)
+        at = siblings.index((keys[neighbour], neighbour))
+        if after:
+            upper = siblings[at + 1] if at + 1 < len(siblings) else None
+            if upper is None and (group, 1) not in self._ends:
+                return None
+            return siblings[at], upper
+        lower = siblings[at - 1] if at > 0 else None
+        if lower is None and (group, -1) not in self._ends:
+            return None
+        return lower, siblings[at]

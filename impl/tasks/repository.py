@@ -26,11 +26,11 @@ from impl.db.ids import drawing_ids_again
 from impl.db.pool import Database
 from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
 from impl.observability.naming import named
-from impl.ordering import NeighbourMissing, Place, Sibling, already_there, sibling_order
+from impl.ordering import NeighbourMissing, Place, already_there, sibling_order
 from impl.positions import keys_after, not_its_own, place_between
 from impl.tasks import many
 from impl.tasks.listing import PageStart, Sort, TaskFilter
-from impl.tasks.many import Named
+from impl.tasks.many import Beside, KnownOrder, Named, group_of_task
 from impl.tasks.queries import (
     LIST_KIND,
     TASK_COLUMNS,
@@ -570,7 +570,7 @@ class TaskWriter:
         ]
 
     async def move_all_beside(
-        self, user_id: str, moves: Sequence["Beside"]
+        self, user_id: str, moves: Sequence[Beside]
     ) -> list[Outcome[Task] | NeighbourMissing] | None:
         """Each task put right after or before its neighbour in its own order, one after
         another, in a few statements for all (the order around each neighbour read once, the
@@ -593,11 +593,11 @@ class TaskWriter:
             return None
         reach = len(moves) + 1
         anchors = sorted({move.neighbour for move in moves})
-        order = _KnownOrder(
+        order = KnownOrder(
             await connection.fetch(many.SIBLINGS_AROUND, user_id, anchors, reach), reach
         )
         for held in current.values():
-            order.add(_group(held), held["id"], held["position"])
+            order.add(group_of_task(held), held["id"], held["position"])
         outcomes: list[Outcome[Task] | NeighbourMissing | str] = []
         for move in moves:
             task = current.get(move.task.task_id)
@@ -605,7 +605,7 @@ class TaskWriter:
             if task is None or (versions is not None and task["version"] not in versions):
                 outcomes.append(Outcome(written=False, current=task))
                 continue
-            group = _group(task)
+            group = group_of_task(task)
             if order.group_of(move.neighbour) != group:
                 outcomes.append(NeighbourMissing(move.field))
                 continue
@@ -746,72 +746,6 @@ class TaskWriter:
             if list_id != current["list_id"]:
                 await connection.execute(SUBTREE_TO_LIST, user_id, task_id, list_id)
             return Outcome(written=True, current=_task(placed))
-
-
-@dataclass(frozen=True, slots=True)
-class Beside:
-    """A move of a task right after (`after`) or before its neighbour, in its own order."""
-
-    task: Named
-    neighbour: int
-    after: bool
-
-    @property
-    def field(self) -> str:
-        return "after_id" if self.after else "before_id"
-
-
-Group = tuple[int, int | None]
-
-
-def _group(task: Task) -> Group:
-    """Whose siblings a task is among: its list's top level, or its parent's subtasks."""
-    return task["list_id"], task["parent_id"]
-
-
-class _KnownOrder:
-    """What a run of moves knows of its tasks' orders: around each neighbour, up to `reach`
-    siblings a side (SIBLINGS_AROUND); where a side came back short, the order's end there."""
-
-    def __init__(self, records: Sequence[asyncpg.Record], reach: int) -> None:
-        self._keys: dict[Group, dict[int, str]] = {}
-        self._groups: dict[int, Group] = {}
-        self._ends: set[tuple[Group, int]] = set()
-        counts: dict[tuple[int, int], int] = {}
-        for record in records:
-            group = (record["list_id"], record["parent_id"])
-            self._groups[record["anchor"]] = group
-            self.add(group, record["id"], record["position"])
-            read = (record["anchor"], record["side"])
-            counts[read] = counts.get(read, 0) + 1
-        for anchor, group in self._groups.items():
-            for side in (1, -1):
-                if counts.get((anchor, side), 0) < reach:
-                    self._ends.add((group, side))
-
-    def add(self, group: Group, task_id: int, key: str) -> None:
-        self._keys.setdefault(group, {})[task_id] = key
-
-    def group_of(self, task_id: int) -> Group | None:
-        return self._groups.get(task_id)
-
-    def beside(
-        self, group: Group, neighbour: int, moved: int, after: bool
-    ) -> tuple[Sibling | None, Sibling | None] | None:
-        """The siblings `moved` goes between, right after (or before) `neighbour`; None when
-        what is known does not tell."""
-        keys = self._keys[group]
-        siblings = sorted((key, task_id) for task_id, key in keys.items() if task_id != moved)
-        at = siblings.index((keys[neighbour], neighbour))
-        if after:
-            upper = siblings[at + 1] if at + 1 < len(siblings) else None
-            if upper is None and (group, 1) not in self._ends:
-                return None
-            return siblings[at], upper
-        lower = siblings[at - 1] if at > 0 else None
-        if lower is None and (group, -1) not in self._ends:
-            return None
-        return lower, siblings[at]
 
 
 class _Discarded(Exception):
