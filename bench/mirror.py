@@ -38,7 +38,7 @@ from impl.auth.configured import configured_authenticator
 from impl.errors import Unauthorized
 from impl.idempotency import FIND_KEY, FORGET_EXPIRED_KEYS, LOCK_KEY, REMEMBER_KEY
 from impl.ordering import NeighbourMissing, Place, already_there
-from impl.positions import keys_after, not_its_own, place_between
+from impl.positions import keys_after, not_its_own
 from impl.runtime import tune_garbage_collector
 from impl.settings import Settings
 from impl.signing import TokenSigner
@@ -63,6 +63,7 @@ from impl.tasks.many import (
     Beside,
     KnownOrder,
     Named,
+    play_moves,
 )
 from impl.tasks.queries import list_statement
 from impl.tasks.repository import (
@@ -544,18 +545,9 @@ async def create_once(
     request_hash = hashlib.sha256(orjson.dumps(canonical)).digest()
     state = request.app.state
     async with state.pool.acquire() as connection, connection.transaction():
-        await connection.execute(LOCK_KEY, user_id, key)
-        await connection.execute(FORGET_EXPIRED_KEYS, user_id, state.idempotency_key_ttl)
-        earlier = await connection.fetchrow(FIND_KEY, user_id, key)
+        earlier = await stored_answer(connection, state, user_id, key, request_hash)
         if earlier is not None:
-            if earlier["request_hash"] != request_hash:
-                raise ApiError(
-                    422,
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was used with another request body.",
-                    {"header": "Idempotency-Key"},
-                )
-            return orjson.loads(earlier["response"]), True
+            return earlier, True
         row = await connection.fetchrow(INSERT, user_id, *fields, state.cap, None)
         if row is None:
             raise task_limit_reached(state.cap)
@@ -563,6 +555,26 @@ async def create_once(
         response = orjson.dumps(task, option=orjson.OPT_UTC_Z)
         await connection.execute(REMEMBER_KEY, user_id, key, request_hash, response)
     return task, False
+
+
+async def stored_answer(
+    connection: asyncpg.Connection, state: Any, user_id: str, key: str, request_hash: bytes
+) -> Any:
+    """The answer the key holds (None: none yet), once the key is this transaction's alone;
+    422 when the key was used with another request."""
+    await connection.execute(LOCK_KEY, user_id, key)
+    await connection.execute(FORGET_EXPIRED_KEYS, user_id, state.idempotency_key_ttl)
+    earlier = await connection.fetchrow(FIND_KEY, user_id, key)
+    if earlier is None:
+        return None
+    if earlier["request_hash"] != request_hash:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with another request body.",
+            {"header": "Idempotency-Key"},
+        )
+    return orjson.loads(earlier["response"])
 
 
 async def get_task(request: Request) -> Response:
@@ -791,26 +803,16 @@ async def batch_tasks(request: Request) -> Response:
     key = idempotency_key(request)
     document = await json_body(request)
     atomic, operations = batch_input(document)
-    request_hash = hashlib.sha256(
-        b"batch\n" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-    ).digest()
     state = request.app.state
     try:
         async with state.pool.acquire() as connection, connection.transaction():
             if key is not None:
-                await connection.execute(LOCK_KEY, user_id, key)
-                await connection.execute(FORGET_EXPIRED_KEYS, user_id, state.idempotency_key_ttl)
-                earlier = await connection.fetchrow(FIND_KEY, user_id, key)
+                request_hash = hashlib.sha256(
+                    b"batch\n" + orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+                ).digest()
+                earlier = await stored_answer(connection, state, user_id, key, request_hash)
                 if earlier is not None:
-                    if earlier["request_hash"] != request_hash:
-                        raise ApiError(
-                            422,
-                            "idempotency_key_reused",
-                            "This Idempotency-Key was used with another request body.",
-                            {"header": "Idempotency-Key"},
-                        )
-                    headers = {"Idempotent-Replayed": "true"}
-                    return json_response(orjson.loads(earlier["response"]), headers=headers)
+                    return json_response(earlier, headers={"Idempotent-Replayed": "true"})
             answer = await run_batch(connection, state, user_id, atomic, operations)
             if key is not None:
                 response = orjson.dumps(answer, option=orjson.OPT_UTC_Z)
@@ -1190,58 +1192,34 @@ async def beside_together(
         row["id"]: row["list_id"] for row in await connection.fetch(LISTS_OF_TASKS, user_id, ids)
     }
     await connection.fetch(LOCK_LISTS, user_id, sorted(set(lists_of.values())))
-    current = {row["id"]: row for row in await connection.fetch(LOCK_TASKS, user_id, ids)}
+    current = {row["id"]: dict(row) for row in await connection.fetch(LOCK_TASKS, user_id, ids)}
     if any(row["list_id"] != lists_of.get(task) for task, row in current.items()):
         return None
     reach = len(moves) + 1
     anchors = sorted({move.neighbour for move in moves})
     rows = await connection.fetch(SIBLINGS_AROUND, user_id, anchors, reach)
-    order = KnownOrder(rows, reach)
-    for row in current.values():
-        order.add((row["list_id"], row["parent_id"]), row["id"], row["position"])
-    keys: dict[int, str] = {}
-    answers: list[Answer | str] = []
-    for item in prepared:
-        if isinstance(item, ApiError):
-            answers.append(item)
-            continue
-        row = current.get(item.task.task_id)
-        versions = item.task.versions
-        if row is None:
-            answers.append(NOT_FOUND)
-            continue
-        if versions is not None and row["version"] not in versions:
-            answers.append(precondition_failed(row))
-            continue
-        group = (row["list_id"], row["parent_id"])
-        if order.group_of(item.neighbour) != group:
-            answers.append(neighbour_not_there(item.field))
-            continue
-        sides = order.beside(group, item.neighbour, row["id"], item.after)
-        if sides is None:
-            return None
-        lower, upper = sides
-        if already_there((row["position"], row["id"]), lower, upper):
-            answers.append({"status": 200, "task": dict(row)})
-            continue
-        neighbours = [sibling for sibling in (lower, upper) if sibling is not None]
-        key, respaced = place_between(neighbours, 1 if lower is not None else 0)
-        if respaced:
-            return None
-        order.add(group, row["id"], key)
-        keys[row["id"]] = key
-        answers.append(key)
+    played = play_moves(moves, current, KnownOrder(rows, reach))
+    if played is None:
+        return None
+    keys = {
+        move.task.task_id: key
+        for move, key in zip(moves, played, strict=True)
+        if isinstance(key, str)
+    }
     placed = {
         row["id"]: row
         for row in await connection.fetch(REPLACE_MANY, user_id, list(keys), list(keys.values()))
     }
-    results: list[Answer] = []
-    for item, answer in zip(prepared, answers, strict=True):
-        if isinstance(answer, str) and isinstance(item, Beside):
-            results.append({"status": 200, "task": dict(placed[item.task.task_id])})
-        elif not isinstance(answer, str):
-            results.append(answer)
-    return results
+    answers: list[Answer] = []
+    for move, outcome in zip(moves, played, strict=True):
+        if isinstance(outcome, str):
+            answers.append({"status": 200, "task": dict(placed[move.task.task_id])})
+        elif isinstance(outcome, NeighbourMissing):
+            answers.append(neighbour_not_there(outcome.field))
+        else:
+            answers.append(written((False, outcome.current), move.task.versions))
+    written_answers = iter(answers)
+    return [item if isinstance(item, ApiError) else next(written_answers) for item in prepared]
 
 
 async def attempted(

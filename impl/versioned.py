@@ -68,6 +68,12 @@ class Vocabulary:
             raise self.not_found()
         return resource
 
+    def deleted(self, outcome: Outcome[R]) -> None:
+        """Nothing when the deletion went; else why not: there is none (404), or If-Match
+        failed (412, with the resource as it is)."""
+        if not outcome.written:
+            raise precondition_failed(self.found(outcome.current), self.changed)
+
     def answer(self, outcome: Outcome[R], versions: list[int] | None) -> R:
         """The resource a write answers with; when it changed nothing, why: there is none (404),
         If-Match failed (412), or the write would not change it (the resource as it is)."""

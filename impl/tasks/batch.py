@@ -8,8 +8,8 @@ one statement for the run (impl/tasks/many.py), and answered as one at a time wo
 """
 
 import hashlib
-from collections.abc import Callable, Iterable
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, cast
 
 import orjson
 from pydantic import MISSING
@@ -40,11 +40,12 @@ from impl.tasks.service import (
     new_fields,
     patched_fields,
 )
-from impl.versioned import Outcome, allowed_versions, precondition_failed
+from impl.versioned import Outcome, allowed_versions
 
 Operation = BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete
 # The kind of a run of moves each right after or before a neighbour in the task's own order.
 BESIDE = "beside"
+T = TypeVar("T")
 
 
 class NotApplied(ApiError):
@@ -71,10 +72,9 @@ class TaskBatchService:
         self, batch: TaskBatch, idempotency_key: str | None
     ) -> Replayable[TaskBatchResult]:
         keyed = None
-        request_hash = _fingerprint(batch)
         if idempotency_key is not None:
             lifetime = self._policy.idempotency_key_ttl
-            keyed = KeyedRequest(idempotency_key, request_hash, lifetime, dumps)
+            keyed = KeyedRequest(idempotency_key, _fingerprint(batch), lifetime, dumps)
 
         async def apply(writer: TaskWriter) -> tuple[TaskBatchResult, bool]:
             answer = await self._apply(batch, writer)
@@ -83,7 +83,8 @@ class TaskBatchService:
         earlier, answer = await self._repository.in_one_transaction(self._owner_id, apply, keyed)
         if earlier is None:
             return Replayable(answer)
-        if earlier.request_hash != request_hash:
+        assert keyed is not None, "only a key holds an earlier answer"
+        if earlier.request_hash != keyed.request_hash:
             raise IdempotencyKeyReused
         return Replayable(orjson.loads(earlier.response), replayed=True)
 
@@ -110,74 +111,46 @@ class TaskBatchService:
     async def _create_all(
         self, writer: TaskWriter, run: list[Operation], held: set[int]
     ) -> list[TaskBatchOperationResult | ApiError] | None:
-        prepared = [_prepared(operation, held) for operation in run]
+        prepared = [_or_refusal(_new_fields, operation, held) for operation in run]
         fields = [item for item in prepared if isinstance(item, NewFields)]
         cap = self._policy.max_tasks_per_user
         created = await writer.add_all(self._owner_id, fields, cap)
         if created is None:
             return None
-        made = iter(created)
-        answers: list[TaskBatchOperationResult | ApiError] = []
-        for item in prepared:
-            if isinstance(item, ApiError):
-                answers.append(item)
-                continue
-            task = next(made)
-            answers.append(TaskLimitReached(cap) if task is None else {"status": 201, "task": task})
-        return answers
+        answers: list[TaskBatchOperationResult | ApiError] = [
+            TaskLimitReached(cap) if task is None else {"status": 201, "task": task}
+            for task in created
+        ]
+        return _in_place(prepared, answers)
 
     async def _update_all(
         self, writer: TaskWriter, run: list[Operation]
     ) -> list[TaskBatchOperationResult | ApiError]:
-        prepared: list[tuple[Named, dict[str, Any]] | ApiError] = []
-        for operation in run:
-            assert isinstance(operation, BatchUpdate)
-            try:
-                changes = patched_fields(operation.body)
-            except ApiError as error:
-                prepared.append(error)
-                continue
-            prepared.append((Named(operation.task_id, _versions(operation)), changes))
+        prepared = [_or_refusal(_named_changes, operation) for operation in run]
         valid = [item for item in prepared if not isinstance(item, ApiError)]
-        outcomes = iter(
-            await writer.update_all(
-                self._owner_id, [named for named, _ in valid], [changes for _, changes in valid]
-            )
-        )
-        return [
-            item if isinstance(item, ApiError) else _answered(_written, next(outcomes), item[0])
-            for item in prepared
+        named = [task for task, _ in valid]
+        outcomes = await writer.update_all(self._owner_id, named, [changes for _, changes in valid])
+        answers = [
+            _or_refusal(_written, outcome, task)
+            for outcome, task in zip(outcomes, named, strict=True)
         ]
+        return _in_place(prepared, answers)
 
     async def _move_all_beside(
         self, writer: TaskWriter, run: list[Operation]
     ) -> list[TaskBatchOperationResult | ApiError] | None:
-        prepared: list[Beside | ApiError] = []
-        for operation in run:
-            assert isinstance(operation, BatchMove)
-            try:
-                after, before = neighbours(operation.body, operation.task_id)
-            except ApiError as error:
-                prepared.append(error)
-                continue
-            named = Named(operation.task_id, _versions(operation))
-            prepared.append(Beside(named, cast(int, after or before), after is not None))
+        prepared = [_or_refusal(_beside, operation) for operation in run]
         valid = [item for item in prepared if isinstance(item, Beside)]
         moved = await writer.move_all_beside(self._owner_id, valid)
         if moved is None:
             return None
-        outcomes = iter(moved)
-        answers: list[TaskBatchOperationResult | ApiError] = []
-        for item in prepared:
-            if isinstance(item, ApiError):
-                answers.append(item)
-                continue
-            outcome = next(outcomes)
-            if isinstance(outcome, NeighbourMissing):
-                answers.append(NeighbourNotThere(outcome.field))
-            else:
-                answers.append(_answered(_written, outcome, item.task))
-        return answers
+        answers = [
+            NeighbourNotThere(outcome.field)
+            if isinstance(outcome, NeighbourMissing)
+            else _or_refusal(_written, outcome, move.task)
+            for outcome, move in zip(moved, valid, strict=True)
+        ]
+        return _in_place(prepared, answers)
 
     async def _apply_as_one(
         self, writer: TaskWriter, run: list[Operation], held: set[int]
@@ -207,9 +180,9 @@ class TaskBatchService:
                 outcomes = moved
             case _:
                 deleted = await writer.delete_all(self._owner_id, named)
-                return [_answered(_deleted, outcome) for outcome in deleted]
+                return [_or_refusal(_deleted, outcome) for outcome in deleted]
         return [
-            _answered(_written, outcome, task)
+            _or_refusal(_written, outcome, task)
             for outcome, task in zip(outcomes, named, strict=True)
         ]
 
@@ -223,13 +196,33 @@ async def _attempt(
         return error
 
 
-def _answered(
-    answer: Callable[..., TaskBatchOperationResult], *arguments: Any
-) -> TaskBatchOperationResult | ApiError:
+def _or_refusal(function: Callable[..., T], *arguments: Any) -> T | ApiError:
+    """What `function` gives, or the refusal it raises."""
     try:
-        return answer(*arguments)
+        return function(*arguments)
     except ApiError as error:
         return error
+
+
+def _in_place(
+    prepared: Sequence[object], answers: Iterable[TaskBatchOperationResult | ApiError]
+) -> list[TaskBatchOperationResult | ApiError]:
+    """The answers of the operations that were written, in order, with each operation refused
+    before (its `prepared` item a refusal) answered by its refusal in its own place."""
+    written = iter(answers)
+    return [item if isinstance(item, ApiError) else next(written) for item in prepared]
+
+
+def _named_changes(operation: Operation) -> tuple[Named, dict[str, Any]]:
+    assert isinstance(operation, BatchUpdate)
+    return Named(operation.task_id, _versions(operation)), patched_fields(operation.body)
+
+
+def _beside(operation: Operation) -> Beside:
+    assert isinstance(operation, BatchMove)
+    after, before = neighbours(operation.body, operation.task_id)
+    named = Named(operation.task_id, _versions(operation))
+    return Beside(named, cast(int, after or before), after is not None)
 
 
 def _written(outcome: Outcome[Task], task: Named) -> TaskBatchOperationResult:
@@ -237,8 +230,7 @@ def _written(outcome: Outcome[Task], task: Named) -> TaskBatchOperationResult:
 
 
 def _deleted(outcome: Outcome[Task]) -> TaskBatchOperationResult:
-    if not outcome.written:
-        raise precondition_failed(TASKS.found(outcome.current))
+    TASKS.deleted(outcome)
     return {"status": 204}
 
 
@@ -247,14 +239,14 @@ def _run_from(operations: list[Operation], start: int) -> list[Operation]:
     creations at the top level, changes of fields other than the list and the completion,
     completions, deletions, moves to the end of one list, or moves beside a neighbour in the
     task's own order (nothing else in their bodies), each of another task."""
-    first = operations[start]
-    if _kind(first) is None:
+    kind = _kind(operations[start])
+    if kind is None:
         return []
     run: list[Operation] = []
     seen: set[int] = set()
     for operation in operations[start:]:
         task_id = getattr(operation, "task_id", None)
-        if _kind(operation) != _kind(first) or task_id in seen:
+        if _kind(operation) != kind or task_id in seen:
             break
         run.append(operation)
         if task_id is not None:
@@ -280,15 +272,12 @@ def _kind(operation: Operation) -> tuple[str, int | str | None] | None:
     return None
 
 
-def _prepared(operation: Operation, held: set[int]) -> NewFields | ApiError:
-    """A creation's task as stored, or why it is refused."""
+def _new_fields(operation: Operation, held: set[int]) -> NewFields:
+    """A creation's task as stored; refused if its list is not the user's or a field is not."""
     assert isinstance(operation, BatchCreate)
-    try:
-        if _list_named(operation) not in (None, *held):
-            raise ListNotHeld
-        return new_fields(operation.body)
-    except ApiError as error:
-        return error
+    if _list_named(operation) not in (None, *held):
+        raise ListNotHeld
+    return new_fields(operation.body)
 
 
 def _acting(run: list[Operation]) -> list[BatchComplete | BatchDelete | BatchMove]:

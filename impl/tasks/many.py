@@ -9,16 +9,17 @@ task has its own If-Match: $2 the task ids, a flag each for "any version", and t
 version) pairs the others allow.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
 import orjson
 
 from generated.documents import Task
 from impl.observability.naming import named
-from impl.ordering import Sibling
+from impl.ordering import NeighbourMissing, Sibling, already_there
+from impl.positions import place_between
 from impl.tasks.queries import TASK_COLUMNS
 from impl.tasks.stamps import STAMP, completion_stamp
 from impl.tasks.subtasks import spreading_completion
@@ -367,7 +368,7 @@ class Beside:
 Group = tuple[int, int | None]
 
 
-def group_of_task(task: Task) -> Group:
+def group_of_task(task: Mapping[str, Any]) -> Group:
     """Whose siblings a task is among: its list's top level, or its parent's subtasks."""
     return task["list_id"], task["parent_id"]
 
@@ -415,3 +416,44 @@ class KnownOrder:
         if lower is None and (group, -1) not in self._ends:
             return None
         return lower, siblings[at]
+
+
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
+def play_moves(
+    moves: Sequence[Beside], current: Mapping[int, R], order: KnownOrder
+) -> list[Outcome[R] | NeighbourMissing | str] | None:
+    """A run of moves beside a neighbour played in order on what is known of the orders, the
+    moved tasks (`current`, locked) at their places: for each, its new key, or why it stays
+    (the outcome of a move that writes nothing: 404, 412, or already there) or is refused (its
+    neighbour missing or elsewhere). None when what is known does not tell, or a gap would need
+    respacing."""
+    for held in current.values():
+        order.add(group_of_task(held), held["id"], held["position"])
+    played: list[Outcome[R] | NeighbourMissing | str] = []
+    for move in moves:
+        found = current.get(move.task.task_id)
+        versions = move.task.versions
+        if found is None or (versions is not None and found["version"] not in versions):
+            played.append(Outcome(written=False, current=found))
+            continue
+        task = found
+        group = group_of_task(task)
+        if order.group_of(move.neighbour) != group:
+            played.append(NeighbourMissing(move.field))
+            continue
+        sides = order.beside(group, move.neighbour, task["id"], move.after)
+        if sides is None:
+            return None
+        lower, upper = sides
+        if already_there((task["position"], task["id"]), lower, upper):
+            played.append(Outcome(written=False, current=task))
+            continue
+        neighbours = [sibling for sibling in (lower, upper) if sibling is not None]
+        key, respaced = place_between(neighbours, 1 if lower is not None else 0)
+        if respaced:
+            return None
+        order.add(group, task["id"], key)
+        played.append(key)
+    return played

@@ -27,10 +27,10 @@ from impl.db.pool import Database
 from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
 from impl.observability.naming import named
 from impl.ordering import NeighbourMissing, Place, already_there, sibling_order
-from impl.positions import keys_after, not_its_own, place_between
+from impl.positions import keys_after, not_its_own
 from impl.tasks import many
 from impl.tasks.listing import PageStart, Sort, TaskFilter
-from impl.tasks.many import Beside, KnownOrder, Named, group_of_task
+from impl.tasks.many import Beside, KnownOrder, Named
 from impl.tasks.queries import (
     LIST_KIND,
     TASK_COLUMNS,
@@ -593,35 +593,10 @@ class TaskWriter:
             return None
         reach = len(moves) + 1
         anchors = sorted({move.neighbour for move in moves})
-        order = KnownOrder(
-            await connection.fetch(many.SIBLINGS_AROUND, user_id, anchors, reach), reach
-        )
-        for held in current.values():
-            order.add(group_of_task(held), held["id"], held["position"])
-        outcomes: list[Outcome[Task] | NeighbourMissing | str] = []
-        for move in moves:
-            task = current.get(move.task.task_id)
-            versions = move.task.versions
-            if task is None or (versions is not None and task["version"] not in versions):
-                outcomes.append(Outcome(written=False, current=task))
-                continue
-            group = group_of_task(task)
-            if order.group_of(move.neighbour) != group:
-                outcomes.append(NeighbourMissing(move.field))
-                continue
-            sides = order.beside(group, move.neighbour, task["id"], move.after)
-            if sides is None:
-                return None
-            lower, upper = sides
-            if already_there((task["position"], task["id"]), lower, upper):
-                outcomes.append(Outcome(written=False, current=task))
-                continue
-            neighbours = [sibling for sibling in (lower, upper) if sibling is not None]
-            key, respaced = place_between(neighbours, 1 if lower is not None else 0)
-            if respaced:
-                return None
-            order.add(group, task["id"], key)
-            outcomes.append(key)
+        siblings = await connection.fetch(many.SIBLINGS_AROUND, user_id, anchors, reach)
+        outcomes = many.play_moves(moves, current, KnownOrder(siblings, reach))
+        if outcomes is None:
+            return None
         placed_keys = {
             move.task.task_id: outcome
             for move, outcome in zip(moves, outcomes, strict=True)

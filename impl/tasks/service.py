@@ -34,7 +34,7 @@ from impl.tasks.repository import (
 )
 from impl.tasks.subtasks import MAX_DEPTH
 from impl.tasks.tags import normalize_tags
-from impl.versioned import Outcome, Vocabulary, precondition_failed
+from impl.versioned import Outcome, Vocabulary
 
 
 class TaskNotFound(ApiError):
@@ -300,9 +300,7 @@ class TaskService:
         return TASKS.answer(outcome, if_match)
 
     async def delete(self, task_id: int, if_match: list[int] | None) -> None:
-        outcome = await self._writes.delete(self._owner_id, task_id, if_match)
-        if not outcome.written:
-            raise precondition_failed(TASKS.found(outcome.current))
+        TASKS.deleted(await self._writes.delete(self._owner_id, task_id, if_match))
 
     async def changes(self, since: str | None, cursor: str | None, limit: int) -> TaskChanges:
         since_snapshot = None if since is None else self._since(since)
