@@ -35,6 +35,8 @@ from starlette.routing import Route
 
 from contract_runtime.conditional import parse_entity_tags
 from impl.auth.configured import configured_authenticator
+from impl.dates.due import due_of_instant
+from impl.db.pool import read_json
 from impl.errors import Unauthorized
 from impl.idempotency import FIND_KEY, FORGET_EXPIRED_KEYS, LOCK_KEY, REMEMBER_KEY
 from impl.ordering import NeighbourMissing, Place, already_there
@@ -442,6 +444,16 @@ def task_fields(document: Any, location: list[str | int]) -> Fields:
     return title, description, priority, tags, due_at, list_id
 
 
+def due_columns(due_at: datetime | None) -> tuple[dict[str, Any] | None, datetime | None]:
+    """A `due_at`'s `due` (the instant as a time in UTC) and when it is overdue (then)."""
+    return (None, None) if due_at is None else (due_of_instant(due_at).document(), due_at)
+
+
+def due_of(fields: Fields) -> tuple[dict[str, Any] | None, datetime | None]:
+    """The due columns INSERT and REPLACE bind after the fields (`due_columns`)."""
+    return due_columns(fields[4])
+
+
 def valid_title(title: object, location: list[str | int]) -> str:
     """The title, as stored (NFC)."""
     if not isinstance(title, str) or len(title) > 200 or TITLE.fullmatch(title) is None:
@@ -519,7 +531,7 @@ async def create_task(request: Request) -> Response:
     fields = await task_input(request)
     state = request.app.state
     if key is None:
-        row = await state.pool.fetchrow(INSERT, user_id, *fields, state.cap, None)
+        row = await state.pool.fetchrow(INSERT, user_id, *fields, state.cap, None, *due_of(fields))
         if row is None:
             raise task_limit_reached(state.cap)
         task = dict(row)
@@ -548,7 +560,7 @@ async def create_once(
         earlier = await stored_answer(connection, state, user_id, key, request_hash)
         if earlier is not None:
             return earlier, True
-        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap, None)
+        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap, None, *due_of(fields))
         if row is None:
             raise task_limit_reached(state.cap)
         task = dict(row)
@@ -597,7 +609,9 @@ async def replace_task(request: Request) -> Response:
     task = task_id(request)
     versions = if_match_versions(request)
     fields = await task_input(request)
-    row = await request.app.state.pool.fetchrow(REPLACE, user_id, task, versions, *fields)
+    row = await request.app.state.pool.fetchrow(
+        REPLACE, user_id, task, versions, *fields, *due_of(fields)
+    )
     if row is None:  # nothing written: missing, If-Match failed, or nothing would change
         row = await unchanged(request, user_id, task, versions)
     return tagged(row)
@@ -890,7 +904,9 @@ def patch_changes(document: Any, location: list[str | int]) -> dict[str, Any]:
             case "tags":
                 changes[name] = valid_tags(value, where)
             case "due_at":
-                changes[name] = None if value is None else date_time(value, where)
+                due_at = None if value is None else date_time(value, where)
+                changes["due"], changes["overdue_at"] = due_columns(due_at)
+                changes[name] = due_at
             case "completed":
                 if not isinstance(value, bool):
                     raise unprocessable(where, "must be a boolean")
@@ -1116,6 +1132,8 @@ async def create_together(
         [item[4] for item in fitting],
         lists,
         placed,
+        [due_columns(item[4])[0] for item in fitting],
+        [item[4] for item in fitting],
     )
     added = {(row["list_id"], row["position"]): row for row in rows}
     made = iter([added[place] for place in zip(lists, placed, strict=True)])
@@ -1247,7 +1265,9 @@ async def run_operation(
         raise LIST_NOT_HELD
     task, versions = operation.task_id, operation.versions
     if operation.fields is not None:
-        row = await connection.fetchrow(INSERT, user_id, *operation.fields, state.cap, None)
+        row = await connection.fetchrow(
+            INSERT, user_id, *operation.fields, state.cap, None, *due_of(operation.fields)
+        )
         if row is None:
             raise task_limit_reached(state.cap)
         return {"status": 201, "task": dict(row)}
@@ -1378,6 +1398,7 @@ def create_app() -> Starlette:
             min_size=settings.db_pool_size,
             max_size=settings.db_pool_size,
             reset=keep_session,
+            init=read_json,
         )
         try:
             yield

@@ -268,6 +268,39 @@ class BaseListsApi(ABC):
         """Move a task list in the user's order."""
 
 
+class BaseSettingsApi(ABC):
+    """Operations tagged `settings`."""
+
+    @abstractmethod
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        """Raise the error to answer if `principal` may not call an operation at `path` (its
+        validated path parameters, by name).
+
+        The route asks before it reads anything else of the request (its query, headers and
+        body), so that a caller it refuses learns nothing from how the rest would have been read.
+        """
+
+    @abstractmethod
+    async def get_settings(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+    ) -> Tagged[documents.Settings]:
+        """Get the user's settings."""
+
+    @abstractmethod
+    async def update_settings(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        if_match: str | None,
+        body: models.SettingsPatch,
+    ) -> Tagged[documents.Settings]:
+        """Change some of the user's settings."""
+
+
 class BaseHealthApi(ABC):
     """Operations tagged `health`."""
 

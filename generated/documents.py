@@ -17,6 +17,46 @@ class CompletionInput(TypedDict, closed=True):
     completed: NotRequired[bool]
 
 
+class DueInput(TypedDict, closed=True):
+    """
+    When a task is due, in one of three forms. A `date` alone: all day, that day in the user's time zone. A `date` and a `time`: a floating time, read in the user's time zone, so that it moves with the user. With a `time_zone` too: that time in that zone, which stays put wherever the user is. A `time_zone` without a `time` is 422. A local time that a zone skips (a spring-forward night) is read with the offset before the skip, and one it repeats is the first of the two (RFC 5545).
+
+    """
+
+    date: str
+    time: NotRequired[str | None]
+    time_zone: NotRequired[str | None]
+
+
+class Due(TypedDict):
+    """
+    When the task is due, in the form it was given (see `DueInput`): `time` null for a date alone, `time_zone` null for a date alone or a floating time.
+
+    """
+
+    date: str
+    time: str | None
+    time_zone: str | None
+
+
+class Settings(TypedDict):
+    """
+    A user's settings.
+    """
+
+    time_zone: str
+    time_zone_database: str
+    version: int
+
+
+class SettingsPatch(TypedDict, closed=True):
+    """
+    A JSON Merge Patch of the settings; only the fields present change.
+    """
+
+    time_zone: NotRequired[str]
+
+
 class Health(TypedDict):
     status: Literal["ok"]
 
@@ -38,13 +78,14 @@ class TaskInput(TypedDict, closed=True):
     priority: NotRequired[Literal["low", "medium", "high", "urgent"]]
     tags: NotRequired[list[str]]
     due_at: NotRequired[datetime | None]
+    due: NotRequired[DueInput | None]
     list_id: NotRequired[int]
     parent_id: NotRequired[int]
 
 
 class TaskPatch(TypedDict, closed=True):
     """
-    A JSON Merge Patch of a task: only the fields present change; `null` clears `description` or `due_at` and is refused for the others.
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due` or `due_at` and is refused for the others.
 
     """
 
@@ -53,6 +94,7 @@ class TaskPatch(TypedDict, closed=True):
     priority: NotRequired[Literal["low", "medium", "high", "urgent"]]
     tags: NotRequired[list[str]]
     due_at: NotRequired[datetime | None]
+    due: NotRequired[DueInput | None]
     completed: NotRequired[bool]
     list_id: NotRequired[int]
 
@@ -68,6 +110,7 @@ class Task(TypedDict):
     priority: Literal["low", "medium", "high", "urgent"]
     tags: list[str]
     due_at: datetime | None
+    due: Due | None
     completed_at: datetime | None
     version: int
     list_id: int

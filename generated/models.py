@@ -66,6 +66,120 @@ class Priority(StrEnum):
     urgent = "urgent"
 
 
+class LocalTime(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="A time of day on a 24-hour clock, `HH:MM`, `HH:MM:SS` or with a fraction of a second (up to microseconds); answered as `HH:MM:SS` (with the fraction, if any).\n",
+            examples=["09:00:00"],
+            pattern="^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,6})?)?$",
+        ),
+    ]
+
+
+class TimeZone(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="An IANA time zone name, such as `Europe/Berlin` or `UTC`, spelled as the time zone database spells it (case matters). Every zone and link of the database release the server uses (`Settings.time_zone_database`) is accepted; another name is 422.\n",
+            examples=["Europe/Berlin"],
+            max_length=64,
+            min_length=1,
+            pattern="^[A-Za-z][A-Za-z0-9_+/-]*$",
+        ),
+    ]
+
+
+class DueInput(ContractModel):
+    """
+    When a task is due, in one of three forms. A `date` alone: all day, that day in the user's time zone. A `date` and a `time`: a floating time, read in the user's time zone, so that it moves with the user. With a `time_zone` too: that time in that zone, which stays put wherever the user is. A `time_zone` without a `time` is 422. A local time that a zone skips (a spring-forward night) is read with the offset before the skip, and one it repeats is the first of the two (RFC 5545).
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    date: Annotated[
+        str,
+        Field(
+            description="A calendar date, `YYYY-MM-DD`, from 0002-01-01 to 9998-12-31 (a day its month lacks, such as 2027-02-29, is 422).\n",
+            examples=["2026-12-08"],
+            pattern="^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$",
+        ),
+    ]
+    time: LocalTime | None | MISSING = MISSING
+    time_zone: TimeZone | None | MISSING = MISSING
+
+
+class Due(ContractModel):
+    """
+    When the task is due, in the form it was given (see `DueInput`): `time` null for a date alone, `time_zone` null for a date alone or a floating time.
+
+    """
+
+    date: Annotated[
+        str,
+        Field(
+            description="A calendar date, `YYYY-MM-DD`, from 0002-01-01 to 9998-12-31 (a day its month lacks, such as 2027-02-29, is 422).\n",
+            examples=["2026-12-08"],
+            pattern="^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$",
+        ),
+    ]
+    time: LocalTime | None
+    time_zone: TimeZone | None
+
+
+class Settings(ContractModel):
+    """
+    A user's settings.
+    """
+
+    time_zone: Annotated[
+        str,
+        Field(
+            description="The zone the user's dates without one are read in: all-day due dates (and so what is overdue) and floating times. `UTC` until the user sets one.\n",
+            examples=["Europe/Berlin"],
+            max_length=64,
+            min_length=1,
+            pattern="^[A-Za-z][A-Za-z0-9_+/-]*$",
+        ),
+    ]
+    time_zone_database: Annotated[
+        str,
+        Field(
+            description="The release of the IANA time zone database the server computes with, such as `2026f`: pinned by the server's release, not taken from the machine it runs on.\n",
+            pattern="^[0-9]{4}[a-z]$",
+        ),
+    ]
+    version: Annotated[
+        int,
+        Field(
+            description="1 for the defaults, one more after every change; the settings' `ETag` is this number in quotes.\n",
+            ge=1,
+        ),
+    ]
+
+
+class SettingsPatch(ContractModel):
+    """
+    A JSON Merge Patch of the settings; only the fields present change.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    time_zone: Annotated[
+        str | MISSING,
+        Field(
+            description="An IANA time zone name, such as `Europe/Berlin` or `UTC`, spelled as the time zone database spells it (case matters). Every zone and link of the database release the server uses (`Settings.time_zone_database`) is accepted; another name is 422.\n",
+            examples=["Europe/Berlin"],
+            max_length=64,
+            min_length=1,
+            pattern="^[A-Za-z][A-Za-z0-9_+/-]*$",
+        ),
+    ] = MISSING
+
+
 class Tag(RootModel[str]):
     root: Annotated[
         str,
@@ -159,7 +273,15 @@ class TaskInput(ContractModel):
     ] = []
     due_at: Annotated[
         AwareDatetime | None,
-        Field(description="When the task is due; null when it has no due date."),
+        Field(
+            description="The instant the task is due; null when it has no due date. Derived from `due`: for a date alone, the start of that day in the user's time zone; for a floating time, that time in the user's time zone; for a time in a zone, that time there. The first two move when the user's time zone changes (`update_settings`). Setting `due_at` sets `due` to the same instant as a time in `UTC`. A body sets `due` or `due_at`, not both (422), unless both are null.\n"
+        ),
+    ] = None
+    due: Annotated[
+        DueInput | None,
+        Field(
+            description="When the task is due, in the form a person means it; null for none."
+        ),
     ] = None
     list_id: Annotated[
         int | MISSING,
@@ -181,7 +303,7 @@ class TaskInput(ContractModel):
 
 class TaskPatch(ContractModel):
     """
-    A JSON Merge Patch of a task: only the fields present change; `null` clears `description` or `due_at` and is refused for the others.
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due` or `due_at` and is refused for the others.
 
     """
 
@@ -217,7 +339,15 @@ class TaskPatch(ContractModel):
     ] = MISSING
     due_at: Annotated[
         AwareDatetime | None | MISSING,
-        Field(description="When the task is due; null when it has no due date."),
+        Field(
+            description="The instant the task is due; null when it has no due date. Derived from `due`: for a date alone, the start of that day in the user's time zone; for a floating time, that time in the user's time zone; for a time in a zone, that time there. The first two move when the user's time zone changes (`update_settings`). Setting `due_at` sets `due` to the same instant as a time in `UTC`. A body sets `due` or `due_at`, not both (422), unless both are null.\n"
+        ),
+    ] = MISSING
+    due: Annotated[
+        DueInput | None | MISSING,
+        Field(
+            description="When the task is due, in the form a person means it; null for none."
+        ),
     ] = MISSING
     completed: StrictBool | MISSING = MISSING
     list_id: Annotated[
@@ -284,7 +414,15 @@ class Task(ContractModel):
     ]
     due_at: Annotated[
         AwareDatetime | None,
-        Field(description="When the task is due; null when it has no due date."),
+        Field(
+            description="The instant the task is due; null when it has no due date. Derived from `due`: for a date alone, the start of that day in the user's time zone; for a floating time, that time in the user's time zone; for a time in a zone, that time there. The first two move when the user's time zone changes (`update_settings`). Setting `due_at` sets `due` to the same instant as a time in `UTC`. A body sets `due` or `due_at`, not both (422), unless both are null.\n"
+        ),
+    ]
+    due: Annotated[
+        Due | None,
+        Field(
+            description="When the task is due, in the form it was given; null when it has none."
+        ),
     ]
     completed_at: Annotated[
         AwareDatetime | None,

@@ -24,7 +24,7 @@ from pydantic import StringConstraints
 from starlette.convertors import register_url_convertor
 
 from . import models
-from .apis import BaseHealthApi, BaseListsApi, BaseTasksApi
+from .apis import BaseHealthApi, BaseListsApi, BaseSettingsApi, BaseTasksApi
 
 register_url_convertor(
     "task_id_except_batch_changes",
@@ -39,6 +39,7 @@ def create_router(
     *,
     tasks_api: BaseTasksApi,
     lists_api: BaseListsApi,
+    settings_api: BaseSettingsApi,
     health_api: BaseHealthApi,
     authenticator: BaseAuthenticator,
     into: APIRouter | None = None,
@@ -51,6 +52,8 @@ def create_router(
     tasks_admission = Admission(authenticate, tasks_api.authorize)
 
     lists_admission = Admission(authenticate, lists_api.authorize)
+
+    settings_admission = Admission(authenticate, settings_api.authorize)
 
     router = APIRouter() if into is None else into
 
@@ -978,6 +981,95 @@ def create_router(
             list_id=list_id,
             if_match=if_match,
             body=body,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/settings",
+        Operation(
+            admission=settings_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-None-Match",),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="get_settings",
+        summary="Get the user's settings",
+        tags=["settings"],
+        status_code=200,
+    )
+    async def get_settings(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        if_none_match: Annotated[
+            str | None, Header(alias='If-None-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        tagged = await settings_api.get_settings(
+            principal=principal,
+            user_id=user_id,
+        )
+
+        if if_none_match is not None and parse_entity_tags(if_none_match).match_weakly(
+            tagged.etag
+        ):
+            return Response(status_code=304, headers={"ETag": tagged.etag})
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/settings",
+        Operation(
+            admission=settings_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["PATCH"],
+        operation_id="update_settings",
+        summary="Change some of the user's settings",
+        tags=["settings"],
+        status_code=200,
+    )
+    async def update_settings(
+        *,
+        principal: PrincipalDep,
+        _: Annotated[
+            None,
+            Depends(
+                body_media_types(
+                    "application/merge-patch+json",
+                    "application/json",
+                )
+            ),
+        ],
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+        body: models.SettingsPatch,
+    ) -> Response:
+        tagged = await settings_api.update_settings(
+            principal=principal, user_id=user_id, if_match=if_match, body=body
         )
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})

@@ -38,6 +38,8 @@ from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
+from impl.user_settings.api import SettingsApi
+from impl.user_settings.repository import SettingsRepository
 
 if TYPE_CHECKING:
     from impl.observability.tracing import Tracing
@@ -210,6 +212,7 @@ def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
     create_router(
         tasks_api=TasksApi(TaskRepository(parts.database), policy),
         lists_api=ListsApi(ListRepository(parts.database), lists),
+        settings_api=SettingsApi(SettingsRepository(parts.database)),
         health_api=HealthApi(parts.database, parts.lifecycle, parts.migrations),
         authenticator=parts.authenticator,
         into=app.router,

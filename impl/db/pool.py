@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import asyncpg
+import orjson
 from asyncpg.connection import LoggedQuery
 
 from impl.db.url import ConnectionTarget
@@ -86,6 +87,30 @@ class PoolSettings:
 Connect = Callable[..., Awaitable[asyncpg.Connection]]
 
 
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def read_json(connection: asyncpg.Connection) -> None:
+    """`jsonb` read and written as Python values on `connection` (a task's `due` is one, and
+    becomes part of the task's document as it is read)."""
+    # A type of pg_catalog: asyncpg knows it without asking the server.
+    await connection.set_type_codec(
+        "jsonb", encoder=_json_text, decoder=orjson.loads, schema="pg_catalog"
+    )
+
+
+async def connect_reading_json(dsn: str, **arguments: object) -> asyncpg.Connection:
+    """asyncpg's connect, then `read_json`."""
+    connection = await asyncpg.connect(dsn, **arguments)
+    try:
+        await read_json(connection)
+    except BaseException:
+        connection.terminate()
+        raise
+    return connection
+
+
 class PoolObserver(Protocol):
     """What the pool reports as it works, for metrics and traces; counts are changes."""
 
@@ -125,7 +150,7 @@ class Database:
         target: ConnectionTarget,
         settings: PoolSettings,
         observer: PoolObserver | None = None,
-        connect: Connect = asyncpg.connect,
+        connect: Connect = connect_reading_json,
     ) -> None:
         self._target = target
         self._settings = settings

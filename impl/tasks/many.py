@@ -158,15 +158,15 @@ INSERT_MANY = named(
     WITH written AS (SELECT clock_timestamp() AS at
     ), added AS (
         INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
-                           position, created_at, updated_at)
+                           position, created_at, updated_at, due, overdue_at)
         SELECT $1, new.title, new.description, new.priority::task_priority,
-               ARRAY(SELECT jsonb_array_elements_text(new.tags)), new.due_at, new.list_id,
+               ARRAY(SELECT jsonb_array_elements_text(new.tags::jsonb)), new.due_at, new.list_id,
                new.key, written.at + (new.rank - 1) * interval '1 microsecond',
-               written.at + (new.rank - 1) * interval '1 microsecond'
-        FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[],
-                    $7::bigint[], $8::text[])
+               written.at + (new.rank - 1) * interval '1 microsecond', new.due, new.overdue_at
+        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                    $7::bigint[], $8::text[], $9::jsonb[], $10::timestamptz[])
              WITH ORDINALITY AS new (title, description, priority, tags, due_at, list_id, key,
-                                     rank),
+                                     due, overdue_at, rank),
              written
         ORDER BY new.rank
         RETURNING {TASK_COLUMNS}
@@ -182,14 +182,33 @@ INSERT_MANY = named(
 )
 # Field changes, each task's own ($6...: for each field of EDITABLE, whether the task's patch
 # sets it, and to what). Only a task that one of them changes is written.
-EDITABLE = ("title", "description", "priority", "tags", "due_at")
+# A due date is three columns, set together (impl/tasks/repository.py's `due_columns`).
+EDITABLE = ("title", "description", "priority", "tags", "due_at", "due", "overdue_at")
+# Each field's value as bound and as written. Tags are bound as JSON text: asyncpg would take a
+# list of lists for an array of two dimensions.
+_BOUND = {
+    "title": "text",
+    "description": "text",
+    "priority": "text",
+    "tags": "text",
+    "due_at": "timestamptz",
+    "due": "jsonb",
+    "overdue_at": "timestamptz",
+}
 _NEW = {
     "title": "new.title",
     "description": "new.description",
     "priority": "new.priority::task_priority",
-    "tags": "ARRAY(SELECT jsonb_array_elements_text(new.tags))",
+    "tags": "ARRAY(SELECT jsonb_array_elements_text(new.tags::jsonb))",
     "due_at": "new.due_at",
+    "due": "new.due",
+    "overdue_at": "new.overdue_at",
 }
+_UNNESTED = ", ".join(
+    f"${6 + 2 * index}::boolean[], ${7 + 2 * index}::{_BOUND[field]}[]"
+    for index, field in enumerate(EDITABLE)
+)
+_UNNESTED_NAMES = ", ".join(f"sets_{field}, {field}" for field in EDITABLE)
 UPDATE_MANY = named(
     "update_tasks",
     f"""
@@ -199,11 +218,8 @@ UPDATE_MANY = named(
             for field in EDITABLE
         )
     }, {STAMP}
-    FROM unnest($2::bigint[], $3::boolean[], $6::boolean[], $7::text[], $8::boolean[],
-                $9::text[], $10::boolean[], $11::text[], $12::boolean[], $13::jsonb[],
-                $14::boolean[], $15::timestamptz[])
-         AS new (task, any_version, sets_title, title, sets_description, description,
-                 sets_priority, priority, sets_tags, tags, sets_due_at, due_at)
+    FROM unnest($2::bigint[], $3::boolean[], {_UNNESTED})
+         AS new (task, any_version, {_UNNESTED_NAMES})
     WHERE tasks.user_id = $1 AND tasks.id = new.task AND {_allowed("new")}
       AND ({
         " OR ".join(

@@ -13,7 +13,7 @@ from impl.tasks.listing import PageStart, Sort, TaskFilter
 # The columns of the contract's `Task`, in its order.
 TASK_COLUMNS = (
     "id, user_id, title, description, completed, created_at, updated_at,"
-    " priority, tags, due_at, completed_at, version, list_id, parent_id, position"
+    " priority, tags, due_at, due, completed_at, version, list_id, parent_id, position"
 )
 # Sort key expressions, each matching an index of migrations 0002 and 0004 exactly. Tasks
 # without a due date sort last in both directions.
@@ -28,7 +28,8 @@ SORT_KEYS.update({(name, True): key for (name, _), key in SORT_KEYS.items() if n
 SORT_KEYS[("due_at", True)] = "coalesce(due_at, '-infinity'::timestamptz)"
 # The manual order: each list's own (migration 0022's index), one list after another.
 SORT_KEYS[("manual", False)] = SORT_KEYS[("manual", True)] = "list_id, position"
-OVERDUE = "(due_at < now() AND NOT completed)"
+# Overdue from `overdue_at`: for a date alone, the end of its day in the user's zone (0027).
+OVERDUE = "(overdue_at < now() AND NOT completed)"
 
 
 @dataclass
@@ -145,19 +146,19 @@ TASK_KIND = 1
 INT64_MAX = 2**63 - 1
 _TASK_COLUMNS = (
     "user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,"
-    " completed_at, version, list_id, parent_id, NULL::text, NULL::text, position,"
+    " due, completed_at, version, list_id, parent_id, NULL::text, NULL::text, position,"
     " NULL::boolean, NULL::boolean"
 )
 _LIST_COLUMNS = (
     "user_id, NULL::text, NULL::text, NULL::boolean, created_at, updated_at, NULL::task_priority,"
-    " NULL::text[], NULL::timestamptz, NULL::timestamptz, version, NULL::bigint, NULL::bigint,"
-    " name, color, position, is_inbox, archived"
+    " NULL::text[], NULL::timestamptz, NULL::jsonb, NULL::timestamptz, version, NULL::bigint,"
+    " NULL::bigint, name, color, position, is_inbox, archived"
 )
 _DELETED = (
     "NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz,"
-    " NULL::task_priority, NULL::text[], NULL::timestamptz, NULL::timestamptz, NULL::bigint,"
-    " NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::boolean,"
-    " NULL::boolean"
+    " NULL::task_priority, NULL::text[], NULL::timestamptz, NULL::jsonb, NULL::timestamptz,"
+    " NULL::bigint, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text,"
+    " NULL::boolean, NULL::boolean"
 )
 _SOURCES = {
     "tasks": (TASK_KIND, "changed_xid", "id", "false", _TASK_COLUMNS),
@@ -168,7 +169,7 @@ _SOURCES = {
 # The union's columns after xid, kind and id, in the order of each source's columns above.
 CHANGE_COLUMNS = (
     "deleted, user_id, title, description, completed, created_at, updated_at, priority, tags,"
-    " due_at, completed_at, version, list_id, parent_id, name, color, position, is_inbox,"
+    " due_at, due, completed_at, version, list_id, parent_id, name, color, position, is_inbox,"
     " archived"
 )
 

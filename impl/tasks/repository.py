@@ -12,7 +12,14 @@ the row with the time of the write (clock_timestamp(), never moving `updated_at`
 new `version`, and the id of its transaction for delta sync.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,6 +29,8 @@ import asyncpg
 import orjson
 
 from generated.documents import Task, TodoList
+from impl.dates.due import Due, stored_due
+from impl.dates.zones import Clock, zone
 from impl.db.ids import drawing_ids_again
 from impl.db.pool import Database
 from impl.idempotency import KeyedRequest, RecordedAnswer, earlier_answer, remember
@@ -67,9 +76,9 @@ INSERT = named(
     ), written AS (SELECT clock_timestamp() AS at
     ), added AS (
         INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
-                           parent_id, created_at, updated_at)
+                           parent_id, created_at, updated_at, due, overdue_at)
         SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, $7, $9, written.at,
-               written.at
+               written.at, $10::jsonb, $11
         FROM slot, written
         RETURNING {TASK_COLUMNS}
     ), reused AS (
@@ -92,10 +101,12 @@ REPLACE = named(
     f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
         tags = $7::text[], due_at = $8, list_id = coalesce($9, list_id),
-        parent_id = CASE WHEN coalesce($9, list_id) = list_id THEN parent_id END, {STAMP}
+        parent_id = CASE WHEN coalesce($9, list_id) = list_id THEN parent_id END,
+        due = $10::jsonb, overdue_at = $11, {STAMP}
     WHERE {MATCHING}
-      AND (title, description, priority, tags, due_at, list_id)
-          IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8, coalesce($9, list_id))
+      AND (title, description, priority, tags, due_at, list_id, due)
+          IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8, coalesce($9, list_id),
+                            $10::jsonb)
     RETURNING {TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
@@ -118,6 +129,8 @@ PATCHABLE = {
     "priority": "task_priority",
     "tags": "text[]",
     "due_at": "timestamptz",
+    "due": "jsonb",
+    "overdue_at": "timestamptz",
     "completed": "boolean",
     "list_id": "bigint",
 }
@@ -187,6 +200,26 @@ LIST_FIELDS = tuple(TodoList.__annotations__)
 # The user's Inbox, made by the database if the user has none yet (migration 0016): a first sync
 # hands it to the client, as the list of lists does, before any task is written.
 ENSURE_INBOX = named("ensure_inbox", "SELECT user_inbox($1)")
+# The user's zone, under the user's zone lock until the transaction ends (migration 0027).
+USER_ZONE = named("user_time_zone", "SELECT user_time_zone_for_writes($1)")
+# The due dates read in the user's zone, and their instants once the zone has changed.
+FLOATING_DUES = named(
+    "read_floating_dues",
+    "SELECT id, due FROM tasks WHERE user_id = $1 AND due IS NOT NULL"
+    " AND due ->> 'time_zone' IS NULL",
+)
+MOVE_DUES = named(
+    "move_floating_dues",
+    f"""
+    UPDATE tasks SET due_at = moved.due_at, overdue_at = moved.overdue_at, {STAMP}
+    FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[])
+         AS moved (id, due_at, overdue_at)
+    WHERE tasks.user_id = $1 AND tasks.id = moved.id
+      AND (tasks.due_at, tasks.overdue_at) IS DISTINCT FROM (moved.due_at, moved.overdue_at)
+""",  # noqa: S608 (fixed fragments)
+)
+# What a due date with a zone of its own is read with: its zone, not this one.
+UTC_CLOCK = Clock(zone("UTC"))
 SNAPSHOT = named(
     "take_snapshot",
     "SELECT pg_current_snapshot()::text AS snapshot, clock_timestamp() AS taken_at",
@@ -201,7 +234,7 @@ class NewFields:
     description: str | None
     priority: str
     tags: list[str]
-    due_at: datetime | None
+    due: Due | None
     # None: the Inbox for a new task, the task's own list for a replaced one.
     list_id: int | None
     # A new task's parent; a replace leaves the parent alone.
@@ -453,9 +486,21 @@ class TaskWriter:
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
+        # The user's zone, once read in the transaction (whose end releases its lock).
+        self._user_clock: Clock | None = None
 
     async def get(self, user_id: str, task_id: int) -> Task | None:
         return _task(await self._connection.fetchrow(GET, user_id, task_id))
+
+    async def _clock(self, user_id: str, dues: Iterable[Due | None]) -> Clock:
+        """What reads `dues`: the user's zone if one of them floats (read in the caller's
+        transaction, which must be open), else any."""
+        if not any(due is not None and due.floats for due in dues):
+            return UTC_CLOCK
+        if self._user_clock is None:
+            assert self._connection.is_in_transaction()
+            self._user_clock = Clock(zone(await self._connection.fetchval(USER_ZONE, user_id)))
+        return self._user_clock
 
     async def take_batch_turn(self, user_id: str) -> None:
         """Wait until no other batch of the user's is under way; the turn ends with the caller's
@@ -475,8 +520,11 @@ class TaskWriter:
     async def update_all(
         self, user_id: str, tasks: Sequence[Named], changes: Sequence[dict[str, Any]]
     ) -> list[Outcome[Task]]:
-        """Each task's own field changes (names of many.EDITABLE), in one statement."""
-        return await many.update_many(self._connection, user_id, tasks, changes)
+        """Each task's own field changes (names of many.EDITABLE, or `due`), in one
+        statement."""
+        clock = await self._clock(user_id, [change.get("due") for change in changes])
+        stored = [stored_changes(change, clock) for change in changes]
+        return await many.update_many(self._connection, user_id, tasks, stored)
 
     async def delete_all(self, user_id: str, tasks: Sequence[Named]) -> list[Outcome[Task]]:
         """Each task deleted in one statement, when none is under another."""
@@ -505,6 +553,8 @@ class TaskWriter:
             count = lists.count(list_id)
             keys[list_id] = keys_after(None if last is None else last[0], [""] * count)[::-1]
         placed = [keys[list_id].pop() for list_id in lists]
+        clock = await self._clock(user_id, [fields.due for fields in fitting])
+        dues = [due_columns(fields.due, clock) for fields in fitting]
         records = await connection.fetch(
             many.INSERT_MANY,
             user_id,
@@ -512,9 +562,11 @@ class TaskWriter:
             [fields.description for fields in fitting],
             [fields.priority for fields in fitting],
             [orjson.dumps(fields.tags).decode() for fields in fitting],
-            [fields.due_at for fields in fitting],
+            [due_at for _, due_at, _ in dues],
             lists,
             placed,
+            [due for due, _, _ in dues],
+            [overdue_at for _, _, overdue_at in dues],
         )
         added = {(record["list_id"], record["position"]): record for record in records}
         created: list[Task | None] = [
@@ -615,6 +667,21 @@ class TaskWriter:
             for move, outcome in zip(moves, outcomes, strict=True)
         ]
 
+    async def move_floating_dues(self, user_id: str, clock: Clock) -> None:
+        """Every due date read in the user's zone (a date alone, a floating time) read in
+        `clock`'s instead, in the caller's transaction, which holds the user's zone."""
+        records = await self._connection.fetch(FLOATING_DUES, user_id)
+        if not records:
+            return
+        moved = [(record["id"], *stored_due(record["due"]).instants(clock)) for record in records]
+        await self._connection.execute(
+            MOVE_DUES,
+            user_id,
+            [task_id for task_id, _, _ in moved],
+            [due_at for _, due_at, _ in moved],
+            [overdue_at for _, _, overdue_at in moved],
+        )
+
     async def hold_lists(self, user_id: str, list_ids: Collection[int]) -> set[int]:
         """Which of `list_ids` the user holds, each kept from being deleted until the caller's
         transaction ends, so that writes into them cannot fail on the list's key."""
@@ -624,17 +691,20 @@ class TaskWriter:
     async def add(self, user_id: str, fields: NewFields, cap: int) -> Task | None:
         """The new task; None when the user already holds `cap` tasks."""
         connection = self._connection
-        async with _naming_a_held_list(), _unit(connection, fields.parent_id is not None):
-            return await _insert(connection, user_id, fields, cap)
+        several = fields.parent_id is not None or _floats(fields.due)
+        async with _naming_a_held_list(), _unit(connection, several):
+            clock = await self._clock(user_id, [fields.due])
+            return await _insert(connection, user_id, fields, cap, clock)
 
     async def replace(
         self, user_id: str, task_id: int, versions: list[int] | None, fields: NewFields
     ) -> Outcome[Task]:
         connection = self._connection
-        moves = fields.list_id is not None
-        async with _naming_a_held_list(), _unit(connection, moves):
+        several = fields.list_id is not None or _floats(fields.due)
+        async with _naming_a_held_list(), _unit(connection, several):
+            clock = await self._clock(user_id, [fields.due])
             record = await connection.fetchrow(
-                REPLACE, user_id, task_id, versions, *_values(fields)
+                REPLACE, user_id, task_id, versions, *_values(fields, clock)
             )
             if record is not None and fields.list_id is not None:
                 await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
@@ -644,9 +714,10 @@ class TaskWriter:
         self, user_id: str, task_id: int, versions: list[int] | None, changes: dict[str, Any]
     ) -> Outcome[Task]:
         connection = self._connection
-        sql, arguments = update_statement(changes)
         spreads = "list_id" in changes
-        async with _naming_a_held_list(), _unit(connection, spreads):
+        async with _naming_a_held_list(), _unit(connection, spreads or _floats(changes.get("due"))):
+            clock = await self._clock(user_id, [changes.get("due")])
+            sql, arguments = update_statement(stored_changes(changes, clock))
             record = await connection.fetchrow(sql, user_id, task_id, versions, *arguments)
             if record is not None and spreads:
                 await connection.execute(SUBTREE_TO_LIST, user_id, task_id, record["list_id"])
@@ -753,7 +824,7 @@ def _unit(connection: asyncpg.Connection, spreads: bool) -> AbstractAsyncContext
 
 
 async def _insert(
-    connection: asyncpg.Connection, user_id: str, fields: NewFields, cap: int
+    connection: asyncpg.Connection, user_id: str, fields: NewFields, cap: int, clock: Clock
 ) -> Task | None:
     """The new task, in its parent's list when it has one (the parent held until the task is
     written, so that it cannot move or go meanwhile)."""
@@ -764,7 +835,10 @@ async def _insert(
         if await connection.fetchval(DEPTH, user_id, fields.parent_id) >= MAX_DEPTH:
             raise TooDeep
         fields = replace(fields, list_id=parent_list)
-    record = await connection.fetchrow(INSERT, user_id, *_values(fields), cap, fields.parent_id)
+    *values, due, overdue_at = _values(fields, clock)
+    record = await connection.fetchrow(
+        INSERT, user_id, *values, cap, fields.parent_id, due, overdue_at
+    )
     return _task(record)
 
 
@@ -790,15 +864,42 @@ async def _check_nesting(
         raise TooDeep
 
 
-def _values(fields: NewFields) -> tuple[Any, ...]:
+def _values(fields: NewFields, clock: Clock) -> tuple[Any, ...]:
+    """The fields as REPLACE binds them ($4 on); INSERT takes the last two after its own."""
+    due, due_at, overdue_at = due_columns(fields.due, clock)
     return (
         fields.title,
         fields.description,
         fields.priority,
         fields.tags,
-        fields.due_at,
+        due_at,
         fields.list_id,
+        due,
+        overdue_at,
     )
+
+
+def _floats(due: Due | None) -> bool:
+    return due is not None and due.floats
+
+
+def due_columns(
+    due: Due | None, clock: Clock
+) -> tuple[dict[str, Any] | None, datetime | None, datetime | None]:
+    """A due date as stored: its form, its instant, and when it is overdue from."""
+    if due is None:
+        return None, None, None
+    due_at, overdue_at = due.instants(clock)
+    return due.document(), due_at, overdue_at
+
+
+def stored_changes(changes: dict[str, Any], clock: Clock) -> dict[str, Any]:
+    """A patch's changes as columns: a `due` becomes its three (due_columns)."""
+    if "due" not in changes:
+        return changes
+    stored = dict(changes)
+    stored["due"], stored["due_at"], stored["overdue_at"] = due_columns(changes["due"], clock)
+    return stored
 
 
 @asynccontextmanager

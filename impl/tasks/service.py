@@ -11,7 +11,8 @@ import orjson
 from pydantic import MISSING
 
 from generated.documents import Task, TaskChanges, TaskList, TodoList
-from generated.models import ParentId, TaskInput, TaskMove, TaskPatch
+from generated.models import DueInput, ParentId, TaskInput, TaskMove, TaskPatch
+from impl.dates.due import DateRefused, Due, due_from_body, due_of_instant
 from impl.errors import ApiError, ErrorCode, InvalidToken
 from impl.idempotency import IdempotencyKeyReused
 from impl.json import dumps
@@ -381,7 +382,7 @@ def new_fields(body: TaskInput) -> NewFields:
         else stored_text("description", body.description),
         priority=str(body.priority),
         tags=_stored_tags(tag.root for tag in body.tags),
-        due_at=body.due_at,
+        due=body_due(body.due, body.due_at, body.model_fields_set)[1],
         list_id=None if body.list_id is MISSING else body.list_id,
         parent_id=None if body.parent_id is MISSING else body.parent_id,
     )
@@ -391,6 +392,10 @@ def patched_fields(patch: TaskPatch) -> dict[str, Any]:
     """The fields a patch sets, by name (of PATCHABLE), as they are stored; refused if one is
     not."""
     changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
+    sets_due, due = body_due(patch.due, patch.due_at, patch.model_fields_set)
+    changes.pop("due_at", None)
+    if sets_due:
+        changes["due"] = due
     if "title" in changes:
         changes["title"] = stored_text("title", changes["title"])
     if changes.get("description") is not None:
@@ -404,6 +409,21 @@ def patched_fields(patch: TaskPatch) -> dict[str, Any]:
     return changes
 
 
+def body_due(due: object, due_at: object, named: set[str]) -> tuple[bool, Due | None]:
+    """Whether a body sets the due date (in either of its members), and to what."""
+    if "due" in named and "due_at" in named and (due is not None or due_at is not None):
+        raise DateRefused(("body", "due_at"), "Set `due` or `due_at`, not both", "due_and_due_at")
+    if "due" in named:
+        if not isinstance(due, DueInput):
+            return True, None
+        time_of_day = None if due.time in (None, MISSING) else cast(Any, due.time).root
+        zone = None if due.time_zone in (None, MISSING) else cast(Any, due.time_zone).root
+        return True, due_from_body(due.date, time_of_day, zone, ("body", "due"))
+    if "due_at" in named:
+        return True, due_of_instant(due_at) if isinstance(due_at, datetime) else None
+    return False, None
+
+
 def _stored_tags(tags: Iterable[str]) -> list[str]:
     """Tags as stored: normalized, each once, each within the limit of a stored `Tag`."""
     stored = normalize_tags(tags)
@@ -414,8 +434,14 @@ def _stored_tags(tags: Iterable[str]) -> list[str]:
 
 def _fingerprint(fields: NewFields) -> bytes:
     """Equal for requests that create the same task, however the body spelled it."""
-    due_at = None if fields.due_at is None else fields.due_at.astimezone(UTC).isoformat()
+    due = fields.due
+    # A due date as `due_at` hashes as before `due` existed, so that a key's retry matches.
+    due_at = None
+    if due is not None and due.zone_name == "UTC" and due.time_of_day is not None:
+        due_at = due.local().replace(tzinfo=UTC).isoformat()
     canonical: list[Any] = [fields.title, fields.description, fields.priority, fields.tags, due_at]
+    if due is not None and due_at is None:
+        canonical.append({"due": due.document()})
     # Appended only when named, so that a key stored before lists existed matches its retry.
     if fields.list_id is not None or fields.parent_id is not None:
         canonical.append({"list_id": fields.list_id, "parent_id": fields.parent_id})

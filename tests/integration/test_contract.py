@@ -18,6 +18,8 @@ from impl.lists.service import list_policy
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
+from impl.user_settings.api import SettingsApi
+from impl.user_settings.repository import SettingsRepository
 from tests.support.contract import Contract
 
 DOCUMENTATION_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc")}
@@ -32,6 +34,7 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
     router = create_router(
         tasks_api=TasksApi(TaskRepository(database), task_policy("s" * 32)),
         lists_api=ListsApi(ListRepository(database), list_policy("s" * 32)),
+        settings_api=SettingsApi(SettingsRepository(database)),
         health_api=HealthApi(database, Lifecycle(drain_seconds=0), migrations=[]),
         authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
     )

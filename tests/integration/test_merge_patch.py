@@ -33,8 +33,10 @@ def task(api: Api, alice: User) -> Task:
 
 
 def unchanged_except(before: Task, after: Task, *changed: str) -> bool:
-    """Whether every field of the task but `changed` (and the write's bookkeeping) stayed."""
-    kept = set(before) - set(changed) - {"version", "updated_at", "completed_at"}
+    """Whether every field of the task but `changed` (and the write's bookkeeping) stayed; a due
+    date is one in both of its forms (`due_at` and `due`)."""
+    also = {"due"} if "due_at" in changed else set()
+    kept = set(before) - set(changed) - also - {"version", "updated_at", "completed_at"}
     return {k: after[k] for k in kept} == {k: before[k] for k in kept}
 
 

@@ -11,8 +11,11 @@
 """
 
 import unicodedata
+from datetime import date
+from importlib import resources
 from typing import Any
 
+import tzdata
 from hypothesis import HealthCheck, assume, given, settings
 from jsonschema import Draft202012Validator
 from pydantic import TypeAdapter, ValidationError
@@ -56,12 +59,35 @@ def accepted_as_the_contract_says(body: dict[str, Any]) -> bool:
     the range, and each text within its limit in NFC (a few characters get longer there)."""
     if body.get("due_at") is not None and not within_the_date_time_range(body["due_at"]):
         return False
+    if not due_accepted(body):
+        return False
     stored = {**body, "title": as_stored(body["title"])}
     if body.get("description") is not None:
         stored["description"] = as_stored(body["description"])
     if "tags" in body:
         stored["tags"] = [as_stored(tag) for tag in body["tags"]]
     return is_valid_task_input(stored)
+
+
+# The zones of the pinned time zone database, but the one that is no place.
+ZONES = frozenset((resources.files(tzdata) / "zones").read_text().split()) - {"Factory"}
+
+
+def due_accepted(body: dict[str, Any]) -> bool:
+    """Whether a `due` is one the contract's words accept: alone (not with `due_at`), a day of
+    the calendar from 0002 to 9998, and a zone of the database, only with a time."""
+    due = body.get("due")
+    if "due" in body and "due_at" in body:
+        return due is None and body["due_at"] is None
+    if due is None:
+        return True
+    try:
+        day = date.fromisoformat(due["date"])
+    except ValueError:
+        return False
+    zone = due.get("time_zone")
+    zone_accepted = zone is None or (zone in ZONES and due.get("time") is not None)
+    return 2 <= day.year <= 9998 and zone_accepted
 
 
 def in_a_held_list(body: dict[str, Any], list_id: int) -> dict[str, Any]:

@@ -168,4 +168,5 @@ def test_a_patch_of_an_unknown_field_is_refused_before_any_sql_is_written() -> N
 def test_patch_may_set_exactly_the_fields_of_the_contracts_task_patch() -> None:
     task_patch = load_contract()["components"]["schemas"]["TaskPatch"]
 
-    assert set(PATCHABLE) == set(task_patch["properties"])
+    # A due date is stored with when it is overdue from, set with it (never by a patch alone).
+    assert set(PATCHABLE) == set(task_patch["properties"]) | {"overdue_at"}

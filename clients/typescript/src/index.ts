@@ -24,6 +24,10 @@ export type TaskBatch = components["schemas"]["TaskBatch"];
 export type TaskBatchOperation = components["schemas"]["TaskBatchOperation"];
 export type TaskBatchResult = components["schemas"]["TaskBatchResult"];
 export type TaskBatchOperationResult = components["schemas"]["TaskBatchOperationResult"];
+export type Due = components["schemas"]["Due"];
+export type DueInput = components["schemas"]["DueInput"];
+export type Settings = components["schemas"]["Settings"];
+export type SettingsPatch = components["schemas"]["SettingsPatch"];
 export type ErrorBody = components["schemas"]["Error"];
 
 export type TaskApiClient = Client<paths>;

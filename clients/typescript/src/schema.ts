@@ -345,6 +345,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get the user's settings
+         * @description The user's settings; a user who never changed them has the defaults (`time_zone` `UTC`, `version` 1). With `If-None-Match` naming the current `ETag`, 304 and no body.
+         */
+        get: operations["get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change some of the user's settings
+         * @description JSON Merge Patch (RFC 7396): a field that is absent stays as it is; `null` is 422. A new `time_zone` moves, in the same transaction, the `due_at` of every task whose due date has no zone of its own (a date alone, or a floating time): each such task gets a new `version` and is reported by `/changes`. With `If-Match`, only if the settings are still at that version (412 otherwise); a patch that changes nothing leaves `version` as it is.
+         */
+        patch: operations["update_settings"];
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -403,18 +433,25 @@ export interface components {
             tags?: components["schemas"]["TagsInput"];
             /** @default null */
             due_at?: components["schemas"]["DueAt"];
+            /**
+             * @description When the task is due, in the form a person means it; null for none.
+             * @default null
+             */
+            due?: components["schemas"]["DueInput"] | null;
             /** @description The list the task is in. On create, the Inbox when omitted; on replace, an omitted `list_id` leaves the task in its list (so that a client that predates lists does not move tasks by replacing them). A task keeps its id when it moves to another list. */
             list_id?: components["schemas"]["ListIdReference"];
             /** @description On create, the task this one is a subtask of: it goes last among that task's subtasks, in its list (a `list_id` naming another list is 422). Ignored on replace: a task changes parent only by `move_task`. */
             parent_id?: components["schemas"]["ParentId"];
         };
-        /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description` or `due_at` and is refused for the others. */
+        /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due` or `due_at` and is refused for the others. */
         TaskPatch: {
             title?: components["schemas"]["Title"];
             description?: components["schemas"]["Description"];
             priority?: components["schemas"]["Priority"];
             tags?: components["schemas"]["TagsInput"];
             due_at?: components["schemas"]["DueAt"];
+            /** @description When the task is due, in the form a person means it; null for none. */
+            due?: components["schemas"]["DueInput"] | null;
             completed?: boolean;
             /** @description Move the task to this list; it keeps its id. */
             list_id?: components["schemas"]["ListIdReference"];
@@ -447,6 +484,8 @@ export interface components {
             /** @description Distinct normalized tags, in the order they were first given. */
             tags: components["schemas"]["Tag"][];
             due_at: components["schemas"]["DueAt"];
+            /** @description When the task is due, in the form it was given; null when it has none. */
+            due: components["schemas"]["Due"] | null;
             /**
              * Format: date-time
              * @description When the task was last completed (UTC); null while it is not completed.
@@ -685,8 +724,51 @@ export interface components {
          * @example 2026-12-01T17:00:00Z
          */
         DateTime: string;
-        /** @description When the task is due; null when it has no due date. */
+        /** @description The instant the task is due; null when it has no due date. Derived from `due`: for a date alone, the start of that day in the user's time zone; for a floating time, that time in the user's time zone; for a time in a zone, that time there. The first two move when the user's time zone changes (`update_settings`). Setting `due_at` sets `due` to the same instant as a time in `UTC`. A body sets `due` or `due_at`, not both (422), unless both are null. */
         DueAt: components["schemas"]["DateTime"] | null;
+        /**
+         * @description A calendar date, `YYYY-MM-DD`, from 0002-01-01 to 9998-12-31 (a day its month lacks, such as 2027-02-29, is 422).
+         * @example 2026-12-08
+         */
+        LocalDate: string;
+        /**
+         * @description A time of day on a 24-hour clock, `HH:MM`, `HH:MM:SS` or with a fraction of a second (up to microseconds); answered as `HH:MM:SS` (with the fraction, if any).
+         * @example 09:00:00
+         */
+        LocalTime: string;
+        /**
+         * @description An IANA time zone name, such as `Europe/Berlin` or `UTC`, spelled as the time zone database spells it (case matters). Every zone and link of the database release the server uses (`Settings.time_zone_database`) is accepted; another name is 422.
+         * @example Europe/Berlin
+         */
+        TimeZone: string;
+        /** @description When a task is due, in one of three forms. A `date` alone: all day, that day in the user's time zone. A `date` and a `time`: a floating time, read in the user's time zone, so that it moves with the user. With a `time_zone` too: that time in that zone, which stays put wherever the user is. A `time_zone` without a `time` is 422. A local time that a zone skips (a spring-forward night) is read with the offset before the skip, and one it repeats is the first of the two (RFC 5545). */
+        DueInput: {
+            date: components["schemas"]["LocalDate"];
+            time?: components["schemas"]["LocalTime"] | null;
+            time_zone?: components["schemas"]["TimeZone"] | null;
+        };
+        /** @description When the task is due, in the form it was given (see `DueInput`): `time` null for a date alone, `time_zone` null for a date alone or a floating time. */
+        Due: {
+            date: components["schemas"]["LocalDate"];
+            time: components["schemas"]["LocalTime"] | null;
+            time_zone: components["schemas"]["TimeZone"] | null;
+        };
+        /** @description A user's settings. */
+        Settings: {
+            /** @description The zone the user's dates without one are read in: all-day due dates (and so what is overdue) and floating times. `UTC` until the user sets one. */
+            time_zone: components["schemas"]["TimeZone"];
+            /** @description The release of the IANA time zone database the server computes with, such as `2026f`: pinned by the server's release, not taken from the machine it runs on. */
+            time_zone_database: string;
+            /**
+             * Format: int64
+             * @description 1 for the defaults, one more after every change; the settings' `ETag` is this number in quotes.
+             */
+            version: number;
+        };
+        /** @description A JSON Merge Patch of the settings; only the fields present change. */
+        SettingsPatch: {
+            time_zone?: components["schemas"]["TimeZone"];
+        };
         /**
          * @description A tag as stored: 1 to 50 characters, lower-case, in Unicode NFC, no whitespace at either end, no control characters other than tab, line feed and carriage return.
          * @example home
@@ -898,6 +980,11 @@ export interface components {
                  *             "home"
                  *           ],
                  *           "due_at": "2026-11-29T17:00:00Z",
+                 *           "due": {
+                 *             "date": "2026-11-29",
+                 *             "time": "18:00:00",
+                 *             "time_zone": "Europe/Berlin"
+                 *           },
                  *           "completed_at": "2026-11-28T10:05:00Z",
                  *           "version": 2
                  *         }
@@ -919,6 +1006,29 @@ export interface components {
                  *       "message": "A user may hold at most 10000 tasks.",
                  *       "details": {
                  *         "limit": 10000
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description `If-Match` names none of the settings' current entity tags: nothing changed. `details` holds the settings as they are now; its `ETag` header is the one to send next. */
+        SettingsPreconditionFailed: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "precondition_failed",
+                 *       "message": "The settings have changed since the version named in If-Match.",
+                 *       "details": {
+                 *         "current": {
+                 *           "time_zone": "Europe/Berlin",
+                 *           "time_zone_database": "2026f",
+                 *           "version": 3
+                 *         }
                  *       }
                  *     }
                  */
@@ -1243,7 +1353,7 @@ export interface components {
          * @example 2026-11-01T00:00:00Z
          */
         DueAfter: components["schemas"]["DateTime"];
-        /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
+        /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. A task due on a date alone is overdue once that day has ended in the user's time zone (`get_settings`); one due at a time, once that time has passed. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
         Overdue: boolean;
         /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order, with `top_level=true` for its top level, or by `parent_id` for one task's subtasks. */
         Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title" | "manual" | "-manual";
@@ -1343,7 +1453,7 @@ export interface operations {
                  * @example 2026-11-01T00:00:00Z
                  */
                 due_after?: components["parameters"]["DueAfter"];
-                /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
+                /** @description `true`: only tasks that are due in the past and not completed; `false`: only the others. A task due on a date alone is overdue once that day has ended in the user's time zone (`get_settings`); one due at a time, once that time has passed. Spelled `true` or `false` only (`1`, `yes` or `on` is 422). */
                 overdue?: components["parameters"]["Overdue"];
                 /** @description The order: a field, with a `-` prefix for descending. Ties are broken by `id` in the same direction; tasks without a due date come last in either direction of `due_at`; `priority` sorts by rank (low < medium < high < urgent); `title` by Unicode code point; `manual` is the user's own order within each list (by `position`, see `move_task`), one list after another (by `list_id`): filter by `list_id` to see one list in order, with `top_level=true` for its top level, or by `parent_id` for one task's subtasks. */
                 sort?: components["parameters"]["Sort"];
@@ -2238,6 +2348,103 @@ export interface operations {
             404: components["responses"]["ListNotFound"];
             408: components["responses"]["RequestTimeout"];
             412: components["responses"]["ListPreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Entity tags the caller already holds (comma-separated, or `*`): if the task's current `ETag` is one of them, 304 without a body. Several `If-None-Match` fields are one list. A value that is neither `*` nor a list of entity tags is 400 `bad_request`.
+                 * @example "3"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    update_settings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/merge-patch+json": components["schemas"]["SettingsPatch"];
+                "application/json": components["schemas"]["SettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description The settings after the patch. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            412: components["responses"]["SettingsPreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];

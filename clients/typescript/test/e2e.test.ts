@@ -233,6 +233,28 @@ describe("the TypeScript client against the live service", () => {
     assert.equal(answer.results[1]?.error?.error, "precondition_failed");
   });
 
+  test("a date alone is due from the start of that day in the user's time zone", async () => {
+    const { client } = aliceClient();
+    const settings = await unwrap(
+      client.PATCH("/api/{user_id}/settings", {
+        params: { path },
+        body: { time_zone: "Asia/Tokyo" },
+        headers: MERGE_PATCH,
+      }),
+    );
+
+    const task = await unwrap(
+      client.POST("/api/{user_id}/tasks", {
+        params: { path },
+        body: { title: "Pay rent", due: { date: "2026-12-08" } },
+      }),
+    );
+
+    assert.equal(settings.time_zone, "Asia/Tokyo");
+    assert.deepEqual(task.due, { date: "2026-12-08", time: null, time_zone: null });
+    assert.equal(task.due_at, "2026-12-07T15:00:00Z");
+  });
+
   test("list pages through next_cursor with a filter", async () => {
     const { client } = aliceClient();
     const home: number[] = [];

@@ -16,6 +16,7 @@ import {
   unwrap,
   type FetchResult,
   type Task,
+  type Settings,
   type TaskBatchResult,
   type TaskChanges,
   type TaskList,
@@ -246,6 +247,26 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       }),
     );
     assert.equal(list.id, listPath.list_id);
+  });
+
+  test("get_settings", async () => {
+    const settings: Settings = await expectExample(
+      "get_settings",
+      client.GET("/api/{user_id}/settings", { params: { path } }),
+    );
+    assert.equal(settings.time_zone, "Europe/Berlin");
+  });
+
+  test("update_settings", async () => {
+    const settings: Settings = await expectExample(
+      "update_settings",
+      client.PATCH("/api/{user_id}/settings", {
+        params: { path },
+        body: { time_zone: "Europe/Berlin" },
+        headers: MERGE_PATCH,
+      }),
+    );
+    assert.equal(settings.version, 2);
   });
 
   test("check_liveness", async () => {

@@ -1,0 +1,1 @@
+"""Dates and times of tasks: due dates, time zones and recurring series."""
