@@ -125,12 +125,14 @@ async function titles(page) {
   return taskList(page).locator(".task-title").allInnerTexts().catch(() => []);
 }
 
-async function addTask(page, title, { priority, tags, due, notes } = {}) {
+/** `due` is a date (`YYYY-MM-DD`), `time` its time (`HH:MM`): without one, all day. */
+async function addTask(page, title, { priority, tags, due, time, notes } = {}) {
   const form = newTaskForm(page);
   await form.getByLabel("Title").fill(title);
   if (priority) await form.getByLabel("Priority").selectOption(priority);
   if (tags) await form.getByLabel("Tags").fill(tags);
   if (due) await form.getByLabel("Due").fill(due);
+  if (time) await form.getByLabel("Time", { exact: true }).fill(time);
   if (notes) await form.getByLabel("Notes").fill(notes);
   await form.getByRole("button", { name: "Add task" }).click();
   await taskItem(page, title).waitFor();
@@ -203,11 +205,25 @@ async function waitForLists(page, expectedNames) {
   return expectedNames;
 }
 
+/** The headers of a request to the API with a token of the page's own session. */
+async function bearer(context) {
+  const { token } = await (await context.request.get(`${web}/api/auth/token`)).json();
+  return { Authorization: `Bearer ${token}` };
+}
+
 /** The API's view of a task, read with a token of the page's own session. */
 async function storedTask(context, userId, taskId) {
-  const { token } = await (await context.request.get(`${web}/api/auth/token`)).json();
   const response = await context.request.get(`${api}/api/${userId}/tasks/${taskId}`, {
-    headers: { Authorization: `Bearer ${token}` },
+    headers: await bearer(context),
+  });
+  return response.json();
+}
+
+/** A task made as another client of the API would make it, with the page's session. */
+async function createdElsewhere(context, userId, task) {
+  const response = await context.request.post(`${api}/api/${userId}/tasks`, {
+    headers: await bearer(context),
+    data: task,
   });
   return response.json();
 }
@@ -272,7 +288,7 @@ const scenarios = {
     await stepOf("create", async () => {
       await addTask(page, "Buy milk", { priority: "high", tags: "Home, errand", notes: "Oat, 2 l" });
       await addTask(page, "Call the plumber", { tags: "home" });
-      await addTask(page, "Book dentist", { due: "2031-05-04T09:30" });
+      await addTask(page, "Book dentist", { due: "2031-05-04", time: "09:30" });
       const milk = taskItem(page, "Buy milk");
       result.created = {
         titles: await titles(page),
@@ -470,6 +486,92 @@ const scenarios = {
       result.afterDelete = await titles(page);
     });
     result.batchRequests = batches.length;
+  },
+
+  /**
+   * Due dates on a day (all day) or at a time, shown in the user's time zone, chosen in the
+   * sidebar, not the device's (Berlin here): a time with no zone of its own stays 9:00 when the
+   * user's zone changes, and the instant it stands for moves.
+   */
+  async dueDates() {
+    const context = await newContext({ timezoneId: "Europe/Berlin", locale: "en-US" });
+    const page = await context.newPage();
+    const zone = page.getByLabel("Time zone", { exact: true });
+    const useDeviceZone = page.getByRole("button", { name: /^Use this device's zone/ });
+    const noticeSays = (text) => page.getByRole("status").filter({ hasText: text }).waitFor();
+    const dueShown = async (title) => {
+      const due = taskItem(page, title).locator(".due");
+      return {
+        // Intl puts a narrow no-break space before AM and PM (in recent ICU releases).
+        text: (await due.innerText()).replace(/\s+/g, " ").trim(),
+        overdue: (await due.getAttribute("class")).split(" ").includes("overdue"),
+        dateTime: await due.locator("time").getAttribute("datetime"),
+      };
+    };
+    const { userId } = await stepOf("sign-up", () => signUp(page, "Ines"));
+    const stored = async (title) => {
+      const taskId = await taskItem(page, title).getAttribute("data-task-id");
+      const { due, due_at, version } = await storedTask(context, userId, taskId);
+      return { due, due_at, version };
+    };
+    await stepOf("time-zone", async () => {
+      result.initialZone = await zone.inputValue();
+      await zone.selectOption("Pacific/Kiritimati");
+      await noticeSays("Time zone: Pacific/Kiritimati.");
+      result.chosenZone = await zone.inputValue();
+      result.deviceZoneOffered = (await useDeviceZone.innerText()).trim();
+    });
+    // Two days before today in UTC: a day that has ended in every zone, Kiritimati's (UTC+14) too.
+    result.rentDay = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
+    await stepOf("all-day", async () => {
+      await addTask(page, "Pay rent", { due: result.rentDay });
+      result.rent = await dueShown("Pay rent");
+      result.rentStored = await stored("Pay rent");
+    });
+    await stepOf("timed", async () => {
+      await addTask(page, "Call", { due: "2030-06-01", time: "09:00" });
+      result.call = await dueShown("Call");
+      result.callStored = await stored("Call");
+    });
+    await stepOf("device-zone", async () => {
+      await useDeviceZone.click();
+      await noticeSays("Time zone: Europe/Berlin.");
+      await listSettled(page);
+      result.zoneAfterSwitch = await zone.inputValue();
+      result.deviceZoneOfferedAfterSwitch = await useDeviceZone.count();
+      result.callAfterSwitch = await dueShown("Call");
+      result.callStoredAfterSwitch = await stored("Call");
+      result.rentAfterSwitch = await dueShown("Pay rent");
+    });
+    await stepOf("own-zone", async () => {
+      // A time in a zone of its own, as another client may set it (the form sets none).
+      await createdElsewhere(context, userId, {
+        title: "Flight",
+        due: { date: "2030-06-01", time: "09:00", time_zone: "America/New_York" },
+      });
+      await refocus(page);
+      await taskItem(page, "Flight").waitFor();
+      await listSettled(page);
+      result.flight = await dueShown("Flight");
+      const dialog = await openEditor(page, "Flight");
+      result.flightForm = {
+        date: await dialog.getByLabel("Due").inputValue(),
+        time: await dialog.getByLabel("Time (America/New_York)", { exact: true }).inputValue(),
+      };
+      await dialog.getByLabel("Title").fill("Flight home");
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      await taskItem(page, "Flight home").waitFor();
+      result.flightStored = await stored("Flight home");
+    });
+    await stepOf("clear", async () => {
+      const dialog = await openEditor(page, "Pay rent");
+      await dialog.getByLabel("Due").fill("");
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      await taskItem(page, "Pay rent").locator(".due").waitFor({ state: "detached" });
+      result.rentCleared = await stored("Pay rent");
+    });
   },
 
   /** A user with more tasks than a page: scrolling down loads the rest. SESSION_COOKIE signs in. */

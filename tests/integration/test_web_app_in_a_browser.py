@@ -9,6 +9,7 @@ failed request, unexpected error status or request that leaves 127.0.0.1 fails i
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -173,6 +174,61 @@ def test_selected_tasks_are_completed_moved_and_deleted_at_once_and_a_subtask_ad
     assert shown["selectedAll"] == "5 tasks selected"
     assert shown["afterDelete"] == []
     assert shown["batchRequests"] == 3
+
+
+def test_due_dates_are_all_day_or_timed_and_shown_in_the_users_time_zone(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "dueDates")
+
+    # The device is in Berlin; the user's zone is UTC until chosen, and the device's is offered.
+    assert shown["initialZone"] == "UTC"
+    assert shown["chosenZone"] == "Pacific/Kiritimati"
+    assert shown["deviceZoneOffered"] == "Use this device's zone (Europe/Berlin)"
+    # A date alone: the date as written, no time, overdue once the day has ended.
+    rent_day = date.fromisoformat(shown["rentDay"])
+    assert shown["rent"] == {
+        "text": f"Overdue: {rent_day:%b} {rent_day.day}, {rent_day.year}",
+        "overdue": True,
+        "dateTime": shown["rentDay"],
+    }
+    assert shown["rentStored"]["due"] == {"date": shown["rentDay"], "time": None, "time_zone": None}
+    # A date and a time: floating, read in the user's zone (Kiritimati is UTC+14).
+    assert shown["call"] == {
+        "text": "Due Jun 1, 2030, 9:00 AM",
+        "overdue": False,
+        "dateTime": "2030-05-31T19:00:00Z",
+    }
+    assert shown["callStored"] == {
+        "due": {"date": "2030-06-01", "time": "09:00:00", "time_zone": None},
+        "due_at": "2030-05-31T19:00:00Z",
+        "version": 1,
+    }
+    # Another zone: the floating time stays 9:00, and the instant moves with it (Berlin: UTC+2).
+    assert shown["zoneAfterSwitch"] == "Europe/Berlin"
+    assert shown["deviceZoneOfferedAfterSwitch"] == 0
+    assert shown["callAfterSwitch"] == {**shown["call"], "dateTime": "2030-06-01T07:00:00Z"}
+    assert shown["callStoredAfterSwitch"] == {
+        **shown["callStored"],
+        "due_at": "2030-06-01T07:00:00Z",
+        "version": 2,
+    }
+    assert shown["rentAfterSwitch"] == shown["rent"]
+    # A time in a zone of its own: shown in the user's zone, its own named; an edit keeps it.
+    assert shown["flight"] == {
+        "text": "Due Jun 1, 2030, 3:00 PM (America/New_York)",
+        "overdue": False,
+        "dateTime": "2030-06-01T13:00:00Z",
+    }
+    assert shown["flightForm"] == {"date": "2030-06-01", "time": "09:00"}
+    assert shown["flightStored"] == {
+        "due": {"date": "2030-06-01", "time": "09:00:00", "time_zone": "America/New_York"},
+        "due_at": "2030-06-01T13:00:00Z",
+        "version": 2,
+    }
+    # No date, no due.
+    assert shown["rentCleared"]["due"] is None
+    assert shown["rentCleared"]["due_at"] is None
 
 
 def test_scrolling_past_the_first_page_loads_the_rest(stack: WebStack) -> None:

@@ -15,6 +15,7 @@ import {
 import { describe, type Problem } from "@/lib/problems";
 import type {
   Place,
+  Settings,
   Task,
   TaskBatchOperation,
   TaskPlace,
@@ -33,6 +34,7 @@ import { NewTaskForm } from "./new-task-form";
 import { TaskEditor } from "./task-editor";
 import { TaskFilters } from "./task-filters";
 import { MAX_DEPTH, TaskItem, type Reordering } from "./task-item";
+import { TimeZoneControl } from "./time-zone-control";
 
 interface View {
   items: Task[];
@@ -56,6 +58,8 @@ export function TaskBoard({ userId }: { userId: string }) {
   const [editing, setEditing] = useState<Task | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [lists, setLists] = useState<TodoList[]>([]);
+  // Until they arrive, no date can be shown: the tasks wait for them.
+  const [settings, setSettings] = useState<Settings | null>(null);
   const [selected, setSelected] = useState<ReadonlySet<number>>(() => new Set());
   // Writes reload the list with the filters of now, not of when their handler was made.
   const latestQuery = useRef(query);
@@ -135,6 +139,21 @@ export function TaskBoard({ userId }: { userId: string }) {
     void reloadLists();
   }, [reloadLists]);
 
+  const reloadSettings = useCallback(async () => {
+    try {
+      const answer = await api.getSettings(userId);
+      // An answer overtaken by a change made here meanwhile is older than what is shown.
+      setSettings((current) =>
+        current !== null && current.version > answer.version ? current : answer,
+      );
+    } catch (error) {
+      fail(error);
+    }
+  }, [api, userId, fail]);
+  useEffect(() => {
+    void reloadSettings();
+  }, [reloadSettings]);
+
   // New filters: the list from the top, and the page's address says them.
   useEffect(() => {
     void reload();
@@ -153,10 +172,14 @@ export function TaskBoard({ userId }: { userId: string }) {
         (items.length === 0 && deleted.length === 0) ||
         items.some((task) => inView.get(task.id) !== task.version) ||
         deleted.some((id) => inView.has(id));
-      if (news) void reload();
+      if (news) {
+        void reload();
+        // The changes do not carry settings; a zone changed elsewhere moves tasks, which they do.
+        void reloadSettings();
+      }
       if (listsChanged) void reloadLists();
     },
-    [view.items, reload, reloadLists],
+    [view.items, reload, reloadLists, reloadSettings],
   );
   useDeltaSync(api, userId, onRemoteChanges, fail);
 
@@ -323,6 +346,18 @@ export function TaskBoard({ userId }: { userId: string }) {
     onDropTask: (taskId, listId) => void moveTask(taskId, {}, listId),
   };
 
+  /** The tasks due on a date alone or at a floating time move with the zone: they are read anew. */
+  async function changeTimeZone(timeZone: string) {
+    try {
+      setSettings(await api.updateSettings(userId, timeZone));
+      setNotice(`Time zone: ${timeZone}.`);
+      setAlert(null);
+      await reload();
+    } catch (error) {
+      fail(error);
+    }
+  }
+
   async function deleteList(list: TodoList, tasks: TasksOfDeletedList) {
     try {
       await api.deleteList(userId, list.id, tasks);
@@ -376,12 +411,25 @@ export function TaskBoard({ userId }: { userId: string }) {
   }
 
   if (view.problem !== null) {
-    return <ProblemPage problem={view.problem} onRetry={() => void reload()} />;
+    return (
+      <ProblemPage
+        problem={view.problem}
+        onRetry={() => {
+          void reload();
+          void reloadSettings();
+        }}
+      />
+    );
   }
 
+  const timeZone = settings?.time_zone ?? null;
+  const loading = view.loading || timeZone === null;
   return (
     <div className="board">
-      <ListSidebar lists={lists} selected={filters.listId} actions={listActions} />
+      <div className="board-side">
+        <ListSidebar lists={lists} selected={filters.listId} actions={listActions} />
+        {timeZone !== null && <TimeZoneControl timeZone={timeZone} onChange={changeTimeZone} />}
+      </div>
       <div className="board-main">
       <NewTaskForm onCreate={create} />
       <TaskFilters filters={filters} onChange={setFilters} />
@@ -411,38 +459,41 @@ export function TaskBoard({ userId }: { userId: string }) {
       {selectedIds.length > 0 && (
         <BulkBar count={selectedIds.length} lists={lists} actions={bulkActions} />
       )}
-      {view.items.length === 0 && !view.loading ? (
+      {view.items.length === 0 && !loading ? (
         <p className="empty">{isFiltered(filters) ? "No task matches." : "No tasks yet."}</p>
       ) : (
-        <ul className="tasks" aria-label="Tasks" aria-busy={view.loading}>
-          {shownItems.map((task, index) => (
-            <TaskItem
-              key={task.id}
-              task={task}
-              now={now}
-              lists={lists}
-              reordering={reorderingOf(index)}
-              selected={selected.has(task.id)}
-              onSelect={select}
-              onToggle={(item) => void toggle(item)}
-              onEdit={setEditing}
-              onDelete={(item) => void remove(item)}
-              onMoveToList={(item, listId) => void moveTask(item.id, {}, listId)}
-              onAddSubtask={addSubtask}
-            />
-          ))}
+        <ul className="tasks" aria-label="Tasks" aria-busy={loading}>
+          {timeZone !== null &&
+            shownItems.map((task, index) => (
+              <TaskItem
+                key={task.id}
+                task={task}
+                now={now}
+                timeZone={timeZone}
+                lists={lists}
+                reordering={reorderingOf(index)}
+                selected={selected.has(task.id)}
+                onSelect={select}
+                onToggle={(item) => void toggle(item)}
+                onEdit={setEditing}
+                onDelete={(item) => void remove(item)}
+                onMoveToList={(item, listId) => void moveTask(item.id, {}, listId)}
+                onAddSubtask={addSubtask}
+              />
+            ))}
         </ul>
       )}
       <MorePages
-        loading={view.loading}
+        loading={loading}
         hasMore={view.nextCursor !== null}
         onLoadMore={() => void loadMore()}
       />
-      {editing && (
+      {editing && timeZone !== null && (
         <TaskEditor
           key={editing.id}
           api={api}
           userId={userId}
+          timeZone={timeZone}
           base={editing}
           onSaved={saved}
           onClose={() => setEditing(null)}
@@ -516,7 +567,8 @@ function MorePages({
 
   useEffect(() => {
     const element = sentinel.current;
-    if (element === null || !hasMore) return;
+    // Not while loading: with no tasks shown yet, the sentinel is in view at once.
+    if (element === null || !hasMore || loading) return;
     const observer = new IntersectionObserver(
       (entries) => {
         if (entries.some((entry) => entry.isIntersecting)) load.current();

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 
 import { describe, type Problem } from "@/lib/problems";
 import { ApiError, entityTag, type Task, type TaskApi } from "@/lib/task-api";
-import { fieldsOf, formatDue, patchOf, type TaskFields } from "@/lib/task-form";
+import { fieldsOf, formatInstant, patchOf, type TaskFields } from "@/lib/task-form";
 
 import { TaskFieldInputs } from "./task-fields";
 
@@ -19,7 +19,9 @@ const FIELD_LABELS: Record<keyof TaskFields, string> = {
   title: "Title",
   description: "Notes",
   priority: "Priority",
-  due: "Due",
+  dueDate: "Due",
+  dueTime: "Time",
+  dueZone: "Time zone",
   tags: "Tags",
 };
 
@@ -31,12 +33,15 @@ const FIELD_LABELS: Record<keyof TaskFields, string> = {
 export function TaskEditor({
   api,
   userId,
+  timeZone,
   base,
   onSaved,
   onClose,
 }: {
   api: TaskApi;
   userId: string;
+  /** The user's, to say when the task was changed. */
+  timeZone: string;
   base: Task;
   onSaved: (task: Task) => void;
   onClose: () => void;
@@ -108,6 +113,7 @@ export function TaskEditor({
           mine={fields}
           base={fieldsOf(base)}
           theirs={state.theirs}
+          timeZone={timeZone}
           onKeepMine={() => void save(state.theirs)}
           onTakeTheirs={() => onSaved(state.theirs)}
         />
@@ -148,12 +154,14 @@ function Conflict({
   mine,
   base,
   theirs,
+  timeZone,
   onKeepMine,
   onTakeTheirs,
 }: {
   mine: TaskFields;
   base: TaskFields;
   theirs: Task;
+  timeZone: string;
   onKeepMine: () => void;
   onTakeTheirs: () => void;
 }) {
@@ -166,8 +174,8 @@ function Conflict({
       <h2 id="editor-title">Changed elsewhere</h2>
       <p>
         This task was changed in another tab or device while you were editing it (it is now at
-        version {theirs.version}, changed {formatDue(theirs.updated_at)}). Nothing of yours was
-        saved yet.
+        version {theirs.version}, changed {formatInstant(theirs.updated_at, timeZone)}). Nothing of
+        yours was saved yet.
       </p>
       <table>
         <thead>
@@ -181,8 +189,8 @@ function Conflict({
           {keys.map((key) => (
             <tr key={key}>
               <th scope="row">{FIELD_LABELS[key]}</th>
-              <td data-version="mine">{shown(key, mine[key])}</td>
-              <td data-version="theirs">{shown(key, server[key])}</td>
+              <td data-version="mine">{shown(mine[key])}</td>
+              <td data-version="theirs">{shown(server[key])}</td>
             </tr>
           ))}
         </tbody>
@@ -199,7 +207,7 @@ function Conflict({
   );
 }
 
-function shown(key: keyof TaskFields, value: string): string {
-  if (value === "") return "—";
-  return key === "due" ? formatDue(new Date(value).toISOString()) : value;
+/** A field as the form holds it (the due date `YYYY-MM-DD`, its time `HH:MM`); a dash for none. */
+function shown(value: string): string {
+  return value === "" ? "—" : value;
 }

@@ -43,13 +43,28 @@ export function TaskFieldInputs({
           ))}
         </select>
       </div>
-      <div className="field wide">
+      <div className="field">
         <label htmlFor={`${id}-due`}>Due</label>
         <input
           id={`${id}-due`}
-          type="datetime-local"
-          value={fields.due}
-          onChange={(event) => set({ due: event.target.value })}
+          type="date"
+          value={fields.dueDate}
+          // No date, no due: a time left behind would be a time of no day.
+          onChange={(event) =>
+            set({ dueDate: event.target.value, ...(event.target.value === "" && { dueTime: "" }) })
+          }
+        />
+      </div>
+      <div className="field">
+        {/* A task kept in a zone of its own shows its time there, and says which. */}
+        <label htmlFor={`${id}-time`}>{fields.dueZone ? `Time (${fields.dueZone})` : "Time"}</label>
+        <input
+          id={`${id}-time`}
+          type="time"
+          value={fields.dueTime}
+          disabled={fields.dueDate === ""}
+          title="Empty: all day"
+          onChange={(event) => set({ dueTime: event.target.value })}
         />
       </div>
       <div className="field">

@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 
-import { formatDue, isOverdue } from "@/lib/task-form";
+import { dueLabelOf, isOverdue } from "@/lib/task-form";
 import type { Task, TaskPlace, TodoList } from "@/lib/task-api";
 
 import { DRAGGED_TASK } from "./list-sidebar";
@@ -26,6 +26,7 @@ export const MAX_DEPTH = 4;
 export function TaskItem({
   task,
   now,
+  timeZone,
   lists,
   reordering,
   selected,
@@ -38,6 +39,8 @@ export function TaskItem({
 }: {
   task: Task;
   now: number;
+  /** The user's, from their settings: the zone dates and times are shown in. */
+  timeZone: string;
   lists: TodoList[];
   reordering: Reordering | null;
   selected: boolean;
@@ -61,7 +64,8 @@ export function TaskItem({
     }
   }
 
-  const overdue = isOverdue(task, now);
+  const overdue = isOverdue(task, now, timeZone);
+  const due = dueLabelOf(task, timeZone);
   return (
     <li
       className={task.completed ? "task done" : "task"}
@@ -102,10 +106,11 @@ export function TaskItem({
         {task.description && <p className="task-description">{task.description}</p>}
         <p className="task-meta">
           <span className={`priority priority-${task.priority}`}>{task.priority}</span>
-          {task.due_at && (
+          {due && (
             <span className={overdue ? "due overdue" : "due"}>
               {overdue ? "Overdue: " : "Due "}
-              <time dateTime={task.due_at}>{formatDue(task.due_at)}</time>
+              <time dateTime={due.dateTime}>{due.text}</time>
+              {due.ownZone && ` (${due.ownZone})`}
             </span>
           )}
           {task.tags.map((tag) => (

@@ -7,8 +7,10 @@ import {
   createTaskApiClient,
   MERGE_PATCH,
   unwrap,
+  type DueInput,
   type FetchResult,
   type operations,
+  type Settings,
   type Task,
   type TaskApiClient,
   type TaskBatchOperation,
@@ -25,6 +27,8 @@ import { TokenCache } from "./token-cache";
 
 export { ApiError };
 export type {
+  DueInput,
+  Settings,
   Task,
   TaskBatchOperation,
   TaskBatchResult,
@@ -181,6 +185,25 @@ export class TaskApi {
     await this.#call(() =>
       this.#client.DELETE("/api/{user_id}/lists/{list_id}", {
         params: { path: { user_id: userId, list_id: listId }, query: { tasks } },
+      }),
+    );
+  }
+
+  getSettings(userId: string): Promise<Settings> {
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/settings", {
+        params: { path: { user_id: userId } },
+      }),
+    );
+  }
+
+  /** A new zone moves the due time of every task due on a date alone or at a floating time. */
+  updateSettings(userId: string, timeZone: string): Promise<Settings> {
+    return this.#call(() =>
+      this.#client.PATCH("/api/{user_id}/settings", {
+        params: { path: { user_id: userId } },
+        body: { time_zone: timeZone },
+        headers: MERGE_PATCH,
       }),
     );
   }

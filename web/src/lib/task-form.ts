@@ -1,5 +1,5 @@
 /** Between a task and the fields of a form: what is typed, what the API takes, what changed. */
-import type { Task, TaskInput, TaskPatch } from "./task-api";
+import type { DueInput, Task, TaskInput, TaskPatch } from "./task-api";
 
 export type Priority = Task["priority"];
 export const PRIORITIES: readonly Priority[] = ["low", "medium", "high", "urgent"];
@@ -8,8 +8,12 @@ export interface TaskFields {
   title: string;
   description: string;
   priority: Priority;
-  /** As an `<input type="datetime-local">` holds it, in the browser's time zone; "" for none. */
-  due: string;
+  /** As an `<input type="date">` holds it, `YYYY-MM-DD`; "" for no due date. */
+  dueDate: string;
+  /** As an `<input type="time">` holds it, `HH:MM`; "" for all day. */
+  dueTime: string;
+  /** The zone a timed due date is kept in; "" for the user's own (floating). */
+  dueZone: string;
   /** Comma-separated. */
   tags: string;
 }
@@ -18,7 +22,9 @@ export const EMPTY_FIELDS: TaskFields = {
   title: "",
   description: "",
   priority: "medium",
-  due: "",
+  dueDate: "",
+  dueTime: "",
+  dueZone: "",
   tags: "",
 };
 
@@ -27,7 +33,10 @@ export function fieldsOf(task: Task): TaskFields {
     title: task.title,
     description: task.description ?? "",
     priority: task.priority,
-    due: task.due_at ? localDateTime(task.due_at) : "",
+    dueDate: task.due?.date ?? "",
+    // The API answers `HH:MM:SS`; the time input holds minutes.
+    dueTime: task.due?.time?.slice(0, 5) ?? "",
+    dueZone: task.due?.time_zone ?? "",
     tags: task.tags.join(", "),
   };
 }
@@ -37,9 +46,22 @@ export function inputOf(fields: TaskFields): TaskInput {
     title: fields.title,
     description: fields.description.trim() === "" ? null : fields.description,
     priority: fields.priority,
-    due_at: fields.due === "" ? null : new Date(fields.due).toISOString(),
+    due: dueOf(fields),
     tags: parseTags(fields.tags),
   };
+}
+
+/**
+ * A date alone (all day), or a date and a time: in the task's own zone if it has one (the form
+ * shows its time there, so an edited time means that zone's), else with no zone (floating). A
+ * date alone and a floating time are read in the user's time zone, and move with it.
+ */
+function dueOf(fields: TaskFields): DueInput | null {
+  if (fields.dueDate === "") return null;
+  const date = fields.dueDate;
+  if (fields.dueTime === "") return { date };
+  const time = fields.dueTime;
+  return fields.dueZone === "" ? { date, time } : { date, time, time_zone: fields.dueZone };
 }
 
 /** A merge patch of only what the user changed from `base`: nothing else is overwritten. */
@@ -50,7 +72,8 @@ export function patchOf(base: Task, fields: TaskFields): TaskPatch {
   if (after.title !== before.title) patch.title = after.title;
   if (after.description !== before.description) patch.description = after.description ?? null;
   if (after.priority !== before.priority) patch.priority = after.priority ?? "medium";
-  if (after.due_at !== before.due_at) patch.due_at = after.due_at ?? null;
+  // Sent only when changed: a due the form does not show in full (its own time zone) is kept.
+  if (JSON.stringify(after.due) !== JSON.stringify(before.due)) patch.due = after.due ?? null;
   if (JSON.stringify(after.tags) !== JSON.stringify(before.tags)) patch.tags = after.tags ?? [];
   return patch;
 }
@@ -59,22 +82,74 @@ export function parseTags(text: string): string[] {
   return [...new Set(text.split(",").map((tag) => tag.trim().toLowerCase()).filter(Boolean))];
 }
 
-/** An ISO instant as `YYYY-MM-DDTHH:mm` in the browser's time zone. */
-export function localDateTime(iso: string): string {
-  const date = new Date(iso);
-  const pad = (value: number) => String(value).padStart(2, "0");
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}`
-  );
+/** Making an Intl format is costly and a list shows many dates: each is made once. */
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function formatOf(
+  locale: string | undefined,
+  options: Intl.DateTimeFormatOptions,
+): Intl.DateTimeFormat {
+  const key = JSON.stringify([locale, options]);
+  let format = formats.get(key);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat(locale, options);
+    formats.set(key, format);
+  }
+  return format;
 }
 
-const DUE_FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-export function formatDue(iso: string): string {
-  return DUE_FORMAT.format(new Date(iso));
+/** An ISO instant as a date and a time in `timeZone`. */
+export function formatInstant(iso: string, timeZone: string): string {
+  const format = formatOf(undefined, { dateStyle: "medium", timeStyle: "short", timeZone });
+  return format.format(new Date(iso));
 }
 
-export function isOverdue(task: Task, now: number): boolean {
-  return !task.completed && task.due_at !== null && Date.parse(task.due_at) < now;
+/**
+ * A `YYYY-MM-DD` date as it is written, in no time zone: formatted as that day in UTC, so that no
+ * zone's offset moves it to the day before or after.
+ */
+function formatDate(date: string): string {
+  const [year = 0, month = 1, day = 1] = date.split("-").map(Number);
+  const format = formatOf(undefined, { dateStyle: "medium", timeZone: "UTC" });
+  return format.format(Date.UTC(year, month - 1, day));
+}
+
+/** How a task's due date reads in the list. */
+export interface DueLabel {
+  /** For `<time dateTime>`: the date of an all-day task, the instant of a timed one. */
+  dateTime: string;
+  text: string;
+  /** The task's own time zone, when it has one other than the user's: its time there differs. */
+  ownZone: string | null;
+}
+
+/**
+ * An all-day task's date as it is written; a timed task's instant in the user's zone. Null when
+ * the task has no due date.
+ */
+export function dueLabelOf(task: Task, timeZone: string): DueLabel | null {
+  const { due, due_at: dueAt } = task;
+  if (due === null || dueAt === null) return null;
+  if (due.time === null) return { dateTime: due.date, text: formatDate(due.date), ownZone: null };
+  return {
+    dateTime: dueAt,
+    text: formatInstant(dueAt, timeZone),
+    ownZone: due.time_zone !== null && due.time_zone !== timeZone ? due.time_zone : null,
+  };
+}
+
+/** Today's date in `timeZone`, `YYYY-MM-DD` (the form the en-CA locale writes dates in). */
+function todayIn(timeZone: string, now: number): string {
+  const format = formatOf("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+  return format.format(now);
+}
+
+/**
+ * An all-day task is overdue once its day has ended in the user's zone (as the API's `overdue`
+ * filter says); a timed one, once its time has passed.
+ */
+export function isOverdue(task: Task, now: number, timeZone: string): boolean {
+  if (task.completed || task.due === null || task.due_at === null) return false;
+  if (task.due.time === null) return task.due.date < todayIn(timeZone, now);
+  return Date.parse(task.due_at) < now;
 }
