@@ -533,6 +533,18 @@ const scenarios = {
       result.call = await dueShown("Call");
       result.callStored = await stored("Call");
     });
+    await stepOf("day-filter", async () => {
+      // Kiritimati's 1 June 2030 holds the call (19:00 UTC on 31 May); this device's (Berlin's)
+      // would not.
+      await page.getByText("More filters").click();
+      await page.getByLabel("Due from").fill("2030-06-01");
+      await page.getByLabel("Due until").fill("2030-06-01");
+      result.onTheDay = await waitForTitles(page, ["Call"]);
+      await page.getByLabel("Due from").fill("");
+      await page.getByLabel("Due until").fill("");
+      await page.getByText("More filters").click();
+      await waitForTitles(page, ["Call", "Pay rent"]);
+    });
     await stepOf("device-zone", async () => {
       await useDeviceZone.click();
       await noticeSays("Time zone: Europe/Berlin.");

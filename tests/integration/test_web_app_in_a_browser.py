@@ -193,6 +193,8 @@ def test_due_dates_are_all_day_or_timed_and_shown_in_the_users_time_zone(
         "dateTime": shown["rentDay"],
     }
     assert shown["rentStored"]["due"] == {"date": shown["rentDay"], "time": None, "time_zone": None}
+    # A day of the date filters is the user's day, not the device's.
+    assert shown["onTheDay"] == ["Call"]
     # A date and a time: floating, read in the user's zone (Kiritimati is UTC+14).
     assert shown["call"] == {
         "text": "Due Jun 1, 2030, 9:00 AM",

@@ -51,15 +51,19 @@ export function TaskBoard({ userId }: { userId: string }) {
   const api = useTaskApi();
   const searchParams = useSearchParams();
   const [filters, setFilters] = useState<Filters>(() => filtersFromSearch(searchParams));
-  const query = useMemo(() => queryOf(filters), [filters]);
+  // Until they arrive, no date can be shown: the tasks wait for them.
+  const [settings, setSettings] = useState<Settings | null>(null);
+  // The user's zone, where a date filter needs it: a day is the user's day. Until the settings
+  // arrive, UTC's; the list is loaded again in the user's (and shown only then).
+  const datesZone =
+    filters.dueAfter !== "" || filters.dueBefore !== "" ? (settings?.time_zone ?? "UTC") : "UTC";
+  const query = useMemo(() => queryOf(filters, datesZone), [filters, datesZone]);
   const [view, setView] = useState<View>(INITIAL_VIEW);
   const [alert, setAlert] = useState<Problem | null>(null);
   const [notice, setNotice] = useState("");
   const [editing, setEditing] = useState<Task | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [lists, setLists] = useState<TodoList[]>([]);
-  // Until they arrive, no date can be shown: the tasks wait for them.
-  const [settings, setSettings] = useState<Settings | null>(null);
   const [selected, setSelected] = useState<ReadonlySet<number>>(() => new Set());
   // Writes reload the list with the filters of now, not of when their handler was made.
   const latestQuery = useRef(query);

@@ -1,6 +1,6 @@
 /** The list's filters and order, as the form holds them and as the API's query takes them. */
 import type { ListQuery } from "./task-api";
-import { parseTags, PRIORITIES, type Priority } from "./task-form";
+import { parseTags, PRIORITIES, startOfDayIn, type Priority } from "./task-form";
 
 export type Sort = NonNullable<ListQuery["sort"]>;
 export type Status = NonNullable<ListQuery["status"]>;
@@ -48,7 +48,8 @@ export const DEFAULT_FILTERS: Filters = {
 
 export const PAGE_SIZE = 50;
 
-export function queryOf(filters: Filters): ListQuery {
+/** `timeZone`: the user's, whose days the date filters mean. */
+export function queryOf(filters: Filters, timeZone: string): ListQuery {
   const tags = parseTags(filters.tags);
   const search = filters.search.trim();
   return {
@@ -58,17 +59,11 @@ export function queryOf(filters: Filters): ListQuery {
     ...(filters.priorities.length > 0 && { priority: filters.priorities }),
     ...(tags.length > 0 && { tag: tags }),
     ...(search !== "" && { q: search }),
-    // A date means the whole day in the browser's time zone.
-    ...(filters.dueAfter !== "" && { due_after: startOfDay(filters.dueAfter) }),
-    ...(filters.dueBefore !== "" && { due_before: startOfDay(filters.dueBefore, 1) }),
+    // A date means the whole day in the user's time zone, as an all-day due date does.
+    ...(filters.dueAfter !== "" && { due_after: startOfDayIn(filters.dueAfter, timeZone) }),
+    ...(filters.dueBefore !== "" && { due_before: startOfDayIn(filters.dueBefore, timeZone, 1) }),
     ...(filters.overdueOnly && { overdue: true }),
   };
-}
-
-function startOfDay(date: string, plusDays = 0): string {
-  const day = new Date(`${date}T00:00`);
-  day.setDate(day.getDate() + plusDays);
-  return day.toISOString();
 }
 
 const STATUSES: readonly Status[] = ["all", "pending", "completed"];

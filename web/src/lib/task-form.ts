@@ -138,6 +138,44 @@ export function dueLabelOf(task: Task, timeZone: string): DueLabel | null {
   };
 }
 
+/**
+ * The first instant of `date` (`YYYY-MM-DD`), `plusDays` later, in `timeZone`, as ISO text. The
+ * zone's offset is read at a first guess and again at the instant it gives, so that a day that
+ * begins next to a change of offset still begins at its own.
+ */
+export function startOfDayIn(date: string, timeZone: string, plusDays = 0): string {
+  const [year = 0, month = 1, day = 1] = date.split("-").map(Number);
+  const midnight = Date.UTC(year, month - 1, day + plusDays);
+  const guess = midnight - offsetAt(midnight, timeZone);
+  return new Date(midnight - offsetAt(guess, timeZone)).toISOString();
+}
+
+/** How far `timeZone`'s wall clock is ahead of UTC at `instant`, in milliseconds. */
+function offsetAt(instant: number, timeZone: string): number {
+  const format = formatOf("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+  });
+  const parts = format.formatToParts(instant);
+  const part = (type: Intl.DateTimeFormatPartTypes) =>
+    Number(parts.find((item) => item.type === type)?.value);
+  const wall = Date.UTC(
+    part("year"),
+    part("month") - 1,
+    part("day"),
+    part("hour"),
+    part("minute"),
+    part("second"),
+  );
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
 /** Today's date in `timeZone`, `YYYY-MM-DD` (the form the en-CA locale writes dates in). */
 function todayIn(timeZone: string, now: number): string {
   const format = formatOf("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
