@@ -449,9 +449,10 @@ def due_columns(due_at: datetime | None) -> tuple[dict[str, Any] | None, datetim
     return (None, None) if due_at is None else (due_of_instant(due_at).document(), due_at)
 
 
-def due_of(fields: Fields) -> tuple[dict[str, Any] | None, datetime | None]:
-    """The due columns INSERT and REPLACE bind after the fields (`due_columns`)."""
-    return due_columns(fields[4])
+def due_of(fields: Fields) -> tuple[dict[str, Any] | None, datetime | None, None]:
+    """The columns INSERT and REPLACE bind after the fields: the due ones (`due_columns`), and
+    the recurrence, which the workload never sets."""
+    return (*due_columns(fields[4]), None)
 
 
 def valid_title(title: object, location: list[str | int]) -> str:
@@ -1134,6 +1135,7 @@ async def create_together(
         placed,
         [due_columns(item[4])[0] for item in fitting],
         [item[4] for item in fitting],
+        [None] * len(fitting),
     )
     added = {(row["list_id"], row["position"]): row for row in rows}
     made = iter([added[place] for place in zip(lists, placed, strict=True)])

@@ -170,6 +170,29 @@ class BaseTasksApi(ABC):
     ) -> Tagged[documents.Task]:
         """Complete, reopen or toggle a task."""
 
+    @abstractmethod
+    async def skip_task_occurrence(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+    ) -> Tagged[documents.Task]:
+        """Skip the current occurrence of a recurring task."""
+
+    @abstractmethod
+    async def list_task_occurrences(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        limit: int,
+        cursor: str | None,
+    ) -> documents.TaskOccurrencePage:
+        """List a recurring task's completed and skipped occurrences."""
+
 
 class BaseListsApi(ABC):
     """Operations tagged `lists`."""

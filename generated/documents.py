@@ -11,10 +11,12 @@ from typing_extensions import TypedDict
 
 class CompletionInput(TypedDict, closed=True):
     """
-    The completion state to set; without `completed` (or without a body), a toggle.
+    The completion state to set; without `completed` (or without a body), a toggle. Completing a recurring task completes its current occurrence and moves its due date to the next one (the task stays open), unless `series` is true: then the task is completed for good. Two completions of the same occurrence at once move it once.
+
     """
 
     completed: NotRequired[bool]
+    series: NotRequired[bool]
 
 
 class DueInput(TypedDict, closed=True):
@@ -37,6 +39,41 @@ class Due(TypedDict):
     date: str
     time: str | None
     time_zone: str | None
+
+
+RecurrenceInput = TypedDict(
+    "RecurrenceInput",
+    {
+        "rule": str,
+        "from": NotRequired[Literal["due", "completion"]],
+    },
+    closed=True,
+)
+
+
+Recurrence = TypedDict(
+    "Recurrence",
+    {
+        "rule": str,
+        "from": Literal["due", "completion"],
+    },
+)
+
+
+class TaskOccurrence(TypedDict):
+    """
+    An occurrence of a recurring task that was completed or skipped.
+    """
+
+    due: Due
+    due_at: datetime
+    outcome: Literal["completed", "skipped"]
+    recorded_at: datetime
+
+
+class TaskOccurrencePage(TypedDict):
+    items: list[TaskOccurrence]
+    next_cursor: str | None
 
 
 class Settings(TypedDict):
@@ -79,13 +116,14 @@ class TaskInput(TypedDict, closed=True):
     tags: NotRequired[list[str]]
     due_at: NotRequired[datetime | None]
     due: NotRequired[DueInput | None]
+    recurrence: NotRequired[RecurrenceInput | None]
     list_id: NotRequired[int]
     parent_id: NotRequired[int]
 
 
 class TaskPatch(TypedDict, closed=True):
     """
-    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due` or `due_at` and is refused for the others.
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others.
 
     """
 
@@ -95,6 +133,7 @@ class TaskPatch(TypedDict, closed=True):
     tags: NotRequired[list[str]]
     due_at: NotRequired[datetime | None]
     due: NotRequired[DueInput | None]
+    recurrence: NotRequired[RecurrenceInput | None]
     completed: NotRequired[bool]
     list_id: NotRequired[int]
 
@@ -111,6 +150,7 @@ class Task(TypedDict):
     tags: list[str]
     due_at: datetime | None
     due: Due | None
+    recurrence: Recurrence | None
     completed_at: datetime | None
     version: int
     list_id: int

@@ -12,13 +12,20 @@ from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel, Stric
 
 class CompletionInput(ContractModel):
     """
-    The completion state to set; without `completed` (or without a body), a toggle.
+    The completion state to set; without `completed` (or without a body), a toggle. Completing a recurring task completes its current occurrence and moves its due date to the next one (the task stays open), unless `series` is true: then the task is completed for good. Two completions of the same occurrence at once move it once.
+
     """
 
     model_config = ConfigDict(
         extra="forbid",
     )
     completed: StrictBool | MISSING = MISSING
+    series: Annotated[
+        StrictBool,
+        Field(
+            description="With a completion of a recurring task, complete the whole series."
+        ),
+    ] = False
 
 
 class DeletedItem(RootModel[int]):
@@ -127,6 +134,92 @@ class Due(ContractModel):
     ]
     time: LocalTime | None
     time_zone: TimeZone | None
+
+
+class RecurrenceFrom(StrEnum):
+    """
+    Where the next occurrence counts from: `due`, the occurrence just done (every Monday); `completion`, the day it was completed (three days after it was done), at the due date's time of day.
+
+    """
+
+    due = "due"
+    completion = "completion"
+
+
+class RecurrenceInput(ContractModel):
+    """
+    How a task recurs. It needs a due date (422 on `recurrence` without one): completing the task records the occurrence and moves the due date, in its own form and zone, to the next one; when there is none (`COUNT`, `UNTIL`), the task is completed.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    rule: Annotated[
+        str,
+        Field(
+            description="An RFC 5545 recurrence rule (the value of an `RRULE`, without the `RRULE:` name), within this subset: `FREQ` (required) `DAILY`, `WEEKLY`, `MONTHLY` or `YEARLY`; `INTERVAL` 1 to 999; `COUNT` 1 to 1000 or `UNTIL` (not both), as a date (`20271231`, that day included), a local date-time (`20271231T090000`) or a UTC one (`20271231T090000Z`); `BYDAY` (weekdays `MO` to `SU`, with an ordinal such as `2TU` or `-1FR` for `MONTHLY` and `YEARLY` only); `BYMONTHDAY` (1 to 31 or -31 to -1) and `BYMONTH` (1 to 12) for `MONTHLY` and `YEARLY`; `WKST`. Anything else (`BYSETPOS`, `BYYEARDAY`, `BYWEEKNO`, `BYHOUR` and the other time parts, a finer `FREQ`) is 422, as is a rule that gives no occurrence from the due date on. Names and values are case-insensitive; the rule is answered in its canonical form (parts in the order above, upper case, lists sorted, `INTERVAL=1` and `WKST=MO` left out). A day a month lacks (the 31st, 29 February) is skipped, not moved, as RFC 5545 says. `COUNT` counts the occurrences left, the current one included: each completion or skip takes one off.\n",
+            examples=["FREQ=WEEKLY;BYDAY=MO,WE"],
+            max_length=300,
+            min_length=1,
+            pattern="^[!-~]+$",
+        ),
+    ]
+    from_: Annotated[RecurrenceFrom, Field(alias="from")] = RecurrenceFrom.due
+
+
+class Recurrence(ContractModel):
+    """
+    How the task recurs (see `RecurrenceInput`), its rule in canonical form.
+    """
+
+    rule: Annotated[
+        str,
+        Field(
+            description="An RFC 5545 recurrence rule (the value of an `RRULE`, without the `RRULE:` name), within this subset: `FREQ` (required) `DAILY`, `WEEKLY`, `MONTHLY` or `YEARLY`; `INTERVAL` 1 to 999; `COUNT` 1 to 1000 or `UNTIL` (not both), as a date (`20271231`, that day included), a local date-time (`20271231T090000`) or a UTC one (`20271231T090000Z`); `BYDAY` (weekdays `MO` to `SU`, with an ordinal such as `2TU` or `-1FR` for `MONTHLY` and `YEARLY` only); `BYMONTHDAY` (1 to 31 or -31 to -1) and `BYMONTH` (1 to 12) for `MONTHLY` and `YEARLY`; `WKST`. Anything else (`BYSETPOS`, `BYYEARDAY`, `BYWEEKNO`, `BYHOUR` and the other time parts, a finer `FREQ`) is 422, as is a rule that gives no occurrence from the due date on. Names and values are case-insensitive; the rule is answered in its canonical form (parts in the order above, upper case, lists sorted, `INTERVAL=1` and `WKST=MO` left out). A day a month lacks (the 31st, 29 February) is skipped, not moved, as RFC 5545 says. `COUNT` counts the occurrences left, the current one included: each completion or skip takes one off.\n",
+            examples=["FREQ=WEEKLY;BYDAY=MO,WE"],
+            max_length=300,
+            min_length=1,
+            pattern="^[!-~]+$",
+        ),
+    ]
+    from_: Annotated[RecurrenceFrom, Field(alias="from")]
+
+
+class OccurrenceOutcome(StrEnum):
+    """
+    Whether the occurrence was completed or skipped.
+    """
+
+    completed = "completed"
+    skipped = "skipped"
+
+
+class TaskOccurrence(ContractModel):
+    """
+    An occurrence of a recurring task that was completed or skipped.
+    """
+
+    due: Due
+    due_at: Annotated[
+        AwareDatetime,
+        Field(
+            description="An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.\n",
+            examples=["2026-12-01T17:00:00Z"],
+        ),
+    ]
+    outcome: OccurrenceOutcome
+    recorded_at: Annotated[
+        AwareDatetime, Field(description="When it was completed or skipped (UTC).")
+    ]
+
+
+class TaskOccurrencePage(ContractModel):
+    items: Annotated[list[TaskOccurrence], Field(max_length=100)]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
 
 
 class Settings(ContractModel):
@@ -283,6 +376,10 @@ class TaskInput(ContractModel):
             description="When the task is due, in the form a person means it; null for none."
         ),
     ] = None
+    recurrence: Annotated[
+        RecurrenceInput | None,
+        Field(description="How the task recurs; null for a task that does not."),
+    ] = None
     list_id: Annotated[
         int | MISSING,
         Field(
@@ -303,7 +400,7 @@ class TaskInput(ContractModel):
 
 class TaskPatch(ContractModel):
     """
-    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due` or `due_at` and is refused for the others.
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others.
 
     """
 
@@ -347,6 +444,12 @@ class TaskPatch(ContractModel):
         DueInput | None | MISSING,
         Field(
             description="When the task is due, in the form a person means it; null for none."
+        ),
+    ] = MISSING
+    recurrence: Annotated[
+        RecurrenceInput | None | MISSING,
+        Field(
+            description="How the task recurs; null makes it a task that does not. Completing a recurring task (`completed: true`) completes its current occurrence (see `RecurrenceInput`).\n"
         ),
     ] = MISSING
     completed: StrictBool | MISSING = MISSING
@@ -423,6 +526,10 @@ class Task(ContractModel):
         Field(
             description="When the task is due, in the form it was given; null when it has none."
         ),
+    ]
+    recurrence: Annotated[
+        Recurrence | None,
+        Field(description="How the task recurs; null for a task that does not."),
     ]
     completed_at: Annotated[
         AwareDatetime | None,

@@ -634,6 +634,94 @@ def create_router(
 
     @route(
         router,
+        "/api/{user_id}/tasks/{task_id}/skip",
+        Operation(
+            admission=tasks_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["POST"],
+        operation_id="skip_task_occurrence",
+        summary='Skip the current occurrence of a recurring task',
+        tags=["tasks"],
+        status_code=200,
+    )
+    async def skip_task_occurrence(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        tagged = await tasks_api.skip_task_occurrence(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            if_match=if_match,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/tasks/{task_id}/occurrences",
+        Operation(
+            admission=tasks_admission,
+            single_query=(
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="list_task_occurrences",
+        summary="List a recurring task's completed and skipped occurrences",
+        tags=["tasks"],
+        status_code=200,
+    )
+    async def list_task_occurrences(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
+    ) -> Response:
+        return json_response(
+            await tasks_api.list_task_occurrences(
+                principal=principal,
+                user_id=user_id,
+                task_id=task_id,
+                limit=limit,
+                cursor=cursor,
+            ),
+            200,
+        )
+
+    @route(
+        router,
         "/api/{user_id}/lists",
         Operation(
             admission=lists_admission,

@@ -49,6 +49,7 @@ class ErrorCode(Enum):
     TASK_LIMIT_REACHED = 409, "A user may hold at most {limit} tasks."
     LIST_LIMIT_REACHED = 409, "A user may hold at most {limit} lists."
     INBOX_PROTECTED = 409, "The Inbox cannot be deleted or archived."
+    NOT_RECURRING = 409, "The task has no occurrence to skip."
     SYNC_TOKEN_EXPIRED = 410, "The sync token has expired; sync again without since."
     PRECONDITION_FAILED = 412, "The task has changed since the version named in If-Match."
     CONTENT_TOO_LARGE = 413, "The request body exceeds {limit_bytes} bytes."

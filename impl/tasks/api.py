@@ -8,7 +8,7 @@ from urllib.parse import quote
 from contract_runtime.answers import Created, Replayable, Tagged
 from contract_runtime.security import Principal
 from generated.apis import BaseTasksApi
-from generated.documents import Task, TaskBatchResult, TaskChanges, TaskList
+from generated.documents import Task, TaskBatchResult, TaskChanges, TaskList, TaskOccurrencePage
 from generated.models import (
     CompletionInput,
     Priority,
@@ -170,7 +170,20 @@ class TasksApi(BaseTasksApi):
     ) -> Tagged[Task]:
         service = self._tasks(principal, user_id)
         completed = body.completed if body and isinstance(body.completed, bool) else None
-        return _tagged(await service.set_completion(task_id, allowed_versions(if_match), completed))
+        series = body is not None and body.series
+        versions = allowed_versions(if_match)
+        return _tagged(await service.set_completion(task_id, versions, completed, series))
+
+    async def skip_task_occurrence(
+        self, *, principal: Principal, user_id: str, task_id: int, if_match: str | None
+    ) -> Tagged[Task]:
+        service = self._tasks(principal, user_id)
+        return _tagged(await service.skip(task_id, allowed_versions(if_match)))
+
+    async def list_task_occurrences(
+        self, *, principal: Principal, user_id: str, task_id: int, limit: int, cursor: str | None
+    ) -> TaskOccurrencePage:
+        return await self._tasks(principal, user_id).occurrences(task_id, cursor, limit)
 
 
 def _tagged(task: Task) -> Tagged[Task]:

@@ -23,6 +23,7 @@ from generated.models import (
     BatchMove,
     BatchUpdate,
     TaskBatch,
+    TaskPatch,
 )
 from impl.errors import ApiError, ErrorCode
 from impl.idempotency import IdempotencyKeyReused, KeyedRequest
@@ -96,7 +97,7 @@ class TaskBatchService:
         results: list[TaskBatchOperationResult] = []
         while len(results) < len(operations):
             start = len(results)
-            answers = await self._apply_as_one(writer, _run_from(operations, start), held)
+            answers = await self._apply_as_one(tasks, writer, _run_from(operations, start), held)
             if answers is None:
                 answers = [await _attempt(tasks, operations[start], held)]
             for index, answer in enumerate(answers, start):
@@ -153,7 +154,7 @@ class TaskBatchService:
         return _in_place(prepared, answers)
 
     async def _apply_as_one(
-        self, writer: TaskWriter, run: list[Operation], held: set[int]
+        self, tasks: TaskService, writer: TaskWriter, run: list[Operation], held: set[int]
     ) -> list[TaskBatchOperationResult | ApiError] | None:
         """The answers of a run of completions, deletions or moves to the end of a list,
         written together; None when they cannot be (fewer than two, one task under another, a
@@ -171,8 +172,16 @@ class TaskBatchService:
             return None
         match run[0]:
             case BatchComplete():
-                completed = [op.completed for op in run if isinstance(op, BatchComplete)]
+                completions = [op for op in run if isinstance(op, BatchComplete)]
+                completed = [op.completed for op in completions]
                 outcomes = await writer.set_completions(self._owner_id, named, completed)
+                # A recurring task is left alone: its occurrence is completed one at a time.
+                return [
+                    await _attempt(tasks, operation, held)
+                    if _left_to_recur(outcome, operation)
+                    else _or_refusal(_written, outcome, task)
+                    for outcome, task, operation in zip(outcomes, named, completions, strict=True)
+                ]
             case BatchMove(body=body) if isinstance(body.list_id, int):
                 moved = await writer.move_all_to_list(self._owner_id, named, body.list_id)
                 if moved is None:
@@ -261,7 +270,9 @@ def _kind(operation: Operation) -> tuple[str, int | str | None] | None:
             return operation.op, None
         case BatchCreate(body=body) if body.parent_id is MISSING or body.parent_id is None:
             return operation.op, None
-        case BatchUpdate(body=body) if body.model_fields_set <= set(EDITABLE):
+        case BatchUpdate(body=body) if body.model_fields_set <= set(EDITABLE) and not (
+            _clears_the_due(body)
+        ):
             return operation.op, None
         case BatchMove(body=body) if body.model_fields_set == {"list_id"} and isinstance(
             body.list_id, int
@@ -270,6 +281,25 @@ def _kind(operation: Operation) -> tuple[str, int | str | None] | None:
         case BatchMove(body=body) if body.model_fields_set in ({"after_id"}, {"before_id"}):
             return operation.op, BESIDE
     return None
+
+
+def _left_to_recur(outcome: Outcome[Task], operation: BatchComplete) -> bool:
+    """Whether a completion in a run was not written because its task recurs."""
+    current = outcome.current
+    return (
+        not outcome.written
+        and operation.completed
+        and current is not None
+        and current["recurrence"] is not None
+        and not current["completed"]
+    )
+
+
+def _clears_the_due(body: TaskPatch) -> bool:
+    """Whether a patch takes the due date away, which a recurring task refuses: written alone,
+    where the refusal is answered as its own request would be."""
+    named = body.model_fields_set
+    return ("due" in named and body.due is None) or ("due_at" in named and body.due_at is None)
 
 
 def _new_fields(operation: Operation, held: set[int]) -> NewFields:

@@ -62,6 +62,8 @@ COMPLETE_MANY = named(
              AS wanted (id, any_version, completed)
         WHERE tasks.user_id = $1 AND tasks.id = wanted.id AND {_allowed("wanted")}
           AND wanted.completed <> tasks.completed
+          -- A recurring task is completed by its occurrence, one at a time (TaskService).
+          AND (tasks.recurrence IS NULL OR NOT wanted.completed)
         RETURNING {_QUALIFIED_COLUMNS}""",  # noqa: S608 (fixed fragments)
         TASK_COLUMNS,
     ),
@@ -158,15 +160,16 @@ INSERT_MANY = named(
     WITH written AS (SELECT clock_timestamp() AS at
     ), added AS (
         INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
-                           position, created_at, updated_at, due, overdue_at)
+                           position, created_at, updated_at, due, overdue_at, recurrence)
         SELECT $1, new.title, new.description, new.priority::task_priority,
                ARRAY(SELECT jsonb_array_elements_text(new.tags::jsonb)), new.due_at, new.list_id,
                new.key, written.at + (new.rank - 1) * interval '1 microsecond',
-               written.at + (new.rank - 1) * interval '1 microsecond', new.due, new.overdue_at
+               written.at + (new.rank - 1) * interval '1 microsecond', new.due, new.overdue_at,
+               new.recurrence
         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                    $7::bigint[], $8::text[], $9::jsonb[], $10::timestamptz[])
+                    $7::bigint[], $8::text[], $9::jsonb[], $10::timestamptz[], $11::jsonb[])
              WITH ORDINALITY AS new (title, description, priority, tags, due_at, list_id, key,
-                                     due, overdue_at, rank),
+                                     due, overdue_at, recurrence, rank),
              written
         ORDER BY new.rank
         RETURNING {TASK_COLUMNS}

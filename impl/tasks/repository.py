@@ -76,9 +76,9 @@ INSERT = named(
     ), written AS (SELECT clock_timestamp() AS at
     ), added AS (
         INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
-                           parent_id, created_at, updated_at, due, overdue_at)
+                           parent_id, created_at, updated_at, due, overdue_at, recurrence)
         SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, $7, $9, written.at,
-               written.at, $10::jsonb, $11
+               written.at, $10::jsonb, $11, $12::jsonb
         FROM slot, written
         RETURNING {TASK_COLUMNS}
     ), reused AS (
@@ -96,17 +96,25 @@ T = TypeVar("T")
 # task in its own; one into another list takes it from its parent (its subtasks follow it:
 # SUBTREE_TO_LIST).
 MATCHING = "user_id = $1 AND id = $2 AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))"
+# A recurring task is completed by the occurrence (TaskService), not by a plain write: the
+# write of a completion leaves one alone, and the service, reading it as it is, takes over.
+REOPENS_OR_RECURS_NOT = "({recurrence} IS NULL OR NOT {completed})"
+# A toggle: it reopens a recurring task, never completes one.
+TOGGLES = REOPENS_OR_RECURS_NOT.format(recurrence="recurrence", completed="NOT completed")
+# A recurring task keeps a due date (tasks_recurrence_needs_due, 0030): a write that would take
+# it away is not made, and the service answers 422.
+KEEPS_A_DUE_IF_RECURRING = "({recurrence} IS NULL OR {due} IS NOT NULL)"
 REPLACE = named(
     "replace_task",
     f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
         tags = $7::text[], due_at = $8, list_id = coalesce($9, list_id),
         parent_id = CASE WHEN coalesce($9, list_id) = list_id THEN parent_id END,
-        due = $10::jsonb, overdue_at = $11, {STAMP}
+        due = $10::jsonb, overdue_at = $11, recurrence = $12::jsonb, {STAMP}
     WHERE {MATCHING}
-      AND (title, description, priority, tags, due_at, list_id, due)
+      AND (title, description, priority, tags, due_at, list_id, due, recurrence)
           IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8, coalesce($9, list_id),
-                            $10::jsonb)
+                            $10::jsonb, $12::jsonb)
     RETURNING {TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
@@ -116,7 +124,7 @@ TOGGLE = named(
         f"""
         UPDATE tasks SET completed = NOT completed,
             {completion_stamp("NOT tasks.completed")}
-        WHERE {MATCHING}
+        WHERE {MATCHING} AND {TOGGLES}
         RETURNING {TASK_COLUMNS}""",  # noqa: S608 (fixed fragments)
         TASK_COLUMNS,
     ),
@@ -131,6 +139,7 @@ PATCHABLE = {
     "due_at": "timestamptz",
     "due": "jsonb",
     "overdue_at": "timestamptz",
+    "recurrence": "jsonb",
     "completed": "boolean",
     "list_id": "bigint",
 }
@@ -200,6 +209,32 @@ LIST_FIELDS = tuple(TodoList.__annotations__)
 # The user's Inbox, made by the database if the user has none yet (migration 0016): a first sync
 # hands it to the client, as the list of lists does, before any task is written.
 ENSURE_INBOX = named("ensure_inbox", "SELECT user_inbox($1)")
+# A recurring task's occurrence, completed or skipped, as it was due (migration 0030).
+RECORD_OCCURRENCE = named(
+    "record_occurrence",
+    """
+    INSERT INTO task_occurrences (user_id, task_id, due, due_at, outcome, recorded_at)
+    VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+""",
+)
+# A page of a task's occurrences, newest first, after the one of id $3 (none: from the newest).
+OCCURRENCES = named(
+    "list_occurrences",
+    """
+    SELECT id, due, due_at, outcome, recorded_at FROM task_occurrences
+    WHERE user_id = $1 AND task_id = $2 AND ($3::bigint IS NULL OR id < $3)
+    ORDER BY id DESC LIMIT $4
+""",
+)
+# Whether an occurrence of the task was done after $3.
+DONE_SINCE = named(
+    "occurrence_done_since",
+    "SELECT EXISTS (SELECT FROM task_occurrences"
+    " WHERE user_id = $1 AND task_id = $2 AND recorded_at > $3)",
+)
+TASK_EXISTS = named(
+    "task_exists", "SELECT EXISTS (SELECT FROM tasks WHERE user_id = $1 AND id = $2)"
+)
 # The user's zone, under the user's zone lock until the transaction ends (migration 0027).
 USER_ZONE = named("user_time_zone", "SELECT user_time_zone_for_writes($1)")
 # The due dates read in the user's zone, and their instants once the zone has changed.
@@ -226,6 +261,11 @@ SNAPSHOT = named(
 )
 
 
+# What doing a recurring task's occurrence changes, given the clock of its due date: the changes
+# (names of PATCHABLE, `due` a Due) and the occurrence's outcome (`completed` or `skipped`).
+OccurrencePlan = Callable[[Clock], tuple[dict[str, Any], str]]
+
+
 @dataclass(frozen=True, slots=True)
 class NewFields:
     """Every editable field of a task, as stored."""
@@ -235,6 +275,7 @@ class NewFields:
     priority: str
     tags: list[str]
     due: Due | None
+    recurrence: dict[str, Any] | None
     # None: the Inbox for a new task, the task's own list for a replaced one.
     list_id: int | None
     # A new task's parent; a replace leaves the parent alone.
@@ -418,6 +459,31 @@ class TaskRepository:
         async with self._database.connection() as connection:
             return await TaskWriter(connection).update(user_id, task_id, versions, changes)
 
+    async def advance(self, user_id: str, current: Task, plan: OccurrencePlan) -> Outcome[Task]:
+        async with self._database.connection() as connection:
+            return await TaskWriter(connection).advance(user_id, current, plan)
+
+    async def done_since(self, user_id: str, task_id: int, since: datetime) -> bool:
+        """Whether an occurrence of the task was completed or skipped after `since`."""
+        done: bool = await self._database.read(
+            lambda connection: connection.fetchval(DONE_SINCE, user_id, task_id, since)
+        )
+        return done
+
+    async def occurrences(
+        self, user_id: str, task_id: int, after: int | None, limit: int
+    ) -> list[dict[str, Any]] | None:
+        """Up to `limit` of the task's occurrences after the one of id `after`, newest first,
+        each with its `id`; None when the user has no such task."""
+
+        async def read(connection: asyncpg.Connection) -> list[dict[str, Any]] | None:
+            records = await connection.fetch(OCCURRENCES, user_id, task_id, after, limit)
+            if not records and not await connection.fetchval(TASK_EXISTS, user_id, task_id):
+                return None
+            return [dict(record) for record in records]
+
+        return await self._database.read(read)
+
     async def toggle_completion(
         self, user_id: str, task_id: int, versions: list[int] | None
     ) -> Outcome[Task]:
@@ -567,6 +633,7 @@ class TaskWriter:
             placed,
             [due for due, _, _ in dues],
             [overdue_at for _, _, overdue_at in dues],
+            [fields.recurrence for fields in fitting],
         )
         added = {(record["list_id"], record["position"]): record for record in records}
         created: list[Task | None] = [
@@ -666,6 +733,32 @@ class TaskWriter:
             else outcome
             for move, outcome in zip(moves, outcomes, strict=True)
         ]
+
+    async def advance(self, user_id: str, current: Task, plan: OccurrencePlan) -> Outcome[Task]:
+        """A recurring task moved past its current occurrence, which is recorded as `plan` says.
+        Written only if the task is still at `current`'s version; else the outcome holds the task
+        as it is."""
+        connection = self._connection
+        task_id = current["id"]
+        due = stored_due(cast(dict[str, Any], current["due"]))
+        async with _unit(connection, True):
+            clock = await self._clock(user_id, [due])
+            changes, outcome = plan(clock)
+            sql, arguments = update_statement(stored_changes(changes, clock), advancing=True)
+            record = await connection.fetchrow(
+                sql, user_id, task_id, [current["version"]], *arguments
+            )
+            if record is not None:
+                await connection.execute(
+                    RECORD_OCCURRENCE,
+                    user_id,
+                    task_id,
+                    current["due"],
+                    current["due_at"],
+                    outcome,
+                    record["updated_at"],
+                )
+            return await _outcome(connection, record, user_id, task_id)
 
     async def move_floating_dues(self, user_id: str, clock: Clock) -> None:
         """Every due date read in the user's zone (a date alone, a floating time) read in
@@ -835,9 +928,9 @@ async def _insert(
         if await connection.fetchval(DEPTH, user_id, fields.parent_id) >= MAX_DEPTH:
             raise TooDeep
         fields = replace(fields, list_id=parent_list)
-    *values, due, overdue_at = _values(fields, clock)
+    *values, due, overdue_at, recurrence = _values(fields, clock)
     record = await connection.fetchrow(
-        INSERT, user_id, *values, cap, fields.parent_id, due, overdue_at
+        INSERT, user_id, *values, cap, fields.parent_id, due, overdue_at, recurrence
     )
     return _task(record)
 
@@ -865,7 +958,7 @@ async def _check_nesting(
 
 
 def _values(fields: NewFields, clock: Clock) -> tuple[Any, ...]:
-    """The fields as REPLACE binds them ($4 on); INSERT takes the last two after its own."""
+    """The fields as REPLACE binds them ($4 on); INSERT takes the last three after its own."""
     due, due_at, overdue_at = due_columns(fields.due, clock)
     return (
         fields.title,
@@ -876,6 +969,7 @@ def _values(fields: NewFields, clock: Clock) -> tuple[Any, ...]:
         fields.list_id,
         due,
         overdue_at,
+        fields.recurrence,
     )
 
 
@@ -917,11 +1011,12 @@ async def _naming_a_held_list() -> AsyncIterator[None]:
         raise ListMissing from error
 
 
-def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
+def update_statement(changes: dict[str, Any], advancing: bool = False) -> tuple[str, list[Any]]:
     """UPDATE … SET only the changed columns, and only if one of them differs.
 
     The statement's first three parameters are MATCHING's (user, task, versions); the values of
-    `changes` follow them, in the arguments returned.
+    `changes` follow them, in the arguments returned. Unless `advancing` (a recurring task's
+    next occurrence, which the service computed), it does not complete a recurring task.
     """
     unknown = [name for name in changes if name not in PATCHABLE]
     if unknown:
@@ -929,9 +1024,12 @@ def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
     statement = Statement(preceding=3)
     assignments: list[str] = []
     differences: list[str] = []
+    guards: list[str] = []
     stamp = STAMP
+    new_values: dict[str, str] = {}
     for name, value in changes.items():
         new_value = f"{statement.parameter(value)}::{PATCHABLE[name]}"
+        new_values[name] = new_value
         assignments.append(f"{name} = {new_value}")
         differences.append(f"{name} IS DISTINCT FROM {new_value}")
         if name == "completed":
@@ -939,9 +1037,20 @@ def update_statement(changes: dict[str, Any]) -> tuple[str, list[Any]]:
         if name == "list_id":
             # Into another list, out of its parent (its subtasks follow: SUBTREE_TO_LIST).
             assignments.append(f"parent_id = CASE WHEN list_id = {new_value} THEN parent_id END")
+    if "completed" in changes and not advancing:
+        recurrence = new_values.get("recurrence", "recurrence")
+        completed = new_values["completed"]
+        guards.append(REOPENS_OR_RECURS_NOT.format(recurrence=recurrence, completed=completed))
+    if "due" in changes or "recurrence" in changes:
+        guards.append(
+            KEEPS_A_DUE_IF_RECURRING.format(
+                recurrence=new_values.get("recurrence", "recurrence"),
+                due=new_values.get("due", "due"),
+            )
+        )
     sql = f"""
         UPDATE tasks SET {", ".join(assignments)}, {stamp}
-        WHERE {MATCHING} AND ({" OR ".join(differences)})
+        WHERE {" AND ".join([MATCHING, *guards])} AND ({" OR ".join(differences)})
         RETURNING {TASK_COLUMNS}"""  # noqa: S608 (columns of PATCHABLE only, values bound)
     if "completed" in changes:
         sql = spreading_completion(sql, TASK_COLUMNS)

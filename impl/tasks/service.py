@@ -10,9 +10,18 @@ from typing import Any, Protocol, cast
 import orjson
 from pydantic import MISSING
 
-from generated.documents import Task, TaskChanges, TaskList, TodoList
-from generated.models import DueInput, ParentId, TaskInput, TaskMove, TaskPatch
-from impl.dates.due import DateRefused, Due, due_from_body, due_of_instant
+from generated.documents import (
+    Task,
+    TaskChanges,
+    TaskList,
+    TaskOccurrence,
+    TaskOccurrencePage,
+    TodoList,
+)
+from generated.models import DueInput, ParentId, RecurrenceInput, TaskInput, TaskMove, TaskPatch
+from impl.dates.due import DateRefused, Due, due_from_body, due_of_instant, stored_due
+from impl.dates.series import advance, check_occurs, stored_recurrence
+from impl.dates.zones import Clock
 from impl.errors import ApiError, ErrorCode, InvalidToken
 from impl.idempotency import IdempotencyKeyReused
 from impl.json import dumps
@@ -23,10 +32,12 @@ from impl.stored_text import MAX_LENGTHS, LongerInNfc, stored_text
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.queries import TASK_KIND
 from impl.tasks.repository import (
+    UTC_CLOCK,
     ChangeKey,
     Destination,
     ListMissing,
     NewFields,
+    OccurrencePlan,
     ParentIsSubtask,
     ParentMissing,
     Snapshot,
@@ -35,7 +46,7 @@ from impl.tasks.repository import (
 )
 from impl.tasks.subtasks import MAX_DEPTH
 from impl.tasks.tags import normalize_tags
-from impl.versioned import Outcome, Vocabulary
+from impl.versioned import Outcome, Vocabulary, precondition_failed
 
 
 class TaskNotFound(ApiError):
@@ -55,6 +66,16 @@ class SyncTokenExpired(ApiError):
         super().__init__(
             ErrorCode.SYNC_TOKEN_EXPIRED, details={"retention_days": retention / timedelta(days=1)}
         )
+
+
+class NotRecurring(ApiError):
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.NOT_RECURRING)
+
+
+class RecurrenceWithoutDue(DateRefused):
+    def __init__(self) -> None:
+        super().__init__(("body", "recurrence"), "A recurring task needs a due date", "due_needed")
 
 
 class ListNotHeld(ApiError):
@@ -95,6 +116,7 @@ def parent_refused(error: Exception) -> ParentRefused:
 
 
 TASKS = Vocabulary(not_found=TaskNotFound)
+OCCURRENCE_FIELDS = tuple(TaskOccurrence.__annotations__)
 
 
 @dataclass(frozen=True)
@@ -158,6 +180,12 @@ class TaskWrites(Protocol):
     async def move(
         self, user_id: str, task_id: int, versions: list[int] | None, to: Destination
     ) -> Outcome[Task]: ...
+
+    async def advance(self, user_id: str, current: Task, plan: OccurrencePlan) -> Outcome[Task]: ...
+
+
+# How many times a completion of an occurrence is tried again after another write to the task.
+OCCURRENCE_ATTEMPTS = 3
 
 
 class TaskService:
@@ -263,26 +291,114 @@ class TaskService:
 
     async def update(self, task_id: int, if_match: list[int] | None, patch: TaskPatch) -> Task:
         changes = patched_fields(patch)
+        if changes.get("recurrence") is not None and "due" not in changes:
+            current = TASKS.found(await self._writes.get(self._owner_id, task_id))
+            if current["due"] is not None:
+                due = stored_due(cast(dict[str, Any], current["due"]))
+                check_occurs(changes["recurrence"], due, UTC_CLOCK, ("body", "recurrence"))
+        if changes.get("completed") is True and len(changes) > 1:
+            # The other changes first, then the completion, of an occurrence if the task recurs.
+            others = {name: value for name, value in changes.items() if name != "completed"}
+            changed = await self._update(task_id, if_match, others)
+            return await self.set_completion(task_id, [changed["version"]], True)
         if not changes:
-            current = await self._writes.get(self._owner_id, task_id)
-            return TASKS.answer(Outcome(written=False, current=current), if_match)
+            unchanged = await self._writes.get(self._owner_id, task_id)
+            return TASKS.answer(Outcome(written=False, current=unchanged), if_match)
+        if changes.get("completed") is True:
+            return await self.set_completion(task_id, if_match, True)
+        return await self._update(task_id, if_match, changes)
+
+    async def _update(
+        self, task_id: int, if_match: list[int] | None, changes: dict[str, Any]
+    ) -> Task:
         try:
             outcome = await self._writes.update(self._owner_id, task_id, if_match, changes)
         except ListMissing:
             raise ListNotHeld from None
+        if not outcome.written and outcome.current is not None:
+            _keeps_a_due_if_recurring(outcome.current, changes)
         return TASKS.answer(outcome, if_match)
 
     async def set_completion(
-        self, task_id: int, if_match: list[int] | None, completed: bool | None
+        self,
+        task_id: int,
+        if_match: list[int] | None,
+        completed: bool | None,
+        series: bool = False,
     ) -> Task:
-        """`completed` None toggles; a value sets it (a no-op when the task already has it)."""
+        """`completed` None toggles; a value sets it (a no-op when the task already has it).
+        Completing a recurring task completes its occurrence (`series`: the whole series)."""
+        arrived = datetime.now(UTC)
         if completed is None:
             outcome = await self._writes.toggle_completion(self._owner_id, task_id, if_match)
         else:
             outcome = await self._writes.update(
                 self._owner_id, task_id, if_match, {"completed": completed}
             )
+        current = outcome.current
+        if not outcome.written and completed is not False and _occurs(current, if_match):
+            return await self._done(cast(Task, current), if_match, "completed", series, arrived)
         return TASKS.answer(outcome, if_match)
+
+    async def skip(self, task_id: int, if_match: list[int] | None) -> Task:
+        """The task moved to its next occurrence, the current one recorded as skipped."""
+        arrived = datetime.now(UTC)
+        current = TASKS.found(await self._writes.get(self._owner_id, task_id))
+        if if_match is not None and current["version"] not in if_match:
+            raise precondition_failed(current, TASKS.changed)
+        if not _occurs(current, if_match):
+            raise NotRecurring
+        return await self._done(current, if_match, "skipped", False, arrived)
+
+    async def _done(
+        self,
+        current: Task,
+        if_match: list[int] | None,
+        outcome: str,
+        series: bool,
+        arrived: datetime,
+    ) -> Task:
+        """The current occurrence of `current` completed or skipped (`outcome`), the task moved
+        to the next one; when there is none, or for the whole `series`, completed.
+
+        A request done at the same time as another's does not do a second occurrence: one done
+        after this request `arrived` was done by a request its sender could not have seen, and
+        two at once, such as a double tap, mean one. The task is answered as that one left it.
+        """
+        if await self._repository.done_since(self._owner_id, current["id"], arrived):
+            return TASKS.found(await self._writes.get(self._owner_id, current["id"]))
+        for _ in range(OCCURRENCE_ATTEMPTS):
+            plan = _next_of(current, outcome, series)
+            written = await self._writes.advance(self._owner_id, current, plan)
+            if written.written:
+                return cast(Task, written.current)
+            fresh = TASKS.found(written.current)
+            if fresh["due"] != current["due"] or fresh["completed"]:
+                return fresh
+            if not _occurs(fresh, if_match):
+                return TASKS.answer(Outcome(written=False, current=fresh), if_match)
+            current = fresh
+        raise precondition_failed(current, TASKS.changed)
+
+    async def occurrences(self, task_id: int, cursor: str | None, limit: int) -> TaskOccurrencePage:
+        after = None
+        if cursor is not None:
+            claims = self._policy.cursors.verify(self._owner_id, cursor)
+            if claims is None or claims.get("t") != task_id or "o" not in claims:
+                raise _invalid_cursor()
+            after = int(claims["o"])
+        found = await self._repository.occurrences(self._owner_id, task_id, after, limit + 1)
+        if found is None:
+            raise TaskNotFound
+        page = found[:limit]
+        next_cursor = None
+        if len(found) > limit:
+            claims = {"t": task_id, "o": page[-1]["id"]}
+            next_cursor = self._policy.cursors.sign(self._owner_id, claims)
+        items = [
+            cast(TaskOccurrence, {name: item[name] for name in OCCURRENCE_FIELDS}) for item in page
+        ]
+        return {"items": items, "next_cursor": next_cursor}
 
     async def move(self, task_id: int, if_match: list[int] | None, body: TaskMove) -> Task:
         after, before = neighbours(body, task_id)
@@ -375,6 +491,12 @@ def _key_claim(value: object) -> object:
 
 def new_fields(body: TaskInput) -> NewFields:
     """The fields of a task as they are stored, from a body of it; refused if one is not."""
+    due = body_due(body.due, body.due_at, body.model_fields_set)[1]
+    recurrence = body_recurrence(body.recurrence)
+    if recurrence is not None:
+        if due is None:
+            raise RecurrenceWithoutDue
+        check_occurs(recurrence, due, UTC_CLOCK, ("body", "recurrence"))
     return NewFields(
         title=stored_text("title", body.title),
         description=None
@@ -382,7 +504,8 @@ def new_fields(body: TaskInput) -> NewFields:
         else stored_text("description", body.description),
         priority=str(body.priority),
         tags=_stored_tags(tag.root for tag in body.tags),
-        due=body_due(body.due, body.due_at, body.model_fields_set)[1],
+        due=due,
+        recurrence=recurrence,
         list_id=None if body.list_id is MISSING else body.list_id,
         parent_id=None if body.parent_id is MISSING else body.parent_id,
     )
@@ -406,7 +529,55 @@ def patched_fields(patch: TaskPatch) -> dict[str, Any]:
         changes["priority"] = str(changes["priority"])
     if "list_id" in changes:
         changes["list_id"] = int(changes["list_id"])
+    if "recurrence" in changes:
+        changes["recurrence"] = body_recurrence(changes["recurrence"])
+    if changes.get("recurrence") is not None and changes.get("due", True) is None:
+        raise RecurrenceWithoutDue
+    if isinstance(changes.get("due"), Due) and changes.get("recurrence") is not None:
+        check_occurs(changes["recurrence"], changes["due"], UTC_CLOCK, ("body", "recurrence"))
     return changes
+
+
+def body_recurrence(recurrence: object) -> dict[str, Any] | None:
+    """A `RecurrenceInput` as stored (its rule in canonical form); 422 on a rule outside the
+    subset."""
+    if not isinstance(recurrence, RecurrenceInput):
+        return None
+    return stored_recurrence(recurrence.rule, str(recurrence.from_), ("body", "recurrence"))
+
+
+def _next_of(current: Task, outcome: str, series: bool) -> OccurrencePlan:
+    """What doing `current`'s occurrence changes, given the clock of its due date: the next
+    occurrence's due date and rule, or the completion of the task when there is none or the
+    whole `series` is done; and the occurrence's `outcome`."""
+
+    def plan(clock: Clock) -> tuple[dict[str, Any], str]:
+        if series:
+            return {"completed": True}, outcome
+        due = stored_due(cast(dict[str, Any], current["due"]))
+        recurrence = cast(dict[str, Any], current["recurrence"])
+        step = advance(due, recurrence, clock, datetime.now(UTC))
+        if step.due is None:
+            return {"completed": True}, outcome
+        return {"due": step.due, "recurrence": step.recurrence}, outcome
+
+    return plan
+
+
+def _occurs(task: Task | None, if_match: list[int] | None) -> bool:
+    """Whether `task` is a pending recurring task that If-Match allows writing."""
+    if task is None or task["recurrence"] is None or task["completed"]:
+        return False
+    return if_match is None or task["version"] in if_match
+
+
+def _keeps_a_due_if_recurring(current: Task, changes: dict[str, Any]) -> None:
+    """422 if `changes` would leave `current` recurring without a due date (the write, which
+    holds to that, was not made)."""
+    recurrence = changes["recurrence"] if "recurrence" in changes else current["recurrence"]
+    due = changes["due"] if "due" in changes else current["due"]
+    if recurrence is not None and due is None:
+        raise RecurrenceWithoutDue
 
 
 def body_due(due: object, due_at: object, named: set[str]) -> tuple[bool, Due | None]:
@@ -442,6 +613,8 @@ def _fingerprint(fields: NewFields) -> bytes:
     canonical: list[Any] = [fields.title, fields.description, fields.priority, fields.tags, due_at]
     if due is not None and due_at is None:
         canonical.append({"due": due.document()})
+    if fields.recurrence is not None:
+        canonical.append({"recurrence": fields.recurrence})
     # Appended only when named, so that a key stored before lists existed matches its retry.
     if fields.list_id is not None or fields.parent_id is not None:
         canonical.append({"list_id": fields.list_id, "parent_id": fields.parent_id})

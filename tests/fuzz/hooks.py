@@ -30,6 +30,18 @@ BATCH_OPERATIONS = {"create": "create_task", "update": "update_task", "move": "m
 IDENTITIES = ("owner", "stranger", "anonymous")
 STRANGERS = ("intruder", "intruder_2")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
+# What a client picks from: zones at the ends of the offsets and with summer time, and rules of
+# every part of the subset, so that writes reach the zone arithmetic and the expansion (a made-up
+# zone or rule is 422, pinned by tests/integration/test_due_dates.py and test_recurring_tasks.py).
+ZONES = ("UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Europe/Berlin", "America/New_York")
+RULES = (
+    "FREQ=DAILY",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;WKST=SU",
+    "FREQ=MONTHLY;BYMONTHDAY=31",
+    "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=DAILY;UNTIL=99981231T235959Z",
+)
 # What an entity tag may not hold between its quotes (RFC 9110, 8.8.3), and the contract's
 # longest If-Match or If-None-Match, quotes included.
 NOT_ETAGC = re.compile(r"[^\x21\x23-\x7E]")
@@ -110,6 +122,7 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
       The list is the one the owner created last when it still stands (the stateful chain
       create list -> create task in it -> move -> batch), else the Inbox.
     - A batch's operations are held to the same, and act on tasks the owner created.
+    - Every other due date with a zone, and recurrence rule, is one a client's picker offers.
     """
     headers = case.headers or {}
     number = next(_case_numbers)
@@ -132,10 +145,11 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     if operation == "batch_tasks":
         _as_a_client_batches(user_id, body, number)
         return
-    _as_a_client_names(operation, user_id, body)
+    _as_a_client_names(operation, user_id, body, number)
 
 
-def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any]) -> None:
+def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any], number: int) -> None:
+    _as_a_client_dates(body, number)
     if operation in NAMES_A_LIST and "list_id" in body:
         body["list_id"] = _list_to_write_into(user_id)
     if operation in MOVES:
@@ -144,6 +158,17 @@ def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any]) -> No
     # A parent is a task the client read; the fuzzer has none it knows of: top level.
     if operation in ("create_task", "move_task") and body.get("parent_id") is not None:
         body.pop("parent_id")
+
+
+def _as_a_client_dates(body: dict[str, Any], number: int) -> None:
+    """Every other due date in a zone, and recurrence rule, that a client's picker offers."""
+    if number % 2:
+        return
+    due, recurrence = body.get("due"), body.get("recurrence")
+    if isinstance(due, dict) and isinstance(due.get("time_zone"), str):
+        due["time_zone"] = ZONES[number // 2 % len(ZONES)]
+    if isinstance(recurrence, dict) and isinstance(recurrence.get("rule"), str):
+        recurrence["rule"] = RULES[number // 2 % len(RULES)]
 
 
 def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> None:
@@ -156,7 +181,7 @@ def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> Non
         inner = operation.get("body")
         if isinstance(inner, dict):
             single = BATCH_OPERATIONS.get(str(operation.get("op")), "")
-            _as_a_client_names(single, user_id, inner)
+            _as_a_client_names(single, user_id, inner, number + index)
         if own and "task_id" in operation:
             operation["task_id"] = own[(number + index) % len(own)]
 

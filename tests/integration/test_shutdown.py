@@ -48,10 +48,12 @@ CLOSED_CONNECTION = (
 )
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 TIMESTAMPS = ("created_at", "updated_at", "due_at", "completed_at")
+# Read as JSON text on a connection of the test's own.
+JSON_COLUMNS = frozenset({"due", "recurrence"})
 TASK_ROW = """
     SELECT id, user_id, title, description, completed, created_at, updated_at,
-           priority::text AS priority, tags, due_at, completed_at, version, list_id, parent_id,
-           position
+           priority::text AS priority, tags, due_at, due, recurrence, completed_at, version,
+           list_id, parent_id, position
     FROM tasks
 """
 
@@ -219,6 +221,8 @@ def assert_stored(answer: dict[str, Any], row: asyncpg.Record) -> None:
     """The row holds exactly the task the service answered."""
     for name, value in answer.items():
         stored = row[name]
+        if name in JSON_COLUMNS and stored is not None:
+            stored = json.loads(stored)
         if name in TIMESTAMPS:
             assert stored == (None if value is None else datetime.fromisoformat(value)), name
         else:

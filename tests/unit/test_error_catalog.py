@@ -122,6 +122,7 @@ REACH: dict[ErrorCode, Reach] = {
     ErrorCode.TASK_LIMIT_REACHED: named("create_task"),
     ErrorCode.LIST_LIMIT_REACHED: named("create_list"),
     ErrorCode.INBOX_PROTECTED: named("replace_list", "update_list", "delete_list"),
+    ErrorCode.NOT_RECURRING: named("skip_task_occurrence"),
     ErrorCode.SYNC_TOKEN_EXPIRED: has_parameter("since"),
     ErrorCode.PRECONDITION_FAILED: has_parameter("If-Match"),
     ErrorCode.CONTENT_TOO_LARGE: takes_body,

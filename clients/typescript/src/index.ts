@@ -27,6 +27,10 @@ export type TaskBatchOperationResult = components["schemas"]["TaskBatchOperation
 export type Due = components["schemas"]["Due"];
 export type DueInput = components["schemas"]["DueInput"];
 export type Settings = components["schemas"]["Settings"];
+export type Recurrence = components["schemas"]["Recurrence"];
+export type RecurrenceInput = components["schemas"]["RecurrenceInput"];
+export type TaskOccurrence = components["schemas"]["TaskOccurrence"];
+export type TaskOccurrencePage = components["schemas"]["TaskOccurrencePage"];
 export type SettingsPatch = components["schemas"]["SettingsPatch"];
 export type ErrorBody = components["schemas"]["Error"];
 

@@ -237,6 +237,68 @@ export interface paths {
         patch: operations["toggle_task_completion"];
         trace?: never;
     };
+    "/api/{user_id}/tasks/{task_id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip the current occurrence of a recurring task
+         * @description Moves a recurring task's due date to its next occurrence without completing it; the skipped occurrence is recorded (`list_task_occurrences`, outcome `skipped`). When the series has no next occurrence, the task is completed. A task that does not recur, or is completed, is 409 `not_recurring`. With `If-Match`, only if the task is still at that version (412 otherwise). No body.
+         */
+        post: operations["skip_task_occurrence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{task_id}/occurrences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a recurring task's completed and skipped occurrences
+         * @description The occurrences of the task that were completed or skipped, newest first, one page at a time: each with its due date as it was and when it was recorded. Kept as long as the task is.
+         */
+        get: operations["list_task_occurrences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/lists": {
         parameters: {
             query?: never;
@@ -438,12 +500,17 @@ export interface components {
              * @default null
              */
             due?: components["schemas"]["DueInput"] | null;
+            /**
+             * @description How the task recurs; null for a task that does not.
+             * @default null
+             */
+            recurrence?: components["schemas"]["RecurrenceInput"] | null;
             /** @description The list the task is in. On create, the Inbox when omitted; on replace, an omitted `list_id` leaves the task in its list (so that a client that predates lists does not move tasks by replacing them). A task keeps its id when it moves to another list. */
             list_id?: components["schemas"]["ListIdReference"];
             /** @description On create, the task this one is a subtask of: it goes last among that task's subtasks, in its list (a `list_id` naming another list is 422). Ignored on replace: a task changes parent only by `move_task`. */
             parent_id?: components["schemas"]["ParentId"];
         };
-        /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due` or `due_at` and is refused for the others. */
+        /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others. */
         TaskPatch: {
             title?: components["schemas"]["Title"];
             description?: components["schemas"]["Description"];
@@ -452,13 +519,20 @@ export interface components {
             due_at?: components["schemas"]["DueAt"];
             /** @description When the task is due, in the form a person means it; null for none. */
             due?: components["schemas"]["DueInput"] | null;
+            /** @description How the task recurs; null makes it a task that does not. Completing a recurring task (`completed: true`) completes its current occurrence (see `RecurrenceInput`). */
+            recurrence?: components["schemas"]["RecurrenceInput"] | null;
             completed?: boolean;
             /** @description Move the task to this list; it keeps its id. */
             list_id?: components["schemas"]["ListIdReference"];
         };
-        /** @description The completion state to set; without `completed` (or without a body), a toggle. */
+        /** @description The completion state to set; without `completed` (or without a body), a toggle. Completing a recurring task completes its current occurrence and moves its due date to the next one (the task stays open), unless `series` is true: then the task is completed for good. Two completions of the same occurrence at once move it once. */
         CompletionInput: {
             completed?: boolean;
+            /**
+             * @description With a completion of a recurring task, complete the whole series.
+             * @default false
+             */
+            series?: boolean;
         };
         Task: {
             /**
@@ -486,6 +560,8 @@ export interface components {
             due_at: components["schemas"]["DueAt"];
             /** @description When the task is due, in the form it was given; null when it has none. */
             due: components["schemas"]["Due"] | null;
+            /** @description How the task recurs; null for a task that does not. */
+            recurrence: components["schemas"]["Recurrence"] | null;
             /**
              * Format: date-time
              * @description When the task was last completed (UTC); null while it is not completed.
@@ -753,6 +829,48 @@ export interface components {
             time: components["schemas"]["LocalTime"] | null;
             time_zone: components["schemas"]["TimeZone"] | null;
         };
+        /**
+         * @description An RFC 5545 recurrence rule (the value of an `RRULE`, without the `RRULE:` name), within this subset: `FREQ` (required) `DAILY`, `WEEKLY`, `MONTHLY` or `YEARLY`; `INTERVAL` 1 to 999; `COUNT` 1 to 1000 or `UNTIL` (not both), as a date (`20271231`, that day included), a local date-time (`20271231T090000`) or a UTC one (`20271231T090000Z`); `BYDAY` (weekdays `MO` to `SU`, with an ordinal such as `2TU` or `-1FR` for `MONTHLY` and `YEARLY` only); `BYMONTHDAY` (1 to 31 or -31 to -1) and `BYMONTH` (1 to 12) for `MONTHLY` and `YEARLY`; `WKST`. Anything else (`BYSETPOS`, `BYYEARDAY`, `BYWEEKNO`, `BYHOUR` and the other time parts, a finer `FREQ`) is 422, as is a rule that gives no occurrence from the due date on. Names and values are case-insensitive; the rule is answered in its canonical form (parts in the order above, upper case, lists sorted, `INTERVAL=1` and `WKST=MO` left out). A day a month lacks (the 31st, 29 February) is skipped, not moved, as RFC 5545 says. `COUNT` counts the occurrences left, the current one included: each completion or skip takes one off.
+         * @example FREQ=WEEKLY;BYDAY=MO,WE
+         */
+        RecurrenceRule: string;
+        /**
+         * @description Where the next occurrence counts from: `due`, the occurrence just done (every Monday); `completion`, the day it was completed (three days after it was done), at the due date's time of day.
+         * @enum {string}
+         */
+        RecurrenceFrom: "due" | "completion";
+        /** @description How a task recurs. It needs a due date (422 on `recurrence` without one): completing the task records the occurrence and moves the due date, in its own form and zone, to the next one; when there is none (`COUNT`, `UNTIL`), the task is completed. */
+        RecurrenceInput: {
+            rule: components["schemas"]["RecurrenceRule"];
+            /** @default due */
+            from?: components["schemas"]["RecurrenceFrom"];
+        };
+        /** @description How the task recurs (see `RecurrenceInput`), its rule in canonical form. */
+        Recurrence: {
+            rule: components["schemas"]["RecurrenceRule"];
+            from: components["schemas"]["RecurrenceFrom"];
+        };
+        /**
+         * @description Whether the occurrence was completed or skipped.
+         * @enum {string}
+         */
+        OccurrenceOutcome: "completed" | "skipped";
+        /** @description An occurrence of a recurring task that was completed or skipped. */
+        TaskOccurrence: {
+            due: components["schemas"]["Due"];
+            due_at: components["schemas"]["DateTime"];
+            outcome: components["schemas"]["OccurrenceOutcome"];
+            /**
+             * Format: date-time
+             * @description When it was completed or skipped (UTC).
+             */
+            recorded_at: string;
+        };
+        TaskOccurrencePage: {
+            items: components["schemas"]["TaskOccurrence"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
         /** @description A user's settings. */
         Settings: {
             /** @description The zone the user's dates without one are read in: all-day due dates (and so what is overdue) and floating times. `UTC` until the user sets one. */
@@ -985,6 +1103,7 @@ export interface components {
                  *             "time": "18:00:00",
                  *             "time_zone": "Europe/Berlin"
                  *           },
+                 *           "recurrence": null,
                  *           "completed_at": "2026-11-28T10:05:00Z",
                  *           "version": 2
                  *         }
@@ -1007,6 +1126,22 @@ export interface components {
                  *       "details": {
                  *         "limit": 10000
                  *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The task does not recur, or is completed. */
+        NotRecurring: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "not_recurring",
+                 *       "message": "The task has no occurrence to skip.",
+                 *       "details": null
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -1359,6 +1494,8 @@ export interface components {
         Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title" | "manual" | "-manual";
         /** @description The most items a page holds. */
         Limit: number;
+        /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task: 400 `invalid_cursor`. */
+        OccurrenceCursor: string;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
         Cursor: string;
         /** @description `sync_token` of the last page of the previous sync. Absent: every task, as a first sync. Tampered or another user's: 400 `invalid_sync_token`; older than the retention period: 410. */
@@ -1970,6 +2107,106 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    skip_task_occurrence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task, due at its next occurrence. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["MalformedJson"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["NotRecurring"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    list_task_occurrences: {
+        parameters: {
+            query?: {
+                /** @description The most items a page holds. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task: 400 `invalid_cursor`. */
+                cursor?: components["parameters"]["OccurrenceCursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of occurrences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOccurrencePage"];
+                };
+            };
+            400: components["responses"]["InvalidCursor"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
             431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];

@@ -19,6 +19,7 @@ import {
   type Settings,
   type TaskBatchResult,
   type TaskChanges,
+  type TaskOccurrencePage,
   type TaskList,
   type TodoList,
   type TodoListPage,
@@ -247,6 +248,22 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       }),
     );
     assert.equal(list.id, listPath.list_id);
+  });
+
+  test("skip_task_occurrence", async () => {
+    const task: Task = await expectExample(
+      "skip_task_occurrence",
+      client.POST("/api/{user_id}/tasks/{task_id}/skip", { params: { path: taskPath } }),
+    );
+    assert.equal(task.recurrence?.rule, "FREQ=WEEKLY;BYDAY=MO,WE");
+  });
+
+  test("list_task_occurrences", async () => {
+    const page: TaskOccurrencePage = await expectExample(
+      "list_task_occurrences",
+      client.GET("/api/{user_id}/tasks/{task_id}/occurrences", { params: { path: taskPath } }),
+    );
+    assert.equal(page.items[0]?.outcome, "completed");
   });
 
   test("get_settings", async () => {
