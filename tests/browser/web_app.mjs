@@ -126,13 +126,14 @@ async function titles(page) {
 }
 
 /** `due` is a date (`YYYY-MM-DD`), `time` its time (`HH:MM`): without one, all day. */
-async function addTask(page, title, { priority, tags, due, time, notes } = {}) {
+async function addTask(page, title, { priority, tags, due, time, repeat, notes } = {}) {
   const form = newTaskForm(page);
   await form.getByLabel("Title").fill(title);
   if (priority) await form.getByLabel("Priority").selectOption(priority);
   if (tags) await form.getByLabel("Tags").fill(tags);
   if (due) await form.getByLabel("Due").fill(due);
   if (time) await form.getByLabel("Time", { exact: true }).fill(time);
+  if (repeat) await form.getByLabel("Repeat").selectOption({ label: repeat });
   if (notes) await form.getByLabel("Notes").fill(notes);
   await form.getByRole("button", { name: "Add task" }).click();
   await taskItem(page, title).waitFor();
@@ -511,8 +512,8 @@ const scenarios = {
     const { userId } = await stepOf("sign-up", () => signUp(page, "Ines"));
     const stored = async (title) => {
       const taskId = await taskItem(page, title).getAttribute("data-task-id");
-      const { due, due_at, version } = await storedTask(context, userId, taskId);
-      return { due, due_at, version };
+      const { due, due_at, recurrence, version } = await storedTask(context, userId, taskId);
+      return { due, due_at, recurrence, version };
     };
     await stepOf("time-zone", async () => {
       result.initialZone = await zone.inputValue();
@@ -583,6 +584,17 @@ const scenarios = {
       await dialog.waitFor({ state: "detached" });
       await taskItem(page, "Pay rent").locator(".due").waitFor({ state: "detached" });
       result.rentCleared = await stored("Pay rent");
+    });
+    await stepOf("repeat", async () => {
+      // Monday 3 June 2030, every week: done, it is due the Monday after, and still open.
+      await addTask(page, "Stand-up", { due: "2030-06-03", time: "09:30", repeat: "Every week" });
+      result.repeatShown = await taskItem(page, "Stand-up").locator(".repeat").innerText();
+      await page.getByRole("checkbox", { name: "Done: Stand-up", exact: true }).click();
+      await taskItem(page, "Stand-up").locator("time[datetime='2030-06-10T07:30:00Z']").waitFor();
+      result.repeatDone = await stored("Stand-up");
+      result.repeatChecked = await page
+        .getByRole("checkbox", { name: "Done: Stand-up", exact: true })
+        .isChecked();
     });
   },
 

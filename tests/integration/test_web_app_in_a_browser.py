@@ -204,6 +204,7 @@ def test_due_dates_are_all_day_or_timed_and_shown_in_the_users_time_zone(
     assert shown["callStored"] == {
         "due": {"date": "2030-06-01", "time": "09:00:00", "time_zone": None},
         "due_at": "2030-05-31T19:00:00Z",
+        "recurrence": None,
         "version": 1,
     }
     # Another zone: the floating time stays 9:00, and the instant moves with it (Berlin: UTC+2).
@@ -226,11 +227,21 @@ def test_due_dates_are_all_day_or_timed_and_shown_in_the_users_time_zone(
     assert shown["flightStored"] == {
         "due": {"date": "2030-06-01", "time": "09:00:00", "time_zone": "America/New_York"},
         "due_at": "2030-06-01T13:00:00Z",
+        "recurrence": None,
         "version": 2,
     }
     # No date, no due.
     assert shown["rentCleared"]["due"] is None
     assert shown["rentCleared"]["due_at"] is None
+    # A weekly repeat: done, the task stays open, due a week later (09:30 Berlin, UTC+2).
+    assert shown["repeatShown"] == "↻ Every week"
+    assert shown["repeatChecked"] is False
+    assert shown["repeatDone"]["due"] == {
+        "date": "2030-06-10",
+        "time": "09:30:00",
+        "time_zone": None,
+    }
+    assert shown["repeatDone"]["recurrence"] == {"rule": "FREQ=WEEKLY", "from": "due"}
 
 
 def test_scrolling_past_the_first_page_loads_the_rest(stack: WebStack) -> None:

@@ -22,6 +22,7 @@ const FIELD_LABELS: Record<keyof TaskFields, string> = {
   dueDate: "Due",
   dueTime: "Time",
   dueZone: "Time zone",
+  repeat: "Repeat",
   tags: "Tags",
 };
 

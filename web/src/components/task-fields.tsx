@@ -2,7 +2,13 @@
 
 import { useId } from "react";
 
-import { PRIORITIES, type Priority, type TaskFields } from "@/lib/task-form";
+import {
+  PRIORITIES,
+  REPEATS,
+  repeatLabelOf,
+  type Priority,
+  type TaskFields,
+} from "@/lib/task-form";
 
 /** The editable fields of a task, for the new-task form and the editor alike. */
 export function TaskFieldInputs({
@@ -51,7 +57,10 @@ export function TaskFieldInputs({
           value={fields.dueDate}
           // No date, no due: a time left behind would be a time of no day.
           onChange={(event) =>
-            set({ dueDate: event.target.value, ...(event.target.value === "" && { dueTime: "" }) })
+            set({
+              dueDate: event.target.value,
+              ...(event.target.value === "" && { dueTime: "", repeat: "" }),
+            })
           }
         />
       </div>
@@ -66,6 +75,27 @@ export function TaskFieldInputs({
           title="Empty: all day"
           onChange={(event) => set({ dueTime: event.target.value })}
         />
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-repeat`}>Repeat</label>
+        <select
+          id={`${id}-repeat`}
+          value={fields.repeat}
+          disabled={fields.dueDate === ""}
+          title="A repeat needs a due date"
+          onChange={(event) => set({ repeat: event.target.value })}
+        >
+          <option value="">Never</option>
+          {REPEATS.map((repeat) => (
+            <option key={repeat.rule} value={repeat.rule}>
+              {repeat.label}
+            </option>
+          ))}
+          {/* A rule set elsewhere, kept as it is unless another is chosen. */}
+          {fields.repeat !== "" && !REPEATS.some((repeat) => repeat.rule === fields.repeat) && (
+            <option value={fields.repeat}>{repeatLabelOf(fields.repeat)}</option>
+          )}
+        </select>
       </div>
       <div className="field">
         <label htmlFor={`${id}-tags`}>Tags</label>

@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 
-import { dueLabelOf, isOverdue } from "@/lib/task-form";
+import { dueLabelOf, isOverdue, repeatLabelOf } from "@/lib/task-form";
 import type { Task, TaskPlace, TodoList } from "@/lib/task-api";
 
 import { DRAGGED_TASK } from "./list-sidebar";
@@ -111,6 +111,11 @@ export function TaskItem({
               {overdue ? "Overdue: " : "Due "}
               <time dateTime={due.dateTime}>{due.text}</time>
               {due.ownZone && ` (${due.ownZone})`}
+            </span>
+          )}
+          {task.recurrence && (
+            <span className="repeat" title={task.recurrence.rule}>
+              ↻ {repeatLabelOf(task.recurrence.rule)}
             </span>
           )}
           {task.tags.map((tag) => (

@@ -14,6 +14,8 @@ export interface TaskFields {
   dueTime: string;
   /** The zone a timed due date is kept in; "" for the user's own (floating). */
   dueZone: string;
+  /** The recurrence rule (`FREQ=...`, one of REPEATS or the task's own); "" for none. */
+  repeat: string;
   /** Comma-separated. */
   tags: string;
 }
@@ -25,8 +27,23 @@ export const EMPTY_FIELDS: TaskFields = {
   dueDate: "",
   dueTime: "",
   dueZone: "",
+  repeat: "",
   tags: "",
 };
+
+/** The rules the form offers; a task may hold any other, which it keeps. */
+export const REPEATS: readonly { rule: string; label: string }[] = [
+  { rule: "FREQ=DAILY", label: "Every day" },
+  { rule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", label: "Every weekday" },
+  { rule: "FREQ=WEEKLY", label: "Every week" },
+  { rule: "FREQ=MONTHLY", label: "Every month" },
+  { rule: "FREQ=YEARLY", label: "Every year" },
+];
+
+/** How a rule reads: its label among REPEATS, else the rule itself. */
+export function repeatLabelOf(rule: string): string {
+  return REPEATS.find((repeat) => repeat.rule === rule)?.label ?? rule;
+}
 
 export function fieldsOf(task: Task): TaskFields {
   return {
@@ -37,6 +54,7 @@ export function fieldsOf(task: Task): TaskFields {
     // The API answers `HH:MM:SS`; the time input holds minutes.
     dueTime: task.due?.time?.slice(0, 5) ?? "",
     dueZone: task.due?.time_zone ?? "",
+    repeat: task.recurrence?.rule ?? "",
     tags: task.tags.join(", "),
   };
 }
@@ -47,6 +65,8 @@ export function inputOf(fields: TaskFields): TaskInput {
     description: fields.description.trim() === "" ? null : fields.description,
     priority: fields.priority,
     due: dueOf(fields),
+    // A rule needs a due date: without one, no repeat.
+    recurrence: fields.repeat === "" || fields.dueDate === "" ? null : { rule: fields.repeat },
     tags: parseTags(fields.tags),
   };
 }
@@ -74,6 +94,10 @@ export function patchOf(base: Task, fields: TaskFields): TaskPatch {
   if (after.priority !== before.priority) patch.priority = after.priority ?? "medium";
   // Sent only when changed: a due the form does not show in full (its own time zone) is kept.
   if (JSON.stringify(after.due) !== JSON.stringify(before.due)) patch.due = after.due ?? null;
+  // The rule alone: a task that counts from its completion keeps doing so.
+  if (after.recurrence?.rule !== before.recurrence?.rule) {
+    patch.recurrence = after.recurrence ? { ...base.recurrence, ...after.recurrence } : null;
+  }
   if (JSON.stringify(after.tags) !== JSON.stringify(before.tags)) patch.tags = after.tags ?? [];
   return patch;
 }
