@@ -22,6 +22,8 @@ from tests.support.tokens import token_for
 
 IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
 BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
+# The operations on a recurring task's occurrences.
+OF_AN_OCCURRENCE = ("skip_task_occurrence", "list_task_occurrences")
 # The task operations whose body may name a list, and the moves, whose body may name neighbours.
 NAMES_A_LIST = ("create_task", "replace_task", "update_task", "move_task")
 MOVES = ("move_task", "move_list")
@@ -39,9 +41,12 @@ RULES = (
     "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;WKST=SU",
     "FREQ=MONTHLY;BYMONTHDAY=31",
     "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3",
-    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1",
     "FREQ=DAILY;UNTIL=99981231T235959Z",
 )
+# A date of every month and of the years a due date may name (0002 to 9998; a day its month
+# lacks, or another year, is 422, pinned by tests/integration/test_due_dates.py).
+DUE_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 # What an entity tag may not hold between its quotes (RFC 9110, 8.8.3), and the contract's
 # longest If-Match or If-None-Match, quotes included.
 NOT_ETAGC = re.compile(r"[^\x21\x23-\x7E]")
@@ -139,6 +144,8 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
         headers["If-Match"] = "*"
     body = case.body
     operation = case.operation.definition.raw.get("operationId")
+    if IDENTITY == "owner" and well_formed and operation in OF_AN_OCCURRENCE:
+        _as_a_client_names_its_task(case, number)
     if IDENTITY != "owner" or not well_formed or not isinstance(body, dict):
         return
     user_id = _path_user_id(case)
@@ -150,6 +157,8 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
 
 def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any], number: int) -> None:
     _as_a_client_dates(body, number)
+    if operation == "update_settings" and isinstance(body.get("time_zone"), str):
+        body["time_zone"] = ZONES[number % len(ZONES)]
     if operation in NAMES_A_LIST and "list_id" in body:
         body["list_id"] = _list_to_write_into(user_id)
     if operation in MOVES:
@@ -160,15 +169,41 @@ def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any], numbe
         body.pop("parent_id")
 
 
+def _as_a_client_names_its_task(case: Any, number: int) -> None:
+    """A task the owner created (recurring or not), as a client skips or reads the occurrences
+    of one it holds; a made-up id is 404, pinned by tests/integration/test_recurring_tasks.py."""
+    own = _created_tasks[_path_user_id(case)]
+    if own and case.path_parameters is not None:
+        case.path_parameters["task_id"] = own[number % len(own)]
+
+
 def _as_a_client_dates(body: dict[str, Any], number: int) -> None:
-    """Every other due date in a zone, and recurrence rule, that a client's picker offers."""
-    if number % 2:
-        return
+    """Dates as a client's pickers make them: a day of the calendar, a zone and a rule it
+    offers, a zone only with a time, one of `due` and `due_at`, a repeat only with a due date
+    (and gone with it). Each made-up one is 422, pinned by tests/integration/test_due_dates.py
+    and test_recurring_tasks.py."""
     due, recurrence = body.get("due"), body.get("recurrence")
-    if isinstance(due, dict) and isinstance(due.get("time_zone"), str):
-        due["time_zone"] = ZONES[number // 2 % len(ZONES)]
-    if isinstance(recurrence, dict) and isinstance(recurrence.get("rule"), str):
-        recurrence["rule"] = RULES[number // 2 % len(RULES)]
+    if "due" in body and "due_at" in body:
+        body.pop("due_at")
+    if isinstance(due, dict):
+        if isinstance(due.get("date"), str) and (found := DUE_DATE.fullmatch(due["date"])):
+            year, month, _ = found.groups()
+            due["date"] = f"{min(max(int(year), 2), 9998):04d}-{month}-{int(found[3]) % 28 + 1:02d}"
+        if due.get("time") is None:
+            due.pop("time_zone", None)
+        elif isinstance(due.get("time_zone"), str):
+            due["time_zone"] = ZONES[number % len(ZONES)]
+    if isinstance(recurrence, dict):
+        if isinstance(recurrence.get("rule"), str):
+            recurrence["rule"] = RULES[number % len(RULES)]
+        if due is None and body.get("due_at") is None:
+            body.pop("due_at", None)
+            body["due"] = {"date": "2027-01-08"}
+    cleared = ("due" in body and body["due"] is None) or (
+        "due_at" in body and body["due_at"] is None
+    )
+    if cleared:
+        body["recurrence"] = None
 
 
 def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> None:
