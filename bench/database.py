@@ -17,6 +17,27 @@ from tests.support.postgres import PostgresServer
 # one, holds `big_user_tasks`. Titles, descriptions, priorities, tags, due dates, timestamps and
 # versions vary like a real user's list would: a third of the tasks are completed, half are high
 # or urgent (independently), three in four have a due date.
+# The seed writes `due_at` alone; while it runs, each row also gets the form a `due_at` sets
+# (the instant in UTC, as the service stores it) and is overdue from then, as migration 0028
+# fills the rows stored before due forms. Gone once the seed is in.
+DUE_FORMS_ON = """
+CREATE FUNCTION bench_due_forms() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.due := jsonb_build_object(
+            'date', to_char(NEW.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+            'time', to_char(NEW.due_at AT TIME ZONE 'UTC', 'HH24:MI:SS')
+                || CASE WHEN extract(microseconds FROM NEW.due_at) % 1000000 = 0 THEN ''
+                        ELSE to_char(NEW.due_at AT TIME ZONE 'UTC', '.US') END,
+            'time_zone', 'UTC');
+        NEW.overdue_at := NEW.due_at;
+        RETURN NEW;
+    END
+$$;
+CREATE TRIGGER bench_due_forms BEFORE INSERT ON tasks
+    FOR EACH ROW WHEN (NEW.due_at IS NOT NULL AND NEW.due IS NULL)
+    EXECUTE FUNCTION bench_due_forms();
+"""
+DUE_FORMS_OFF = "DROP TRIGGER bench_due_forms ON tasks; DROP FUNCTION bench_due_forms();"
 SEED_SQL = """
 WITH owned AS (
     SELECT 'user_' || lpad(u::text, 6, '0') AS owner, u, t
@@ -264,10 +285,12 @@ async def _migrate_and_seed(
     connection = await connect(target)
     try:
         await connection.execute(INBOX_SQL, data.users, data.big_user_tasks)
+        await connection.execute(DUE_FORMS_ON)
         await connection.execute(SEED_SQL, data.users, data.list_users, data.big_user_tasks)
         if data.large_user_lists:
             await connection.execute(LARGE_USER_LISTS_SQL, data.large_user_lists)
             await connection.execute(LARGE_USER_TASKS_SQL, data.large_user_lists)
+        await connection.execute(DUE_FORMS_OFF)
         await connection.execute(COUNT_SQL)
         await connection.execute("ANALYZE tasks, task_counts, task_lists")
         rows = await connection.fetch(TARGETS_SQL, TARGET_COUNT, data.first_target_user())

@@ -296,17 +296,25 @@ class TaskService:
             if current["due"] is not None:
                 due = stored_due(cast(dict[str, Any], current["due"]))
                 check_occurs(changes["recurrence"], due, UTC_CLOCK, ("body", "recurrence"))
-        if changes.get("completed") is True and len(changes) > 1:
-            # The other changes first, then the completion, of an occurrence if the task recurs.
-            others = {name: value for name, value in changes.items() if name != "completed"}
-            changed = await self._update(task_id, if_match, others)
-            return await self.set_completion(task_id, [changed["version"]], True)
         if not changes:
             unchanged = await self._writes.get(self._owner_id, task_id)
             return TASKS.answer(Outcome(written=False, current=unchanged), if_match)
-        if changes.get("completed") is True:
-            return await self.set_completion(task_id, if_match, True)
-        return await self._update(task_id, if_match, changes)
+        arrived = datetime.now(UTC)
+        try:
+            outcome = await self._writes.update(self._owner_id, task_id, if_match, changes)
+        except ListMissing:
+            raise ListNotHeld from None
+        task = outcome.current
+        if not outcome.written and changes.get("completed") is True and _occurs(task, if_match):
+            # A recurring task: the other changes, then the completion of its occurrence.
+            others = {name: value for name, value in changes.items() if name != "completed"}
+            recurring = TASKS.found(task)
+            if others:
+                recurring = await self._update(task_id, if_match, others)
+            return await self._done(recurring, [recurring["version"]], "completed", False, arrived)
+        if not outcome.written and task is not None:
+            _keeps_a_due_if_recurring(task, changes)
+        return TASKS.answer(outcome, if_match)
 
     async def _update(
         self, task_id: int, if_match: list[int] | None, changes: dict[str, Any]

@@ -309,3 +309,14 @@ def test_a_recurring_task_keeps_a_due_date(api: Api, alice: User) -> None:
     assert names_location(cleared, "body", "recurrence")
     assert both.status_code == 200
     assert (both.json()["due"], both.json()["recurrence"]) == (None, None)
+
+
+def test_a_patch_that_completes_a_task_that_does_not_recur_is_one_write(
+    api: Api, alice: User
+) -> None:
+    task = create_task(api, alice, title="Once")
+
+    patched = patch_task(api, alice, task["id"], {"completed": True, "title": "Done once"})
+
+    assert (patched.json()["completed"], patched.json()["title"]) == (True, "Done once")
+    assert patched.json()["version"] == task["version"] + 1
