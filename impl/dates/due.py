@@ -72,6 +72,14 @@ def stored_due(document: dict[str, Any]) -> Due:
     return Due(day, time_of_day, document["time_zone"])
 
 
+def known_zone(name: str, at: tuple[str | int, ...]) -> None:
+    """422 at `at` unless `name` is a zone of the database."""
+    try:
+        zone(name)
+    except UnknownZone:
+        raise DateRefused(at, "No such zone in the time zone database", "time_zone") from None
+
+
 def due_from_body(
     day: str, time_of_day: str | None, zone_name: str | None, at: tuple[str | int, ...]
 ) -> Due:
@@ -92,10 +100,5 @@ def due_from_body(
                 "A date alone is the user's day: a time zone needs a time",
                 "zone_without_time",
             )
-        try:
-            zone(zone_name)
-        except UnknownZone:
-            raise DateRefused(
-                (*at, "time_zone"), "No such zone in the time zone database", "time_zone"
-            ) from None
+        known_zone(zone_name, (*at, "time_zone"))
     return Due(parsed_day, parsed_time, zone_name)

@@ -4,8 +4,7 @@ from pydantic import MISSING
 
 from generated.documents import Settings
 from generated.models import SettingsPatch
-from impl.dates.due import DateRefused
-from impl.dates.zones import UnknownZone, zone
+from impl.dates.due import known_zone
 from impl.errors import ApiError
 from impl.user_settings.repository import SettingsRepository
 from impl.versioned import Vocabulary
@@ -33,11 +32,6 @@ class SettingsService:
     async def update(self, if_match: list[int] | None, patch: SettingsPatch) -> Settings:
         time_zone = None if patch.time_zone is MISSING else str(patch.time_zone)
         if time_zone is not None:
-            try:
-                zone(time_zone)
-            except UnknownZone:
-                raise DateRefused(
-                    ("body", "time_zone"), "No such zone in the time zone database", "time_zone"
-                ) from None
+            known_zone(time_zone, ("body", "time_zone"))
         outcome = await self._repository.update(self._owner_id, if_match, time_zone)
         return SETTINGS.answer(outcome, if_match)
