@@ -324,6 +324,32 @@ class BaseSettingsApi(ABC):
         """Change some of the user's settings."""
 
 
+class BaseRemindersApi(ABC):
+    """Operations tagged `reminders`."""
+
+    @abstractmethod
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        """Raise the error to answer if `principal` may not call an operation at `path` (its
+        validated path parameters, by name).
+
+        The route asks before it reads anything else of the request (its query, headers and
+        body), so that a caller it refuses learns nothing from how the rest would have been read.
+        """
+
+    @abstractmethod
+    async def list_reminders(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        after: formats.DateTime | None,
+        until: formats.DateTime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> documents.DueReminderPage:
+        """List the reminders that fire in a window of time."""
+
+
 class BaseHealthApi(ABC):
     """Operations tagged `health`."""
 

@@ -60,6 +60,26 @@ Recurrence = TypedDict(
 )
 
 
+class ReminderInput(TypedDict, closed=True):
+    """
+    When to be reminded of the task: at an instant (`at`), or some minutes before its due date (`minutes_before`), so that it moves with the due date. Exactly one of the two; the other absent or null (422 otherwise). A reminder before the due date may be set on a task without one: it fires once the task has one. When a recurring task moves to its next occurrence, an `at` reminder moves by as much as its due date did.
+
+    """
+
+    at: NotRequired[datetime | None]
+    minutes_before: NotRequired[int | None]
+
+
+class Reminder(TypedDict):
+    """
+    A reminder of the task (see `ReminderInput`) and when it fires.
+    """
+
+    at: datetime | None
+    minutes_before: int | None
+    fires_at: datetime | None
+
+
 class TaskOccurrence(TypedDict):
     """
     An occurrence of a recurring task that was completed or skipped.
@@ -117,13 +137,14 @@ class TaskInput(TypedDict, closed=True):
     due_at: NotRequired[datetime | None]
     due: NotRequired[DueInput | None]
     recurrence: NotRequired[RecurrenceInput | None]
+    reminders: NotRequired[list[ReminderInput]]
     list_id: NotRequired[int]
     parent_id: NotRequired[int]
 
 
 class TaskPatch(TypedDict, closed=True):
     """
-    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others.
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others (`reminders: []` removes every reminder).
 
     """
 
@@ -134,6 +155,7 @@ class TaskPatch(TypedDict, closed=True):
     due_at: NotRequired[datetime | None]
     due: NotRequired[DueInput | None]
     recurrence: NotRequired[RecurrenceInput | None]
+    reminders: NotRequired[list[ReminderInput]]
     completed: NotRequired[bool]
     list_id: NotRequired[int]
 
@@ -151,6 +173,7 @@ class Task(TypedDict):
     due_at: datetime | None
     due: Due | None
     recurrence: Recurrence | None
+    reminders: list[Reminder]
     completed_at: datetime | None
     version: int
     list_id: int
@@ -290,6 +313,21 @@ class ListMove(TypedDict, closed=True):
 
     after_id: NotRequired[int]
     before_id: NotRequired[int]
+
+
+class DueReminder(TypedDict):
+    """
+    A reminder that fires in the window asked for, with its task as it is now.
+    """
+
+    fires_at: datetime
+    reminder: Reminder
+    task: Task
+
+
+class DueReminderPage(TypedDict):
+    items: list[DueReminder]
+    next_cursor: str | None
 
 
 class TaskChanges(TypedDict):

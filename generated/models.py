@@ -186,6 +186,45 @@ class Recurrence(ContractModel):
     from_: Annotated[RecurrenceFrom, Field(alias="from")]
 
 
+class MinutesBefore(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="How long before the task's `due_at` the reminder fires, in minutes, from -1440 to 40320 (four weeks). A negative number fires after `due_at`: for a date alone, whose `due_at` is the start of that day in the user's time zone, -540 fires at 09:00 on the day.\n",
+            ge=-1440,
+            le=40320,
+        ),
+    ]
+
+
+class ReminderInput(ContractModel):
+    """
+    When to be reminded of the task: at an instant (`at`), or some minutes before its due date (`minutes_before`), so that it moves with the due date. Exactly one of the two; the other absent or null (422 otherwise). A reminder before the due date may be set on a task without one: it fires once the task has one. When a recurring task moves to its next occurrence, an `at` reminder moves by as much as its due date did.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    at: AwareDatetime | None | MISSING = MISSING
+    minutes_before: MinutesBefore | None | MISSING = MISSING
+
+
+class Reminder(ContractModel):
+    """
+    A reminder of the task (see `ReminderInput`) and when it fires.
+    """
+
+    at: AwareDatetime | None
+    minutes_before: MinutesBefore | None
+    fires_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="When it fires (UTC), computed by the server: `at`, or `minutes_before` minutes before `due_at`; null for a reminder before the due date of a task without one. It moves with the due date (an edit, a change of the user's time zone, a recurring task's next occurrence). Whether the task is completed does not change it; a completed task's reminders are not listed by `list_reminders`.\n"
+        ),
+    ]
+
+
 class OccurrenceOutcome(StrEnum):
     """
     Whether the occurrence was completed or skipped.
@@ -380,6 +419,14 @@ class TaskInput(ContractModel):
         RecurrenceInput | None,
         Field(description="How the task recurs; null for a task that does not."),
     ] = None
+    reminders: Annotated[
+        list[ReminderInput],
+        Field(
+            description="All the task's reminders, at most 10 (more is 422); a reminder given twice is kept once, in the order first given. Sent whole: it replaces the task's reminders.\n",
+            max_length=10,
+            validate_default=True,
+        ),
+    ] = []
     list_id: Annotated[
         int | MISSING,
         Field(
@@ -400,7 +447,7 @@ class TaskInput(ContractModel):
 
 class TaskPatch(ContractModel):
     """
-    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others.
+    A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others (`reminders: []` removes every reminder).
 
     """
 
@@ -450,6 +497,13 @@ class TaskPatch(ContractModel):
         RecurrenceInput | None | MISSING,
         Field(
             description="How the task recurs; null makes it a task that does not. Completing a recurring task (`completed: true`) completes its current occurrence (see `RecurrenceInput`).\n"
+        ),
+    ] = MISSING
+    reminders: Annotated[
+        list[ReminderInput] | MISSING,
+        Field(
+            description="All the task's reminders, at most 10 (more is 422); a reminder given twice is kept once, in the order first given. Sent whole: it replaces the task's reminders.\n",
+            max_length=10,
         ),
     ] = MISSING
     completed: StrictBool | MISSING = MISSING
@@ -530,6 +584,13 @@ class Task(ContractModel):
     recurrence: Annotated[
         Recurrence | None,
         Field(description="How the task recurs; null for a task that does not."),
+    ]
+    reminders: Annotated[
+        list[Reminder],
+        Field(
+            description="The task's reminders, in the order they were given, each with its fire time.",
+            max_length=10,
+        ),
     ]
     completed_at: Annotated[
         AwareDatetime | None,
@@ -938,6 +999,26 @@ class ListMove(ContractModel):
             le=9223372036854775807,
         ),
     ] = MISSING
+
+
+class DueReminder(ContractModel):
+    """
+    A reminder that fires in the window asked for, with its task as it is now.
+    """
+
+    fires_at: Annotated[
+        AwareDatetime, Field(description="When it fires (UTC), as `reminder.fires_at`.")
+    ]
+    reminder: Reminder
+    task: Task
+
+
+class DueReminderPage(ContractModel):
+    items: Annotated[list[DueReminder], Field(max_length=100)]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
 
 
 class TaskChanges(ContractModel):

@@ -24,7 +24,13 @@ from pydantic import StringConstraints
 from starlette.convertors import register_url_convertor
 
 from . import models
-from .apis import BaseHealthApi, BaseListsApi, BaseSettingsApi, BaseTasksApi
+from .apis import (
+    BaseHealthApi,
+    BaseListsApi,
+    BaseRemindersApi,
+    BaseSettingsApi,
+    BaseTasksApi,
+)
 
 register_url_convertor(
     "task_id_except_batch_changes",
@@ -40,6 +46,7 @@ def create_router(
     tasks_api: BaseTasksApi,
     lists_api: BaseListsApi,
     settings_api: BaseSettingsApi,
+    reminders_api: BaseRemindersApi,
     health_api: BaseHealthApi,
     authenticator: BaseAuthenticator,
     into: APIRouter | None = None,
@@ -54,6 +61,8 @@ def create_router(
     lists_admission = Admission(authenticate, lists_api.authorize)
 
     settings_admission = Admission(authenticate, settings_api.authorize)
+
+    reminders_admission = Admission(authenticate, reminders_api.authorize)
 
     router = APIRouter() if into is None else into
 
@@ -1161,6 +1170,58 @@ def create_router(
         )
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/reminders",
+        Operation(
+            admission=reminders_admission,
+            single_query=(
+                "after",
+                "until",
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="list_reminders",
+        summary='List the reminders that fire in a window of time',
+        tags=["reminders"],
+        status_code=200,
+    )
+    async def list_reminders(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        after: Annotated[formats.DateTime | None, Query()] = None,
+        until: Annotated[formats.DateTime | None, Query()] = None,
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
+    ) -> Response:
+        return json_response(
+            await reminders_api.list_reminders(
+                principal=principal,
+                user_id=user_id,
+                after=after,
+                until=until,
+                limit=limit,
+                cursor=cursor,
+            ),
+            200,
+        )
 
     @route(
         router,

@@ -32,6 +32,8 @@ from impl.middleware import (
 from impl.observability.logs import AccessLog, LogFormat, UserIdHasher
 from impl.observability.metrics import Metrics
 from impl.observability.observer import Observer
+from impl.reminders.api import RemindersApi
+from impl.reminders.repository import ReminderRepository
 from impl.retention.job import RetentionJob, RetentionPolicy
 from impl.retention.repository import RetentionRepository
 from impl.settings import Settings
@@ -213,6 +215,7 @@ def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
         tasks_api=TasksApi(TaskRepository(parts.database), policy),
         lists_api=ListsApi(ListRepository(parts.database), lists),
         settings_api=SettingsApi(SettingsRepository(parts.database)),
+        reminders_api=RemindersApi(ReminderRepository(parts.database), policy.cursors),
         health_api=HealthApi(parts.database, parts.lifecycle, parts.migrations),
         authenticator=parts.authenticator,
         into=app.router,

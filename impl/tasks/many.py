@@ -20,7 +20,7 @@ from generated.documents import Task
 from impl.observability.naming import named
 from impl.ordering import NeighbourMissing, Sibling, already_there
 from impl.positions import place_between
-from impl.tasks.queries import TASK_COLUMNS
+from impl.tasks.queries import QUALIFIED_TASK_COLUMNS, TASK_COLUMNS
 from impl.tasks.stamps import STAMP, completion_stamp
 from impl.tasks.subtasks import spreading_completion
 from impl.versioned import Outcome
@@ -39,7 +39,6 @@ NESTED = named(
     SELECT EXISTS (SELECT FROM above WHERE id = ANY($2::bigint[]))
 """,
 )
-_QUALIFIED_COLUMNS = ", ".join(f"tasks.{column.strip()}" for column in TASK_COLUMNS.split(","))
 
 
 def _allowed(named: str) -> str:
@@ -64,7 +63,7 @@ COMPLETE_MANY = named(
           AND wanted.completed <> tasks.completed
           -- A recurring task is completed by its occurrence, one at a time (TaskService).
           AND (tasks.recurrence IS NULL OR NOT wanted.completed)
-        RETURNING {_QUALIFIED_COLUMNS}""",  # noqa: S608 (fixed fragments)
+        RETURNING {QUALIFIED_TASK_COLUMNS}""",  # noqa: S608 (fixed fragments)
         TASK_COLUMNS,
     ),
 )
@@ -160,16 +159,18 @@ INSERT_MANY = named(
     WITH written AS (SELECT clock_timestamp() AS at
     ), added AS (
         INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
-                           position, created_at, updated_at, due, overdue_at, recurrence)
+                           position, created_at, updated_at, due, overdue_at, recurrence,
+                           reminders)
         SELECT $1, new.title, new.description, new.priority::task_priority,
                ARRAY(SELECT jsonb_array_elements_text(new.tags::jsonb)), new.due_at, new.list_id,
                new.key, written.at + (new.rank - 1) * interval '1 microsecond',
                written.at + (new.rank - 1) * interval '1 microsecond', new.due, new.overdue_at,
-               new.recurrence
+               new.recurrence, new.reminders::jsonb
         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                    $7::bigint[], $8::text[], $9::jsonb[], $10::timestamptz[], $11::jsonb[])
+                    $7::bigint[], $8::text[], $9::jsonb[], $10::timestamptz[], $11::jsonb[],
+                    $12::text[])
              WITH ORDINALITY AS new (title, description, priority, tags, due_at, list_id, key,
-                                     due, overdue_at, recurrence, rank),
+                                     due, overdue_at, recurrence, reminders, rank),
              written
         ORDER BY new.rank
         RETURNING {TASK_COLUMNS}
@@ -230,7 +231,7 @@ UPDATE_MANY = named(
             for field in EDITABLE
         )
     })
-    RETURNING {_QUALIFIED_COLUMNS}
+    RETURNING {QUALIFIED_TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
 # Moves of tasks beside a neighbour in their own order. Where each named neighbour ($2) is, and
@@ -278,7 +279,7 @@ REPLACE_MANY = named(
     UPDATE tasks SET position = placed.key, {STAMP}
     FROM unnest($2::bigint[], $3::text[]) AS placed (task, key)
     WHERE tasks.user_id = $1 AND tasks.id = placed.task
-    RETURNING {_QUALIFIED_COLUMNS}
+    RETURNING {QUALIFIED_TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
 GET_MANY = named(

@@ -13,9 +13,12 @@ from impl.tasks.listing import PageStart, Sort, TaskFilter
 # The columns of the contract's `Task`, in its order.
 TASK_COLUMNS = (
     "id, user_id, title, description, completed, created_at, updated_at,"
-    " priority, tags, due_at, due, recurrence, completed_at, version, list_id, parent_id,"
+    " priority, tags, due_at, due, recurrence, reminders, completed_at, version, list_id,"
+    " parent_id,"
     " position"
 )
+# The same, of the table `tasks`, for a statement that joins it.
+QUALIFIED_TASK_COLUMNS = ", ".join(f"tasks.{column.strip()}" for column in TASK_COLUMNS.split(","))
 # Sort key expressions, each matching an index of migrations 0002 and 0004 exactly. Tasks
 # without a due date sort last in both directions.
 SORT_KEYS = {
@@ -147,18 +150,18 @@ TASK_KIND = 1
 INT64_MAX = 2**63 - 1
 _TASK_COLUMNS = (
     "user_id, title, description, completed, created_at, updated_at, priority, tags, due_at,"
-    " due, recurrence, completed_at, version, list_id, parent_id, NULL::text, NULL::text,"
-    " position,"
+    " due, recurrence, reminders, completed_at, version, list_id, parent_id, NULL::text,"
+    " NULL::text, position,"
     " NULL::boolean, NULL::boolean"
 )
 _LIST_COLUMNS = (
     "user_id, NULL::text, NULL::text, NULL::boolean, created_at, updated_at, NULL::task_priority,"
-    " NULL::text[], NULL::timestamptz, NULL::jsonb, NULL::jsonb, NULL::timestamptz, version,"
-    " NULL::bigint, NULL::bigint, name, color, position, is_inbox, archived"
+    " NULL::text[], NULL::timestamptz, NULL::jsonb, NULL::jsonb, NULL::jsonb, NULL::timestamptz,"
+    " version, NULL::bigint, NULL::bigint, name, color, position, is_inbox, archived"
 )
 _DELETED = (
     "NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz,"
-    " NULL::task_priority, NULL::text[], NULL::timestamptz, NULL::jsonb, NULL::jsonb,"
+    " NULL::task_priority, NULL::text[], NULL::timestamptz, NULL::jsonb, NULL::jsonb, NULL::jsonb,"
     " NULL::timestamptz,"
     " NULL::bigint, NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text,"
     " NULL::boolean, NULL::boolean"
@@ -172,7 +175,7 @@ _SOURCES = {
 # The union's columns after xid, kind and id, in the order of each source's columns above.
 CHANGE_COLUMNS = (
     "deleted, user_id, title, description, completed, created_at, updated_at, priority, tags,"
-    " due_at, due, recurrence, completed_at, version, list_id, parent_id, name, color,"
+    " due_at, due, recurrence, reminders, completed_at, version, list_id, parent_id, name, color,"
     " position, is_inbox, archived"
 )
 

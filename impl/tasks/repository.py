@@ -76,9 +76,10 @@ INSERT = named(
     ), written AS (SELECT clock_timestamp() AS at
     ), added AS (
         INSERT INTO tasks (user_id, title, description, priority, tags, due_at, list_id,
-                           parent_id, created_at, updated_at, due, overdue_at, recurrence)
+                           parent_id, created_at, updated_at, due, overdue_at, recurrence,
+                           reminders)
         SELECT slot.user_id, $2, $3, $4::task_priority, $5::text[], $6, $7, $9, written.at,
-               written.at, $10::jsonb, $11, $12::jsonb
+               written.at, $10::jsonb, $11, $12::jsonb, $13::jsonb
         FROM slot, written
         RETURNING {TASK_COLUMNS}
     ), reused AS (
@@ -104,17 +105,22 @@ TOGGLES = REOPENS_OR_RECURS_NOT.format(recurrence="recurrence", completed="NOT c
 # A recurring task keeps a due date (tasks_recurrence_needs_due, 0030): a write that would take
 # it away is not made, and the service answers 422.
 KEEPS_A_DUE_IF_RECURRING = "({recurrence} IS NULL OR {due} IS NOT NULL)"
+# A write sets reminders without their fire times, which the database adds (migration 0031):
+# they changed if their rules did.
+REMINDERS_DIFFER = "reminder_rules(reminders) IS DISTINCT FROM {reminders}"
 REPLACE = named(
     "replace_task",
     f"""
     UPDATE tasks SET title = $4, description = $5, priority = $6::task_priority,
         tags = $7::text[], due_at = $8, list_id = coalesce($9, list_id),
         parent_id = CASE WHEN coalesce($9, list_id) = list_id THEN parent_id END,
-        due = $10::jsonb, overdue_at = $11, recurrence = $12::jsonb, {STAMP}
+        due = $10::jsonb, overdue_at = $11, recurrence = $12::jsonb, reminders = $13::jsonb,
+        {STAMP}
     WHERE {MATCHING}
-      AND (title, description, priority, tags, due_at, list_id, due, recurrence)
+      AND ((title, description, priority, tags, due_at, list_id, due, recurrence)
           IS DISTINCT FROM ($4, $5, $6::task_priority, $7::text[], $8, coalesce($9, list_id),
                             $10::jsonb, $12::jsonb)
+           OR {REMINDERS_DIFFER.format(reminders="$13::jsonb")})
     RETURNING {TASK_COLUMNS}
 """,  # noqa: S608 (fixed fragments)
 )
@@ -140,6 +146,7 @@ PATCHABLE = {
     "due": "jsonb",
     "overdue_at": "timestamptz",
     "recurrence": "jsonb",
+    "reminders": "jsonb",
     "completed": "boolean",
     "list_id": "bigint",
 }
@@ -276,6 +283,8 @@ class NewFields:
     tags: list[str]
     due: Due | None
     recurrence: dict[str, Any] | None
+    # Without their fire times (impl/dates/reminders.py).
+    reminders: list[dict[str, Any]]
     # None: the Inbox for a new task, the task's own list for a replaced one.
     list_id: int | None
     # A new task's parent; a replace leaves the parent alone.
@@ -634,6 +643,7 @@ class TaskWriter:
             [due for due, _, _ in dues],
             [overdue_at for _, _, overdue_at in dues],
             [fields.recurrence for fields in fitting],
+            [orjson.dumps(fields.reminders).decode() for fields in fitting],
         )
         added = {(record["list_id"], record["position"]): record for record in records}
         created: list[Task | None] = [
@@ -928,9 +938,9 @@ async def _insert(
         if await connection.fetchval(DEPTH, user_id, fields.parent_id) >= MAX_DEPTH:
             raise TooDeep
         fields = replace(fields, list_id=parent_list)
-    *values, due, overdue_at, recurrence = _values(fields, clock)
+    *values, due, overdue_at, recurrence, reminders = _values(fields, clock)
     record = await connection.fetchrow(
-        INSERT, user_id, *values, cap, fields.parent_id, due, overdue_at, recurrence
+        INSERT, user_id, *values, cap, fields.parent_id, due, overdue_at, recurrence, reminders
     )
     return _task(record)
 
@@ -958,7 +968,7 @@ async def _check_nesting(
 
 
 def _values(fields: NewFields, clock: Clock) -> tuple[Any, ...]:
-    """The fields as REPLACE binds them ($4 on); INSERT takes the last three after its own."""
+    """The fields as REPLACE binds them ($4 on); INSERT takes the last four after its own."""
     due, due_at, overdue_at = due_columns(fields.due, clock)
     return (
         fields.title,
@@ -970,6 +980,7 @@ def _values(fields: NewFields, clock: Clock) -> tuple[Any, ...]:
         due,
         overdue_at,
         fields.recurrence,
+        fields.reminders,
     )
 
 
@@ -1031,7 +1042,11 @@ def update_statement(changes: dict[str, Any], advancing: bool = False) -> tuple[
         new_value = f"{statement.parameter(value)}::{PATCHABLE[name]}"
         new_values[name] = new_value
         assignments.append(f"{name} = {new_value}")
-        differences.append(f"{name} IS DISTINCT FROM {new_value}")
+        differences.append(
+            REMINDERS_DIFFER.format(reminders=new_value)
+            if name == "reminders"
+            else f"{name} IS DISTINCT FROM {new_value}"
+        )
         if name == "completed":
             stamp = completion_stamp(new_value)
         if name == "list_id":

@@ -20,6 +20,7 @@ from generated.documents import (
 )
 from generated.models import DueInput, ParentId, RecurrenceInput, TaskInput, TaskMove, TaskPatch
 from impl.dates.due import DateRefused, Due, due_from_body, due_of_instant, stored_due
+from impl.dates.reminders import moved_reminders, stored_reminders
 from impl.dates.series import advance, check_occurs, stored_recurrence
 from impl.dates.zones import Clock
 from impl.errors import ApiError, ErrorCode, InvalidToken
@@ -514,6 +515,7 @@ def new_fields(body: TaskInput) -> NewFields:
         tags=_stored_tags(tag.root for tag in body.tags),
         due=due,
         recurrence=recurrence,
+        reminders=stored_reminders(body.reminders, ("body", "reminders")),
         list_id=None if body.list_id is MISSING else body.list_id,
         parent_id=None if body.parent_id is MISSING else body.parent_id,
     )
@@ -539,6 +541,8 @@ def patched_fields(patch: TaskPatch) -> dict[str, Any]:
         changes["list_id"] = int(changes["list_id"])
     if "recurrence" in changes:
         changes["recurrence"] = body_recurrence(changes["recurrence"])
+    if "reminders" in changes:
+        changes["reminders"] = stored_reminders(changes["reminders"], ("body", "reminders"))
     if changes.get("recurrence") is not None and changes.get("due", True) is None:
         raise RecurrenceWithoutDue
     if isinstance(changes.get("due"), Due) and changes.get("recurrence") is not None:
@@ -556,8 +560,9 @@ def body_recurrence(recurrence: object) -> dict[str, Any] | None:
 
 def _next_of(current: Task, outcome: str, series: bool) -> OccurrencePlan:
     """What doing `current`'s occurrence changes, given the clock of its due date: the next
-    occurrence's due date and rule, or the completion of the task when there is none or the
-    whole `series` is done; and the occurrence's `outcome`."""
+    occurrence's due date and rule (its `at` reminders moved as much as its due date), or the
+    completion of the task when there is none or the whole `series` is done; and the
+    occurrence's `outcome`."""
 
     def plan(clock: Clock) -> tuple[dict[str, Any], str]:
         if series:
@@ -567,7 +572,12 @@ def _next_of(current: Task, outcome: str, series: bool) -> OccurrencePlan:
         step = advance(due, recurrence, clock, datetime.now(UTC))
         if step.due is None:
             return {"completed": True}, outcome
-        return {"due": step.due, "recurrence": step.recurrence}, outcome
+        changes: dict[str, Any] = {"due": step.due, "recurrence": step.recurrence}
+        reminders = current["reminders"]
+        if any(reminder["at"] is not None for reminder in reminders):
+            by = step.due.instants(clock)[0] - cast(datetime, current["due_at"])
+            changes["reminders"] = moved_reminders(reminders, by)
+        return changes, outcome
 
     return plan
 
@@ -623,6 +633,8 @@ def _fingerprint(fields: NewFields) -> bytes:
         canonical.append({"due": due.document()})
     if fields.recurrence is not None:
         canonical.append({"recurrence": fields.recurrence})
+    if fields.reminders:
+        canonical.append({"reminders": fields.reminders})
     # Appended only when named, so that a key stored before lists existed matches its retry.
     if fields.list_id is not None or fields.parent_id is not None:
         canonical.append({"list_id": fields.list_id, "parent_id": fields.parent_id})

@@ -204,6 +204,20 @@ def _as_a_client_dates(body: dict[str, Any], number: int) -> None:
     )
     if cleared:
         body["recurrence"] = None
+    reminders = body.get("reminders")
+    if isinstance(reminders, list):
+        body["reminders"] = [_as_a_client_reminds(reminder) for reminder in reminders]
+
+
+def _as_a_client_reminds(reminder: Any) -> Any:
+    """A reminder as a client's picker makes one: at an instant or some minutes before, one of
+    the two. One with both or neither is 422, pinned by tests/integration/test_reminders.py."""
+    if not isinstance(reminder, dict):
+        return reminder
+    if reminder.get("at") is not None:
+        return {"at": reminder["at"]}
+    minutes = reminder.get("minutes_before")
+    return {"minutes_before": 30 if minutes is None else minutes}
 
 
 def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> None:

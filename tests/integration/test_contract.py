@@ -15,6 +15,9 @@ from impl.lifecycle import Lifecycle
 from impl.lists.api import ListsApi
 from impl.lists.repository import ListRepository
 from impl.lists.service import list_policy
+from impl.reminders.api import RemindersApi
+from impl.reminders.repository import ReminderRepository
+from impl.signing import TokenSigner
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
@@ -35,6 +38,7 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
         tasks_api=TasksApi(TaskRepository(database), task_policy("s" * 32)),
         lists_api=ListsApi(ListRepository(database), list_policy("s" * 32)),
         settings_api=SettingsApi(SettingsRepository(database)),
+        reminders_api=RemindersApi(ReminderRepository(database), TokenSigner("s" * 32, "cursor")),
         health_api=HealthApi(database, Lifecycle(drain_seconds=0), migrations=[]),
         authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
     )

@@ -62,6 +62,8 @@ def accepted_as_the_contract_says(body: dict[str, Any]) -> bool:
     # A recurrence rule's subset has tests of its own (test_recurring_tasks.py).
     if not due_accepted(body) or body.get("recurrence") is not None:
         return False
+    if not all(reminder_accepted(reminder) for reminder in body.get("reminders", [])):
+        return False
     stored = {**body, "title": as_stored(body["title"])}
     if body.get("description") is not None:
         stored["description"] = as_stored(body["description"])
@@ -89,6 +91,15 @@ def due_accepted(body: dict[str, Any]) -> bool:
     zone = due.get("time_zone")
     zone_accepted = zone is None or (zone in ZONES and due.get("time") is not None)
     return 2 <= day.year <= 9998 and zone_accepted
+
+
+def reminder_accepted(reminder: dict[str, Any]) -> bool:
+    """Whether a reminder is one the contract's words accept: one of its two forms, an instant
+    in the range."""
+    instant, minutes = reminder.get("at"), reminder.get("minutes_before")
+    if instant is None:
+        return minutes is not None
+    return minutes is None and within_the_date_time_range(instant)
 
 
 def in_a_held_list(body: dict[str, Any], list_id: int) -> dict[str, Any]:

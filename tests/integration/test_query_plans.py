@@ -13,19 +13,24 @@ words again.
 import asyncio
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
+from contract_runtime.formats import LATEST
 from impl.db.migrations import migrate
 from impl.lists.repository import ListPageStart, ListSortField, page_statement
+from impl.reminders.repository import FIRING, Position
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.queries import LIST_KIND, changes_statement, list_statement
+from impl.tasks.repository import OCCURRENCES
 from tests.support.postgres import PostgresServer, target
 
 HEAVY_USER = "heavy"
 HEAVY_LISTS = 200
+# The heavy user's task with the most occurrences.
+OFTEN_DONE = f"SELECT min(id) FROM tasks WHERE user_id = '{HEAVY_USER}'"
 SEED = f"""
 -- The statistics are this seed's ANALYZE alone (below): an autovacuum that analyzed the tables
 -- later, from a sample of its own, would change the plans from one run to the next.
@@ -33,6 +38,8 @@ ALTER TABLE tasks SET (autovacuum_enabled = false);
 ALTER TABLE task_deletions SET (autovacuum_enabled = false);
 ALTER TABLE task_lists SET (autovacuum_enabled = false);
 ALTER TABLE task_list_deletions SET (autovacuum_enabled = false);
+ALTER TABLE task_reminders SET (autovacuum_enabled = false);
+ALTER TABLE task_occurrences SET (autovacuum_enabled = false);
 INSERT INTO task_lists (user_id, id, name, position, archived)
 SELECT '{HEAVY_USER}', n, 'list ' || n, 'b' || lpad(n::text, 4, '0'), n % 10 = 0
 FROM generate_series(1, {HEAVY_LISTS}) AS n;
@@ -63,12 +70,30 @@ FROM generate_series(1, 50000) AS n;
 INSERT INTO task_list_deletions (user_id, list_id)
 SELECT CASE WHEN n % 10 = 0 THEN '{HEAVY_USER}' ELSE 'user_' || (n % 500) END, 1000000 + n
 FROM generate_series(1, 5000) AS n;
+-- Reminders: the triggers of migration 0031 index their fire times. Every user's tasks have one
+-- at an instant of the coming weeks; the heavy user's dated ones, one before the due date too.
+UPDATE tasks SET reminders = jsonb_build_array(jsonb_build_object(
+    'at', api_instant(now() + (id % 1000) * interval '1 hour'), 'minutes_before', NULL));
+UPDATE tasks SET reminders = reminders || '[{{"at": null, "minutes_before": 30}}]'
+WHERE user_id = '{HEAVY_USER}' AND due_at IS NOT NULL;
+-- Occurrences: ten of each of the heavy user's first 2,000 tasks, 2,000 of one.
+INSERT INTO task_occurrences (user_id, task_id, due, due_at, outcome, recorded_at)
+SELECT '{HEAVY_USER}', task.id, '{{"date": "2027-01-01", "time": null, "time_zone": null}}',
+       now(), 'completed', now()
+FROM (SELECT id FROM tasks WHERE user_id = '{HEAVY_USER}' ORDER BY id LIMIT 2000) AS task,
+     generate_series(1, 10);
+INSERT INTO task_occurrences (user_id, task_id, due, due_at, outcome, recorded_at)
+SELECT '{HEAVY_USER}', ({OFTEN_DONE}), '{{"date": "2027-01-01", "time": null, "time_zone": null}}',
+       now(), 'skipped', now()
+FROM generate_series(1, 2000);
 -- A sample as large as the tables: the same statistics, and so the same plans, every run.
 SET default_statistics_target = 1000;
 ANALYZE tasks;
 ANALYZE task_deletions;
 ANALYZE task_lists;
 ANALYZE task_list_deletions;
+ANALYZE task_reminders;
+ANALYZE task_occurrences;
 """
 SORTS = [
     Sort.parse(value)
@@ -129,6 +154,9 @@ class Planner:
             self._connection.fetchval("SELECT pg_current_snapshot()::text")
         )
         return snapshot
+
+    def value(self, sql: str) -> object:
+        return self._loop.run_until_complete(self._connection.fetchval(sql))
 
     def plan(self, sql: str, *arguments: object, options: str = "") -> str:
         rows = self._loop.run_until_complete(
@@ -421,5 +449,44 @@ def test_each_order_of_the_lists_reads_its_index_in_order(
     plan = planned_for(sql, arguments, planner, planned)
 
     assert LIST_SORT_INDEXES[sort] in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "page from a cursor"])
+@pytest.mark.parametrize("window", ["open", "closed"])
+def test_the_reminders_of_a_window_read_the_index_of_fire_times_in_order(
+    planner: Planner, deep: bool, window: str, planned: str
+) -> None:
+    # given the heavy user's 27,000 reminders of open tasks, and a window of a day a week ahead
+    now = datetime.now(UTC)
+    after = now + timedelta(days=7) if window == "closed" else None
+    start = Position.after(after)
+    if deep:
+        start = Position(now + timedelta(days=7, hours=12), 12345, 0)
+    until = now + timedelta(days=8) if window == "closed" else LATEST
+    arguments: list[object] = [HEAVY_USER, start.fires_at, start.task_id, start.ordinal, until, 51]
+
+    plan = planned_for(FIRING, arguments, planner, planned)
+
+    # then one range of the index, in its order, each task read by its key
+    assert "task_reminders_firing" in plan, plan
+    assert "tasks_pkey" in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "page from a cursor"])
+def test_a_tasks_occurrences_read_its_key_newest_first(
+    planner: Planner, deep: bool, planned: str
+) -> None:
+    task_id = planner.value(OFTEN_DONE)
+    arguments: list[object] = [HEAVY_USER, task_id, 1000 if deep else None, 51]
+
+    plan = planned_for(OCCURRENCES, arguments, planner, planned)
+
+    assert "task_occurrences_pkey" in plan, plan
     assert "Sort" not in plan.replace("Sort Key", ""), plan
     assert "Seq Scan" not in plan, plan

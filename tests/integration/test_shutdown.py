@@ -49,11 +49,11 @@ CLOSED_CONNECTION = (
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 TIMESTAMPS = ("created_at", "updated_at", "due_at", "completed_at")
 # Read as JSON text on a connection of the test's own.
-JSON_COLUMNS = frozenset({"due", "recurrence"})
+JSON_COLUMNS = frozenset({"due", "recurrence", "reminders"})
 TASK_ROW = """
     SELECT id, user_id, title, description, completed, created_at, updated_at,
-           priority::text AS priority, tags, due_at, due, recurrence, completed_at, version,
-           list_id, parent_id, position
+           priority::text AS priority, tags, due_at, due, recurrence, reminders, completed_at,
+           version, list_id, parent_id, position
     FROM tasks
 """
 

@@ -31,6 +31,10 @@ export type Recurrence = components["schemas"]["Recurrence"];
 export type RecurrenceInput = components["schemas"]["RecurrenceInput"];
 export type TaskOccurrence = components["schemas"]["TaskOccurrence"];
 export type TaskOccurrencePage = components["schemas"]["TaskOccurrencePage"];
+export type Reminder = components["schemas"]["Reminder"];
+export type ReminderInput = components["schemas"]["ReminderInput"];
+export type DueReminder = components["schemas"]["DueReminder"];
+export type DueReminderPage = components["schemas"]["DueReminderPage"];
 export type SettingsPatch = components["schemas"]["SettingsPatch"];
 export type ErrorBody = components["schemas"]["Error"];
 

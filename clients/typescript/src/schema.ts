@@ -407,6 +407,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the reminders that fire in a window of time
+         * @description The reminders of the user's tasks that are not completed, firing after `after` and at or before `until` (either bound may be left out), soonest first (then by task id, then in the task's order of reminders), one page at a time: each with its fire time, the reminder and the task as it is now. Read from an index of fire times, kept in step with every write: a due date that moves (by an edit, by a change of the user's time zone, or by a recurring task's next occurrence) moves its reminders, and a completed task's stop firing. A notifier polls with `after` set to the `until` of its previous call, so that no reminder is delivered twice or missed; delivering them (web push, e-mail) is the notifier's.
+         */
+        get: operations["list_reminders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/settings": {
         parameters: {
             query?: never;
@@ -505,12 +531,14 @@ export interface components {
              * @default null
              */
             recurrence?: components["schemas"]["RecurrenceInput"] | null;
+            /** @default [] */
+            reminders?: components["schemas"]["RemindersInput"];
             /** @description The list the task is in. On create, the Inbox when omitted; on replace, an omitted `list_id` leaves the task in its list (so that a client that predates lists does not move tasks by replacing them). A task keeps its id when it moves to another list. */
             list_id?: components["schemas"]["ListIdReference"];
             /** @description On create, the task this one is a subtask of: it goes last among that task's subtasks, in its list (a `list_id` naming another list is 422). Ignored on replace: a task changes parent only by `move_task`. */
             parent_id?: components["schemas"]["ParentId"];
         };
-        /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others. */
+        /** @description A JSON Merge Patch of a task: only the fields present change; `null` clears `description`, `due`, `due_at` or `recurrence` and is refused for the others (`reminders: []` removes every reminder). */
         TaskPatch: {
             title?: components["schemas"]["Title"];
             description?: components["schemas"]["Description"];
@@ -521,6 +549,7 @@ export interface components {
             due?: components["schemas"]["DueInput"] | null;
             /** @description How the task recurs; null makes it a task that does not. Completing a recurring task (`completed: true`) completes its current occurrence (see `RecurrenceInput`). */
             recurrence?: components["schemas"]["RecurrenceInput"] | null;
+            reminders?: components["schemas"]["RemindersInput"];
             completed?: boolean;
             /** @description Move the task to this list; it keeps its id. */
             list_id?: components["schemas"]["ListIdReference"];
@@ -562,6 +591,8 @@ export interface components {
             due: components["schemas"]["Due"] | null;
             /** @description How the task recurs; null for a task that does not. */
             recurrence: components["schemas"]["Recurrence"] | null;
+            /** @description The task's reminders, in the order they were given, each with its fire time. */
+            reminders: components["schemas"]["Reminder"][];
             /**
              * Format: date-time
              * @description When the task was last completed (UTC); null while it is not completed.
@@ -850,6 +881,40 @@ export interface components {
             rule: components["schemas"]["RecurrenceRule"];
             from: components["schemas"]["RecurrenceFrom"];
         };
+        /** @description How long before the task's `due_at` the reminder fires, in minutes, from -1440 to 40320 (four weeks). A negative number fires after `due_at`: for a date alone, whose `due_at` is the start of that day in the user's time zone, -540 fires at 09:00 on the day. */
+        MinutesBefore: number;
+        /** @description When to be reminded of the task: at an instant (`at`), or some minutes before its due date (`minutes_before`), so that it moves with the due date. Exactly one of the two; the other absent or null (422 otherwise). A reminder before the due date may be set on a task without one: it fires once the task has one. When a recurring task moves to its next occurrence, an `at` reminder moves by as much as its due date did. */
+        ReminderInput: {
+            at?: components["schemas"]["DateTime"] | null;
+            minutes_before?: components["schemas"]["MinutesBefore"] | null;
+        };
+        /** @description All the task's reminders, at most 10 (more is 422); a reminder given twice is kept once, in the order first given. Sent whole: it replaces the task's reminders. */
+        RemindersInput: components["schemas"]["ReminderInput"][];
+        /** @description A reminder of the task (see `ReminderInput`) and when it fires. */
+        Reminder: {
+            at: components["schemas"]["DateTime"] | null;
+            minutes_before: components["schemas"]["MinutesBefore"] | null;
+            /**
+             * Format: date-time
+             * @description When it fires (UTC), computed by the server: `at`, or `minutes_before` minutes before `due_at`; null for a reminder before the due date of a task without one. It moves with the due date (an edit, a change of the user's time zone, a recurring task's next occurrence). Whether the task is completed does not change it; a completed task's reminders are not listed by `list_reminders`.
+             */
+            fires_at: string | null;
+        };
+        /** @description A reminder that fires in the window asked for, with its task as it is now. */
+        DueReminder: {
+            /**
+             * Format: date-time
+             * @description When it fires (UTC), as `reminder.fires_at`.
+             */
+            fires_at: string;
+            reminder: components["schemas"]["Reminder"];
+            task: components["schemas"]["Task"];
+        };
+        DueReminderPage: {
+            items: components["schemas"]["DueReminder"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
         /**
          * @description Whether the occurrence was completed or skipped.
          * @enum {string}
@@ -1104,6 +1169,7 @@ export interface components {
                  *             "time_zone": "Europe/Berlin"
                  *           },
                  *           "recurrence": null,
+                 *           "reminders": [],
                  *           "completed_at": "2026-11-28T10:05:00Z",
                  *           "version": 2
                  *         }
@@ -1494,6 +1560,18 @@ export interface components {
         Sort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_at" | "-due_at" | "priority" | "-priority" | "title" | "-title" | "manual" | "-manual";
         /** @description The most items a page holds. */
         Limit: number;
+        /**
+         * @description Reminders that fire strictly after this time; without it, from the earliest.
+         * @example 2026-11-29T16:00:00Z
+         */
+        FiresAfter: components["schemas"]["DateTime"];
+        /**
+         * @description Reminders that fire at or before this time; without it, to the latest.
+         * @example 2026-11-29T16:05:00Z
+         */
+        FiresUntil: components["schemas"]["DateTime"];
+        /** @description `next_cursor` of the previous page, as it was given (opaque), with the same `after` and `until`. Tampered, truncated, or issued for another window: 400 `invalid_cursor`. */
+        ReminderCursor: string;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task: 400 `invalid_cursor`. */
         OccurrenceCursor: string;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
@@ -2588,6 +2666,58 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    list_reminders: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Reminders that fire strictly after this time; without it, from the earliest.
+                 * @example 2026-11-29T16:00:00Z
+                 */
+                after?: components["parameters"]["FiresAfter"];
+                /**
+                 * @description Reminders that fire at or before this time; without it, to the latest.
+                 * @example 2026-11-29T16:05:00Z
+                 */
+                until?: components["parameters"]["FiresUntil"];
+                /** @description The most items a page holds. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the previous page, as it was given (opaque), with the same `after` and `until`. Tampered, truncated, or issued for another window: 400 `invalid_cursor`. */
+                cursor?: components["parameters"]["ReminderCursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of reminders. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DueReminderPage"];
+                };
+            };
+            400: components["responses"]["InvalidCursor"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
             431: components["responses"]["HeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];

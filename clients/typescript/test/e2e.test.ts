@@ -255,6 +255,52 @@ describe("the TypeScript client against the live service", () => {
     assert.equal(task.due_at, "2026-12-07T15:00:00Z");
   });
 
+  test("reminders fire at an instant or before the due date, and a notifier polls a window", async () => {
+    const { client } = aliceClient();
+    // 09:00 in Berlin is 08:00 UTC: summer time begins on 30 March 2031.
+    const task = await unwrap(
+      client.POST("/api/{user_id}/tasks", {
+        params: { path },
+        body: {
+          title: "Dentist",
+          due: { date: "2031-03-14", time: "09:00", time_zone: "Europe/Berlin" },
+          reminders: [{ minutes_before: 30 }, { at: "2031-03-13T20:00:00+01:00" }],
+        },
+      }),
+    );
+
+    const polled = await unwrap(
+      client.GET("/api/{user_id}/reminders", {
+        params: { path, query: { until: "2031-03-14T07:30:00Z" } },
+      }),
+    );
+    // The next poll starts where the last one ended, so nothing is delivered twice.
+    const next = await unwrap(
+      client.GET("/api/{user_id}/reminders", {
+        params: { path, query: { after: "2031-03-14T07:30:00Z", until: "2031-03-14T08:30:00Z" } },
+      }),
+    );
+
+    assert.equal(task.due_at, "2031-03-14T08:00:00Z");
+    assert.deepEqual(task.reminders, [
+      { at: null, minutes_before: 30, fires_at: "2031-03-14T07:30:00Z" },
+      { at: "2031-03-13T19:00:00Z", minutes_before: null, fires_at: "2031-03-13T19:00:00Z" },
+    ]);
+    assert.deepEqual(
+      polled.items.map((item) => [item.fires_at, item.task.id]),
+      [
+        ["2031-03-13T19:00:00Z", task.id],
+        ["2031-03-14T07:30:00Z", task.id],
+      ],
+    );
+    assert.deepEqual(
+      polled.items.map((item) => item.reminder),
+      [task.reminders[1], task.reminders[0]],
+    );
+    assert.equal(polled.next_cursor, null);
+    assert.deepEqual(next.items, []);
+  });
+
   test("list pages through next_cursor with a filter", async () => {
     const { client } = aliceClient();
     const home: number[] = [];

@@ -14,6 +14,7 @@ import {
   createTaskApiClient,
   isApiError,
   unwrap,
+  type DueReminderPage,
   type FetchResult,
   type Task,
   type Settings,
@@ -264,6 +265,19 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       client.GET("/api/{user_id}/tasks/{task_id}/occurrences", { params: { path: taskPath } }),
     );
     assert.equal(page.items[0]?.outcome, "completed");
+  });
+
+  test("list_reminders", async () => {
+    const page: DueReminderPage = await expectExample(
+      "list_reminders",
+      client.GET("/api/{user_id}/reminders", {
+        params: {
+          path,
+          query: { after: "2026-12-02T07:25:00Z", until: "2026-12-02T07:30:00Z", limit: 50 },
+        },
+      }),
+    );
+    assert.equal(page.items[0]?.reminder.minutes_before, 30);
   });
 
   test("get_settings", async () => {

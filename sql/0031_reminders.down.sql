@@ -1,0 +1,10 @@
+DROP TRIGGER task_reminders_follow_update ON tasks;
+DROP TRIGGER task_reminders_follow_insert ON tasks;
+DROP FUNCTION task_reminders_follow();
+DROP TABLE task_reminders;
+DROP TRIGGER tasks_reminders_fire ON tasks;
+DROP FUNCTION tasks_reminders_fire();
+DROP FUNCTION reminder_rules(jsonb);
+DROP FUNCTION reminder_fires_at(jsonb, timestamptz);
+DROP FUNCTION api_instant(timestamptz);
+ALTER TABLE tasks DROP CONSTRAINT tasks_reminders_capped, DROP COLUMN reminders;
