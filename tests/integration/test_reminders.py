@@ -9,6 +9,7 @@ import httpx
 
 from tests.conftest import Api, User
 from tests.integration.test_due_dates import move_user_to
+from tests.support.postgres import execute
 from tests.support.sync import sync
 from tests.support.writes import create_task, etag, names_location, patch_task, read_task
 
@@ -352,3 +353,19 @@ def test_another_users_reminders_are_neither_listed_nor_reachable(
     assert firing(api, bob) == []
     response = api.request("GET", f"/api/{alice.id}/reminders", token=bob.token)
     assert response.status_code == 403
+
+
+def test_the_index_of_fire_times_is_rebuilt_from_the_tasks_as_the_operations_guide_says(
+    api: Api, alice: User, database_url: str
+) -> None:
+    # given an index of fire times that lost its rows (a restore of `tasks` alone, say)
+    task = create_task(api, alice, title="Kept", reminders=[at("2027-05-01T08:00:00Z")])
+    execute(database_url, "DELETE FROM task_reminders")
+    assert firing(api, alice) == []
+
+    # when the statement of docs/operations.md runs
+    execute(database_url, "UPDATE tasks SET reminders = reminders WHERE reminders <> '[]'")
+
+    # then the reminders fire again, and the task has no new version
+    assert firing(api, alice) == [("2027-05-01T08:00:00Z", "Kept")]
+    assert read_task(api, alice, task["id"])["version"] == task["version"]
