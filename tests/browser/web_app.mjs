@@ -598,6 +598,169 @@ const scenarios = {
     });
   },
 
+  /**
+   * Reminders: set and removed in the editor, their fire times shown in the user's zone (Tokyo,
+   * UTC+9 all year), not the device's (Berlin); the next one on the task's row. One that fires
+   * while the page is open shows in the page and, once the user allowed it with the button (never
+   * asked on load), on the desktop; after a reload it does not show again. The browser's
+   * notifications are recorded (a headless browser shows none), each poll's window too.
+   */
+  async reminders() {
+    const context = await newContext({ timezoneId: "Europe/Berlin", locale: "en-US" });
+    await context.addInitScript(() => {
+      const shown = [];
+      let permission = "default";
+      let asked = 0;
+      window.Notification = class {
+        constructor(title, options = {}) {
+          shown.push({ title, body: options.body ?? null });
+        }
+        static get permission() {
+          return permission;
+        }
+        static async requestPermission() {
+          asked += 1;
+          permission = "granted";
+          return permission;
+        }
+      };
+      window.recordedNotifications = () => ({ shown, asked });
+    });
+    const page = await context.newPage();
+    const polls = [];
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.origin === api && url.pathname.endsWith("/reminders")) {
+        polls.push(Object.fromEntries(url.searchParams));
+      }
+    });
+    const recorded = () => page.evaluate(() => window.recordedNotifications());
+    const text = async (locator) => (await locator.innerText()).replace(/\s+/g, " ").trim();
+    const reminderRows = async (dialog) =>
+      dialog.locator(".reminders li").evaluateAll((rows) =>
+        rows.map((row) => ({
+          text: row.querySelector(".reminder-text").textContent.replace(/\s+/g, " ").trim(),
+          firesAt: row.querySelector("time")?.getAttribute("datetime") ?? null,
+        })),
+      );
+    const fired = page.getByRole("region", { name: "Reminders" }).getByRole("alert");
+    const { userId } = await stepOf("sign-up", () => signUp(page, "Rita"));
+    const stored = async (title) => {
+      const taskId = await taskItem(page, title).getAttribute("data-task-id");
+      return (await storedTask(context, userId, taskId)).reminders;
+    };
+    /**
+     * A task made elsewhere with a reminder 2 s from now: after every window the page has asked
+     * for, and in the one it asks for when it regains focus once its clock has passed it.
+     */
+    const firing = async (title, due) => {
+      const at = new Date(Date.now() + 2000).toISOString();
+      const task = await createdElsewhere(context, userId, { title, due, reminders: [{ at }] });
+      await page.waitForFunction((instant) => Date.now() > Date.parse(instant), at, {
+        polling: 100,
+      });
+      await refocus(page);
+      await fired.filter({ hasText: title }).waitFor();
+      return task;
+    };
+    await stepOf("time-zone", async () => {
+      await page.getByLabel("Time zone", { exact: true }).selectOption("Asia/Tokyo");
+      await page.getByRole("status").filter({ hasText: "Time zone: Asia/Tokyo." }).waitFor();
+      result.askedOnLoad = (await recorded()).asked;
+    });
+    await stepOf("set", async () => {
+      await addTask(page, "Dentist", { due: "2030-06-01", time: "09:00" });
+      const dialog = await openEditor(page, "Dentist");
+      result.noneYet = await text(dialog.locator(".reminders .none"));
+      result.timedChoices = await dialog.getByLabel("Remind me").locator("option").allInnerTexts();
+      await dialog.getByLabel("Remind me").selectOption({ label: "15 minutes before" });
+      await dialog.getByRole("button", { name: "Add reminder" }).click();
+      await dialog.getByLabel("Remind me").selectOption({ label: "1 hour before" });
+      await dialog.getByRole("button", { name: "Add reminder" }).click();
+      await dialog.getByLabel("Remind me").selectOption({ label: "At a date and time…" });
+      await dialog.getByLabel("Date and time").fill("2030-05-31T20:00");
+      await dialog.getByRole("button", { name: "Add reminder" }).click();
+      await dialog.locator(".reminders li").nth(2).waitFor();
+      await dialog.getByRole("button", { name: "Remove reminder: 1 hour before" }).click();
+      await dialog.locator(".reminders li").nth(2).waitFor({ state: "detached" });
+      result.inEditor = await reminderRows(dialog);
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      const bell = taskItem(page, "Dentist").locator(".reminder");
+      await bell.waitFor();
+      result.dentistBell = {
+        title: await bell.getAttribute("title"),
+        time: await text(bell.locator("time")),
+        dateTime: await bell.locator("time").getAttribute("datetime"),
+      };
+      result.dentistStored = await stored("Dentist");
+      const again = await openEditor(page, "Dentist");
+      result.inEditorAfterSave = await reminderRows(again);
+      await again.getByRole("button", { name: "Cancel" }).click();
+      await again.waitFor({ state: "detached" });
+    });
+    await stepOf("all-day", async () => {
+      await addTask(page, "Pay rent", { due: "2030-06-03" });
+      let dialog = await openEditor(page, "Pay rent");
+      result.allDayChoices = await dialog.getByLabel("Remind me").locator("option").allInnerTexts();
+      await dialog.getByLabel("Remind me").selectOption({ label: "On the day at 09:00" });
+      await dialog.getByRole("button", { name: "Add reminder" }).click();
+      await dialog.locator(".reminders li").waitFor();
+      result.allDayInEditor = await reminderRows(dialog);
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      await taskItem(page, "Pay rent").locator(".reminder").waitFor();
+      result.rentStored = await stored("Pay rent");
+      dialog = await openEditor(page, "Pay rent");
+      await dialog.getByRole("button", { name: "Remove reminder: On the day at 09:00" }).click();
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      await taskItem(page, "Pay rent").locator(".reminder").waitFor({ state: "detached" });
+      result.rentCleared = await stored("Pay rent");
+    });
+    await stepOf("allow-desktop", async () => {
+      const button = page.getByRole("button", { name: "Enable desktop notifications" });
+      await button.click();
+      await button.waitFor({ state: "detached" });
+      result.askedOnClick = (await recorded()).asked;
+    });
+    await stepOf("fire", async () => {
+      // Due a day from now, to the minute: a floating time, written as Tokyo's clocks show it.
+      const dueAt = new Date(Math.ceil((Date.now() + 86_400_000) / 60_000) * 60_000);
+      const tokyo = new Date(dueAt.getTime() + 9 * 3_600_000).toISOString();
+      const due = { date: tokyo.slice(0, 10), time: tokyo.slice(11, 16) };
+      const pills = await firing("Take the pills", due);
+      const shown = fired.filter({ hasText: "Take the pills" });
+      result.pills = {
+        dueAt: pills.due_at,
+        text: await text(shown),
+        dueShown: await shown.locator("time").getAttribute("datetime"),
+        expectedDue: await page.evaluate((instant) => {
+          const options = { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tokyo" };
+          const text = new Intl.DateTimeFormat(undefined, options).format(new Date(instant));
+          return text.replace(/\s+/g, " ");
+        }, pills.due_at),
+      };
+      result.desktop = (await recorded()).shown.map(({ title, body }) => ({
+        title,
+        body: body.replace(/\s+/g, " "),
+      }));
+      const pillsBell = taskItem(page, "Take the pills").locator(".reminder");
+      result.pillsBell = await pillsBell.getAttribute("title");
+      await page.getByRole("button", { name: "Dismiss reminder: Take the pills" }).click();
+      await shown.waitFor({ state: "detached" });
+    });
+    await stepOf("reload", async () => {
+      await page.reload();
+      await listSettled(page);
+      // Once a reminder made after the reload shows, the poll the reload made has been answered:
+      // one it repeated would show too.
+      await firing("Stretch", null);
+      result.afterReload = await fired.locator(".fired-title").allInnerTexts();
+    });
+    result.polls = polls;
+  },
+
   /** A user with more tasks than a page: scrolling down loads the rest. SESSION_COOKIE signs in. */
   async paging() {
     const context = await newContext();

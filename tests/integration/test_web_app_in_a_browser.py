@@ -244,6 +244,68 @@ def test_due_dates_are_all_day_or_timed_and_shown_in_the_users_time_zone(
     assert shown["repeatDone"]["recurrence"] == {"rule": "FREQ=WEEKLY", "from": "due"}
 
 
+def test_reminders_are_set_on_a_task_and_shown_when_they_fire(stack: WebStack) -> None:
+    shown = browse(stack, "reminders")
+
+    # Set in the editor, fire times in the user's zone (Tokyo, UTC+9), not the device's (Berlin):
+    # the task is due at 09:00 Tokyo, 00:00 UTC.
+    assert shown["noneYet"] == "No reminders."
+    assert shown["timedChoices"] == [
+        "At the due time",
+        "15 minutes before",
+        "1 hour before",
+        "1 day before",
+        "At a date and time…",
+    ]
+    assert shown["inEditor"] == [
+        {"text": "15 minutes before: Jun 1, 2030, 8:45 AM", "firesAt": "2030-05-31T23:45:00.000Z"},
+        {"text": "At May 31, 2030, 8:00 PM", "firesAt": "2030-05-31T11:00:00.000Z"},
+    ]
+    assert shown["dentistStored"] == [
+        {"at": None, "minutes_before": 15, "fires_at": "2030-05-31T23:45:00Z"},
+        {"at": "2030-05-31T11:00:00Z", "minutes_before": None, "fires_at": "2030-05-31T11:00:00Z"},
+    ]
+    assert shown["inEditorAfterSave"] == shown["inEditor"]
+    # The row: a bell with the next fire time.
+    assert shown["dentistBell"] == {
+        "title": "2 reminders",
+        "time": "May 31, 2030, 8:00 PM",
+        "dateTime": "2030-05-31T11:00:00Z",
+    }
+    # A date alone: 540 minutes after the start of its day in the user's zone is 09:00 there;
+    # removing the last reminder sends `[]`.
+    assert shown["allDayChoices"] == [
+        "On the day at 09:00",
+        "The day before at 09:00",
+        "At a date and time…",
+    ]
+    assert shown["allDayInEditor"] == [
+        {"text": "On the day at 09:00: Jun 3, 2030, 9:00 AM", "firesAt": "2030-06-03T00:00:00.000Z"}
+    ]
+    assert shown["rentStored"] == [
+        {"at": None, "minutes_before": -540, "fires_at": "2030-06-03T00:00:00Z"}
+    ]
+    assert shown["rentCleared"] == []
+    # Desktop notifications are asked for only when the user presses the button.
+    assert shown["askedOnLoad"] == 0
+    assert shown["askedOnClick"] == 1
+    # A reminder that fires: in the page with its task's title and due time, and on the desktop.
+    pills = shown["pills"]
+    assert pills["dueShown"] == pills["dueAt"]
+    assert "Take the pills" in pills["text"]
+    assert f"Due {pills['expectedDue']}" in pills["text"]
+    assert shown["desktop"] == [{"title": "Take the pills", "body": f"Due {pills['expectedDue']}"}]
+    assert shown["pillsBell"] == "1 reminder, none to come"
+    # Not again after a reload: each poll starts where an earlier one ended, kept for the tab.
+    assert shown["afterReload"] == ["Stretch"]
+    polls = shown["polls"]
+    assert len(polls) >= 3
+    for index, poll in enumerate(polls):
+        assert poll["after"] < poll["until"]
+        if index > 0 and "cursor" not in poll:
+            assert poll["after"] in {earlier["until"] for earlier in polls[:index]}
+
+
 def test_scrolling_past_the_first_page_loads_the_rest(stack: WebStack) -> None:
     # Given a user with more tasks than a page holds, created through the API
     session = sign_up(stack.web_url, "paging")

@@ -14,6 +14,7 @@ import {
 } from "@/lib/filters";
 import { describe, type Problem } from "@/lib/problems";
 import type {
+  DueReminder,
   Place,
   Settings,
   Task,
@@ -26,11 +27,17 @@ import type {
   TodoList,
 } from "@/lib/task-api";
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
+import { firedKeyOf, useDueReminders } from "@/lib/use-due-reminders";
 
 import { useTaskApi } from "./api-context";
 import { BulkBar, type BulkActions } from "./bulk-actions";
 import { ListSidebar, type ListActions } from "./list-sidebar";
 import { NewTaskForm } from "./new-task-form";
+import {
+  DesktopNotificationsButton,
+  FiredReminders,
+  showOnDesktop,
+} from "./reminder-notifications";
 import { TaskEditor } from "./task-editor";
 import { TaskFilters } from "./task-filters";
 import { MAX_DEPTH, TaskItem, type Reordering } from "./task-item";
@@ -65,6 +72,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   const [now, setNow] = useState(() => Date.now());
   const [lists, setLists] = useState<TodoList[]>([]);
   const [selected, setSelected] = useState<ReadonlySet<number>>(() => new Set());
+  const [fired, setFired] = useState<DueReminder[]>([]);
   // Writes reload the list with the filters of now, not of when their handler was made.
   const latestQuery = useRef(query);
   latestQuery.current = query;
@@ -186,6 +194,18 @@ export function TaskBoard({ userId }: { userId: string }) {
     [view.items, reload, reloadLists, reloadSettings],
   );
   useDeltaSync(api, userId, onRemoteChanges, fail);
+
+  useDueReminders(
+    api,
+    userId,
+    (items) => {
+      setFired((current) => [...current, ...items]);
+      // The tasks' next reminders are now later ones.
+      setNow(Date.now());
+      showOnDesktop(items, settings?.time_zone ?? "UTC");
+    },
+    fail,
+  );
 
   const replace = (task: Task) =>
     setView((current) => ({
@@ -433,6 +453,7 @@ export function TaskBoard({ userId }: { userId: string }) {
       <div className="board-side">
         <ListSidebar lists={lists} selected={filters.listId} actions={listActions} />
         {timeZone !== null && <TimeZoneControl timeZone={timeZone} onChange={changeTimeZone} />}
+        <DesktopNotificationsButton />
       </div>
       <div className="board-main">
       <NewTaskForm onCreate={create} />
@@ -486,6 +507,15 @@ export function TaskBoard({ userId }: { userId: string }) {
               />
             ))}
         </ul>
+      )}
+      {timeZone !== null && (
+        <FiredReminders
+          items={fired}
+          timeZone={timeZone}
+          onDismiss={(item) =>
+            setFired((current) => current.filter((shown) => firedKeyOf(shown) !== firedKeyOf(item)))
+          }
+        />
       )}
       <MorePages
         loading={loading}

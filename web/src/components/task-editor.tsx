@@ -4,8 +4,15 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 
 import { describe, type Problem } from "@/lib/problems";
 import { ApiError, entityTag, type Task, type TaskApi } from "@/lib/task-api";
-import { fieldsOf, formatInstant, patchOf, type TaskFields } from "@/lib/task-form";
+import {
+  fieldsOf,
+  formatInstant,
+  patchOf,
+  reminderTextOf,
+  type TaskFields,
+} from "@/lib/task-form";
 
+import { ReminderInputs } from "./reminder-fields";
 import { TaskFieldInputs } from "./task-fields";
 
 type State =
@@ -24,6 +31,7 @@ const FIELD_LABELS: Record<keyof TaskFields, string> = {
   dueZone: "Time zone",
   repeat: "Repeat",
   tags: "Tags",
+  reminders: "Reminders",
 };
 
 /**
@@ -41,7 +49,7 @@ export function TaskEditor({
 }: {
   api: TaskApi;
   userId: string;
-  /** The user's, to say when the task was changed. */
+  /** The user's: to say when the task was changed, and when its reminders fire. */
   timeZone: string;
   base: Task;
   onSaved: (task: Task) => void;
@@ -132,6 +140,11 @@ export function TaskEditor({
           <div className="task-fields">
             <TaskFieldInputs fields={fields} onChange={setFields} autoFocus />
           </div>
+          <ReminderInputs
+            fields={fields}
+            timeZone={timeZone}
+            onChange={(reminders) => setFields((current) => ({ ...current, reminders }))}
+          />
           {state.kind === "failed" && (
             <p role="alert" className="error">
               {state.problem.title}: {state.problem.message}
@@ -167,8 +180,12 @@ function Conflict({
   onTakeTheirs: () => void;
 }) {
   const server = fieldsOf(theirs);
+  const text = (fields: TaskFields, key: keyof TaskFields): string =>
+    key === "reminders"
+      ? fields.reminders.map((reminder) => reminderTextOf(reminder, fields, timeZone)).join(", ")
+      : fields[key];
   const keys = (Object.keys(FIELD_LABELS) as Array<keyof TaskFields>).filter(
-    (key) => mine[key] !== base[key] || server[key] !== base[key],
+    (key) => text(mine, key) !== text(base, key) || text(server, key) !== text(base, key),
   );
   return (
     <section className="conflict" role="alert" aria-labelledby="editor-title">
@@ -190,8 +207,8 @@ function Conflict({
           {keys.map((key) => (
             <tr key={key}>
               <th scope="row">{FIELD_LABELS[key]}</th>
-              <td data-version="mine">{shown(mine[key])}</td>
-              <td data-version="theirs">{shown(server[key])}</td>
+              <td data-version="mine">{shown(text(mine, key))}</td>
+              <td data-version="theirs">{shown(text(server, key))}</td>
             </tr>
           ))}
         </tbody>
@@ -208,7 +225,10 @@ function Conflict({
   );
 }
 
-/** A field as the form holds it (the due date `YYYY-MM-DD`, its time `HH:MM`); a dash for none. */
+/**
+ * A field as the form holds it (the due date `YYYY-MM-DD`, its time `HH:MM`, the reminders as
+ * the editor lists them); a dash for none.
+ */
 function shown(value: string): string {
   return value === "" ? "—" : value;
 }

@@ -2,9 +2,16 @@
 
 import { useState, type FormEvent } from "react";
 
-import { dueLabelOf, isOverdue, repeatLabelOf } from "@/lib/task-form";
+import {
+  dueLabelOf,
+  formatInstant,
+  isOverdue,
+  nextReminderOf,
+  repeatLabelOf,
+} from "@/lib/task-form";
 import type { Task, TaskPlace, TodoList } from "@/lib/task-api";
 
+import { BellIcon } from "./bell-icon";
 import { DRAGGED_TASK } from "./list-sidebar";
 
 /** In the user's own order of one list: where the task may go from here. */
@@ -66,6 +73,9 @@ export function TaskItem({
 
   const overdue = isOverdue(task, now, timeZone);
   const due = dueLabelOf(task, timeZone);
+  const nextReminder = nextReminderOf(task, now);
+  const reminders =
+    task.reminders.length === 1 ? "1 reminder" : `${task.reminders.length} reminders`;
   return (
     <li
       className={task.completed ? "task done" : "task"}
@@ -116,6 +126,22 @@ export function TaskItem({
           {task.recurrence && (
             <span className="repeat" title={task.recurrence.rule}>
               ↻ {repeatLabelOf(task.recurrence.rule)}
+            </span>
+          )}
+          {task.reminders.length > 0 && (
+            <span
+              className="reminder"
+              title={nextReminder === null ? `${reminders}, none to come` : reminders}
+            >
+              <BellIcon />
+              {nextReminder === null ? (
+                <span className="visually-hidden">{reminders}, none to come</span>
+              ) : (
+                <>
+                  <span className="visually-hidden">Next reminder:</span>{" "}
+                  <time dateTime={nextReminder}>{formatInstant(nextReminder, timeZone)}</time>
+                </>
+              )}
             </span>
           )}
           {task.tags.map((tag) => (

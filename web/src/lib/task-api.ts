@@ -7,6 +7,7 @@ import {
   createTaskApiClient,
   MERGE_PATCH,
   unwrap,
+  type components,
   type DueInput,
   type FetchResult,
   type operations,
@@ -26,6 +27,10 @@ import {
 import { TokenCache } from "./token-cache";
 
 export { ApiError };
+export type Reminder = components["schemas"]["Reminder"];
+export type ReminderInput = components["schemas"]["ReminderInput"];
+export type DueReminder = components["schemas"]["DueReminder"];
+export type DueReminderPage = components["schemas"]["DueReminderPage"];
 export type {
   DueInput,
   Settings,
@@ -213,6 +218,24 @@ export class TaskApi {
     const query = { limit: 100, ...(since && { since }), ...(cursor && { cursor }) };
     return this.#call(() =>
       this.#client.GET("/api/{user_id}/tasks/changes", {
+        params: { path: { user_id: userId }, query },
+      }),
+    );
+  }
+
+  /**
+   * One page of the reminders of open tasks that fire after `after` and at or before `until`
+   * (ISO instants), soonest first; the next page with the same window and `next_cursor`.
+   */
+  dueReminders(
+    userId: string,
+    after: string,
+    until: string,
+    cursor: string | undefined,
+  ): Promise<DueReminderPage> {
+    const query = { after, until, limit: 100, ...(cursor && { cursor }) };
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/reminders", {
         params: { path: { user_id: userId }, query },
       }),
     );

@@ -1,5 +1,5 @@
 /** Between a task and the fields of a form: what is typed, what the API takes, what changed. */
-import type { DueInput, Task, TaskInput, TaskPatch } from "./task-api";
+import type { DueInput, ReminderInput, Task, TaskInput, TaskPatch } from "./task-api";
 
 export type Priority = Task["priority"];
 export const PRIORITIES: readonly Priority[] = ["low", "medium", "high", "urgent"];
@@ -18,7 +18,27 @@ export interface TaskFields {
   repeat: string;
   /** Comma-separated. */
   tags: string;
+  /** In the order given; each one the same as no other. */
+  reminders: FormReminder[];
 }
+
+/** A reminder as the form holds it: exactly one of the two is set. */
+export interface FormReminder {
+  /** An ISO instant. */
+  at: string | null;
+  /** Minutes before the due date; negative: after it. */
+  minutes_before: number | null;
+}
+
+/** The contract's limit. */
+export const MAX_REMINDERS = 10;
+
+/**
+ * The minutes before the due date the form offers: before a time (or a due date to come), and
+ * before a date alone. A task may hold any other, which it keeps.
+ */
+export const REMINDER_CHOICES: readonly number[] = [0, 15, 60, 1440];
+export const ALL_DAY_REMINDER_CHOICES: readonly number[] = [-540, 900];
 
 export const EMPTY_FIELDS: TaskFields = {
   title: "",
@@ -29,6 +49,7 @@ export const EMPTY_FIELDS: TaskFields = {
   dueZone: "",
   repeat: "",
   tags: "",
+  reminders: [],
 };
 
 /** The rules the form offers; a task may hold any other, which it keeps. */
@@ -56,6 +77,7 @@ export function fieldsOf(task: Task): TaskFields {
     dueZone: task.due?.time_zone ?? "",
     repeat: task.recurrence?.rule ?? "",
     tags: task.tags.join(", "),
+    reminders: task.reminders.map(({ at, minutes_before }) => ({ at, minutes_before })),
   };
 }
 
@@ -68,7 +90,12 @@ export function inputOf(fields: TaskFields): TaskInput {
     // A rule needs a due date: without one, no repeat.
     recurrence: fields.repeat === "" || fields.dueDate === "" ? null : { rule: fields.repeat },
     tags: parseTags(fields.tags),
+    reminders: fields.reminders.map(reminderInputOf),
   };
+}
+
+function reminderInputOf({ at, minutes_before }: FormReminder): ReminderInput {
+  return at !== null ? { at } : { minutes_before };
 }
 
 /**
@@ -99,7 +126,20 @@ export function patchOf(base: Task, fields: TaskFields): TaskPatch {
     patch.recurrence = after.recurrence ? { ...base.recurrence, ...after.recurrence } : null;
   }
   if (JSON.stringify(after.tags) !== JSON.stringify(before.tags)) patch.tags = after.tags ?? [];
+  // Sent whole, as the contract takes them: `[]` removes them all.
+  if (remindersKey(fields.reminders) !== remindersKey(fieldsOf(base).reminders)) {
+    patch.reminders = after.reminders ?? [];
+  }
   return patch;
+}
+
+/** What makes a reminder the same as another: the instant, not how it is written (in UTC or not). */
+export function reminderKey({ at, minutes_before }: FormReminder): string {
+  return at !== null ? `at ${Date.parse(at)}` : `before ${minutes_before}`;
+}
+
+function remindersKey(reminders: FormReminder[]): string {
+  return reminders.map(reminderKey).join(",");
 }
 
 export function parseTags(text: string): string[] {
@@ -162,16 +202,22 @@ export function dueLabelOf(task: Task, timeZone: string): DueLabel | null {
   };
 }
 
-/**
- * The first instant of `date` (`YYYY-MM-DD`), `plusDays` later, in `timeZone`, as ISO text. The
- * zone's offset is read at a first guess and again at the instant it gives, so that a day that
- * begins next to a change of offset still begins at its own.
- */
+/** The first instant of `date` (`YYYY-MM-DD`), `plusDays` later, in `timeZone`, as ISO text. */
 export function startOfDayIn(date: string, timeZone: string, plusDays = 0): string {
+  return instantIn(date, "00:00", timeZone, plusDays);
+}
+
+/**
+ * The instant `timeZone`'s clocks show `time` (`HH:MM`) on `date` (`YYYY-MM-DD`), `plusDays`
+ * later, as ISO text. The zone's offset is read at a first guess and again at the instant it
+ * gives, so that a time next to a change of offset still gets its own.
+ */
+export function instantIn(date: string, time: string, timeZone: string, plusDays = 0): string {
   const [year = 0, month = 1, day = 1] = date.split("-").map(Number);
-  const midnight = Date.UTC(year, month - 1, day + plusDays);
-  const guess = midnight - offsetAt(midnight, timeZone);
-  return new Date(midnight - offsetAt(guess, timeZone)).toISOString();
+  const [hour = 0, minute = 0] = time.split(":").map(Number);
+  const wall = Date.UTC(year, month - 1, day + plusDays, hour, minute);
+  const guess = wall - offsetAt(wall, timeZone);
+  return new Date(wall - offsetAt(guess, timeZone)).toISOString();
 }
 
 /** How far `timeZone`'s wall clock is ahead of UTC at `instant`, in milliseconds. */
@@ -214,4 +260,84 @@ export function isOverdue(task: Task, now: number, timeZone: string): boolean {
   if (task.completed || task.due === null || task.due_at === null) return false;
   if (task.due.time === null) return task.due.date < todayIn(timeZone, now);
   return Date.parse(task.due_at) < now;
+}
+
+/**
+ * The instant the form's due date stands for, as the API derives `due_at`: a date alone is the
+ * start of that day in the user's zone, a time is read in the task's own zone or else the user's.
+ */
+export function dueAtOf(fields: TaskFields, timeZone: string): string | null {
+  if (fields.dueDate === "") return null;
+  return instantIn(fields.dueDate, fields.dueTime || "00:00", fields.dueZone || timeZone);
+}
+
+/** When a reminder of the form fires, as the API computes it; null while there is no due date. */
+export function firesAtOf(reminder: FormReminder, dueAt: string | null): string | null {
+  if (reminder.at !== null) return new Date(reminder.at).toISOString();
+  if (dueAt === null || reminder.minutes_before === null) return null;
+  return new Date(Date.parse(dueAt) - reminder.minutes_before * 60_000).toISOString();
+}
+
+/**
+ * How a reminder before the due date reads. Before a date alone, as a time on a day around it
+ * ("On the day at 09:00": the day starts at `due_at`); before a time, as a duration.
+ */
+export function reminderLabelOf(minutesBefore: number, allDay: boolean): string {
+  if (allDay) {
+    const fromStart = -minutesBefore;
+    const days = Math.floor(fromStart / 1440);
+    const minutes = fromStart - days * 1440;
+    const clock = `${pad(Math.floor(minutes / 60))}:${pad(minutes % 60)}`;
+    const day =
+      days === 0
+        ? "On the day"
+        : days === -1
+          ? "The day before"
+          : days === 1
+            ? "The day after"
+            : days < 0
+              ? `${-days} days before`
+              : `${days} days after`;
+    return `${day} at ${clock}`;
+  }
+  if (minutesBefore === 0) return "At the due time";
+  const span = durationOf(Math.abs(minutesBefore));
+  return minutesBefore > 0 ? `${span} before` : `${span} after`;
+}
+
+function durationOf(minutes: number): string {
+  const [count, unit] =
+    minutes % 1440 === 0
+      ? [minutes / 1440, "day"]
+      : minutes % 60 === 0
+        ? [minutes / 60, "hour"]
+        : [minutes, "minute"];
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
+function pad(value: number): string {
+  return String(value).padStart(2, "0");
+}
+
+/**
+ * How a reminder of the form reads: its instant in `timeZone`, or how long before the form's due
+ * date (which says whether it is a date alone).
+ */
+export function reminderTextOf(
+  reminder: FormReminder,
+  fields: TaskFields,
+  timeZone: string,
+): string {
+  if (reminder.at !== null) return `At ${formatInstant(reminder.at, timeZone)}`;
+  const allDay = fields.dueDate !== "" && fields.dueTime === "";
+  return reminderLabelOf(reminder.minutes_before ?? 0, allDay);
+}
+
+/** The soonest fire time of the task's reminders after `now`; null when none is to come. */
+export function nextReminderOf(task: Task, now: number): string | null {
+  const coming = task.reminders
+    .map((reminder) => reminder.fires_at)
+    .filter((firesAt): firesAt is string => firesAt !== null && Date.parse(firesAt) > now)
+    .sort((a, b) => Date.parse(a) - Date.parse(b));
+  return coming[0] ?? null;
 }
