@@ -4,12 +4,17 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
 import asyncpg
+import orjson
 
+from impl.dates.due import Due
+from impl.dates.series import FROM_DUE, stored_recurrence
 from impl.db.migrations import connect, migrate
 from impl.db.url import normalize_database_url
+from impl.tasks.repository import UTC_CLOCK
 from tests.support.postgres import PostgresServer
 
 # Users are `user_000001`, ...; the first `list_users` of them hold exactly 50 tasks, so that the
@@ -152,6 +157,42 @@ FROM shaped,
                      (l + j) % 3 = 0) AS s (created_at, completed)
 ORDER BY t
 """
+# Recurring tasks for `complete_recurring`: $3 for each user after the first $2 (the listed
+# users', whose pages must stay the same, hold none), each due at one of the times in zones of
+# their own ($4, as `Due.document()` writes them, and their instants $5) and recurring by $6,
+# which never ends, so that every completion moves a task on to another occurrence however often
+# a run comes back to it. Ids from the seed alone, as the other tasks'.
+RECURRING_SQL = """
+WITH firsts AS (
+    SELECT due::jsonb, due_at, n
+    FROM unnest($4::text[], $5::timestamptz[]) WITH ORDINALITY AS given (due, due_at, n)
+)
+INSERT INTO tasks (user_id, id, title, priority, tags, due, due_at, overdue_at, recurrence,
+                   created_at, updated_at)
+SELECT owner,
+       1 + ('x' || left(md5(owner || '/recurring/' || r), 13))::bit(52)::bigint,
+       (ARRAY['Water the plants', 'Weekly review', 'Take out the recycling'])[1 + (u + r) % 3]
+           || ' (recurring #' || r || ')',
+       (ARRAY['low', 'medium', 'high'])[1 + (u + r) % 3]::task_priority,
+       '{home}', firsts.due, firsts.due_at, firsts.due_at, $6::jsonb,
+       timestamptz '2026-02-20 08:00+00', timestamptz '2026-02-20 08:00+00'
+FROM generate_series($2::int + 1, $1::int) AS u,
+     generate_series(1, $3::int) AS r,
+     LATERAL (SELECT 'user_' || lpad(u::text, 6, '0')) AS o (owner),
+     firsts
+WHERE firsts.n = 1 + (u + r) % cardinality($4::text[])
+ORDER BY owner, r
+"""
+RECURRING_TARGETS_SQL = """
+SELECT user_id, id FROM tasks WHERE recurrence IS NOT NULL ORDER BY md5(user_id || id::text)
+"""
+# Every seeded due date is an occurrence of the rule (a Monday or a Wednesday).
+RECURRING_RULE = "FREQ=WEEKLY;BYDAY=MO,WE"
+RECURRING_DUES = (
+    Due(date(2026, 3, 2), time(9), "Europe/Berlin"),
+    Due(date(2026, 3, 4), time(18, 30), "America/New_York"),
+    Due(date(2026, 3, 9), time(7, 15), "Asia/Tokyo"),
+)
 # The listed users' Inboxes, whose first page in the user's order `manual` reads.
 LISTS_SQL = """
 SELECT user_id, id FROM task_lists WHERE is_inbox AND user_id <= $1 ORDER BY user_id
@@ -181,17 +222,18 @@ SELECT user_id, id FROM added ORDER BY id
 # Seeded tasks for get, replace and toggle, in a scattered but repeatable order, from the users
 # at or after $2: while a data set has users besides the listed ones, the listed users' tasks are
 # never written, so that their list and filtered pages stay the same all along (and alike on
-# both sides).
+# both sides). Not the recurring tasks, which only `complete_recurring` writes: a replace would
+# end their series, and a toggle would complete an occurrence instead.
 TARGETS_SQL = """
 SELECT user_id, id FROM tasks
-WHERE user_id NOT IN ('user_big', 'user_large') AND user_id >= $2
+WHERE user_id NOT IN ('user_big', 'user_large') AND user_id >= $2 AND recurrence IS NULL
 ORDER BY md5(user_id || id::text) LIMIT $1
 """
-# Users' top-level tasks, list by list in their order, with what a write that must change them
-# needs to know.
+# Users' top-level tasks that do not recur (those are `complete_recurring`'s alone), list by list
+# in their order, with what a write that must change them needs to know.
 ORDERED_SQL = """
 SELECT user_id, id, list_id, completed FROM tasks
-WHERE user_id = ANY($1::text[]) AND parent_id IS NULL
+WHERE user_id = ANY($1::text[]) AND parent_id IS NULL AND recurrence IS NULL
 ORDER BY user_id, list_id, position, id
 """
 BIG_USER = "user_big"
@@ -208,6 +250,8 @@ class DataSet:
     big_user_tasks: int = 0
     # Lists of 50 tasks (three levels of subtasks) of `user_large`; 0: no such user.
     large_user_lists: int = 0
+    # Recurring tasks of each user who is not listed (RECURRING_SQL).
+    recurring_per_user: int = 0
 
     def user_id(self, number: int) -> str:
         return f"user_{number:06d}"
@@ -226,8 +270,10 @@ class DataSet:
 # About 135,000 tasks: 200 users with 50, 1,000 users with 50 to 200.
 SMALL = DataSet(users=1_200, list_users=200)
 # The same, and `user_big` holding as many tasks as a user may (the service's default cap), whose
-# walk the deep-page figures read from far in.
-THROUGHPUT = DataSet(users=1_200, list_users=200, big_user_tasks=10_000)
+# walk the deep-page figures read from far in, and two recurring tasks for each of the 1,000
+# users who are not listed (2,000: each wrk thread walks a share far longer than its connections,
+# so that no two requests in flight complete the same task).
+THROUGHPUT = DataSet(users=1_200, list_users=200, big_user_tasks=10_000, recurring_per_user=2)
 # 1,000,000 tasks: 18,000 users with 50 each and one with 100,000 (read-only: no "others").
 LARGE = DataSet(users=18_000, list_users=18_000, big_user_tasks=100_000)
 # The small data set, and `user_large` holding 10,000 tasks in 200 lists, with subtasks.
@@ -250,14 +296,16 @@ class SeededDatabase:
     targets: list[tuple[str, int]]
     # (user id, list id): the listed users' Inboxes.
     lists: list[tuple[str, int]]
+    # (user id, task id): the recurring tasks, in a scattered but repeatable order.
+    recurring: list[tuple[str, int]]
 
 
 @contextmanager
 def seeded_database(server: PostgresServer, name: str, data: DataSet) -> Iterator[SeededDatabase]:
     """A fresh database with the schema and `data`, dropped after the block."""
     with server.fresh_database(f"taskapi_bench_{name}") as url:
-        targets, lists = asyncio.run(_migrate_and_seed(url, data))
-        yield SeededDatabase(url, data, targets, lists)
+        targets, lists, recurring = asyncio.run(_migrate_and_seed(url, data))
+        yield SeededDatabase(url, data, targets, lists, recurring)
 
 
 def ordered_tasks(database: SeededDatabase, users: list[str]) -> dict[str, list[OrderedTask]]:
@@ -277,9 +325,10 @@ def add_delete_pool(database: SeededDatabase, size: int) -> list[tuple[str, int]
     return [(row["user_id"], row["id"]) for row in rows]
 
 
-async def _migrate_and_seed(
-    url: str, data: DataSet
-) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+Rows = list[tuple[str, int]]
+
+
+async def _migrate_and_seed(url: str, data: DataSet) -> tuple[Rows, Rows, Rows]:
     target = normalize_database_url(url, connect_timeout_seconds=10)
     await migrate(target)
     connection = await connect(target)
@@ -291,15 +340,32 @@ async def _migrate_and_seed(
             await connection.execute(LARGE_USER_LISTS_SQL, data.large_user_lists)
             await connection.execute(LARGE_USER_TASKS_SQL, data.large_user_lists)
         await connection.execute(DUE_FORMS_OFF)
+        if data.recurring_per_user:
+            await _seed_recurring(connection, data)
         await connection.execute(COUNT_SQL)
         await connection.execute("ANALYZE tasks, task_counts, task_lists")
         rows = await connection.fetch(TARGETS_SQL, TARGET_COUNT, data.first_target_user())
         lists = await connection.fetch(LISTS_SQL, data.user_id(data.list_users))
+        recurring = await connection.fetch(RECURRING_TARGETS_SQL)
     finally:
         await connection.close()
-    return (
-        [(row["user_id"], row["id"]) for row in rows],
-        [(row["user_id"], row["id"]) for row in lists],
+    return _keys(rows), _keys(lists), _keys(recurring)
+
+
+def _keys(rows: list[asyncpg.Record]) -> Rows:
+    return [(row["user_id"], row["id"]) for row in rows]
+
+
+async def _seed_recurring(connection: asyncpg.Connection, data: DataSet) -> None:
+    """RECURRING_SQL, its due dates and rule stored as the service stores them."""
+    await connection.execute(
+        RECURRING_SQL,
+        data.users,
+        data.list_users,
+        data.recurring_per_user,
+        [orjson.dumps(due.document()).decode() for due in RECURRING_DUES],
+        [due.instants(UTC_CLOCK)[0] for due in RECURRING_DUES],
+        orjson.dumps(stored_recurrence(RECURRING_RULE, FROM_DUE, ())).decode(),
     )
 
 

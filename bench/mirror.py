@@ -1,15 +1,19 @@
 """The reference the benchmark compares our service with: the API in plain Starlette + asyncpg.
 
 It answers every operation the benchmark drives (list, with its filters, sorts and cursors; get;
-create; replace; completion; move; delete; batches of creates, updates, completions, moves and
-deletes; and the health probes) with the minimum the contract requires and nothing more: the
-same 401/403/404/409/412/413/415/400/422 rules, the same ETag and Location headers, the same
-JSON for the same rows. It runs the service's own SQL, imported
-from `impl.tasks` (the statements are not the overhead being measured, and importing them keeps
-the two from drifting), signs and checks cursors with the service's `TokenSigner` and claims,
-and does everything else by hand: no framework layer, no validation library, orjson.
-Whatever our service costs beyond this is overhead. PATCH and delta sync are not benchmarked
-and not served here, nor is `parent_id` in a create or a move (in a batch, either).
+create, of a recurring task too; replace; completion, of a recurring task's occurrence too; move;
+delete; batches of creates, updates, completions, moves and deletes; and the health probes) with
+the minimum the contract requires and nothing more: the same 401/403/404/409/412/413/415/400/422
+rules, the same ETag and Location headers, the same JSON for the same rows. It runs the
+service's own SQL, imported from `impl.tasks` (the statements are not the overhead being
+measured, and importing them keeps the two from drifting), signs and checks cursors with the
+service's `TokenSigner` and claims, checks due dates and rules and finds the next occurrence with
+the service's `impl.dates` (nor is the rule engine), and does everything else by hand: no
+framework layer, no validation library, orjson. Whatever our service costs beyond this is
+overhead. PATCH and delta sync are not benchmarked and not served here, nor is `parent_id` in a
+create or a move (in a batch, either), nor are reminders, a due date read in the user's zone (a
+date alone, a floating time), skipping or listing a recurring task's occurrences, or completing
+one in a batch.
 
 Configured by the environment our service reads (DATABASE_URL, BETTER_AUTH_SECRET, DB_POOL_SIZE,
 MAX_BODY_BYTES, MAX_TASKS_PER_USER, SYNC_RETENTION, ...), through the service's `Settings`.
@@ -35,7 +39,8 @@ from starlette.routing import Route
 
 from contract_runtime.conditional import parse_entity_tags
 from impl.auth.configured import configured_authenticator
-from impl.dates.due import due_of_instant
+from impl.dates.due import DateRefused, Due, due_from_body, due_of_instant, stored_due
+from impl.dates.series import advance, check_occurs, stored_recurrence
 from impl.db.pool import read_json
 from impl.errors import Unauthorized
 from impl.idempotency import FIND_KEY, FORGET_EXPIRED_KEYS, LOCK_KEY, REMEMBER_KEY
@@ -70,6 +75,7 @@ from impl.tasks.many import (
 from impl.tasks.queries import list_statement
 from impl.tasks.repository import (
     DELETE,
+    DONE_SINCE,
     GET,
     HOLD_LISTS,
     INSERT,
@@ -77,14 +83,19 @@ from impl.tasks.repository import (
     LOCK_LIST,
     LOCK_TASK,
     PLACE,
+    RECORD_OCCURRENCE,
     REPLACE,
     RESPACE,
     SUBTASKS,
     TAKE_BATCH_TURN,
     TOGGLE,
     TOP_LEVEL,
+    UTC_CLOCK,
+    due_columns,
+    stored_changes,
     update_statement,
 )
+from impl.tasks.service import OCCURRENCE_ATTEMPTS, RecurrenceWithoutDue
 from impl.tasks.subtasks import SUBTREE_TO_LIST
 from impl.tasks.tags import canonical, normalize_tags
 
@@ -104,6 +115,10 @@ TAG_INPUT = re.compile(
 DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+LOCAL_DATE = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])")
+LOCAL_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?")
+TIME_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+/-]{0,63}")
+RULE = re.compile(r"[!-~]{1,300}")
 TEXT_QUERY = re.compile(r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*")
 TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,1024}")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
@@ -114,12 +129,17 @@ TIME_SORTS = frozenset({"created_at", "updated_at", "due_at"})
 # What a query string may spell a boolean as (the service's parser reads these too).
 TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
-INPUT_FIELDS = frozenset({"title", "description", "priority", "tags", "due_at", "list_id"})
+INPUT_FIELDS = frozenset(
+    {"title", "description", "priority", "tags", "due_at", "due", "recurrence", "list_id"}
+)
+DUE_FIELDS = frozenset({"date", "time", "time_zone"})
+RECURRENCE_FIELDS = frozenset({"rule", "from"})
+RECURRENCE_FROM = frozenset({"due", "completion"})
+COMPLETION_FIELDS = frozenset({"completed", "series"})
 # The key purposes of the service's signed tokens: the same secret and purpose, the same cursors.
 CURSOR_PURPOSE = "paging cursor"
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-Fields = tuple[str, str | None, str, list[str], datetime | None, int | None]
 
 
 class ApiError(Exception):
@@ -419,12 +439,54 @@ async def limited_body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def task_input(request: Request) -> Fields:
-    """The fields of a TaskInput body, defaults filled in and tags normalized."""
-    return task_fields(await json_body(request), ["body"])
+@dataclass(frozen=True, slots=True)
+class TaskInput:
+    """A TaskInput document that holds to the schema, defaults filled in and tags normalized.
+    Its dates are checked when it is stored (`new_task`), as the service checks them after its
+    model has read the body: in a batch, that refuses the operation, not the batch."""
+
+    title: str
+    description: str | None
+    priority: str
+    tags: list[str]
+    due_at: datetime | None
+    list_id: int | None
+    # The members of a DueInput (`time` and `time_zone` None when absent) and a RecurrenceInput.
+    due: dict[str, Any] | None
+    recurrence: dict[str, Any] | None
+    # Whether the body names both `due` and `due_at`, one of them not null.
+    due_twice: bool
 
 
-def task_fields(document: Any, location: list[str | int]) -> Fields:
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """A task as a create or a replace stores it (the service's NewFields, less what the
+    mirror does not serve)."""
+
+    title: str
+    description: str | None
+    priority: str
+    tags: list[str]
+    due: Due | None
+    list_id: int | None
+    recurrence: dict[str, Any] | None
+
+    def columns(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """What INSERT binds from $2 to $7 and from $10 on (REPLACE binds both from $4): the
+        fields, then the due date's form and when it is overdue, the recurrence, the reminders.
+        Every due date the mirror takes has a zone of its own (`new_task`), which the service
+        reads without the user's."""
+        due, due_at, overdue_at = due_columns(self.due, UTC_CLOCK)
+        fields = (self.title, self.description, self.priority, self.tags, due_at, self.list_id)
+        return fields, (due, overdue_at, self.recurrence, [])
+
+
+async def task_input(request: Request) -> NewTask:
+    """The task a TaskInput body stores."""
+    return new_task(task_fields(await json_body(request), ["body"]))
+
+
+def task_fields(document: Any, location: list[str | int]) -> TaskInput:
     """The fields of a TaskInput document found at `location`."""
     if not isinstance(document, dict):
         raise unprocessable(location, "must be an object")
@@ -438,21 +500,93 @@ def task_fields(document: Any, location: list[str | int]) -> Fields:
     due_at = document.get("due_at")
     if due_at is not None:
         due_at = date_time(due_at, [*location, "due_at"])
+    due = document.get("due")
+    if due is not None:
+        due = due_input(due, [*location, "due"])
+    recurrence = document.get("recurrence")
+    if recurrence is not None:
+        recurrence = recurrence_input(recurrence, [*location, "recurrence"])
     list_id = document.get("list_id")
     if list_id is not None:
         list_id = valid_id(list_id, [*location, "list_id"], "must be a list id")
-    return title, description, priority, tags, due_at, list_id
+    due_twice = "due" in document and "due_at" in document and (due, due_at) != (None, None)
+    return TaskInput(
+        title, description, priority, tags, due_at, list_id, due, recurrence, due_twice
+    )
 
 
-def due_columns(due_at: datetime | None) -> tuple[dict[str, Any] | None, datetime | None]:
-    """A `due_at`'s `due` (the instant as a time in UTC) and when it is overdue (then)."""
-    return (None, None) if due_at is None else (due_of_instant(due_at).document(), due_at)
+def due_input(document: Any, location: list[str | int]) -> dict[str, Any]:
+    """A DueInput document's members, `time` and `time_zone` None when absent."""
+    if not isinstance(document, dict):
+        raise unprocessable(location, "must be an object")
+    unknown = sorted(set(document) - DUE_FIELDS)
+    if unknown:
+        raise unprocessable([*location, unknown[0]], "unknown property")
+    day, time_of_day, zone_name = (document.get(name) for name in ("date", "time", "time_zone"))
+    if not isinstance(day, str) or LOCAL_DATE.fullmatch(day) is None:
+        raise unprocessable([*location, "date"], "must be a date, YYYY-MM-DD")
+    if time_of_day is not None and (
+        not isinstance(time_of_day, str) or LOCAL_TIME.fullmatch(time_of_day) is None
+    ):
+        raise unprocessable([*location, "time"], "must be null or a time of day, HH:MM[:SS]")
+    if zone_name is not None and (
+        not isinstance(zone_name, str) or TIME_ZONE.fullmatch(zone_name) is None
+    ):
+        raise unprocessable([*location, "time_zone"], "must be null or a time zone's name")
+    return {"date": day, "time": time_of_day, "time_zone": zone_name}
 
 
-def due_of(fields: Fields) -> tuple[dict[str, Any] | None, datetime | None, None]:
-    """The columns INSERT and REPLACE bind after the fields: the due ones (`due_columns`), and
-    the recurrence, which the workload never sets."""
-    return (*due_columns(fields[4]), None)
+def recurrence_input(document: Any, location: list[str | int]) -> dict[str, Any]:
+    """A RecurrenceInput document's members, `from` defaulted."""
+    if not isinstance(document, dict):
+        raise unprocessable(location, "must be an object")
+    unknown = sorted(set(document) - RECURRENCE_FIELDS)
+    if unknown:
+        raise unprocessable([*location, unknown[0]], "unknown property")
+    rule = document.get("rule")
+    if not isinstance(rule, str) or RULE.fullmatch(rule) is None:
+        raise unprocessable([*location, "rule"], "must be 1 to 300 printable ASCII characters")
+    counts_from = document.get("from", "due")
+    if not isinstance(counts_from, str) or counts_from not in RECURRENCE_FROM:
+        raise unprocessable([*location, "from"], "must be due or completion")
+    return {"rule": rule, "from": counts_from}
+
+
+def new_task(given: TaskInput) -> NewTask:
+    """The task `given` stores, its due date and rule checked as the service's `new_fields`
+    checks them, with the service's `impl.dates`; a refusal raises as the service words it."""
+    try:
+        if given.due_twice:
+            raise DateRefused(
+                ("body", "due_at"), "Set `due` or `due_at`, not both", "due_and_due_at"
+            )
+        due = None if given.due_at is None else due_of_instant(given.due_at)
+        if given.due is not None:
+            members = given.due
+            due = due_from_body(
+                members["date"], members["time"], members["time_zone"], ("body", "due")
+            )
+        recurrence = None
+        if given.recurrence is not None:
+            members = given.recurrence
+            recurrence = stored_recurrence(members["rule"], members["from"], ("body", "recurrence"))
+            if due is None:
+                raise RecurrenceWithoutDue
+            check_occurs(recurrence, due, UTC_CLOCK, ("body", "recurrence"))
+    except DateRefused as refused:
+        error = refused.error
+        raise ApiError(error.status, error.code, refused.message, refused.details) from None
+    if due is not None and due.floats:
+        raise unprocessable(["body", "due", "time_zone"], "the mirror takes zoned due dates only")
+    return NewTask(
+        given.title,
+        given.description,
+        given.priority,
+        given.tags,
+        due,
+        given.list_id,
+        recurrence,
+    )
 
 
 def valid_title(title: object, location: list[str | int]) -> str:
@@ -495,19 +629,24 @@ def valid_id(value: object, location: list[str | int], message: str) -> int:
     return value
 
 
-async def completion_input(request: Request) -> bool | None:
-    """The `completed` of an optional CompletionInput body; None (no body, no field) toggles."""
+async def completion_input(request: Request) -> tuple[bool | None, bool]:
+    """The `completed` of an optional CompletionInput body (None, no body or no field, toggles)
+    and its `series`."""
     if not has_body(request):
-        return None
+        return None, False
     document = await json_body(request)
     if not isinstance(document, dict):
         raise unprocessable(["body"], "must be an object")
-    if set(document) - {"completed"}:
-        raise unprocessable(["body", sorted(set(document) - {"completed"})[0]], "unknown property")
+    unknown = sorted(set(document) - COMPLETION_FIELDS)
+    if unknown:
+        raise unprocessable(["body", unknown[0]], "unknown property")
     completed = document.get("completed")
     if "completed" in document and not isinstance(completed, bool):
         raise unprocessable(["body", "completed"], "must be a boolean")
-    return completed
+    series = document.get("series", False)
+    if not isinstance(series, bool):
+        raise unprocessable(["body", "series"], "must be a boolean")
+    return completed, series
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -529,16 +668,17 @@ def task_limit_reached(cap: int) -> ApiError:
 async def create_task(request: Request) -> Response:
     user_id = await authorized_user(request)
     key = idempotency_key(request)
-    fields = await task_input(request)
+    new = await task_input(request)
     state = request.app.state
     if key is None:
-        row = await state.pool.fetchrow(INSERT, user_id, *fields, state.cap, None, *due_of(fields))
+        fields, dates = new.columns()
+        row = await state.pool.fetchrow(INSERT, user_id, *fields, state.cap, None, *dates)
         if row is None:
             raise task_limit_reached(state.cap)
         task = dict(row)
         replayed = False
     else:
-        task, replayed = await create_once(request, user_id, key, fields)
+        task, replayed = await create_once(request, user_id, key, new)
     # User ids are [A-Za-z0-9_.-]: nothing in them needs quoting in a path.
     headers = {"Location": f"/api/{user_id}/tasks/{task['id']}", "ETag": f'"{task["version"]}"'}
     if replayed:
@@ -547,27 +687,40 @@ async def create_task(request: Request) -> Response:
 
 
 async def create_once(
-    request: Request, user_id: str, key: str, fields: Fields
+    request: Request, user_id: str, key: str, new: NewTask
 ) -> tuple[dict[str, Any], bool]:
     """Create under an Idempotency-Key: (the task, whether it is an earlier answer replayed)."""
-    title, description, priority, tags, due_at, list_id = fields
-    due = None if due_at is None else due_at.astimezone(UTC).isoformat()
-    canonical: list[Any] = [title, description, priority, tags, due]
-    if list_id is not None:
-        canonical.append({"list_id": list_id, "parent_id": None})
-    request_hash = hashlib.sha256(orjson.dumps(canonical)).digest()
+    request_hash = fingerprint(new)
     state = request.app.state
     async with state.pool.acquire() as connection, connection.transaction():
         earlier = await stored_answer(connection, state, user_id, key, request_hash)
         if earlier is not None:
             return earlier, True
-        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap, None, *due_of(fields))
+        fields, dates = new.columns()
+        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap, None, *dates)
         if row is None:
             raise task_limit_reached(state.cap)
         task = dict(row)
         response = orjson.dumps(task, option=orjson.OPT_UTC_Z)
         await connection.execute(REMEMBER_KEY, user_id, key, request_hash, response)
     return task, False
+
+
+def fingerprint(new: NewTask) -> bytes:
+    """The service's hash of a create under a key (`_fingerprint`): a due date as `due_at` as
+    before `due` existed, other members only when set."""
+    due = new.due
+    due_at = None
+    if due is not None and due.zone_name == "UTC" and due.time_of_day is not None:
+        due_at = due.local().replace(tzinfo=UTC).isoformat()
+    canonical: list[Any] = [new.title, new.description, new.priority, new.tags, due_at]
+    if due is not None and due_at is None:
+        canonical.append({"due": due.document()})
+    if new.recurrence is not None:
+        canonical.append({"recurrence": new.recurrence})
+    if new.list_id is not None:
+        canonical.append({"list_id": new.list_id, "parent_id": None})
+    return hashlib.sha256(orjson.dumps(canonical)).digest()
 
 
 async def stored_answer(
@@ -609,20 +762,22 @@ async def replace_task(request: Request) -> Response:
     user_id = await authorized_user(request)
     task = task_id(request)
     versions = if_match_versions(request)
-    fields = await task_input(request)
-    row = await request.app.state.pool.fetchrow(
-        REPLACE, user_id, task, versions, *fields, *due_of(fields)
-    )
+    fields, dates = (await task_input(request)).columns()
+    row = await request.app.state.pool.fetchrow(REPLACE, user_id, task, versions, *fields, *dates)
     if row is None:  # nothing written: missing, If-Match failed, or nothing would change
         row = await unchanged(request, user_id, task, versions)
     return tagged(row)
 
 
 async def toggle_task_completion(request: Request) -> Response:
+    """A completion or a toggle, which leaves a pending recurring task alone (the statements
+    hold to that); then, as the service's `set_completion` does, the completion of its
+    occurrence (`occurrence_done`)."""
     user_id = await authorized_user(request)
     task = task_id(request)
     versions = if_match_versions(request)
-    completed = await completion_input(request)
+    completed, series = await completion_input(request)
+    arrived = datetime.now(UTC)
     pool = request.app.state.pool
     if completed is None:
         row = await pool.fetchrow(TOGGLE, user_id, task, versions)
@@ -631,7 +786,75 @@ async def toggle_task_completion(request: Request) -> Response:
         row = await pool.fetchrow(sql, user_id, task, versions, *arguments)
     if row is None:
         row = await unchanged(request, user_id, task, versions)
+        if completed is not False and row["recurrence"] is not None and not row["completed"]:
+            row = await occurrence_done(pool, user_id, row, versions, series, arrived)
     return tagged(row)
+
+
+async def occurrence_done(
+    pool: asyncpg.Pool,
+    user_id: str,
+    current: asyncpg.Record,
+    versions: list[int] | None,
+    series: bool,
+    arrived: datetime,
+) -> asyncpg.Record:
+    """The service's `_done` for a completion: nothing more when an occurrence of the task was
+    done since the request `arrived` (the task as that left it); else the next occurrence
+    written under the version read, with the current one recorded, in one transaction
+    (`advanced`), made again on the task as it is after another write, a few times at most."""
+    task = current["id"]
+    if await pool.fetchval(DONE_SINCE, user_id, task, arrived):
+        row = await pool.fetchrow(GET, user_id, task)
+        if row is None:
+            raise NOT_FOUND
+        return row
+    for _ in range(OCCURRENCE_ATTEMPTS):
+        async with pool.acquire() as connection, connection.transaction():
+            row = await advanced(connection, user_id, current, series)
+            if row is not None:
+                return row
+            fresh = await connection.fetchrow(GET, user_id, task)
+        if fresh is None:
+            raise NOT_FOUND
+        if fresh["due"] != current["due"] or fresh["completed"]:
+            return fresh
+        if versions is not None and fresh["version"] not in versions:
+            raise precondition_failed(fresh)
+        if fresh["recurrence"] is None:
+            return fresh
+        current = fresh
+    raise precondition_failed(current)
+
+
+async def advanced(
+    connection: asyncpg.Connection, user_id: str, current: asyncpg.Record, series: bool
+) -> asyncpg.Record | None:
+    """The service's `TaskWriter.advance` with `_next_of`'s plan for a completion: the task at
+    its next occurrence's due date, its rule with it (none left, or the whole `series`: the task
+    completed), if it is still at the version read; then the occurrence recorded as it was due.
+    Read in the due date's own zone: every due date the mirror stores has one (`new_task`, the
+    seed), and for those the service looks up no user's zone either."""
+    changes: dict[str, Any] = {"completed": True}
+    if not series:
+        due = stored_due(current["due"])
+        step = advance(due, current["recurrence"], UTC_CLOCK, datetime.now(UTC))
+        if step.due is not None:
+            changes = {"due": step.due, "recurrence": step.recurrence}
+    sql, arguments = update_statement(stored_changes(changes, UTC_CLOCK), advancing=True)
+    task = current["id"]
+    row = await connection.fetchrow(sql, user_id, task, [current["version"]], *arguments)
+    if row is not None:
+        await connection.execute(
+            RECORD_OCCURRENCE,
+            user_id,
+            task,
+            current["due"],
+            current["due_at"],
+            "completed",
+            row["updated_at"],
+        )
+    return row
 
 
 async def move_task(request: Request) -> Response:
@@ -786,7 +1009,7 @@ class BatchOperation:
     op: str
     task_id: int = 0
     versions: list[int] | None = None
-    fields: Fields | None = None  # create
+    fields: TaskInput | None = None  # create
     changes: dict[str, Any] | None = None  # update, complete
     to: Destination | None = None  # move
 
@@ -794,7 +1017,7 @@ class BatchOperation:
     def list_named(self) -> int | None:
         """The list a create or an update writes the task into by its key, if it names one."""
         if self.fields is not None:
-            return self.fields[5]
+            return self.fields.list_id
         if self.op == "update" and self.changes is not None:
             list_id: int | None = self.changes.get("list_id")
             return list_id
@@ -905,9 +1128,8 @@ def patch_changes(document: Any, location: list[str | int]) -> dict[str, Any]:
             case "tags":
                 changes[name] = valid_tags(value, where)
             case "due_at":
-                due_at = None if value is None else date_time(value, where)
-                changes["due"], changes["overdue_at"] = due_columns(due_at)
-                changes[name] = due_at
+                due = None if value is None else due_of_instant(date_time(value, where))
+                changes["due"], changes[name], changes["overdue_at"] = due_columns(due, UTC_CLOCK)
             case "completed":
                 if not isinstance(value, bool):
                     raise unprocessable(where, "must be a boolean")
@@ -1104,38 +1326,35 @@ async def create_together(
 ) -> list[Answer]:
     """New tasks at the top level of their lists, last there in the order given: the user's
     count locked, each list's last key read, then one INSERT for all that fit under the cap."""
-    prepared: list[Fields | ApiError] = [
-        operation.fields
-        if operation.fields is not None and operation.list_named in (None, *held)
-        else LIST_NOT_HELD
-        for operation in run
-    ]
-    fields = [item for item in prepared if not isinstance(item, ApiError)]
+    prepared = [stored_in(operation, held) for operation in run]
+    news = [item for item in prepared if isinstance(item, NewTask)]
     count = await connection.fetchval(LOCK_COUNT, user_id)
-    fitting = fields[: max(state.cap - count, 0)]
+    fitting = news[: max(state.cap - count, 0)]
     inbox = 0
-    if any(item[5] is None for item in fitting):
+    if any(new.list_id is None for new in fitting):
         inbox = await connection.fetchval(INBOX, user_id)
-    lists = [inbox if item[5] is None else item[5] for item in fitting]
+    lists = [inbox if new.list_id is None else new.list_id for new in fitting]
     keys: dict[int, list[str]] = {}
     for list_id in dict.fromkeys(lists):
         last, _ = await TOP_LEVEL.neighbours(connection, (user_id, list_id, 0), Place(None, None))
         after = keys_after(None if last is None else last[0], [""] * lists.count(list_id))
         keys[list_id] = after[::-1]
     placed = [keys[list_id].pop() for list_id in lists]
+    columns = [new.columns() for new in fitting]
     rows = await connection.fetch(
         INSERT_MANY,
         user_id,
-        [item[0] for item in fitting],
-        [item[1] for item in fitting],
-        [item[2] for item in fitting],
-        [orjson.dumps(item[3]).decode() for item in fitting],
-        [item[4] for item in fitting],
+        [fields[0] for fields, _ in columns],
+        [fields[1] for fields, _ in columns],
+        [fields[2] for fields, _ in columns],
+        [orjson.dumps(fields[3]).decode() for fields, _ in columns],
+        [fields[4] for fields, _ in columns],
         lists,
         placed,
-        [due_columns(item[4])[0] for item in fitting],
-        [item[4] for item in fitting],
-        [None] * len(fitting),
+        [dates[0] for _, dates in columns],
+        [dates[1] for _, dates in columns],
+        [dates[2] for _, dates in columns],
+        [orjson.dumps(dates[3]).decode() for _, dates in columns],
     )
     added = {(row["list_id"], row["position"]): row for row in rows}
     made = iter([added[place] for place in zip(lists, placed, strict=True)])
@@ -1149,6 +1368,16 @@ async def create_together(
             task_limit_reached(state.cap) if row is None else {"status": 201, "task": dict(row)}
         )
     return answers
+
+
+def stored_in(operation: BatchOperation, held: set[int]) -> NewTask | ApiError:
+    """A batch's create as stored, or why it is refused: its list not held, or its dates."""
+    if operation.fields is None or operation.list_named not in (None, *held):
+        return LIST_NOT_HELD
+    try:
+        return new_task(operation.fields)
+    except ApiError as error:
+        return error
 
 
 async def move_together(
@@ -1267,9 +1496,8 @@ async def run_operation(
         raise LIST_NOT_HELD
     task, versions = operation.task_id, operation.versions
     if operation.fields is not None:
-        row = await connection.fetchrow(
-            INSERT, user_id, *operation.fields, state.cap, None, *due_of(operation.fields)
-        )
+        fields, dates = new_task(operation.fields).columns()
+        row = await connection.fetchrow(INSERT, user_id, *fields, state.cap, None, *dates)
         if row is None:
             raise task_limit_reached(state.cap)
         return {"status": 201, "task": dict(row)}

@@ -22,6 +22,7 @@ from bench.workload import (
     LISTED_USERS,
     LISTS,
     MOVES,
+    RECURRING,
     SEQUENCE,
     TARGETS,
     TOKENS,
@@ -41,6 +42,16 @@ BODY = {
     "tags": [" Home ", "home", "ÉTÉ"],
     "due_at": "2026-12-01T18:00:00+01:00",
 }
+# What driver.lua's `create_recurring` sends.
+RECURRING_DUE = {"date": "2026-12-07", "time": "09:00", "time_zone": "Europe/Berlin"}
+RECURRING_BODY = {
+    "title": "Parity check, recurring",
+    "priority": "high",
+    "tags": ["Bench"],
+    "due": RECURRING_DUE,
+    "recurrence": {"rule": "FREQ=WEEKLY;BYDAY=MO,WE", "from": "due"},
+}
+COMPLETE = {"completed": True}
 
 
 @dataclass(frozen=True)
@@ -135,11 +146,13 @@ def check_parity(servers: Mapping[str, RunningServer], data_dir: Path) -> int:
     lists = _rows(data_dir / LISTS)
     moves = _rows(data_dir / MOVES)
     batches = _rows(data_dir / BATCHES)
+    recurring = _rows(data_dir / RECURRING)
     check = ParityCheck(servers, data_dir)
     try:
         _reads(check, listed, writers, targets, deep)
         _manual_order(check, lists, moves)
         _writes(check, writers, targets)
+        _recurring(check, writers, recurring)
         _batches(check, batches)
         _errors(check, listed, writers, targets)
     finally:
@@ -287,6 +300,93 @@ def _writes(check: ParityCheck, writers: list[str], targets: list[tuple[str, int
         )
         check.exchange(Probe("delete", "DELETE", path, writer, paths=paths))
         check.exchange(Probe("delete again", "DELETE", path, writer, paths=paths))
+
+
+def _recurring(check: ParityCheck, writers: list[str], recurring: list[list[str]]) -> None:
+    """A seeded recurring task completed as driver.lua's `complete_recurring` does it; a recurring
+    task created as `create_recurring` does it, then completed every way a completion can go:
+    its occurrence (by a completion, by a toggle), a stale If-Match, a reopening that changes
+    nothing, the last occurrence of a COUNT, the whole series; created and refused in a batch;
+    and each way its due date and rule are refused. Every task created is deleted."""
+    owner, task_id = recurring[0]
+    path = f"/api/{owner}/tasks/{task_id}"
+    for label in ("complete a seeded recurring task", "complete it again"):
+        check.exchange(
+            Probe(label, "PATCH", f"{path}/complete", owner, COMPLETE, volatile=WRITE_TIMES)
+        )
+    check.exchange(Probe("the seeded recurring task", "GET", path, owner, volatile=WRITE_TIMES))
+    writer = writers[0]
+    tasks = f"/api/{writer}/tasks"
+    fresh = WRITE_TIMES | {"id"}
+    unlocated = tuple(name for name in COMPARED_HEADERS if name != "location")
+    counted = {**RECURRING_BODY, "recurrence": {"rule": "freq=weekly;byday=we,mo;count=2"}}
+    paths: list[dict[str, str]] = []
+    for label, body in (("create a recurring task", RECURRING_BODY), ("one of COUNT=2", counted)):
+        probe = Probe(
+            label, "POST", tasks, writer, body, volatile=fresh, compared_headers=unlocated
+        )
+        answers = check.exchange_each(probe)
+        paths.append({side: f"{tasks}/{answer.json()['id']}" for side, answer in answers.items()})
+    recurs, ends = paths
+    stale = {"If-Match": '"1"'}
+    for label, completion, headers, each in (
+        ("complete its occurrence", COMPLETE, {}, recurs),
+        ("toggle: complete the next", None, {}, recurs),
+        ("complete, If-Match stale", COMPLETE, stale, recurs),
+        ("reopen (no change)", {"completed": False}, {}, recurs),
+        ("the first of COUNT=2", COMPLETE, {}, ends),
+        ("the last of COUNT=2 (completed)", COMPLETE, {}, ends),
+        ("complete the whole series", {"completed": True, "series": True}, {}, recurs),
+        ("complete it again (no change)", COMPLETE, {}, recurs),
+    ):
+        completing = {side: f"{task}/complete" for side, task in each.items()}
+        check.exchange(
+            Probe(
+                label,
+                "PATCH",
+                completing["ours"],
+                writer,
+                completion,
+                headers=headers,
+                volatile=fresh,
+                paths=completing,
+            )
+        )
+    replaced = {**RECURRING_BODY, "recurrence": {"rule": "FREQ=MONTHLY;BYDAY=1MO"}}
+    check.exchange(
+        Probe(
+            "replace a recurring task",
+            "PUT",
+            recurs["ours"],
+            writer,
+            replaced,
+            volatile=fresh,
+            paths=recurs,
+        )
+    )
+    bad_rule = {**RECURRING_BODY, "recurrence": {"rule": "FREQ=HOURLY"}}
+    batch = {"operations": [{"op": "create", "body": body} for body in (RECURRING_BODY, bad_rule)]}
+    answers = check.exchange_each(
+        Probe("batch: recurring creates", "POST", f"{tasks}/batch", writer, batch, volatile=fresh)
+    )
+    made = {side: answer.json()["results"][0]["task"]["id"] for side, answer in answers.items()}
+    paths.append({side: f"{tasks}/{task}" for side, task in made.items()})
+    for each in paths:
+        check.exchange(Probe("delete", "DELETE", each["ours"], writer, paths=each))
+    for label, changes in (
+        ("recurrence without a due date", {"due": None}),
+        ("a rule outside the subset", {"recurrence": {"rule": "FREQ=DAILY;BYHOUR=9"}}),
+        ("a rule with no occurrence", {"recurrence": {"rule": "FREQ=WEEKLY;UNTIL=20261130"}}),
+        ("a rule with a space", {"recurrence": {"rule": "FREQ=WEEKLY; COUNT=2"}}),
+        ("recurrence from nowhere", {"recurrence": {"rule": "FREQ=DAILY", "from": "now"}}),
+        ("due and due_at", {"due_at": "2026-12-07T08:00:00Z"}),
+        ("no such zone", {"due": {**RECURRING_DUE, "time_zone": "Mars/Olympus_Mons"}}),
+        ("a zone without a time", {"due": {"date": "2026-12-07", "time_zone": "UTC"}}),
+        ("no such day", {"due": {**RECURRING_DUE, "date": "2027-02-29"}}),
+        ("a time out of range", {"due": {**RECURRING_DUE, "time": "24:00"}}),
+        ("an unknown due member", {"due": {**RECURRING_DUE, "zone": "UTC"}}),
+    ):
+        check.exchange(Probe(label, "POST", tasks, writer, {**RECURRING_BODY, **changes}))
 
 
 def batch_probe(row: list[str], label: str = "batch (the benchmark's)") -> Probe:

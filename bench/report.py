@@ -42,8 +42,9 @@ def summarize_throughput(measurements: list[Measurement]) -> list[dict[str, Any]
 
 
 def throughput_table(rows: list[dict[str, Any]]) -> str:
+    width = max([len("operation"), *(len(row["operation"]) for row in rows)])
     header = (
-        f"{'workers':>7}  {'operation':9}"
+        f"{'workers':>7}  {'operation':{width}}"
         + "".join(
             f" | {side + ' req/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}" for side in SIDES
         )
@@ -51,7 +52,7 @@ def throughput_table(rows: list[dict[str, Any]]) -> str:
     )
     lines = [header, "-" * len(header)]
     for row in rows:
-        line = f"{row['workers']:>7}  {row['operation']:9}"
+        line = f"{row['workers']:>7}  {row['operation']:{width}}"
         for side in SIDES:
             figures = row[side]
             line += (

@@ -34,8 +34,10 @@ from tests.support.postgres import PostgresServer
 
 # driver.lua's names: the list (page 1 of 50 tasks), the filtered and sorted list, a page from far
 # into a big user's walk (by cursor), a list's first page in the user's own order, then one task
-# at a time (a move: right after another task of its list), then a batch of 20 operations on one
-# user's tasks (6 moves, 6 completions, 8 title changes: workload.bulk_edits).
+# at a time (a create of a recurring task: a zoned due date and a weekly rule; the completion of
+# a recurring task's occurrence; a move: right after another task of its list), then a batch of
+# 20 operations on one user's tasks (6 moves, 6 completions, 8 title changes:
+# workload.bulk_edits).
 OPERATIONS = (
     "list",
     "filtered",
@@ -43,8 +45,10 @@ OPERATIONS = (
     "manual",
     "get",
     "create",
+    "create_recurring",
     "replace",
     "toggle",
+    "complete_recurring",
     "move",
     "batch",
     "delete",
@@ -120,7 +124,8 @@ def _measure_block(
             side: stack.enter_context(seeded_database(postgres, f"{side}_w{workers}", THROUGHPUT))
             for side in SIDES
         }
-        if databases["ours"].targets != databases["mirror"].targets:
+        ours, mirror = databases["ours"], databases["mirror"]
+        if (ours.targets, ours.recurring) != (mirror.targets, mirror.recurring):
             raise RuntimeError("the two sides' databases were seeded differently")
         data_dir = work_dir / f"throughput-w{workers}"
         data_dir.mkdir()
@@ -215,7 +220,7 @@ def _print_progress(
     workers: int, round_number: int, rounds: int, operation: str, side: str, result: LoadResult
 ) -> None:
     print(
-        f"  {workers} worker(s), round {round_number}/{rounds}, {operation:8} {side:7}"
+        f"  {workers} worker(s), round {round_number}/{rounds}, {operation:18} {side:7}"
         f"{result.requests_per_second:9.0f} req/s  p50 {result.p50_ms:7.2f} ms"
         f"  p99 {result.p99_ms:7.2f} ms",
         flush=True,

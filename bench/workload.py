@@ -19,6 +19,7 @@ MOVES = "moves.tsv"
 BIG_USERS = "big_user.tsv"
 DEEP_CURSORS = "deep_cursors.tsv"
 BATCHES = "batches.tsv"
+RECURRING = "recurring.tsv"
 # What stands in a batch's titles for the run's nonce and the request's number (driver.lua).
 SEQUENCE = "@SEQ@"
 PAGE_SIZE = 50  # the list's default limit, which the benchmark's list requests use
@@ -43,6 +44,7 @@ def write_workload(directory: Path, database: SeededDatabase, secret: str) -> No
     _write_rows(directory / LISTS, database.lists)
     _write_rows(directory / MOVES, moves(database.targets))
     _write_rows(directory / BATCHES, bulk_edits(database))
+    _write_rows(directory / RECURRING, database.recurring)
 
 
 def bulk_edits(database: SeededDatabase) -> list[tuple[str, str]]:

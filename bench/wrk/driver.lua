@@ -41,6 +41,16 @@ local function task_body(sequence)
       nonce, sequence)
 end
 
+-- A TaskInput of a recurring task (API 2.6): a time in a zone of its own and a weekly rule, both
+-- checked (the zone looked up, the rule parsed, its first occurrence found) and stored.
+local function recurring_body(sequence)
+   return string.format(
+      '{"title": "Benchmark recurring task %s.%d", "priority": "high", "tags": ["Bench"], ' ..
+      '"due": {"date": "2026-12-07", "time": "09:00", "time_zone": "Europe/Berlin"}, ' ..
+      '"recurrence": {"rule": "FREQ=WEEKLY;BYDAY=MO,WE", "from": "due"}}',
+      nonce, sequence)
+end
+
 -- The filtered and sorted list: pending tasks of high or urgent priority, soonest due first.
 local FILTERED = "?status=pending&priority=high&priority=urgent&sort=due_at"
 
@@ -85,11 +95,19 @@ local operations = {
    create = {rows = "writers.tsv", ok = {[201] = true}, build = function(row, sequence)
       return "POST", "/api/" .. row[1] .. "/tasks", task_body(sequence)
    end},
+   create_recurring = {rows = "writers.tsv", ok = {[201] = true}, build = function(row, sequence)
+      return "POST", "/api/" .. row[1] .. "/tasks", recurring_body(sequence)
+   end},
    replace = {rows = "targets.tsv", ok = {[200] = true}, build = function(row, sequence)
       return "PUT", "/api/" .. row[1] .. "/tasks/" .. row[2], task_body(sequence)
    end},
    toggle = {rows = "targets.tsv", ok = {[200] = true}, build = function(row)
       return "PATCH", "/api/" .. row[1] .. "/tasks/" .. row[2] .. "/complete"
+   end},
+   -- {user id, task id}: a recurring task's occurrence completed; the task stays open, due at the
+   -- next one, so that it can be completed again on the next pass over the rows.
+   complete_recurring = {rows = "recurring.tsv", ok = {[200] = true}, build = function(row)
+      return "PATCH", "/api/" .. row[1] .. "/tasks/" .. row[2] .. "/complete", '{"completed": true}'
    end},
    delete = {rows = nil, once = true, ok = {[204] = true}, build = function(row)
       return "DELETE", "/api/" .. row[1] .. "/tasks/" .. row[2]
