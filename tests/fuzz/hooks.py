@@ -13,6 +13,7 @@ import functools
 import itertools
 import os
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -52,6 +53,10 @@ DUE_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 NOT_ETAGC = re.compile(r"[^\x21\x23-\x7E]")
 ENTITY_TAG_MAX_LENGTH = 1024
 _case_numbers = itertools.count(1)
+# Every pass fuzzes the same service, each in a process of its own that numbers its cases from
+# 1: a key made per case also names its process, or a later pass would send an earlier one's key
+# with another body.
+_KEYS_OF_THIS_PASS = uuid.uuid4().hex[:12]
 # What the owner created, per user id in the path: ids a client would name in later requests.
 _created_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
 _created_lists: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
@@ -133,7 +138,7 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     number = next(_case_numbers)
     key = headers.get("Idempotency-Key")
     if isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key):
-        headers["Idempotency-Key"] = f"{key[:200]}.{number}"
+        headers["Idempotency-Key"] = f"{key[:200]}.{_KEYS_OF_THIS_PASS}.{number}"
     well_formed = case.meta is None or case.meta.generation.mode.is_positive
     for name in ("If-Match", "If-None-Match"):
         value = headers.get(name)
