@@ -91,11 +91,12 @@ from impl.tasks.repository import (
     TOGGLE,
     TOP_LEVEL,
     UTC_CLOCK,
+    NewFields,
     due_columns,
     stored_changes,
     update_statement,
 )
-from impl.tasks.service import OCCURRENCE_ATTEMPTS, RecurrenceWithoutDue
+from impl.tasks.service import OCCURRENCE_ATTEMPTS, RecurrenceWithoutDue, create_fingerprint
 from impl.tasks.subtasks import SUBTREE_TO_LIST
 from impl.tasks.tags import canonical, normalize_tags
 
@@ -707,20 +708,20 @@ async def create_once(
 
 
 def fingerprint(new: NewTask) -> bytes:
-    """The service's hash of a create under a key (`_fingerprint`): a due date as `due_at` as
-    before `due` existed, other members only when set."""
-    due = new.due
-    due_at = None
-    if due is not None and due.zone_name == "UTC" and due.time_of_day is not None:
-        due_at = due.local().replace(tzinfo=UTC).isoformat()
-    canonical: list[Any] = [new.title, new.description, new.priority, new.tags, due_at]
-    if due is not None and due_at is None:
-        canonical.append({"due": due.document()})
-    if new.recurrence is not None:
-        canonical.append({"recurrence": new.recurrence})
-    if new.list_id is not None:
-        canonical.append({"list_id": new.list_id, "parent_id": None})
-    return hashlib.sha256(orjson.dumps(canonical)).digest()
+    """The service's own hash of a create under a key, of the same fields."""
+    return create_fingerprint(
+        NewFields(
+            title=new.title,
+            description=new.description,
+            priority=new.priority,
+            tags=new.tags,
+            due=new.due,
+            recurrence=new.recurrence,
+            reminders=[],
+            list_id=new.list_id,
+            parent_id=None,
+        )
+    )
 
 
 async def stored_answer(

@@ -148,6 +148,11 @@ class InvalidToken(ApiError):
         super().__init__(error, message, details={"parameter": parameter})
 
 
+def invalid_cursor(message: str | None = None) -> InvalidToken:
+    """400 on a `cursor` parameter that is not one we issued for this request."""
+    return InvalidToken(ErrorCode.INVALID_CURSOR, "cursor", message)
+
+
 class ContentTooLarge(HTTPException):
     """A request body read past the limit.
 

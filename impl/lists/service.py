@@ -9,7 +9,7 @@ import orjson
 
 from generated.documents import TodoList, TodoListPage
 from generated.models import ListMove, TodoListInput, TodoListPatch
-from impl.errors import ApiError, ErrorCode, InvalidToken
+from impl.errors import ApiError, ErrorCode, invalid_cursor
 from impl.idempotency import IdempotencyKeyReused, KeyedRequest
 from impl.json import dumps
 from impl.lists.repository import ListPageStart, ListRepository, ListSortField, NewList
@@ -108,13 +108,9 @@ class ListService:
     def _page_start(self, cursor: str, archived: bool | None, sort: str) -> ListPageStart:
         claims = self._policy.cursors.verify(self._owner_id, cursor)
         if claims is None:
-            raise InvalidToken(ErrorCode.INVALID_CURSOR, "cursor")
+            raise invalid_cursor()
         if claims.get("s") != sort or claims.get("a") != archived:
-            raise InvalidToken(
-                ErrorCode.INVALID_CURSOR,
-                "cursor",
-                "The cursor was issued for other filters or another sort.",
-            )
+            raise invalid_cursor("The cursor was issued for other filters or another sort.")
         key = claims["k"]
         if sort.removeprefix("-") == "created_at":
             key = datetime.fromisoformat(key)

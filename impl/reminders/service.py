@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from generated.documents import DueReminder, DueReminderPage, Reminder
-from impl.errors import ErrorCode, InvalidToken
+from impl.errors import invalid_cursor
 from impl.reminders.repository import Position, ReminderRepository
 from impl.signing import TokenSigner
 
@@ -47,16 +47,12 @@ class ReminderService:
     def _start(self, cursor: str, window: list[str | None]) -> Position:
         claims = self._cursors.verify(self._owner_id, cursor)
         if claims is None or not {"w", "f", "t", "n"} <= claims.keys():
-            raise _invalid_cursor()
+            raise invalid_cursor()
         if claims["w"] != window:
-            raise _invalid_cursor("The cursor was issued for another `after` or `until`.")
+            raise invalid_cursor("The cursor was issued for another `after` or `until`.")
         return Position(datetime.fromisoformat(claims["f"]), int(claims["t"]), int(claims["n"]))
 
 
 def _instant_claim(instant: datetime | None) -> Any:
     # In UTC: the same instant with another offset is the same window.
     return None if instant is None else instant.astimezone(UTC).isoformat()
-
-
-def _invalid_cursor(message: str | None = None) -> InvalidToken:
-    return InvalidToken(ErrorCode.INVALID_CURSOR, "cursor", message)

@@ -23,7 +23,7 @@ from impl.dates.due import DateRefused, Due, due_from_body, due_of_instant, stor
 from impl.dates.reminders import moved_reminders, stored_reminders
 from impl.dates.series import advance, check_occurs, stored_recurrence
 from impl.dates.zones import Clock
-from impl.errors import ApiError, ErrorCode, InvalidToken
+from impl.errors import ApiError, ErrorCode, InvalidToken, invalid_cursor
 from impl.idempotency import IdempotencyKeyReused
 from impl.json import dumps
 from impl.moves import NeighbourNotThere, neighbours
@@ -234,9 +234,9 @@ class TaskService:
     def _page_start(self, cursor: str, task_filter: TaskFilter, sort: Sort) -> PageStart:
         claims = self._policy.cursors.verify(self._owner_id, cursor)
         if claims is None:
-            raise _invalid_cursor()
+            raise invalid_cursor()
         if claims.get("s") != str(sort) or claims.get("f") != task_filter.fingerprint():
-            raise _invalid_cursor("The cursor was issued for other filters or another sort.")
+            raise invalid_cursor("The cursor was issued for other filters or another sort.")
         key = claims["k"]
         if sort.field in ("created_at", "updated_at", "due_at") and key is not None:
             key = datetime.fromisoformat(key)
@@ -257,7 +257,7 @@ class TaskService:
         if idempotency_key is None:
             task = await self._writes.add(self._owner_id, fields, cap)
             return Creation(self._room_was_left(task), replayed=False)
-        request_hash = _fingerprint(fields)
+        request_hash = create_fingerprint(fields)
         earlier, task = await self._repository.add_once(
             self._owner_id,
             idempotency_key,
@@ -301,10 +301,7 @@ class TaskService:
             unchanged = await self._writes.get(self._owner_id, task_id)
             return TASKS.answer(Outcome(written=False, current=unchanged), if_match)
         arrived = datetime.now(UTC)
-        try:
-            outcome = await self._writes.update(self._owner_id, task_id, if_match, changes)
-        except ListMissing:
-            raise ListNotHeld from None
+        outcome = await self._write_update(task_id, if_match, changes)
         task = outcome.current
         if not outcome.written and changes.get("completed") is True and _occurs(task, if_match):
             # A recurring task: the other changes, then the completion of its occurrence.
@@ -313,20 +310,20 @@ class TaskService:
             if others:
                 recurring = await self._update(task_id, if_match, others)
             return await self._done(recurring, [recurring["version"]], "completed", False, arrived)
-        if not outcome.written and task is not None:
-            _keeps_a_due_if_recurring(task, changes)
-        return TASKS.answer(outcome, if_match)
+        return _updated(outcome, if_match, changes)
 
     async def _update(
         self, task_id: int, if_match: list[int] | None, changes: dict[str, Any]
     ) -> Task:
+        return _updated(await self._write_update(task_id, if_match, changes), if_match, changes)
+
+    async def _write_update(
+        self, task_id: int, if_match: list[int] | None, changes: dict[str, Any]
+    ) -> Outcome[Task]:
         try:
-            outcome = await self._writes.update(self._owner_id, task_id, if_match, changes)
+            return await self._writes.update(self._owner_id, task_id, if_match, changes)
         except ListMissing:
             raise ListNotHeld from None
-        if not outcome.written and outcome.current is not None:
-            _keeps_a_due_if_recurring(outcome.current, changes)
-        return TASKS.answer(outcome, if_match)
 
     async def set_completion(
         self,
@@ -394,7 +391,7 @@ class TaskService:
         if cursor is not None:
             claims = self._policy.cursors.verify(self._owner_id, cursor)
             if claims is None or claims.get("t") != task_id or "o" not in claims:
-                raise _invalid_cursor()
+                raise invalid_cursor()
             after = int(claims["o"])
         found = await self._repository.occurrences(self._owner_id, task_id, after, limit + 1)
         if found is None:
@@ -475,9 +472,9 @@ class TaskService:
     def _changes_start(self, cursor: str, since_snapshot: str | None) -> tuple[Snapshot, ChangeKey]:
         claims = self._policy.cursors.verify(self._owner_id, cursor)
         if claims is None or "u" not in claims:
-            raise _invalid_cursor()
+            raise invalid_cursor()
         if claims["p"] != since_snapshot:
-            raise _invalid_cursor("The cursor was issued for another `since`.")
+            raise invalid_cursor("The cursor was issued for another `since`.")
         taken_at = datetime.fromtimestamp(float(claims["t"]), UTC)
         # A cursor issued before lists existed stood among tasks.
         kind = int(claims.get("k", TASK_KIND))
@@ -488,10 +485,6 @@ class TaskService:
         retention = self._policy.sync_retention
         if time.time() - issued_at > retention.total_seconds():
             raise SyncTokenExpired(retention)
-
-
-def _invalid_cursor(message: str | None = None) -> InvalidToken:
-    return InvalidToken(ErrorCode.INVALID_CURSOR, "cursor", message)
 
 
 def _key_claim(value: object) -> object:
@@ -589,6 +582,14 @@ def _occurs(task: Task | None, if_match: list[int] | None) -> bool:
     return if_match is None or task["version"] in if_match
 
 
+def _updated(outcome: Outcome[Task], if_match: list[int] | None, changes: dict[str, Any]) -> Task:
+    """The answer to an update's write: 422 if it was not made because it would leave a
+    recurring task without a due date, else as any write's."""
+    if not outcome.written and outcome.current is not None:
+        _keeps_a_due_if_recurring(outcome.current, changes)
+    return TASKS.answer(outcome, if_match)
+
+
 def _keeps_a_due_if_recurring(current: Task, changes: dict[str, Any]) -> None:
     """422 if `changes` would leave `current` recurring without a due date (the write, which
     holds to that, was not made)."""
@@ -621,7 +622,7 @@ def _stored_tags(tags: Iterable[str]) -> list[str]:
     return stored
 
 
-def _fingerprint(fields: NewFields) -> bytes:
+def create_fingerprint(fields: NewFields) -> bytes:
     """Equal for requests that create the same task, however the body spelled it."""
     due = fields.due
     # A due date as `due_at` hashes as before `due` existed, so that a key's retry matches.
