@@ -854,6 +854,7 @@ async def advanced(
             current["due_at"],
             "completed",
             row["updated_at"],
+            current["version"],
         )
     return row
 

@@ -12,7 +12,7 @@ from pydantic import MISSING, AwareDatetime, ConfigDict, Field, RootModel, Stric
 
 class CompletionInput(ContractModel):
     """
-    The completion state to set; without `completed` (or without a body), a toggle. Completing a recurring task completes its current occurrence and moves its due date to the next one (the task stays open), unless `series` is true: then the task is completed for good. Two completions of the same occurrence at once move it once.
+    The completion state to set; without `completed` (or without a body), a toggle. Completing a recurring task completes its current occurrence and moves its due date to the next one (the task stays open), unless `series` is true: then the task is completed for good. Two completions of the same occurrence at once move it once, and a completion with `If-Match` naming the version an occurrence was completed from (a double tap, a second tab) is answered with the task as it is, whenever it arrives.
 
     """
 

@@ -220,8 +220,9 @@ ENSURE_INBOX = named("ensure_inbox", "SELECT user_inbox($1)")
 RECORD_OCCURRENCE = named(
     "record_occurrence",
     """
-    INSERT INTO task_occurrences (user_id, task_id, due, due_at, outcome, recorded_at)
-    VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+    INSERT INTO task_occurrences
+        (user_id, task_id, due, due_at, outcome, recorded_at, from_version)
+    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7)
 """,
 )
 # A page of a task's occurrences, newest first, after the one of id $3 (none: from the newest).
@@ -238,6 +239,13 @@ DONE_SINCE = named(
     "occurrence_done_since",
     "SELECT EXISTS (SELECT FROM task_occurrences"
     " WHERE user_id = $1 AND task_id = $2 AND recorded_at > $3)",
+)
+# Whether an occurrence of the task was completed or skipped ($4) from one of the versions $3.
+DONE_FROM = named(
+    "occurrence_done_from",
+    "SELECT EXISTS (SELECT FROM task_occurrences"
+    " WHERE user_id = $1 AND task_id = $2 AND from_version = ANY($3::bigint[])"
+    " AND outcome = $4)",
 )
 TASK_EXISTS = named(
     "task_exists", "SELECT EXISTS (SELECT FROM tasks WHERE user_id = $1 AND id = $2)"
@@ -476,6 +484,16 @@ class TaskRepository:
         """Whether an occurrence of the task was completed or skipped after `since`."""
         done: bool = await self._database.read(
             lambda connection: connection.fetchval(DONE_SINCE, user_id, task_id, since)
+        )
+        return done
+
+    async def done_from(
+        self, user_id: str, task_id: int, versions: list[int], outcome: str
+    ) -> bool:
+        """Whether an occurrence of the task was completed or skipped (`outcome`) from one of
+        `versions` of it."""
+        done: bool = await self._database.read(
+            lambda connection: connection.fetchval(DONE_FROM, user_id, task_id, versions, outcome)
         )
         return done
 
@@ -767,6 +785,7 @@ class TaskWriter:
                     current["due_at"],
                     outcome,
                     record["updated_at"],
+                    current["version"],
                 )
             return await _outcome(connection, record, user_id, task_id)
 

@@ -310,6 +310,8 @@ class TaskService:
             if others:
                 recurring = await self._update(task_id, if_match, others)
             return await self._done(recurring, [recurring["version"]], "completed", False, arrived)
+        if changes.keys() == {"completed"} and await self._done_before(task, if_match, "completed"):
+            return cast(Task, task)
         return _updated(outcome, if_match, changes)
 
     async def _update(
@@ -342,8 +344,11 @@ class TaskService:
                 self._owner_id, task_id, if_match, {"completed": completed}
             )
         current = outcome.current
-        if not outcome.written and completed is not False and _occurs(current, if_match):
-            return await self._done(cast(Task, current), if_match, "completed", series, arrived)
+        if not outcome.written and completed is not False:
+            if _occurs(current, if_match):
+                return await self._done(cast(Task, current), if_match, "completed", series, arrived)
+            if await self._done_before(current, if_match, "completed"):
+                return cast(Task, current)
         return TASKS.answer(outcome, if_match)
 
     async def skip(self, task_id: int, if_match: list[int] | None) -> Task:
@@ -351,10 +356,24 @@ class TaskService:
         arrived = datetime.now(UTC)
         current = TASKS.found(await self._writes.get(self._owner_id, task_id))
         if if_match is not None and current["version"] not in if_match:
+            if await self._done_before(current, if_match, "skipped"):
+                return current
             raise precondition_failed(current, TASKS.changed)
         if not _occurs(current, if_match):
             raise NotRecurring
         return await self._done(current, if_match, "skipped", False, arrived)
+
+    async def _done_before(
+        self, current: Task | None, if_match: list[int] | None, outcome: str
+    ) -> bool:
+        """Whether the occurrence that the request's If-Match saw was already completed or
+        skipped (`outcome`) by another request, such as a double tap or a second tab: the
+        request then changes nothing more and is answered with the task as it is."""
+        if current is None or current["recurrence"] is None or if_match is None:
+            return False
+        if current["version"] in if_match:
+            return False
+        return await self._repository.done_from(self._owner_id, current["id"], if_match, outcome)
 
     async def _done(
         self,

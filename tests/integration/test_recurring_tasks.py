@@ -2,12 +2,14 @@
 own zone, and records the occurrence. Every expected date is written out by hand."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.conftest import Api, User
+from tests.support.locks import RowLock, wait_until
 from tests.support.sync import sync
 from tests.support.writes import (
     Call,
@@ -23,12 +25,15 @@ from tests.support.writes import (
 BERLIN_MONDAY = {"date": "2027-03-22", "time": "09:00", "time_zone": "Europe/Berlin"}
 
 
-def complete(api: Api, user: User, task_id: int, **body: Any) -> dict[str, Any]:
+def complete(
+    api: Api, user: User, task_id: int, headers: dict[str, str] | None = None, **body: Any
+) -> dict[str, Any]:
     response = api.request(
         "PATCH",
         f"{user.task_path(task_id)}/complete",
         token=user.token,
         json={"completed": True, **body},
+        headers=headers or {},
     )
     assert response.status_code == 200, response.text
     task: dict[str, Any] = response.json()
@@ -155,15 +160,124 @@ def test_from_completion_counts_from_the_day_it_was_done(
     assert done["recurrence"] == {"rule": "FREQ=DAILY;INTERVAL=3", "from": "completion"}
 
 
-def test_two_completions_of_one_occurrence_at_once_move_it_once(api: Api, alice: User) -> None:
+def test_two_completions_of_one_occurrence_at_once_move_it_once(
+    api: Api, alice: User, database_url: str
+) -> None:
+    # given two completions of a recurring task, both sent before either is written
     task = recurring(api, alice, BERLIN_MONDAY, "FREQ=WEEKLY;BYDAY=MO,WE")
     path = f"{alice.task_path(task['id'])}/complete"
+    calls = [Call("PATCH", path, {"completed": True})] * 2
+    with ThreadPoolExecutor(1) as thread, RowLock(database_url, task["id"]) as lock:
+        sent = thread.submit(send_concurrently, api, alice, calls)
+        wait_until(lambda: lock.waiting_statements() == 2)
 
-    answers = send_concurrently(api, alice, [Call("PATCH", path, {"completed": True})] * 2)
+    # when both are written
+    answers = sent.result(timeout=30)
 
+    # then the task moved one occurrence, and both are answered with it
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert {answer.json()["due"]["date"] for answer in answers} == {"2027-03-24"}
+    assert read_task(api, alice, task["id"])["due"]["date"] == "2027-03-24"
+    assert len(occurrences(api, alice, task["id"])["items"]) == 1
+
+
+def test_two_completions_naming_one_version_move_it_once_whenever_they_arrive(
+    api: Api, alice: User
+) -> None:
+    # given two completions of the version a client saw (a double tap, a second tab)
+    task = recurring(api, alice, BERLIN_MONDAY, "FREQ=WEEKLY;BYDAY=MO,WE")
+    seen = {"If-Match": etag(task["version"])}
+    path = f"{alice.task_path(task['id'])}/complete"
+
+    # when they are sent at once
+    answers = send_concurrently(api, alice, [Call("PATCH", path, {"completed": True}, seen)] * 2)
+
+    # then whichever came second changed nothing more
     assert [answer.status_code for answer in answers] == [200, 200]
     assert read_task(api, alice, task["id"])["due"]["date"] == "2027-03-24"
     assert len(occurrences(api, alice, task["id"])["items"]) == 1
+
+
+def test_completing_again_the_version_already_completed_answers_the_task_as_it_is(
+    api: Api, alice: User
+) -> None:
+    # given a recurring task completed from the version a client saw
+    task = recurring(api, alice, BERLIN_MONDAY, "FREQ=WEEKLY;BYDAY=MO,WE")
+    seen = {"If-Match": etag(task["version"])}
+    done = complete(api, alice, task["id"], headers=seen)
+
+    # when that version is completed again, long after, by either operation
+    again = api.request(
+        "PATCH",
+        f"{alice.task_path(task['id'])}/complete",
+        token=alice.token,
+        json={"completed": True},
+        headers=seen,
+    )
+    patched = patch_task(api, alice, task["id"], {"completed": True}, headers=seen)
+
+    # then each is answered with the task as the first completion left it
+    for answer in (again, patched):
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == done
+        assert answer.headers["ETag"] == etag(done["version"])
+    assert len(occurrences(api, alice, task["id"])["items"]) == 1
+
+
+def test_skipping_again_the_version_already_skipped_answers_the_task_as_it_is(
+    api: Api, alice: User
+) -> None:
+    # given a recurring task skipped from the version a client saw
+    task = recurring(api, alice, BERLIN_MONDAY, "FREQ=WEEKLY;BYDAY=MO,WE")
+    seen = {"If-Match": etag(task["version"])}
+    skip = f"{alice.task_path(task['id'])}/skip"
+    skipped = api.request("POST", skip, token=alice.token, headers=seen)
+
+    # when it is skipped again from that version
+    again = api.request("POST", skip, token=alice.token, headers=seen)
+
+    # then nothing more moved
+    assert again.status_code == 200
+    assert again.json() == skipped.json()
+    assert len(occurrences(api, alice, task["id"])["items"]) == 1
+
+
+def test_completing_a_version_whose_occurrence_was_skipped_is_412(api: Api, alice: User) -> None:
+    # given a recurring task skipped from the version a client saw
+    task = recurring(api, alice, BERLIN_MONDAY, "FREQ=WEEKLY;BYDAY=MO,WE")
+    seen = {"If-Match": etag(task["version"])}
+    api.request("POST", f"{alice.task_path(task['id'])}/skip", token=alice.token, headers=seen)
+
+    # when that version is completed: the client did not know it was skipped
+    response = api.request(
+        "PATCH",
+        f"{alice.task_path(task['id'])}/complete",
+        token=alice.token,
+        json={"completed": True},
+        headers=seen,
+    )
+
+    # then it is refused, as for any other change since
+    assert response.status_code == 412
+    assert response.json()["error"] == "precondition_failed"
+
+
+def test_a_completion_with_other_changes_from_a_version_completed_since_is_412(
+    api: Api, alice: User
+) -> None:
+    # given a recurring task completed from the version a client saw
+    task = recurring(api, alice, BERLIN_MONDAY, "FREQ=WEEKLY;BYDAY=MO,WE")
+    seen = {"If-Match": etag(task["version"])}
+    complete(api, alice, task["id"], headers=seen)
+
+    # when that version is patched with a completion and a new title
+    response = patch_task(
+        api, alice, task["id"], {"completed": True, "title": "Water the garden"}, headers=seen
+    )
+
+    # then the title is not set on a version the client never saw
+    assert response.status_code == 412
+    assert read_task(api, alice, task["id"])["title"] == "Water the plants"
 
 
 def test_skipping_moves_on_without_completing_and_is_recorded(api: Api, alice: User) -> None:

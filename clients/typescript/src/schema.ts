@@ -259,7 +259,7 @@ export interface paths {
         put?: never;
         /**
          * Skip the current occurrence of a recurring task
-         * @description Moves a recurring task's due date to its next occurrence without completing it; the skipped occurrence is recorded (`list_task_occurrences`, outcome `skipped`). When the series has no next occurrence, the task is completed. A task that does not recur, or is completed, is 409 `not_recurring`. With `If-Match`, only if the task is still at that version (412 otherwise). No body.
+         * @description Moves a recurring task's due date to its next occurrence without completing it; the skipped occurrence is recorded (`list_task_occurrences`, outcome `skipped`). When the series has no next occurrence, the task is completed. A task that does not recur, or is completed, is 409 `not_recurring`. With `If-Match`, only if the task is still at that version (412 otherwise), except that skipping again the version an occurrence was skipped from is answered with the task as it is. No body.
          */
         post: operations["skip_task_occurrence"];
         delete?: never;
@@ -554,7 +554,7 @@ export interface components {
             /** @description Move the task to this list; it keeps its id. */
             list_id?: components["schemas"]["ListIdReference"];
         };
-        /** @description The completion state to set; without `completed` (or without a body), a toggle. Completing a recurring task completes its current occurrence and moves its due date to the next one (the task stays open), unless `series` is true: then the task is completed for good. Two completions of the same occurrence at once move it once. */
+        /** @description The completion state to set; without `completed` (or without a body), a toggle. Completing a recurring task completes its current occurrence and moves its due date to the next one (the task stays open), unless `series` is true: then the task is completed for good. Two completions of the same occurrence at once move it once, and a completion with `If-Match` naming the version an occurrence was completed from (a double tap, a second tab) is answered with the task as it is, whenever it arrives. */
         CompletionInput: {
             completed?: boolean;
             /**

@@ -26,6 +26,7 @@ import type {
   TasksOfDeletedList,
   TodoList,
 } from "@/lib/task-api";
+import { entityTag } from "@/lib/task-api";
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
 import { firedKeyOf, useDueReminders } from "@/lib/use-due-reminders";
 
@@ -306,7 +307,8 @@ export function TaskBoard({ userId }: { userId: string }) {
     // The box shows the new state at once; a refusal puts it back.
     replace({ ...task, completed: !task.completed });
     try {
-      const changed = await api.setCompleted(userId, task.id, !task.completed);
+      const occurrence = task.recurrence && !task.completed ? entityTag(task) : undefined;
+      const changed = await api.setCompleted(userId, task.id, !task.completed, occurrence);
       replace(changed);
       setNotice(changed.completed ? `Completed “${task.title}”.` : `Reopened “${task.title}”.`);
       void reload();

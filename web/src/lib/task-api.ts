@@ -108,11 +108,18 @@ export class TaskApi {
     );
   }
 
-  /** Sets (not flips) `completed`, so a retry or a second tab's click changes nothing more. */
-  setCompleted(userId: string, taskId: number, completed: boolean): Promise<Task> {
+  /**
+   * Sets (not flips) `completed`, so a retry or a second tab's click changes nothing more. A
+   * recurring task moves on at each completion: `ifMatch`, the version shown, makes a second
+   * completion of the same occurrence answer the task as it is rather than move it again.
+   */
+  setCompleted(userId: string, taskId: number, completed: boolean, ifMatch?: string): Promise<Task> {
     return this.#call(() =>
       this.#client.PATCH("/api/{user_id}/tasks/{task_id}/complete", {
-        params: { path: { user_id: userId, task_id: taskId } },
+        params: {
+          path: { user_id: userId, task_id: taskId },
+          ...(ifMatch !== undefined && { header: { "If-Match": ifMatch } }),
+        },
         body: { completed },
       }),
     );
