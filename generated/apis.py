@@ -350,6 +350,83 @@ class BaseRemindersApi(ABC):
         """List the reminders that fire in a window of time."""
 
 
+class BaseTrashApi(ABC):
+    """Operations tagged `trash`."""
+
+    @abstractmethod
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        """Raise the error to answer if `principal` may not call an operation at `path` (its
+        validated path parameters, by name).
+
+        The route asks before it reads anything else of the request (its query, headers and
+        body), so that a caller it refuses learns nothing from how the rest would have been read.
+        """
+
+    @abstractmethod
+    async def list_trash(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        limit: int,
+        cursor: str | None,
+    ) -> documents.TrashPage:
+        """List what the user deleted and can still restore."""
+
+    @abstractmethod
+    async def empty_trash(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+    ) -> None:
+        """Remove everything in the trash for good."""
+
+    @abstractmethod
+    async def delete_trashed_task(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+    ) -> None:
+        """Remove a deleted task from the trash for good."""
+
+    @abstractmethod
+    async def restore_task(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        if_match: str | None,
+    ) -> Tagged[documents.Task]:
+        """Restore a deleted task from the trash."""
+
+    @abstractmethod
+    async def delete_trashed_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+        if_match: str | None,
+    ) -> None:
+        """Remove a deleted list from the trash for good."""
+
+    @abstractmethod
+    async def restore_list(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        list_id: int,
+        if_match: str | None,
+    ) -> Tagged[documents.TodoList]:
+        """Restore a deleted list from the trash, with the tasks deleted with it."""
+
+
 class BaseHealthApi(ABC):
     """Operations tagged `health`."""
 

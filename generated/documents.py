@@ -330,6 +330,27 @@ class DueReminderPage(TypedDict):
     next_cursor: str | None
 
 
+class TrashItem(TypedDict, closed=True):
+    """
+    Something the user deleted: a task (with the subtasks deleted with it) or a list (with the tasks deleted with it), as it was when deleted.
+
+    """
+
+    kind: Literal["task", "list"]
+    id: int
+    version: int
+    trashed_at: datetime
+    purge_at: datetime
+    task_count: int
+    task: NotRequired[Task]
+    list: NotRequired[TodoList]
+
+
+class TrashPage(TypedDict):
+    items: list[TrashItem]
+    next_cursor: str | None
+
+
 class TaskChanges(TypedDict):
     """
     One page of changes to tasks and to task lists together; `limit` counts both. Apply lists before tasks: a task's `list_id` names a list that is either already known or in the same page.

@@ -261,6 +261,15 @@ class TaskOccurrencePage(ContractModel):
     ]
 
 
+class TrashKind(StrEnum):
+    """
+    What was deleted, a task or a list.
+    """
+
+    task = "task"
+    list = "list"
+
+
 class Settings(ContractModel):
     """
     A user's settings.
@@ -1015,6 +1024,68 @@ class DueReminder(ContractModel):
 
 class DueReminderPage(ContractModel):
     items: Annotated[list[DueReminder], Field(max_length=100)]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
+
+
+class TrashItem(ContractModel):
+    """
+    Something the user deleted: a task (with the subtasks deleted with it) or a list (with the tasks deleted with it), as it was when deleted.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    kind: TrashKind
+    id: Annotated[
+        int,
+        Field(
+            description="The task's or the list's id, which it keeps when restored.",
+            ge=1,
+        ),
+    ]
+    version: Annotated[
+        int,
+        Field(
+            description='The version it had when deleted: the entity tag (`"<version>"`) for `If-Match` when restoring it or removing it for good.\n',
+            ge=1,
+        ),
+    ]
+    trashed_at: Annotated[
+        AwareDatetime,
+        Field(
+            description="An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.\n",
+            examples=["2026-12-01T17:00:00Z"],
+        ),
+    ]
+    purge_at: Annotated[
+        AwareDatetime,
+        Field(
+            description="When the trash retention has passed and it is removed for good.",
+            examples=["2026-12-01T17:00:00Z"],
+        ),
+    ]
+    task_count: Annotated[
+        int,
+        Field(
+            description="The tasks that come back with it: for a task, its subtasks deleted with it; for a list, the tasks deleted with it.\n",
+            ge=0,
+        ),
+    ]
+    task: Annotated[
+        Task | MISSING, Field(description="The task as it was, when `kind` is `task`.")
+    ] = MISSING
+    list: Annotated[
+        TodoList | MISSING,
+        Field(description="The list as it was, when `kind` is `list`."),
+    ] = MISSING
+
+
+class TrashPage(ContractModel):
+    items: Annotated[list[TrashItem], Field(max_length=100)]
     next_cursor: Annotated[
         str | None,
         Field(description="Pass as `cursor` for the next page; null on the last page."),

@@ -30,6 +30,7 @@ from .apis import (
     BaseRemindersApi,
     BaseSettingsApi,
     BaseTasksApi,
+    BaseTrashApi,
 )
 
 register_url_convertor(
@@ -47,6 +48,7 @@ def create_router(
     lists_api: BaseListsApi,
     settings_api: BaseSettingsApi,
     reminders_api: BaseRemindersApi,
+    trash_api: BaseTrashApi,
     health_api: BaseHealthApi,
     authenticator: BaseAuthenticator,
     into: APIRouter | None = None,
@@ -63,6 +65,8 @@ def create_router(
     settings_admission = Admission(authenticate, settings_api.authorize)
 
     reminders_admission = Admission(authenticate, reminders_api.authorize)
+
+    trash_admission = Admission(authenticate, trash_api.authorize)
 
     router = APIRouter() if into is None else into
 
@@ -1222,6 +1226,243 @@ def create_router(
             ),
             200,
         )
+
+    @route(
+        router,
+        "/api/{user_id}/trash",
+        Operation(
+            admission=trash_admission,
+            single_query=(
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="list_trash",
+        summary='List what the user deleted and can still restore',
+        tags=["trash"],
+        status_code=200,
+    )
+    async def list_trash(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
+    ) -> Response:
+        return json_response(
+            await trash_api.list_trash(
+                principal=principal,
+                user_id=user_id,
+                limit=limit,
+                cursor=cursor,
+            ),
+            200,
+        )
+
+    @route(
+        router,
+        "/api/{user_id}/trash",
+        Operation(
+            admission=trash_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        methods=["DELETE"],
+        operation_id="empty_trash",
+        summary='Remove everything in the trash for good',
+        tags=["trash"],
+        status_code=204,
+    )
+    async def empty_trash(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+    ) -> Response:
+        await trash_api.empty_trash(
+            principal=principal,
+            user_id=user_id,
+        )
+        return Response(status_code=204)
+
+    @route(
+        router,
+        "/api/{user_id}/trash/tasks/{task_id}",
+        Operation(
+            admission=trash_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["DELETE"],
+        operation_id="delete_trashed_task",
+        summary='Remove a deleted task from the trash for good',
+        tags=["trash"],
+        status_code=204,
+    )
+    async def delete_trashed_task(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        await trash_api.delete_trashed_task(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            if_match=if_match,
+        )
+        return Response(status_code=204)
+
+    @route(
+        router,
+        "/api/{user_id}/trash/tasks/{task_id}/restore",
+        Operation(
+            admission=trash_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["POST"],
+        operation_id="restore_task",
+        summary='Restore a deleted task from the trash',
+        tags=["trash"],
+        status_code=200,
+    )
+    async def restore_task(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        tagged = await trash_api.restore_task(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            if_match=if_match,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/trash/lists/{list_id}",
+        Operation(
+            admission=trash_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["DELETE"],
+        operation_id="delete_trashed_list",
+        summary='Remove a deleted list from the trash for good',
+        tags=["trash"],
+        status_code=204,
+    )
+    async def delete_trashed_list(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        list_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        await trash_api.delete_trashed_list(
+            principal=principal,
+            user_id=user_id,
+            list_id=list_id,
+            if_match=if_match,
+        )
+        return Response(status_code=204)
+
+    @route(
+        router,
+        "/api/{user_id}/trash/lists/{list_id}/restore",
+        Operation(
+            admission=trash_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["POST"],
+        operation_id="restore_list",
+        summary='Restore a deleted list from the trash, with the tasks deleted with it',
+        tags=["trash"],
+        status_code=200,
+    )
+    async def restore_list(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        list_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        tagged = await trash_api.restore_list(
+            principal=principal,
+            user_id=user_id,
+            list_id=list_id,
+            if_match=if_match,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
 
     @route(
         router,

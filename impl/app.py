@@ -40,6 +40,9 @@ from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
+from impl.trash.api import TrashApi
+from impl.trash.repository import TrashRepository
+from impl.trash.service import TrashPolicy
 from impl.user_settings.api import SettingsApi
 from impl.user_settings.repository import SettingsRepository
 
@@ -216,6 +219,15 @@ def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
         lists_api=ListsApi(ListRepository(parts.database), lists),
         settings_api=SettingsApi(SettingsRepository(parts.database)),
         reminders_api=RemindersApi(ReminderRepository(parts.database), policy.cursors),
+        trash_api=TrashApi(
+            TrashRepository(parts.database),
+            TrashPolicy(
+                retention=settings.trash_retention,
+                max_tasks_per_user=settings.max_tasks_per_user,
+                max_lists_per_user=settings.max_lists_per_user,
+                cursors=policy.cursors,
+            ),
+        ),
         health_api=HealthApi(parts.database, parts.lifecycle, parts.migrations),
         authenticator=parts.authenticator,
         into=app.router,
@@ -265,5 +277,7 @@ def configured_tracing(settings: Settings) -> "Tracing | None":
 
 def retention_policy(settings: Settings) -> RetentionPolicy:
     return RetentionPolicy(
-        key_lifetime=settings.idempotency_key_ttl, sync_retention=settings.sync_retention
+        key_lifetime=settings.idempotency_key_ttl,
+        sync_retention=settings.sync_retention,
+        trash_retention=settings.trash_retention,
     )

@@ -6,7 +6,7 @@
                      migrates only if MIGRATE_ON_STARTUP=true, and refuses to start on a schema
                      behind this release
   taskapi migrate    apply pending migrations (also `down`, `status`): the release step
-  taskapi purge      delete every user's expired idempotency keys and deleted ids now (for
+  taskapi purge      delete every user's expired idempotency keys, deleted ids and trash now (for
                      cron; each serving process also does it every RETENTION_INTERVAL_SECONDS)
   taskapi token ID   print a development token for a user, as AUTH_MODE verifies it
 
@@ -257,8 +257,9 @@ async def purge_command(target: ConnectionTarget, settings: Settings) -> None:
     else:
         print(
             f"purged {purged.idempotency_keys} idempotency key(s), "
-            f"{purged.task_deletions} deleted task id(s) "
-            f"and {purged.list_deletions} deleted list id(s)"
+            f"{purged.task_deletions} deleted task id(s), "
+            f"{purged.list_deletions} deleted list id(s) "
+            f"and {purged.trash_items} item(s) of the trash"
         )
 
 
@@ -277,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     migrate = commands.add_parser("migrate", help="apply pending migrations (the release step)")
     migrate.add_argument("action", nargs="?", default="up", choices=("up", "down", "status"))
     migrate.add_argument("--steps", type=int, default=1, help="how many `down` rolls back")
-    commands.add_parser("purge", help="delete expired idempotency keys and deleted ids now")
+    commands.add_parser("purge", help="delete expired idempotency keys, deleted ids and trash now")
     token = commands.add_parser("token", help="print a development token for a user")
     token.add_argument("user_id")
     token.add_argument("--minutes", type=int, default=60, help="lifetime (default 60)")

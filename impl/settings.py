@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         gt=timedelta(0),
         description="How long deleted ids (and so sync tokens) are kept: seconds or ISO 8601.",
     )
+    trash_retention: timedelta = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="How long a deleted task or list can be restored before it is purged:"
+        " seconds or ISO 8601.",
+    )
     idempotency_key_ttl: timedelta = Field(
         default=timedelta(hours=24),
         gt=timedelta(0),
@@ -108,7 +114,7 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         default=600,
         ge=0,
-        description="How often each process purges expired keys and deleted ids; 0: never "
+        description="How often each process purges expired keys, deleted ids and trash; 0: never "
         "(run `taskapi purge` from cron instead).",
     )
     db_statement_timeout_seconds: float = Field(

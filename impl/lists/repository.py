@@ -27,6 +27,7 @@ from impl.positions import key_between, keys_after
 from impl.tasks.queries import Statement
 from impl.tasks.repository import ENSURE_INBOX
 from impl.tasks.stamps import STAMP
+from impl.trash.columns import TRASHED_LIST_COLUMNS, TRASHED_TASK_COLUMNS
 from impl.versioned import Outcome
 
 LIST_COLUMNS = (
@@ -89,26 +90,44 @@ LOCK_FOR_DELETE = named(
     "lock_list_for_delete",
     f"SELECT {LIST_COLUMNS} FROM task_lists WHERE user_id = $1 AND id = $2 FOR UPDATE",  # noqa: S608 (fixed columns)
 )
-# The list goes, and its id is remembered for delta sync; its tasks either go with it (each id
-# remembered, the user's count lowered) or move to the Inbox with a new version. One statement:
-# the key of tasks to lists is checked at its end, when no task is left in the list.
-_FORGET_LIST = """
+
+
+# The list goes into the trash, an item of it with `task_count` tasks (migration 0033), and its
+# id is remembered for delta sync; its tasks either go with it (into the trash, to come back with
+# the list; each id remembered, the user's count lowered) or move to the Inbox with a new
+# version. One statement: the key of tasks to lists is checked at its end, when no task is left
+# in the list.
+def _forget_list(task_count: str) -> str:
+    return f"""
     gone AS (
-        DELETE FROM task_lists WHERE user_id = $1 AND id = $2 RETURNING user_id, id
+        DELETE FROM task_lists WHERE user_id = $1 AND id = $2
+        RETURNING user_id, id, {TRASHED_LIST_COLUMNS}
+    ), list_trashed AS (
+        INSERT INTO trashed_lists (user_id, id, {TRASHED_LIST_COLUMNS})
+        SELECT user_id, id, {TRASHED_LIST_COLUMNS} FROM gone
+    ), item AS (
+        INSERT INTO trash (user_id, kind, item_id, version, task_count)
+        SELECT user_id, 'list', id, version, {task_count} FROM gone
     ), list_remembered AS (
         INSERT INTO task_list_deletions (user_id, list_id) SELECT user_id, id FROM gone
-    )"""
+    )"""  # noqa: S608 (fixed fragments)
+
+
 DELETE_WITH_TASKS = named(
     "delete_list_with_tasks",
     f"""
     WITH tasks_gone AS (
-        DELETE FROM tasks WHERE user_id = $1 AND list_id = $2 RETURNING user_id, id
+        DELETE FROM tasks WHERE user_id = $1 AND list_id = $2
+        RETURNING user_id, id, {TRASHED_TASK_COLUMNS}
+    ), tasks_trashed AS (
+        INSERT INTO trashed_tasks (user_id, id, trash_kind, trash_item_id, {TRASHED_TASK_COLUMNS})
+        SELECT user_id, id, 'list', $2, {TRASHED_TASK_COLUMNS} FROM tasks_gone
     ), tasks_remembered AS (
         INSERT INTO task_deletions (user_id, task_id) SELECT user_id, id FROM tasks_gone
     ), counted AS (
         UPDATE task_counts SET task_count = task_count - (SELECT count(*) FROM tasks_gone)
         WHERE user_id = $1 AND EXISTS (SELECT FROM tasks_gone)
-    ), {_FORGET_LIST}
+    ), {_forget_list("(SELECT count(*) FROM tasks_gone)")}
     SELECT count(*) FROM tasks_gone
 """,  # noqa: S608 (fixed fragments)
 )
@@ -127,7 +146,7 @@ DELETE_MOVING_TASKS = named(
         FROM unnest($3::bigint[], $4::text[]) AS fresh (id, position)
         WHERE tasks.user_id = $1 AND tasks.list_id = $2 AND tasks.id = fresh.id
         RETURNING tasks.id
-    ), {_FORGET_LIST}
+    ), {_forget_list("0")}
     SELECT count(*) FROM moved
 """,  # noqa: S608 (fixed fragments)
 )

@@ -1,4 +1,5 @@
-"""The retention job: expired idempotency keys and deleted ids go for every user.
+"""The retention job: expired idempotency keys, deleted ids and items of the trash go for every
+user.
 
 Each serving process runs a round every RETENTION_INTERVAL_SECONDS (`taskapi purge` runs one
 from cron instead, with the interval at 0). A round deletes in batches until a batch finds less
@@ -22,26 +23,30 @@ BATCH_SIZE = 1000
 class RetentionPolicy:
     key_lifetime: timedelta
     sync_retention: timedelta
+    trash_retention: timedelta
     batch_size: int = BATCH_SIZE
 
 
 async def purge_round(repository: RetentionRepository, policy: RetentionPolicy) -> Purged | None:
     """Everything expired, batch by batch; None when another process was purging already."""
-    keys = deletions = list_deletions = 0
+    keys = deletions = list_deletions = trash = 0
     while True:
         batch = await repository.purge_batch(
-            policy.key_lifetime, policy.sync_retention, policy.batch_size
+            policy.key_lifetime, policy.sync_retention, policy.trash_retention, policy.batch_size
         )
         if batch is None:
             # Another process took the lock between two batches: the rest is its to delete.
-            purged = keys or deletions or list_deletions
-            return Purged(keys, deletions, list_deletions) if purged else None
+            purged = keys or deletions or list_deletions or trash
+            return Purged(keys, deletions, list_deletions, trash) if purged else None
         keys += batch.idempotency_keys
         deletions += batch.task_deletions
         list_deletions += batch.list_deletions
-        largest = max(batch.idempotency_keys, batch.task_deletions, batch.list_deletions)
+        trash += batch.trash_items
+        largest = max(
+            batch.idempotency_keys, batch.task_deletions, batch.list_deletions, batch.trash_items
+        )
         if largest < policy.batch_size:
-            return Purged(keys, deletions, list_deletions)
+            return Purged(keys, deletions, list_deletions, trash)
 
 
 class RetentionJob:
@@ -76,12 +81,16 @@ class RetentionJob:
                 logger.exception("retention round failed")
                 continue
             if purged is not None and (
-                purged.idempotency_keys or purged.task_deletions or purged.list_deletions
+                purged.idempotency_keys
+                or purged.task_deletions
+                or purged.list_deletions
+                or purged.trash_items
             ):
                 logger.info(
-                    "retention: purged %d idempotency keys, %d deleted task ids"
-                    " and %d deleted list ids",
+                    "retention: purged %d idempotency keys, %d deleted task ids,"
+                    " %d deleted list ids and %d items of the trash",
                     purged.idempotency_keys,
                     purged.task_deletions,
                     purged.list_deletions,
+                    purged.trash_items,
                 )

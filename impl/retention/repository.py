@@ -1,4 +1,5 @@
-"""The SQL of the retention job: expired rows of every user, deleted in short batches.
+"""The SQL of the retention job: expired rows of every user, deleted in short batches: idempotency
+keys, deleted ids, and items of the trash with what they hold.
 
 Each batch is one transaction that first tries a transaction-level advisory lock, so that of the
 workers and replicas whose rounds coincide one deletes and the others leave the round to it;
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 from impl.db.pool import Database
 from impl.observability.naming import named
+from impl.trash.repository import WITH_ITS_CONTENT
 
 # Any fixed 64-bit number works; this one spells "purge" in ASCII.
 RETENTION_LOCK_KEY = 0x7075726765
@@ -55,6 +57,25 @@ PURGE_DELETIONS = named(
 """,
 )
 
+# Every user's items older than the retention ($1), the oldest first by trash_by_age, up to $2;
+# an item a restore holds is left to it.
+PURGE_TRASH = named(
+    "purge_trash",
+    f"""
+    WITH expired AS (
+        SELECT user_id, kind, item_id FROM trash
+        WHERE trashed_at < clock_timestamp() - $1::interval
+        ORDER BY trashed_at LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    ), item AS (
+        DELETE FROM trash USING expired
+        WHERE trash.user_id = expired.user_id AND trash.kind = expired.kind
+          AND trash.item_id = expired.item_id
+        RETURNING trash.user_id, trash.kind, trash.item_id
+    ){WITH_ITS_CONTENT}
+""",  # noqa: S608 (fixed fragments)
+)
+
 
 @dataclass(frozen=True)
 class Purged:
@@ -63,6 +84,7 @@ class Purged:
     idempotency_keys: int
     task_deletions: int
     list_deletions: int
+    trash_items: int
 
 
 class RetentionRepository:
@@ -70,16 +92,21 @@ class RetentionRepository:
         self._database = database
 
     async def purge_batch(
-        self, key_lifetime: timedelta, sync_retention: timedelta, batch_size: int
+        self,
+        key_lifetime: timedelta,
+        sync_retention: timedelta,
+        trash_retention: timedelta,
+        batch_size: int,
     ) -> Purged | None:
-        """Up to `batch_size` expired keys and as many expired deleted ids, in one transaction;
-        None, deleting nothing, when another process is purging."""
+        """Up to `batch_size` expired keys, as many expired deleted ids and as many items of the
+        trash, in one transaction; None, deleting nothing, when another process is purging."""
         async with self._database.connection() as connection, connection.transaction():
             if not await connection.fetchval(TRY_LOCK, RETENTION_LOCK_KEY):
                 return None
             keys = await connection.execute(PURGE_KEYS, key_lifetime, batch_size)
             deletions = await connection.fetchrow(PURGE_DELETIONS, sync_retention, batch_size)
-        return Purged(_count(keys), deletions["tasks"], deletions["lists"])
+            trash: int = await connection.fetchval(PURGE_TRASH, trash_retention, batch_size)
+        return Purged(_count(keys), deletions["tasks"], deletions["lists"], trash)
 
 
 def _count(status: str) -> int:

@@ -23,6 +23,7 @@ from impl.positions import place_between
 from impl.tasks.queries import QUALIFIED_TASK_COLUMNS, TASK_COLUMNS
 from impl.tasks.stamps import STAMP, completion_stamp
 from impl.tasks.subtasks import spreading_completion
+from impl.trash.columns import TRASHED_TASK_COLUMNS, qualified
 from impl.versioned import Outcome
 
 # Whether one of the tasks $2 is under another of them.
@@ -67,29 +68,40 @@ COMPLETE_MANY = named(
         TASK_COLUMNS,
     ),
 )
-# What follows the tasks a deletion names (`doomed`, user $1): their subtrees, all deleted
-# (`gone`), each id remembered for delta sync until the retention job (impl/retention) purges
-# it, and the user's count lowered.
-DOOMED_SUBTREES = """
+# What follows the tasks a deletion names (`doomed`, user $1, each its own `root`): their
+# subtrees, all deleted (`gone`) into the trash, each named task an item of it that its subtree
+# comes back with (migration 0033); each id remembered for delta sync until the retention job
+# (impl/retention) purges it, and the user's count lowered.
+DOOMED_SUBTREES = f"""
         UNION ALL
-        SELECT child.id FROM tasks AS child JOIN doomed ON child.parent_id = doomed.id
+        SELECT child.id, doomed.root FROM tasks AS child JOIN doomed ON child.parent_id = doomed.id
         WHERE child.user_id = $1
     ), gone AS (
         DELETE FROM tasks WHERE user_id = $1 AND id IN (SELECT id FROM doomed)
-        RETURNING user_id, id
+        RETURNING user_id, id, {TRASHED_TASK_COLUMNS}
+    ), trashed AS (
+        INSERT INTO trashed_tasks (user_id, id, trash_kind, trash_item_id, {TRASHED_TASK_COLUMNS})
+        SELECT DISTINCT ON (gone.id) gone.user_id, gone.id, 'task', doomed.root,
+               {qualified(TRASHED_TASK_COLUMNS, "gone")}
+        FROM gone JOIN doomed ON doomed.id = gone.id
+    ), items AS (
+        INSERT INTO trash (user_id, kind, item_id, version, task_count)
+        SELECT gone.user_id, 'task', gone.id, gone.version,
+               (SELECT count(DISTINCT doomed.id) - 1 FROM doomed WHERE doomed.root = gone.id)
+        FROM gone WHERE gone.id IN (SELECT root FROM doomed)
     ), remembered AS (
         INSERT INTO task_deletions (user_id, task_id) SELECT user_id, id FROM gone
     ), counted AS (
         UPDATE task_counts SET task_count = task_count - (SELECT count(*) FROM gone)
         WHERE user_id = $1 AND EXISTS (SELECT FROM gone)
-    )"""
+    )"""  # noqa: S608 (fixed fragments)
 # As impl/tasks/repository.py's DELETE, for each task of $2 its If-Match allows, subtasks and
 # all. Answers the ids of those tasks that went.
 DELETE_MANY = named(
     "delete_tasks",
     f"""
-    WITH RECURSIVE doomed (id) AS (
-        SELECT tasks.id
+    WITH RECURSIVE doomed (id, root) AS (
+        SELECT tasks.id, tasks.id
         FROM tasks JOIN unnest($2::bigint[], $3::boolean[]) AS named (id, any_version)
             ON tasks.id = named.id
         WHERE tasks.user_id = $1 AND {_allowed("named")}

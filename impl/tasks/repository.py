@@ -156,8 +156,8 @@ PATCHABLE = {
 DELETE = named(
     "delete_task",
     f"""
-    WITH RECURSIVE doomed (id) AS (
-        SELECT id FROM tasks WHERE user_id = $1 AND id = $2
+    WITH RECURSIVE doomed (id, root) AS (
+        SELECT id, id FROM tasks WHERE user_id = $1 AND id = $2
             AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
         {many.DOOMED_SUBTREES}
     SELECT count(*) FILTER (WHERE id = $2) FROM gone

@@ -1,5 +1,7 @@
 """The service serves exactly the contract: the same operations, and openapi.yaml itself."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from fastapi.routing import APIRoute
@@ -21,6 +23,9 @@ from impl.signing import TokenSigner
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
 from impl.tasks.service import task_policy
+from impl.trash.api import TrashApi
+from impl.trash.repository import TrashRepository
+from impl.trash.service import TrashPolicy
 from impl.user_settings.api import SettingsApi
 from impl.user_settings.repository import SettingsRepository
 from tests.support.contract import Contract
@@ -39,6 +44,10 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
         lists_api=ListsApi(ListRepository(database), list_policy("s" * 32)),
         settings_api=SettingsApi(SettingsRepository(database)),
         reminders_api=RemindersApi(ReminderRepository(database), TokenSigner("s" * 32, "cursor")),
+        trash_api=TrashApi(
+            TrashRepository(database),
+            TrashPolicy(timedelta(days=30), 1, 1, TokenSigner("s" * 32, "cursor")),
+        ),
         health_api=HealthApi(database, Lifecycle(drain_seconds=0), migrations=[]),
         authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
     )

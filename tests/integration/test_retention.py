@@ -1,4 +1,5 @@
-"""Expired idempotency keys and deleted ids go for every user, whether or not they write again."""
+"""Expired idempotency keys, deleted ids and items of the trash go for every user, whether or not
+they write again."""
 
 import asyncio
 import time
@@ -15,9 +16,11 @@ from tests.support.server import taskapi_command
 from tests.support.tokens import SECRET
 
 PURGE_WAIT_SECONDS = 30
-# Long past the default retentions (24 hours for keys, 30 days for deleted ids).
+# Long past the default retentions (24 hours for keys, 30 days for deleted ids and the trash).
 LONG_AGO = "interval '60 days'"
 KEY = "retention-key-1"
+# What `write_then_delete` leaves in the trash: two items (the task, the list) and what they hold.
+KEPT_IN_TRASH = 4
 
 
 def sql(url: str, statement: str, *arguments: object) -> list[tuple[object, ...]]:
@@ -31,26 +34,30 @@ def sql(url: str, statement: str, *arguments: object) -> list[tuple[object, ...]
     return asyncio.run(run())
 
 
-def kept_for(url: str, user_id: str) -> tuple[int, int, int]:
-    """How many idempotency keys, deleted task ids and deleted list ids the database still
-    holds for the user."""
-    ((keys, deletions, list_deletions),) = sql(
+def kept_for(url: str, user_id: str) -> tuple[int, int, int, int]:
+    """How many idempotency keys, deleted task ids, deleted list ids and rows of the trash (its
+    items, and the tasks and lists they hold) the database still holds for the user."""
+    ((keys, deletions, list_deletions, trash),) = sql(
         url,
         "SELECT (SELECT count(*) FROM idempotency_keys WHERE user_id = $1),"
         " (SELECT count(*) FROM task_deletions WHERE user_id = $1),"
-        " (SELECT count(*) FROM task_list_deletions WHERE user_id = $1)",
+        " (SELECT count(*) FROM task_list_deletions WHERE user_id = $1),"
+        " (SELECT count(*) FROM trash WHERE user_id = $1)"
+        " + (SELECT count(*) FROM trashed_tasks WHERE user_id = $1)"
+        " + (SELECT count(*) FROM trashed_lists WHERE user_id = $1)",
         user_id,
     )
-    return int(str(keys)), int(str(deletions)), int(str(list_deletions))
+    return int(str(keys)), int(str(deletions)), int(str(list_deletions)), int(str(trash))
 
 
 def age(url: str, user_id: str) -> None:
-    """As if the user's keys and deleted ids had been written long ago."""
+    """As if the user's keys, deleted ids and trash had been written long ago."""
     sql(
         url,
         f"WITH k AS (UPDATE idempotency_keys SET created_at = created_at - {LONG_AGO}"
         f" WHERE user_id = $1), l AS (UPDATE task_list_deletions"
-        f" SET deleted_at = deleted_at - {LONG_AGO} WHERE user_id = $1)"
+        f" SET deleted_at = deleted_at - {LONG_AGO} WHERE user_id = $1),"
+        f" t AS (UPDATE trash SET trashed_at = trashed_at - {LONG_AGO} WHERE user_id = $1)"
         f" UPDATE task_deletions SET deleted_at = deleted_at - {LONG_AGO} WHERE user_id = $1",
         user_id,
     )
@@ -58,7 +65,7 @@ def age(url: str, user_id: str) -> None:
 
 def wait_until_purged(url: str, user_id: str) -> None:
     deadline = time.monotonic() + PURGE_WAIT_SECONDS
-    while kept_for(url, user_id) != (0, 0, 0):
+    while kept_for(url, user_id) != (0, 0, 0, 0):
         assert time.monotonic() < deadline, f"still kept after {PURGE_WAIT_SECONDS}s"
         time.sleep(0.1)
 
@@ -96,10 +103,11 @@ def write_then_delete(base_url: str) -> tuple[str, int]:
 def test_a_user_who_never_writes_again_keeps_nothing_past_its_retention(
     purging_service: OwnDatabaseService,
 ) -> None:
-    # given a user who wrote once (a key holding the task's title, a deleted id) and left
+    # given a user who wrote once (a key holding the task's title, deleted ids, the trash) and
+    # left
     url = purging_service.database_url
     user_id, _ = write_then_delete(purging_service.base_url)
-    assert kept_for(url, user_id) == (1, 1, 1)
+    assert kept_for(url, user_id) == (1, 1, 1, KEPT_IN_TRASH)
 
     # when their retention has passed, with no write of theirs since
     age(url, user_id)
@@ -116,7 +124,7 @@ def test_what_is_still_within_its_retention_is_kept(purging_service: OwnDatabase
     age(url, aged_user)
     wait_until_purged(url, aged_user)
 
-    assert kept_for(url, kept_user) == (1, 1, 1)
+    assert kept_for(url, kept_user) == (1, 1, 1, KEPT_IN_TRASH)
 
 
 def test_a_sync_token_still_in_date_sees_the_deletion(
@@ -172,7 +180,22 @@ def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresSe
             f" SELECT $1, n, now() - {LONG_AGO} FROM generate_series(1, 1100) AS n",
             user_id,
         )
+        sql(
+            url,
+            "WITH items AS (INSERT INTO trash (user_id, kind, item_id, version, task_count,"
+            f" trashed_at) SELECT $1, 'list', n, 1, 0, now() - {LONG_AGO}"
+            " FROM generate_series(1, 1050) AS n RETURNING item_id)"
+            " INSERT INTO trashed_lists (user_id, id, name, position, archived, version,"
+            " created_at, updated_at) SELECT $1, item_id, 'old', 'a', false, 1, now(), now()"
+            " FROM items",
+            user_id,
+        )
         sql(url, "INSERT INTO task_deletions (user_id, task_id) VALUES ('recent', 1)")
+        sql(
+            url,
+            "INSERT INTO trash (user_id, kind, item_id, version, task_count)"
+            " VALUES ('recent', 'list', 1, 1, 0)",
+        )
         sql(url, "INSERT INTO task_list_deletions (user_id, list_id) VALUES ('recent', 1)")
 
         # when `taskapi purge` runs, as from cron
@@ -182,7 +205,7 @@ def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresSe
     # then every expired row is gone and the recent one stays
     assert purged.returncode == 0, purged.stderr
     assert (
-        "purged 2500 idempotency key(s), 1200 deleted task id(s) and 1100 deleted list id(s)"
-        in purged.stdout
+        "purged 2500 idempotency key(s), 1200 deleted task id(s), 1100 deleted list id(s)"
+        " and 1050 item(s) of the trash" in purged.stdout
     )
-    assert left == ((0, 0, 0), (0, 1, 1))
+    assert left == ((0, 0, 0, 0), (0, 1, 1, 1))

@@ -145,3 +145,46 @@ def test_a_batch_creates_until_the_limit_and_refuses_the_rest(
     assert deleted.status_code == 204
     assert post_task(limited_api, carol, {"title": "room again"}).status_code == 201
     assert_limit_reached(post_task(limited_api, carol, {"title": "full again"}))
+
+
+def test_the_limit_counts_tasks_outside_the_trash_and_a_restore_past_it_is_409(
+    limited_api: Api, carol: User
+) -> None:
+    # given a full user who deleted a task (now in the trash) and took its slot
+    held = fill(limited_api, carol)
+    limited_api.request("DELETE", carol.task_path(held[0]), token=carol.token)
+    assert post_task(limited_api, carol, {"title": "in the freed slot"}).status_code == 201
+
+    # when the deleted task is restored
+    restore = f"/api/{carol.id}/trash/tasks/{held[0]}/restore"
+    refused = limited_api.request("POST", restore, token=carol.token)
+
+    # then it is refused as a create would be, and stays in the trash until there is room
+    assert_limit_reached(refused)
+    assert len(list_all_tasks(limited_api, carol)) == LIMIT
+    limited_api.request("DELETE", carol.task_path(held[1]), token=carol.token)
+    assert limited_api.request("POST", restore, token=carol.token).status_code == 200
+
+
+def test_a_list_whose_tasks_would_pass_the_limit_is_not_restored(
+    limited_api: Api, carol: User
+) -> None:
+    # given a list deleted with two tasks, and the slots they freed taken
+    created = limited_api.request("POST", carol.lists_path, token=carol.token, json={"name": "L"})
+    list_id = created.json()["id"]
+    for n in range(2):
+        create_task(limited_api, carol, title=f"in L {n}", list_id=list_id)
+    path = f"{carol.list_path(list_id)}?tasks=delete"
+    assert limited_api.request("DELETE", path, token=carol.token).status_code == 204
+    fill(limited_api, carol)
+
+    # when the list is restored
+    refused = limited_api.request(
+        "POST", f"/api/{carol.id}/trash/lists/{list_id}/restore", token=carol.token
+    )
+
+    # then neither it nor its tasks come back
+    assert_limit_reached(refused)
+    assert (
+        limited_api.request("GET", carol.list_path(list_id), token=carol.token).status_code == 404
+    )

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 from impl.db.embedded import embedded_postgres
 from impl.db.migrations import connect
@@ -82,3 +85,33 @@ def postgres_server(
             yield PostgresServer(url)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def fetch(url: str, statement: str, *arguments: object) -> list[dict[str, Any]]:
+    """The rows of one SQL statement run on its own connection to `url`."""
+
+    async def run() -> list[dict[str, Any]]:
+        connection = await connect(target(url))
+        try:
+            return [dict(record) for record in await connection.fetch(statement, *arguments)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+def unique_violation(url: str, statement: str, *arguments: object) -> str | None:
+    """The constraint whose uniqueness one SQL statement violates (it is rolled back), if any."""
+
+    async def run() -> str | None:
+        connection = await connect(target(url))
+        try:
+            await connection.execute(statement, *arguments)
+        except asyncpg.UniqueViolationError as error:
+            constraint: str = error.constraint_name
+            return constraint
+        finally:
+            await connection.close()
+        return None
+
+    return asyncio.run(run())

@@ -433,6 +433,160 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/trash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List what the user deleted and can still restore
+         * @description The tasks and lists the user deleted, newest first (then lists before tasks, then by id), one page at a time, each as it was when deleted. A task deleted with its parent or its list is not an item of its own: it comes back with that one (`task_count` says how many tasks do). An item stays until it is restored, removed for good, or purged `purge_at`, when the trash retention (30 days by default) has passed. Trashed tasks are not counted in the user's task limit; restoring them is.
+         */
+        get: operations["list_trash"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove everything in the trash for good
+         * @description Every item of the trash is removed for good, with the tasks that would have come back with it and their history. Their deletions stay in `/tasks/changes` as before.
+         */
+        delete: operations["empty_trash"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a deleted task from the trash for good
+         * @description The task, the subtasks deleted with it and their history are gone for good: it can no longer be restored. 404 if the task is not an item of the trash. With `If-Match`, only if it is still the version that was deleted (412 otherwise).
+         */
+        delete: operations["delete_trashed_task"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/tasks/{task_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a deleted task from the trash
+         * @description The task comes back with its id, its content and the subtasks deleted with it, at its place in its list, under its parent if that is still there (else at the top level); in the Inbox when its list is gone. It gets a new `version` (restoring is a write) and appears in `/tasks/changes` as changed. 404 if the task is not an item of the trash (a task deleted with its parent or list comes back with that one). With `If-Match`, only if it is still the version that was deleted (412 otherwise). 409 `task_limit_reached` when the tasks would pass the user's limit. No body.
+         */
+        post: operations["restore_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a deleted list from the trash for good
+         * @description The list, the tasks deleted with it and their history are gone for good. 404 if the list is not in the trash. With `If-Match`, only if it is still the version that was deleted (412 otherwise).
+         */
+        delete: operations["delete_trashed_list"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/trash/lists/{list_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a deleted list from the trash, with the tasks deleted with it
+         * @description The list comes back with its id and content, at its place, and so do the tasks that were deleted with it (those moved to the Inbox when it was deleted stay there). Each gets a new `version` and appears in `/tasks/changes` as changed. 404 if the list is not in the trash. With `If-Match`, only if it is still the version that was deleted (412 otherwise). 409 `list_limit_reached` or `task_limit_reached` when the list or its tasks would pass the user's limits. No body.
+         */
+        post: operations["restore_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/settings": {
         parameters: {
             query?: never;
@@ -936,6 +1090,39 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
         };
+        /**
+         * @description What was deleted, a task or a list.
+         * @enum {string}
+         */
+        TrashKind: "task" | "list";
+        /** @description Something the user deleted: a task (with the subtasks deleted with it) or a list (with the tasks deleted with it), as it was when deleted. */
+        TrashItem: {
+            kind: components["schemas"]["TrashKind"];
+            /**
+             * Format: int64
+             * @description The task's or the list's id, which it keeps when restored.
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The version it had when deleted: the entity tag (`"<version>"`) for `If-Match` when restoring it or removing it for good.
+             */
+            version: number;
+            trashed_at: components["schemas"]["DateTime"];
+            /** @description When the trash retention has passed and it is removed for good. */
+            purge_at: components["schemas"]["DateTime"];
+            /** @description The tasks that come back with it: for a task, its subtasks deleted with it; for a list, the tasks deleted with it. */
+            task_count: number;
+            /** @description The task as it was, when `kind` is `task`. */
+            task?: components["schemas"]["Task"];
+            /** @description The list as it was, when `kind` is `list`. */
+            list?: components["schemas"]["TodoList"];
+        };
+        TrashPage: {
+            items: components["schemas"]["TrashItem"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
         /** @description A user's settings. */
         Settings: {
             /** @description The zone the user's dates without one are read in: all-day due dates (and so what is overdue) and floating times. `UTC` until the user sets one. */
@@ -1270,6 +1457,31 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Nothing of that id is in the user's trash. */
+        TrashItemNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "not_found",
+                 *       "message": "Not in the trash.",
+                 *       "details": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The list or its tasks would pass the user's limits. */
+        LimitReached: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The Inbox cannot be deleted or archived. */
         InboxProtected: {
             headers: {
@@ -1572,6 +1784,8 @@ export interface components {
         FiresUntil: components["schemas"]["DateTime"];
         /** @description `next_cursor` of the previous page, as it was given (opaque), with the same `after` and `until`. Tampered, truncated, or issued for another window: 400 `invalid_cursor`. */
         ReminderCursor: string;
+        /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered or truncated: 400 `invalid_cursor`. */
+        TrashCursor: string;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task: 400 `invalid_cursor`. */
         OccurrenceCursor: string;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or sent with other filters or another `sort` than its page: 400 `invalid_cursor`. A cursor holds the sort value of its page's last task, so one after a long title of wide characters is longer than the other tokens (up to about 1,300 characters). */
@@ -2717,6 +2931,282 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    list_trash: {
+        parameters: {
+            query?: {
+                /** @description The most items a page holds. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered or truncated: 400 `invalid_cursor`. */
+                cursor?: components["parameters"]["TrashCursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the trash. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrashPage"];
+                };
+            };
+            400: components["responses"]["InvalidCursor"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    empty_trash: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trash is empty; the body is empty. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    delete_trashed_task: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; the body is empty. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TrashItemNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    restore_task: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The restored task. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TrashItemNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["TaskLimitReached"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    delete_trashed_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; the body is empty. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TrashItemNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    restore_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The list's id.
+                 * @example 7
+                 */
+                list_id: components["parameters"]["ListId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The restored list. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TrashItemNotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["LimitReached"];
+            412: components["responses"]["PreconditionFailed"];
             414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
             431: components["responses"]["HeaderFieldsTooLarge"];
