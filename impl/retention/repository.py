@@ -57,21 +57,21 @@ PURGE_DELETIONS = named(
 """,
 )
 
-# Every user's items older than the retention ($1), the oldest first by trash_by_age, up to $2;
-# an item a restore holds is left to it.
+# Every user's items older than the retention ($1), the oldest first by trash_by_age, up to $2,
+# each deleted where it was found (its ctid, stable while locked); an item a restore holds is
+# left to it.
 PURGE_TRASH = named(
     "purge_trash",
     f"""
-    WITH expired AS (
-        SELECT user_id, kind, item_id FROM trash
-        WHERE trashed_at < clock_timestamp() - $1::interval
-        ORDER BY trashed_at LIMIT $2
-        FOR UPDATE SKIP LOCKED
-    ), item AS (
-        DELETE FROM trash USING expired
-        WHERE trash.user_id = expired.user_id AND trash.kind = expired.kind
-          AND trash.item_id = expired.item_id
-        RETURNING trash.user_id, trash.kind, trash.item_id
+    WITH item AS (
+        DELETE FROM trash
+        WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM trash
+            WHERE trashed_at < clock_timestamp() - $1::interval
+            ORDER BY trashed_at LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        ))
+        RETURNING user_id, kind, item_id
     ){WITH_ITS_CONTENT}
 """,  # noqa: S608 (fixed fragments)
 )

@@ -22,9 +22,14 @@ from contract_runtime.formats import LATEST
 from impl.db.migrations import migrate
 from impl.lists.repository import ListPageStart, ListSortField, page_statement
 from impl.reminders.repository import FIRING, Position
+from impl.retention.repository import PURGE_TRASH
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.queries import LIST_KIND, changes_statement, list_statement
 from impl.tasks.repository import OCCURRENCES
+from impl.trash.repository import PAGE as TRASH_PAGE
+from impl.trash.repository import REMOVE_ITEM, RESTORE_TASKS
+from impl.trash.repository import Position as TrashPosition
+from impl.trash.service import FIRST
 from tests.support.postgres import PostgresServer, target
 
 HEAVY_USER = "heavy"
@@ -86,6 +91,20 @@ INSERT INTO task_occurrences (user_id, task_id, due, due_at, outcome, recorded_a
 SELECT '{HEAVY_USER}', ({OFTEN_DONE}), '{{"date": "2027-01-01", "time": null, "time_zone": null}}',
        now(), 'skipped', now()
 FROM generate_series(1, 2000);
+-- The trash: 5,000 items of the heavy user's (one list in five, the rest tasks), 100 of each
+-- other user's, a minute apart, each holding its task or list.
+INSERT INTO trash (user_id, kind, item_id, version, task_count, trashed_at)
+SELECT CASE WHEN n % 11 = 0 THEN '{HEAVY_USER}' ELSE 'user_' || (n % 500) END,
+       CASE WHEN n % 5 = 0 THEN 'list' ELSE 'task' END, 2000000 + n, 1, 0,
+       now() - n * interval '1 minute'
+FROM generate_series(1, 55000) AS n;
+INSERT INTO trashed_tasks (user_id, id, trash_kind, trash_item_id, title, completed, created_at,
+                           updated_at, priority, tags, version, list_id, position, reminders)
+SELECT user_id, item_id, kind, item_id, 'trashed', false, now(), now(), 'medium', '{{}}', 1, 1,
+       'a', '[]'
+FROM trash WHERE kind = 'task';
+INSERT INTO trashed_lists (user_id, id, name, position, archived, version, created_at, updated_at)
+SELECT user_id, item_id, 'trashed', 'a', false, 1, now(), now() FROM trash WHERE kind = 'list';
 -- A sample as large as the tables: the same statistics, and so the same plans, every run.
 SET default_statistics_target = 1000;
 ANALYZE tasks;
@@ -94,6 +113,9 @@ ANALYZE task_lists;
 ANALYZE task_list_deletions;
 ANALYZE task_reminders;
 ANALYZE task_occurrences;
+ANALYZE trash;
+ANALYZE trashed_tasks;
+ANALYZE trashed_lists;
 """
 SORTS = [
     Sort.parse(value)
@@ -489,4 +511,51 @@ def test_a_tasks_occurrences_read_its_key_newest_first(
 
     assert "task_occurrences_pkey" in plan, plan
     assert "Sort" not in plan.replace("Sort Key", ""), plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "page from a cursor"])
+def test_the_trash_reads_its_index_newest_first_and_each_item_by_its_key(
+    planner: Planner, deep: bool, planned: str
+) -> None:
+    # given the heavy user's 5,000 items among 55,000
+    start = FIRST
+    if deep:
+        start = TrashPosition(datetime.now(UTC) - timedelta(hours=20), "task", 2012345)
+    arguments: list[object] = [HEAVY_USER, start.trashed_at, start.kind, start.item_id, 51]
+
+    plan = planned_for(TRASH_PAGE, arguments, planner, planned)
+
+    # then one range of the user's index, backwards, each task or list found by its key
+    assert "trash_newest" in plan, plan
+    assert "trashed_tasks_pkey" in plan, plan
+    assert "trashed_lists_pkey" in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("statement", ["restore", "remove"])
+def test_restoring_or_removing_an_item_reads_what_it_holds_by_the_item(
+    planner: Planner, statement: str, planned: str
+) -> None:
+    item = planner.value(f"SELECT max(item_id) FROM trash WHERE user_id = '{HEAVY_USER}'")
+    if statement == "restore":
+        sql = RESTORE_TASKS
+        arguments: list[object] = [HEAVY_USER, "task", item, 1, None, True]
+    else:
+        sql, arguments = REMOVE_ITEM, [HEAVY_USER, "task", item, None]
+
+    plan = planned_for(sql, arguments, planner, planned)
+
+    assert "trashed_tasks_by_item" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_the_retention_job_reads_the_oldest_items_of_every_user_first(planner: Planner) -> None:
+    plan = planner.generic_plan(PURGE_TRASH, None, None)
+
+    assert "trash_by_age" in plan, plan
+    assert "trashed_tasks_by_item" in plan, plan
     assert "Seq Scan" not in plan, plan

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from impl.trash.columns import TRASHED_LIST_COLUMNS, TRASHED_TASK_COLUMNS
 from tests.conftest import Api, User
 from tests.support.postgres import fetch, unique_violation
 from tests.support.sync import Replica
@@ -406,3 +407,40 @@ def test_a_new_task_never_takes_the_id_of_one_in_the_trash(
 
     # then it fails on the task's key, on which the service draws again
     assert clash == "tasks_pkey"
+
+
+@pytest.mark.parametrize(
+    ("live", "trashed", "columns", "derived", "trash_only"),
+    [
+        (
+            "tasks",
+            "trashed_tasks",
+            TRASHED_TASK_COLUMNS,
+            {"search", "search_words", "changed_xid"},
+            {"trash_kind", "trash_item_id"},
+        ),
+        ("task_lists", "trashed_lists", TRASHED_LIST_COLUMNS, {"is_inbox", "changed_xid"}, set()),
+    ],
+)
+def test_the_trash_keeps_every_column_a_restore_writes_back(
+    api: Api,
+    database_url: str,
+    live: str,
+    trashed: str,
+    columns: str,
+    derived: set[str],
+    trash_only: set[str],
+) -> None:
+    # A column added to the live table but not to the trash would be lost by a restore (`api`:
+    # the service has migrated the database).
+    def columns_of(table: str) -> set[str]:
+        rows = fetch(
+            database_url,
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $1",
+            table,
+        )
+        return {row["column_name"] for row in rows}
+
+    kept = columns_of(live) - derived
+    assert columns_of(trashed) - trash_only == kept
+    assert {column.strip() for column in columns.split(",")} | {"id", "user_id"} == kept

@@ -36,6 +36,9 @@ export type ReminderInput = components["schemas"]["ReminderInput"];
 export type DueReminder = components["schemas"]["DueReminder"];
 export type DueReminderPage = components["schemas"]["DueReminderPage"];
 export type SettingsPatch = components["schemas"]["SettingsPatch"];
+export type TrashKind = components["schemas"]["TrashKind"];
+export type TrashItem = components["schemas"]["TrashItem"];
+export type TrashPage = components["schemas"]["TrashPage"];
 export type ErrorBody = components["schemas"]["Error"];
 
 export type TaskApiClient = Client<paths>;

@@ -163,7 +163,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a task
-         * @description With `If-Match`, only if the task is still at that version (412 otherwise).
+         * @description The task and its subtasks go to the trash (`list_trash`), from which they can be restored with their ids until the trash retention has passed. With `If-Match`, only if the task is still at that version (412 otherwise).
          */
         delete: operations["delete_task"];
         options?: never;
@@ -364,7 +364,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a task list, and say what becomes of its tasks
-         * @description `tasks` is required: `delete` deletes the list's tasks with it; `move_to_inbox` moves them to the Inbox first, where they keep their ids and get a new `version` (and so appear in `/tasks/changes`). Either way, one step: no task is left without a list. The Inbox cannot be deleted (409 `inbox_protected`). With `If-Match`, only if the list is still at that version (412 otherwise).
+         * @description `tasks` is required: `delete` deletes the list's tasks with it; `move_to_inbox` moves them to the Inbox first, where they keep their ids and get a new `version` (and so appear in `/tasks/changes`). Either way, one step: no task is left without a list. The list goes to the trash (`list_trash`), with the tasks deleted with it, from which it can be restored until the trash retention has passed. The Inbox cannot be deleted (409 `inbox_protected`). With `If-Match`, only if the list is still at that version (412 otherwise).
          */
         delete: operations["delete_list"];
         options?: never;
@@ -2213,7 +2213,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted; the body is empty. */
+            /** @description Deleted (into the trash); the body is empty. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -2749,7 +2749,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted; the body is empty. */
+            /** @description Deleted (into the trash); the body is empty. */
             204: {
                 headers: {
                     [name: string]: unknown;

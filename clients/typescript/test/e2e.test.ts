@@ -163,6 +163,82 @@ describe("the TypeScript client against the live service", () => {
     assert.equal(tokenCalls(), 8);
   });
 
+  test("a deleted task waits in the trash and comes back with its id and its subtasks", async () => {
+    const { client } = aliceClient();
+    const task = await createTask(client, "Water the plants");
+    const subtask = await unwrap(
+      client.POST("/api/{user_id}/tasks", {
+        params: { path },
+        body: { title: "The ferns", parent_id: task.id },
+      }),
+    );
+    const taskPath = { ...path, task_id: task.id };
+    await unwrap(client.DELETE("/api/{user_id}/tasks/{task_id}", { params: { path: taskPath } }));
+
+    const trash = await unwrap(client.GET("/api/{user_id}/trash", { params: { path } }));
+    const item = trash.items.find((entry) => entry.kind === "task" && entry.id === task.id);
+    assert.ok(item, "the deleted task is an item of the trash");
+    assert.equal(item.version, task.version);
+    assert.equal(item.task_count, 1, "its subtask comes back with it");
+    assert.deepEqual(item.task, task);
+    assert.ok(Date.parse(item.purge_at) > Date.parse(item.trashed_at));
+    assert.ok(!trash.items.some((entry) => entry.id === subtask.id), "not an item of its own");
+
+    await expectApiError(
+      unwrap(
+        client.POST("/api/{user_id}/trash/tasks/{task_id}/restore", {
+          params: { path: taskPath, header: { "If-Match": `"${item.version + 1}"` } },
+        }),
+      ),
+      412,
+      "precondition_failed",
+    );
+    const restore = () =>
+      client.POST("/api/{user_id}/trash/tasks/{task_id}/restore", {
+        params: { path: taskPath, header: { "If-Match": `"${item.version}"` } },
+      });
+    const restoring = await restore();
+    const restored = await unwrap(restoring);
+    assert.equal(restoring.response.status, 200);
+    assert.equal(restoring.response.headers.get("ETag"), `"${restored.version}"`);
+    assert.equal(restored.id, task.id);
+    assert.equal(restored.title, task.title);
+    assert.ok(restored.version > item.version, "restoring is a write");
+    // A retried restore (its answer lost on the way) answers the task as it is.
+    assert.deepEqual(await unwrap(restore()), restored);
+
+    const back = await unwrap(
+      client.GET("/api/{user_id}/tasks/{task_id}", { params: { path: taskPath } }),
+    );
+    const backSubtask = await unwrap(
+      client.GET("/api/{user_id}/tasks/{task_id}", {
+        params: { path: { ...path, task_id: subtask.id } },
+      }),
+    );
+    const after = await unwrap(client.GET("/api/{user_id}/trash", { params: { path } }));
+    assert.deepEqual(back, restored);
+    assert.equal(backSubtask.parent_id, task.id);
+    assert.ok(!after.items.some((entry) => entry.id === task.id));
+
+    // Removed for good: no longer restorable.
+    await unwrap(client.DELETE("/api/{user_id}/tasks/{task_id}", { params: { path: taskPath } }));
+    await unwrap(
+      client.DELETE("/api/{user_id}/trash/tasks/{task_id}", {
+        params: { path: taskPath, header: { "If-Match": `"${restored.version}"` } },
+      }),
+    );
+    await expectApiError(
+      unwrap(
+        client.POST("/api/{user_id}/trash/tasks/{task_id}/restore", { params: { path: taskPath } }),
+      ),
+      404,
+      "not_found",
+    );
+    await unwrap(client.DELETE("/api/{user_id}/trash", { params: { path } }));
+    const emptied = await unwrap(client.GET("/api/{user_id}/trash", { params: { path } }));
+    assert.deepEqual(emptied, { items: [], next_cursor: null });
+  });
+
   test("lists: the Inbox, a list made, a task moved into it, the list deleted", async () => {
     const { client } = aliceClient();
     const lists = await unwrap(client.GET("/api/{user_id}/lists", { params: { path } }));

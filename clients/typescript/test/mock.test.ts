@@ -24,6 +24,7 @@ import {
   type TaskList,
   type TodoList,
   type TodoListPage,
+  type TrashPage,
   type components,
   type operations,
   type paths,
@@ -278,6 +279,60 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       }),
     );
     assert.equal(page.items[0]?.reminder.minutes_before, 30);
+  });
+
+  test("list_trash", async () => {
+    const page: TrashPage = await expectExample(
+      "list_trash",
+      client.GET("/api/{user_id}/trash", { params: { path, query: { limit: 20 } } }),
+    );
+    assert.equal(page.items[0]?.task?.id, page.items[0]?.id);
+  });
+
+  test("empty_trash", async () => {
+    const nothing: undefined = await expectExample(
+      "empty_trash",
+      client.DELETE("/api/{user_id}/trash", { params: { path } }),
+    );
+    assert.equal(nothing, undefined);
+  });
+
+  test("restore_task", async () => {
+    const task: Task = await expectExample(
+      "restore_task",
+      client.POST("/api/{user_id}/trash/tasks/{task_id}/restore", {
+        params: { path: taskPath, header: { "If-Match": '"3"' } },
+      }),
+    );
+    assert.equal(task.id, taskPath.task_id);
+  });
+
+  test("delete_trashed_task", async () => {
+    const nothing: undefined = await expectExample(
+      "delete_trashed_task",
+      client.DELETE("/api/{user_id}/trash/tasks/{task_id}", {
+        params: { path: taskPath, header: { "If-Match": '"3"' } },
+      }),
+    );
+    assert.equal(nothing, undefined);
+  });
+
+  test("restore_list", async () => {
+    const list: TodoList = await expectExample(
+      "restore_list",
+      client.POST("/api/{user_id}/trash/lists/{list_id}/restore", {
+        params: { path: listPath, header: { "If-Match": '"1"' } },
+      }),
+    );
+    assert.equal(list.id, listPath.list_id);
+  });
+
+  test("delete_trashed_list", async () => {
+    const nothing: undefined = await expectExample(
+      "delete_trashed_list",
+      client.DELETE("/api/{user_id}/trash/lists/{list_id}", { params: { path: listPath } }),
+    );
+    assert.equal(nothing, undefined);
   });
 
   test("get_settings", async () => {

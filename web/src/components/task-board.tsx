@@ -1,6 +1,5 @@
 "use client";
 
-import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
@@ -34,6 +33,8 @@ import { useTaskApi } from "./api-context";
 import { BulkBar, type BulkActions } from "./bulk-actions";
 import { ListSidebar, type ListActions } from "./list-sidebar";
 import { NewTaskForm } from "./new-task-form";
+import { NO_NOTICE, NoticeBar, type Notice, type NoticeAction } from "./notice";
+import { ProblemPage } from "./problem-page";
 import {
   DesktopNotificationsButton,
   FiredReminders,
@@ -68,7 +69,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   const query = useMemo(() => queryOf(filters, datesZone), [filters, datesZone]);
   const [view, setView] = useState<View>(INITIAL_VIEW);
   const [alert, setAlert] = useState<Problem | null>(null);
-  const [notice, setNotice] = useState("");
+  const [notice, setNotice] = useState<Notice>(NO_NOTICE);
   const [editing, setEditing] = useState<Task | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const [lists, setLists] = useState<TodoList[]>([]);
@@ -222,7 +223,7 @@ export function TaskBoard({ userId }: { userId: string }) {
         { ...input, ...(listId !== undefined && { list_id: listId }) },
         crypto.randomUUID(),
       );
-      setNotice(`Added “${task.title}”.`);
+      setNotice({ text: `Added “${task.title}”.` });
       setAlert(null);
       await reload();
       return true;
@@ -235,7 +236,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   async function addSubtask(parent: Task, title: string): Promise<boolean> {
     try {
       const task = await api.create(userId, { title, parent_id: parent.id }, crypto.randomUUID());
-      setNotice(`Added “${task.title}” under “${parent.title}”.`);
+      setNotice({ text: `Added “${task.title}” under “${parent.title}”.` });
       setAlert(null);
       await reload();
       return true;
@@ -310,7 +311,9 @@ export function TaskBoard({ userId }: { userId: string }) {
       const occurrence = task.recurrence && !task.completed ? entityTag(task) : undefined;
       const changed = await api.setCompleted(userId, task.id, !task.completed, occurrence);
       replace(changed);
-      setNotice(changed.completed ? `Completed “${task.title}”.` : `Reopened “${task.title}”.`);
+      setNotice({
+        text: changed.completed ? `Completed “${task.title}”.` : `Reopened “${task.title}”.`,
+      });
       void reload();
     } catch (error) {
       replace(task);
@@ -329,14 +332,16 @@ export function TaskBoard({ userId }: { userId: string }) {
       }
     }
     setView((current) => ({ ...current, items: current.items.filter((item) => item.id !== task.id) }));
-    setNotice(`Deleted “${task.title}”.`);
+    setNotice({ text: `Deleted “${task.title}”.` });
   }
 
   async function moveTask(taskId: number, place: TaskPlace, listId?: number) {
     try {
       const moved = await api.moveTask(userId, taskId, place, listId);
       const where = lists.find((list) => list.id === moved.list_id)?.name ?? "its list";
-      setNotice(listId === undefined ? `Moved “${moved.title}”.` : `Moved “${moved.title}” to ${where}.`);
+      setNotice({
+        text: listId === undefined ? `Moved “${moved.title}”.` : `Moved “${moved.title}” to ${where}.`,
+      });
       await reload();
     } catch (error) {
       fail(error);
@@ -348,7 +353,7 @@ export function TaskBoard({ userId }: { userId: string }) {
     onCreate: async (name) => {
       try {
         const list = await api.createList(userId, name, crypto.randomUUID());
-        setNotice(`Added the list “${list.name}”.`);
+        setNotice({ text: `Added the list “${list.name}”.` });
         await reloadLists();
         return true;
       } catch (error) {
@@ -359,7 +364,7 @@ export function TaskBoard({ userId }: { userId: string }) {
     onRename: async (list, name) => {
       try {
         const renamed = await api.renameList(userId, list.id, name);
-        setNotice(`Renamed the list to “${renamed.name}”.`);
+        setNotice({ text: `Renamed the list to “${renamed.name}”.` });
         await reloadLists();
         return true;
       } catch (error) {
@@ -376,7 +381,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   async function changeTimeZone(timeZone: string) {
     try {
       setSettings(await api.updateSettings(userId, timeZone));
-      setNotice(`Time zone: ${timeZone}.`);
+      setNotice({ text: `Time zone: ${timeZone}.` });
       setAlert(null);
       await reload();
     } catch (error) {
@@ -387,11 +392,13 @@ export function TaskBoard({ userId }: { userId: string }) {
   async function deleteList(list: TodoList, tasks: TasksOfDeletedList) {
     try {
       await api.deleteList(userId, list.id, tasks);
-      setNotice(
-        tasks === "delete"
-          ? `Deleted the list “${list.name}” and its tasks.`
-          : `Deleted the list “${list.name}”; its tasks are in the Inbox.`,
-      );
+      setNotice({
+        text:
+          tasks === "delete"
+            ? `Deleted the list “${list.name}” and its tasks.`
+            : `Deleted the list “${list.name}”; its tasks are in the Inbox.`,
+        action: { label: "Undo", run: () => void restoreList(list) },
+      });
       setFilters((current) => ({ ...current, listId: null }));
       await reloadLists();
     } catch (error) {
@@ -402,7 +409,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   async function moveList(list: TodoList, place: Place) {
     try {
       await api.moveList(userId, list.id, place);
-      setNotice(`Moved the list “${list.name}”.`);
+      setNotice({ text: `Moved the list “${list.name}”.` });
       await reloadLists();
     } catch (error) {
       fail(error);
@@ -432,7 +439,7 @@ export function TaskBoard({ userId }: { userId: string }) {
   function saved(task: Task) {
     setEditing(null);
     replace(task);
-    setNotice(`Saved “${task.title}”.`);
+    setNotice({ text: `Saved “${task.title}”.` });
     void reload();
   }
 
@@ -468,9 +475,7 @@ export function TaskBoard({ userId }: { userId: string }) {
           </button>
         </div>
       )}
-      <p role="status" className="notice">
-        {notice}
-      </p>
+      <NoticeBar notice={notice} onExpire={() => setNotice(NO_NOTICE)} />
       {view.items.length > 0 && (
         <label className="select-all">
           <input
@@ -627,25 +632,6 @@ function MorePages({
         )
       )}
     </div>
-  );
-}
-
-function ProblemPage({ problem, onRetry }: { problem: Problem; onRetry: () => void }) {
-  return (
-    <section className="problem" role="alert" aria-labelledby="problem-title">
-      <h2 id="problem-title">
-        {problem.status !== undefined && <span className="status">{problem.status} </span>}
-        {problem.title}
-      </h2>
-      <p>{problem.message}</p>
-      {problem.status === 403 || problem.status === 404 ? (
-        <Link href="/tasks">Go to your tasks</Link>
-      ) : (
-        <button type="button" onClick={onRetry}>
-          Try again
-        </button>
-      )}
-    </section>
   );
 }
 

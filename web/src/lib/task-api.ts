@@ -22,6 +22,9 @@ import {
   type TaskPatch,
   type TodoList,
   type TodoListPage,
+  type TrashItem,
+  type TrashKind,
+  type TrashPage,
 } from "@taskapi/client";
 
 import { TokenCache } from "./token-cache";
@@ -43,6 +46,9 @@ export type {
   TaskPatch,
   TodoList,
   TodoListPage,
+  TrashItem,
+  TrashKind,
+  TrashPage,
 };
 /** Where a move puts a task or a list: after or before a neighbour (one of them; neither: last). */
 export interface Place {
@@ -56,9 +62,9 @@ export interface TaskPlace extends Place {
 export type TasksOfDeletedList = "delete" | "move_to_inbox";
 export type ListQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
 
-/** What a task's `ETag` is: its version, quoted (the contract says so). */
-export function entityTag(task: Pick<Task, "version">): string {
-  return `"${task.version}"`;
+/** What the `ETag` of a task or a list is: its version, quoted (the contract says so). */
+export function entityTag(item: Pick<Task, "version">): string {
+  return `"${item.version}"`;
 }
 
 export class TaskApi {
@@ -245,6 +251,62 @@ export class TaskApi {
       this.#client.GET("/api/{user_id}/reminders", {
         params: { path: { user_id: userId }, query },
       }),
+    );
+  }
+
+  /** One page of what the user deleted and can still restore, newest first. */
+  trash(userId: string, cursor?: string): Promise<TrashPage> {
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/trash", {
+        params: { path: { user_id: userId }, query: { limit: 50, ...(cursor && { cursor }) } },
+      }),
+    );
+  }
+
+  /**
+   * The task back from the trash with its subtasks, only if it is still at `ifMatch`, the
+   * version it was deleted at (412 `precondition_failed`). A retry answers the task as it is.
+   */
+  restoreTask(userId: string, taskId: number, ifMatch?: string): Promise<Task> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/trash/tasks/{task_id}/restore", {
+        params: {
+          path: { user_id: userId, task_id: taskId },
+          ...(ifMatch !== undefined && { header: { "If-Match": ifMatch } }),
+        },
+      }),
+    );
+  }
+
+  /** The list back from the trash with the tasks deleted with it, as {@link restoreTask}. */
+  restoreList(userId: string, listId: number, ifMatch?: string): Promise<TodoList> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/trash/lists/{list_id}/restore", {
+        params: {
+          path: { user_id: userId, list_id: listId },
+          ...(ifMatch !== undefined && { header: { "If-Match": ifMatch } }),
+        },
+      }),
+    );
+  }
+
+  /** An item of the trash removed for good, with what would have come back with it. */
+  async deleteForever(userId: string, kind: TrashKind, id: number, ifMatch?: string): Promise<void> {
+    const header = ifMatch !== undefined ? { header: { "If-Match": ifMatch } } : {};
+    await this.#call(() =>
+      kind === "task"
+        ? this.#client.DELETE("/api/{user_id}/trash/tasks/{task_id}", {
+            params: { path: { user_id: userId, task_id: id }, ...header },
+          })
+        : this.#client.DELETE("/api/{user_id}/trash/lists/{list_id}", {
+            params: { path: { user_id: userId, list_id: id }, ...header },
+          }),
+    );
+  }
+
+  async emptyTrash(userId: string): Promise<void> {
+    await this.#call(() =>
+      this.#client.DELETE("/api/{user_id}/trash", { params: { path: { user_id: userId } } }),
     );
   }
 
