@@ -82,6 +82,7 @@ from impl.tasks.repository import (
     LIST_OF,
     LOCK_LIST,
     LOCK_TASK,
+    NAME_CHANGE,
     PLACE,
     RECORD_OCCURRENCE,
     REPLACE,
@@ -844,6 +845,7 @@ async def advanced(
             changes = {"due": step.due, "recurrence": step.recurrence}
     sql, arguments = update_statement(stored_changes(changes, UTC_CLOCK), advancing=True)
     task = current["id"]
+    await connection.execute(NAME_CHANGE, "completed")
     row = await connection.fetchrow(sql, user_id, task, [current["version"]], *arguments)
     if row is not None:
         await connection.execute(

@@ -427,6 +427,54 @@ class BaseTrashApi(ABC):
         """Restore a deleted list from the trash, with the tasks deleted with it."""
 
 
+class BaseHistoryApi(ABC):
+    """Operations tagged `history`."""
+
+    @abstractmethod
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        """Raise the error to answer if `principal` may not call an operation at `path` (its
+        validated path parameters, by name).
+
+        The route asks before it reads anything else of the request (its query, headers and
+        body), so that a caller it refuses learns nothing from how the rest would have been read.
+        """
+
+    @abstractmethod
+    async def list_task_versions(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        limit: int,
+        cursor: str | None,
+    ) -> documents.TaskVersionPage:
+        """List a task's versions, newest first."""
+
+    @abstractmethod
+    async def restore_task_version(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        task_id: int,
+        version: int,
+        if_match: str | None,
+    ) -> Tagged[documents.Task]:
+        """Make a previous version of a task current again."""
+
+    @abstractmethod
+    async def list_activity(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        limit: int,
+        cursor: str | None,
+    ) -> documents.TaskVersionPage:
+        """List what changed in the user's tasks, newest first."""
+
+
 class BaseHealthApi(ABC):
     """Operations tagged `health`."""
 

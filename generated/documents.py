@@ -330,6 +330,23 @@ class DueReminderPage(TypedDict):
     next_cursor: str | None
 
 
+class TaskVersion(TypedDict, closed=True):
+    """
+    A task as one change left it.
+    """
+
+    version: int
+    change: Literal["created", "edited", "completed", "skipped", "reopened", "moved", "deleted", "restored"]
+    changed: list[str]
+    recorded_at: datetime
+    task: Task
+
+
+class TaskVersionPage(TypedDict):
+    items: list[TaskVersion]
+    next_cursor: str | None
+
+
 class TrashItem(TypedDict, closed=True):
     """
     Something the user deleted: a task (with the subtasks deleted with it) or a list (with the tasks deleted with it), as it was when deleted.

@@ -261,6 +261,31 @@ class TaskOccurrencePage(ContractModel):
     ]
 
 
+class HistoryChange(StrEnum):
+    """
+    What made a version: `created`; `edited` (its content); `completed` or `reopened`; `skipped` (a recurring task's occurrence; completing one is `completed`); `moved` (its list, parent or place, and nothing else); `deleted` (into the trash; the entry holds the task as it was deleted); `restored` (from the trash).
+
+    """
+
+    created = "created"
+    edited = "edited"
+    completed = "completed"
+    skipped = "skipped"
+    reopened = "reopened"
+    moved = "moved"
+    deleted = "deleted"
+    restored = "restored"
+
+
+class ChangedItem(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            pattern="^(title|description|priority|tags|due|recurrence|reminders|completed|list_id|parent_id|position)$"
+        ),
+    ]
+
+
 class TrashKind(StrEnum):
     """
     What was deleted, a task or a list.
@@ -1024,6 +1049,41 @@ class DueReminder(ContractModel):
 
 class DueReminderPage(ContractModel):
     items: Annotated[list[DueReminder], Field(max_length=100)]
+    next_cursor: Annotated[
+        str | None,
+        Field(description="Pass as `cursor` for the next page; null on the last page."),
+    ]
+
+
+class TaskVersion(ContractModel):
+    """
+    A task as one change left it.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    version: Annotated[int, Field(ge=1)]
+    change: HistoryChange
+    changed: Annotated[
+        list[ChangedItem],
+        Field(
+            description="The fields the change set to another value (none for `created`, `deleted` and `restored`); `due` for `due` and `due_at` both.\n",
+            max_length=11,
+        ),
+    ]
+    recorded_at: Annotated[
+        AwareDatetime,
+        Field(
+            description="An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.\n",
+            examples=["2026-12-01T17:00:00Z"],
+        ),
+    ]
+    task: Task
+
+
+class TaskVersionPage(ContractModel):
+    items: Annotated[list[TaskVersion], Field(max_length=100)]
     next_cursor: Annotated[
         str | None,
         Field(description="Pass as `cursor` for the next page; null on the last page."),

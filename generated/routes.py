@@ -26,6 +26,7 @@ from starlette.convertors import register_url_convertor
 from . import models
 from .apis import (
     BaseHealthApi,
+    BaseHistoryApi,
     BaseListsApi,
     BaseRemindersApi,
     BaseSettingsApi,
@@ -49,6 +50,7 @@ def create_router(
     settings_api: BaseSettingsApi,
     reminders_api: BaseRemindersApi,
     trash_api: BaseTrashApi,
+    history_api: BaseHistoryApi,
     health_api: BaseHealthApi,
     authenticator: BaseAuthenticator,
     into: APIRouter | None = None,
@@ -67,6 +69,8 @@ def create_router(
     reminders_admission = Admission(authenticate, reminders_api.authorize)
 
     trash_admission = Admission(authenticate, trash_api.authorize)
+
+    history_admission = Admission(authenticate, history_api.authorize)
 
     router = APIRouter() if into is None else into
 
@@ -1463,6 +1467,142 @@ def create_router(
         )
 
         return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/tasks/{task_id}/versions",
+        Operation(
+            admission=history_admission,
+            single_query=(
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="list_task_versions",
+        summary="List a task's versions, newest first",
+        tags=["history"],
+        status_code=200,
+    )
+    async def list_task_versions(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
+    ) -> Response:
+        return json_response(
+            await history_api.list_task_versions(
+                principal=principal,
+                user_id=user_id,
+                task_id=task_id,
+                limit=limit,
+                cursor=cursor,
+            ),
+            200,
+        )
+
+    @route(
+        router,
+        "/api/{user_id}/tasks/{task_id}/versions/{version}/restore",
+        Operation(
+            admission=history_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=("If-Match",),
+        ),
+        methods=["POST"],
+        operation_id="restore_task_version",
+        summary='Make a previous version of a task current again',
+        tags=["history"],
+        status_code=200,
+    )
+    async def restore_task_version(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        task_id: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        version: Annotated[formats.Integer, Path(ge=1, le=9223372036854775807)],
+        if_match: Annotated[
+            str | None, Header(alias='If-Match', min_length=1, max_length=1024)
+        ] = None,
+    ) -> Response:
+        tagged = await history_api.restore_task_version(
+            principal=principal,
+            user_id=user_id,
+            task_id=task_id,
+            version=version,
+            if_match=if_match,
+        )
+
+        return json_response(tagged.body, 200, {"ETag": tagged.etag})
+
+    @route(
+        router,
+        "/api/{user_id}/activity",
+        Operation(
+            admission=history_admission,
+            single_query=(
+                "limit",
+                "cursor",
+            ),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="list_activity",
+        summary="List what changed in the user's tasks, newest first",
+        tags=["history"],
+        status_code=200,
+    )
+    async def list_activity(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        limit: Annotated[formats.Integer, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(min_length=1, max_length=2048, pattern='^[A-Za-z0-9_.-]+$'),
+        ] = None,
+    ) -> Response:
+        return json_response(
+            await history_api.list_activity(
+                principal=principal,
+                user_id=user_id,
+                limit=limit,
+                cursor=cursor,
+            ),
+            200,
+        )
 
     @route(
         router,

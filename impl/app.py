@@ -19,6 +19,8 @@ from impl.db.url import ConnectionTarget
 from impl.edge import EDGE_OBSERVER_STATE
 from impl.error_handlers import register_error_handlers
 from impl.health import HealthApi
+from impl.history.api import HistoryApi
+from impl.history.repository import HistoryRepository
 from impl.lifecycle import Lifecycle
 from impl.lists.api import ListsApi
 from impl.lists.repository import ListRepository
@@ -34,8 +36,8 @@ from impl.observability.metrics import Metrics
 from impl.observability.observer import Observer
 from impl.reminders.api import RemindersApi
 from impl.reminders.repository import ReminderRepository
-from impl.retention.job import RetentionJob, RetentionPolicy
-from impl.retention.repository import RetentionRepository
+from impl.retention.job import RetentionJob
+from impl.retention.repository import RetentionPolicy, RetentionRepository
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
@@ -214,11 +216,13 @@ def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
         max_lists_per_user=settings.max_lists_per_user,
         idempotency_key_ttl=settings.idempotency_key_ttl,
     )
+    tasks = TaskRepository(parts.database)
     create_router(
-        tasks_api=TasksApi(TaskRepository(parts.database), policy),
+        tasks_api=TasksApi(tasks, policy),
         lists_api=ListsApi(ListRepository(parts.database), lists),
         settings_api=SettingsApi(SettingsRepository(parts.database)),
         reminders_api=RemindersApi(ReminderRepository(parts.database), policy.cursors),
+        history_api=HistoryApi(HistoryRepository(parts.database), tasks, policy),
         trash_api=TrashApi(
             TrashRepository(parts.database),
             TrashPolicy(
@@ -280,4 +284,5 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
         key_lifetime=settings.idempotency_key_ttl,
         sync_retention=settings.sync_retention,
         trash_retention=settings.trash_retention,
+        history_retention=settings.history_retention,
     )

@@ -258,8 +258,9 @@ async def purge_command(target: ConnectionTarget, settings: Settings) -> None:
         print(
             f"purged {purged.idempotency_keys} idempotency key(s), "
             f"{purged.task_deletions} deleted task id(s), "
-            f"{purged.list_deletions} deleted list id(s) "
-            f"and {purged.trash_items} item(s) of the trash"
+            f"{purged.list_deletions} deleted list id(s), "
+            f"{purged.trash_items} item(s) of the trash "
+            f"and {purged.versions} version(s) of tasks"
         )
 
 

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         description="How long a deleted task or list can be restored before it is purged:"
         " seconds or ISO 8601.",
     )
+    history_retention: timedelta = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="How long each version of a task is kept in its history and the activity"
+        " feed: seconds or ISO 8601.",
+    )
     idempotency_key_ttl: timedelta = Field(
         default=timedelta(hours=24),
         gt=timedelta(0),

@@ -43,7 +43,7 @@ TRUNCATE_TASKS = (
     "DO $$ BEGIN IF to_regclass('tasks') IS NOT NULL THEN"
     " TRUNCATE tasks, task_deletions, task_counts, idempotency_keys, task_lists,"
     " task_list_deletions, user_settings, task_occurrences, task_reminders, trash, trashed_tasks,"
-    " trashed_lists; END IF; END $$"
+    " trashed_lists, task_history; END IF; END $$"
 )
 
 

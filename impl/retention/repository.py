@@ -76,6 +76,32 @@ PURGE_TRASH = named(
 """,  # noqa: S608 (fixed fragments)
 )
 
+# Every user's versions of tasks older than the history retention ($1), the oldest first by
+# task_history_by_age, up to $2.
+PURGE_HISTORY = named(
+    "purge_history",
+    """
+    DELETE FROM task_history
+    WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM task_history
+        WHERE recorded_at < clock_timestamp() - $1::interval
+        ORDER BY recorded_at LIMIT $2
+    ))
+""",
+)
+
+
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    key_lifetime: timedelta
+    sync_retention: timedelta
+    trash_retention: timedelta
+    history_retention: timedelta
+    batch_size: int = BATCH_SIZE
+
 
 @dataclass(frozen=True)
 class Purged:
@@ -85,28 +111,38 @@ class Purged:
     task_deletions: int
     list_deletions: int
     trash_items: int
+    versions: int
+
+    @property
+    def counts(self) -> tuple[int, int, int, int, int]:
+        return (
+            self.idempotency_keys,
+            self.task_deletions,
+            self.list_deletions,
+            self.trash_items,
+            self.versions,
+        )
 
 
 class RetentionRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def purge_batch(
-        self,
-        key_lifetime: timedelta,
-        sync_retention: timedelta,
-        trash_retention: timedelta,
-        batch_size: int,
-    ) -> Purged | None:
-        """Up to `batch_size` expired keys, as many expired deleted ids and as many items of the
-        trash, in one transaction; None, deleting nothing, when another process is purging."""
+    async def purge_batch(self, policy: RetentionPolicy) -> Purged | None:
+        """Up to a batch of expired keys, as many expired deleted ids, items of the trash and
+        versions of tasks, in one transaction; None, deleting nothing, when another process is
+        purging."""
+        batch_size = policy.batch_size
         async with self._database.connection() as connection, connection.transaction():
             if not await connection.fetchval(TRY_LOCK, RETENTION_LOCK_KEY):
                 return None
-            keys = await connection.execute(PURGE_KEYS, key_lifetime, batch_size)
-            deletions = await connection.fetchrow(PURGE_DELETIONS, sync_retention, batch_size)
-            trash: int = await connection.fetchval(PURGE_TRASH, trash_retention, batch_size)
-        return Purged(_count(keys), deletions["tasks"], deletions["lists"], trash)
+            keys = await connection.execute(PURGE_KEYS, policy.key_lifetime, batch_size)
+            deletions = await connection.fetchrow(
+                PURGE_DELETIONS, policy.sync_retention, batch_size
+            )
+            trash: int = await connection.fetchval(PURGE_TRASH, policy.trash_retention, batch_size)
+            versions = await connection.execute(PURGE_HISTORY, policy.history_retention, batch_size)
+        return Purged(_count(keys), deletions["tasks"], deletions["lists"], trash, _count(versions))
 
 
 def _count(status: str) -> int:

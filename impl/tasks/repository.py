@@ -234,6 +234,9 @@ OCCURRENCES = named(
     ORDER BY id DESC LIMIT $4
 """,
 )
+# What a recurring task's next write is, for its history (migration 0034): its occurrence
+# completed or skipped, which its columns cannot tell from an edit of its due date.
+NAME_CHANGE = named("name_history_change", "SELECT set_config('taskapi.change', $1, true)")
 # Whether an occurrence of the task was done after $3.
 DONE_SINCE = named(
     "occurrence_done_since",
@@ -773,6 +776,7 @@ class TaskWriter:
             clock = await self._clock(user_id, [due])
             changes, outcome = plan(clock)
             sql, arguments = update_statement(stored_changes(changes, clock), advancing=True)
+            await connection.execute(NAME_CHANGE, outcome)
             record = await connection.fetchrow(
                 sql, user_id, task_id, [current["version"]], *arguments
             )

@@ -172,7 +172,7 @@ GET_LIST = named(
     f"SELECT {LIST_COLUMNS} FROM task_lists WHERE user_id = $1 AND id = $2",  # noqa: S608 (fixed columns)
 )
 # What goes with items for good: the tasks and lists that would have come back with them, and
-# the tasks' occurrences. `item` is a CTE of the items deleted from `trash`.
+# the tasks' occurrences and history. `item` is a CTE of the items deleted from `trash`.
 WITH_ITS_CONTENT = """
     , tasks_gone AS (
         DELETE FROM trashed_tasks AS task USING item
@@ -185,6 +185,9 @@ WITH_ITS_CONTENT = """
     ), occurrences_gone AS (
         DELETE FROM task_occurrences AS occurrence USING tasks_gone
         WHERE occurrence.user_id = tasks_gone.user_id AND occurrence.task_id = tasks_gone.id
+    ), history_gone AS (
+        DELETE FROM task_history AS history USING tasks_gone
+        WHERE history.user_id = tasks_gone.user_id AND history.task_id = tasks_gone.id
     )
     SELECT count(*) FROM item"""
 REMOVE_ITEM = named(

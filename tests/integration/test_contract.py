@@ -13,6 +13,8 @@ from impl.contract import load_contract
 from impl.db.pool import Database, PoolSettings
 from impl.db.url import normalize_database_url
 from impl.health import HealthApi
+from impl.history.api import HistoryApi
+from impl.history.repository import HistoryRepository
 from impl.lifecycle import Lifecycle
 from impl.lists.api import ListsApi
 from impl.lists.repository import ListRepository
@@ -44,6 +46,9 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
         lists_api=ListsApi(ListRepository(database), list_policy("s" * 32)),
         settings_api=SettingsApi(SettingsRepository(database)),
         reminders_api=RemindersApi(ReminderRepository(database), TokenSigner("s" * 32, "cursor")),
+        history_api=HistoryApi(
+            HistoryRepository(database), TaskRepository(database), task_policy("s" * 32)
+        ),
         trash_api=TrashApi(
             TrashRepository(database),
             TrashPolicy(timedelta(days=30), 1, 1, TokenSigner("s" * 32, "cursor")),

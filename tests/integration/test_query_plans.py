@@ -13,6 +13,7 @@ words again.
 import asyncio
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -20,9 +21,11 @@ import pytest
 
 from contract_runtime.formats import LATEST
 from impl.db.migrations import migrate
+from impl.history.repository import ACTIVITY, VERSIONS
+from impl.history.service import FIRST as FIRST_ENTRY
 from impl.lists.repository import ListPageStart, ListSortField, page_statement
 from impl.reminders.repository import FIRING, Position
-from impl.retention.repository import PURGE_TRASH
+from impl.retention.repository import PURGE_HISTORY, PURGE_TRASH
 from impl.tasks.listing import PageStart, Sort, TaskFilter
 from impl.tasks.queries import LIST_KIND, changes_statement, list_statement
 from impl.tasks.repository import OCCURRENCES
@@ -91,6 +94,17 @@ INSERT INTO task_occurrences (user_id, task_id, due, due_at, outcome, recorded_a
 SELECT '{HEAVY_USER}', ({OFTEN_DONE}), '{{"date": "2027-01-01", "time": null, "time_zone": null}}',
        now(), 'skipped', now()
 FROM generate_series(1, 2000);
+-- History: each task's creation and its reminders' edits were recorded by migration 0034's
+-- trigger as they were written above; 200,000 versions of other users' tasks over the last 30
+-- days make the heavy user's a minority.
+INSERT INTO task_history (user_id, task_id, version, deleted, change, changed, recorded_at,
+                          title, completed, created_at, updated_at, priority, tags, list_id,
+                          position, reminders)
+SELECT 'user_' || (n % 500), n / 500, n % 7 + 1, 0, 'edited', '{{title}}',
+       now() - (n % 43200) * interval '1 minute', 'other', false, now(), now(), 'medium', '{{}}',
+       1, 'a', '[]'
+FROM generate_series(1, 200000) AS n
+ON CONFLICT DO NOTHING;
 -- The trash: 5,000 items of the heavy user's (one list in five, the rest tasks), 100 of each
 -- other user's, a minute apart, each holding its task or list.
 INSERT INTO trash (user_id, kind, item_id, version, task_count, trashed_at)
@@ -116,6 +130,7 @@ ANALYZE task_occurrences;
 ANALYZE trash;
 ANALYZE trashed_tasks;
 ANALYZE trashed_lists;
+ANALYZE task_history;
 """
 SORTS = [
     Sort.parse(value)
@@ -558,4 +573,54 @@ def test_the_retention_job_reads_the_oldest_items_of_every_user_first(planner: P
 
     assert "trash_by_age" in plan, plan
     assert "trashed_tasks_by_item" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "page from a cursor"])
+def test_a_tasks_versions_read_its_key_newest_first(
+    planner: Planner, deep: bool, planned: str
+) -> None:
+    task_id = planner.value(OFTEN_DONE)
+    version = 2 if deep else FIRST_ENTRY.version
+    arguments: list[object] = [HEAVY_USER, task_id, version, 0, 51]
+
+    plan = planned_for(VERSIONS, arguments, planner, planned)
+
+    assert "task_history_pkey" in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
+    assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize("planned", [CUSTOM, GENERIC])
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "page from a cursor"])
+def test_the_activity_reads_its_index_newest_first(
+    planner: Planner, deep: bool, planned: str
+) -> None:
+    # given the heavy user's history among every user's
+    start = FIRST_ENTRY
+    if deep:
+        start = replace(FIRST_ENTRY, recorded_at=datetime.now(UTC), task_id=12345, version=1)
+    arguments: list[object] = [
+        HEAVY_USER,
+        start.recorded_at,
+        start.task_id,
+        start.version,
+        start.deleted,
+        51,
+    ]
+
+    plan = planned_for(ACTIVITY, arguments, planner, planned)
+
+    assert "task_history_activity" in plan, plan
+    assert "Sort" not in plan.replace("Sort Key", ""), plan
+    assert "Seq Scan" not in plan, plan
+
+
+def test_the_retention_job_reads_the_oldest_versions_of_every_user_first(
+    planner: Planner,
+) -> None:
+    plan = planner.generic_plan(PURGE_HISTORY, None, None)
+
+    assert "task_history_by_age" in plan, plan
     assert "Seq Scan" not in plan, plan

@@ -19,8 +19,9 @@ PURGE_WAIT_SECONDS = 30
 # Long past the default retentions (24 hours for keys, 30 days for deleted ids and the trash).
 LONG_AGO = "interval '60 days'"
 KEY = "retention-key-1"
-# What `write_then_delete` leaves in the trash: two items (the task, the list) and what they hold.
-KEPT_IN_TRASH = 4
+# What `write_then_delete` leaves in the trash, two items (the task, the list) and what they hold,
+# and in the task's history (its creation and deletion).
+KEPT_IN_TRASH = 6
 
 
 def sql(url: str, statement: str, *arguments: object) -> list[tuple[object, ...]]:
@@ -35,8 +36,9 @@ def sql(url: str, statement: str, *arguments: object) -> list[tuple[object, ...]
 
 
 def kept_for(url: str, user_id: str) -> tuple[int, int, int, int]:
-    """How many idempotency keys, deleted task ids, deleted list ids and rows of the trash (its
-    items, and the tasks and lists they hold) the database still holds for the user."""
+    """How many idempotency keys, deleted task ids, deleted list ids, and rows of the trash (its
+    items, and the tasks and lists they hold) and of tasks' history the database still holds for
+    the user."""
     ((keys, deletions, list_deletions, trash),) = sql(
         url,
         "SELECT (SELECT count(*) FROM idempotency_keys WHERE user_id = $1),"
@@ -44,7 +46,8 @@ def kept_for(url: str, user_id: str) -> tuple[int, int, int, int]:
         " (SELECT count(*) FROM task_list_deletions WHERE user_id = $1),"
         " (SELECT count(*) FROM trash WHERE user_id = $1)"
         " + (SELECT count(*) FROM trashed_tasks WHERE user_id = $1)"
-        " + (SELECT count(*) FROM trashed_lists WHERE user_id = $1)",
+        " + (SELECT count(*) FROM trashed_lists WHERE user_id = $1)"
+        " + (SELECT count(*) FROM task_history WHERE user_id = $1)",
         user_id,
     )
     return int(str(keys)), int(str(deletions)), int(str(list_deletions)), int(str(trash))
@@ -57,7 +60,9 @@ def age(url: str, user_id: str) -> None:
         f"WITH k AS (UPDATE idempotency_keys SET created_at = created_at - {LONG_AGO}"
         f" WHERE user_id = $1), l AS (UPDATE task_list_deletions"
         f" SET deleted_at = deleted_at - {LONG_AGO} WHERE user_id = $1),"
-        f" t AS (UPDATE trash SET trashed_at = trashed_at - {LONG_AGO} WHERE user_id = $1)"
+        f" t AS (UPDATE trash SET trashed_at = trashed_at - {LONG_AGO} WHERE user_id = $1),"
+        f" h AS (UPDATE task_history SET recorded_at = recorded_at - {LONG_AGO}"
+        " WHERE user_id = $1)"
         f" UPDATE task_deletions SET deleted_at = deleted_at - {LONG_AGO} WHERE user_id = $1",
         user_id,
     )
@@ -190,6 +195,15 @@ def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresSe
             " FROM items",
             user_id,
         )
+        sql(
+            url,
+            "INSERT INTO task_history (user_id, task_id, version, deleted, change, changed,"
+            " recorded_at, title, completed, created_at, updated_at, priority, tags, list_id,"
+            " position, reminders)"
+            f" SELECT $1, 1, n, 0, 'edited', '{{}}', now() - {LONG_AGO}, 'old', false, now(),"
+            " now(), 'medium', '{}', 1, 'a', '[]' FROM generate_series(1, 1020) AS n",
+            user_id,
+        )
         sql(url, "INSERT INTO task_deletions (user_id, task_id) VALUES ('recent', 1)")
         sql(
             url,
@@ -205,7 +219,7 @@ def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresSe
     # then every expired row is gone and the recent one stays
     assert purged.returncode == 0, purged.stderr
     assert (
-        "purged 2500 idempotency key(s), 1200 deleted task id(s), 1100 deleted list id(s)"
-        " and 1050 item(s) of the trash" in purged.stdout
+        "purged 2500 idempotency key(s), 1200 deleted task id(s), 1100 deleted list id(s),"
+        " 1050 item(s) of the trash and 1020 version(s) of tasks" in purged.stdout
     )
     assert left == ((0, 0, 0, 0), (0, 1, 1, 1))

@@ -284,10 +284,11 @@ def test_removing_an_item_for_good_takes_what_it_holds_and_its_history(
     left = fetch(
         database_url,
         "SELECT (SELECT count(*) FROM trashed_tasks WHERE user_id = $1) AS tasks,"
-        " (SELECT count(*) FROM task_occurrences WHERE user_id = $1) AS occurrences",
+        " (SELECT count(*) FROM task_occurrences WHERE user_id = $1) AS occurrences,"
+        " (SELECT count(*) FROM task_history WHERE user_id = $1) AS versions",
         alice.id,
     )
-    assert left == [{"tasks": 0, "occurrences": 0}]
+    assert left == [{"tasks": 0, "occurrences": 0, "versions": 0}]
 
 
 def test_a_restored_recurring_task_keeps_its_occurrences(api: Api, alice: User) -> None:
@@ -420,9 +421,16 @@ def test_a_new_task_never_takes_the_id_of_one_in_the_trash(
             {"trash_kind", "trash_item_id"},
         ),
         ("task_lists", "trashed_lists", TRASHED_LIST_COLUMNS, {"is_inbox", "changed_xid"}, set()),
+        (
+            "tasks",
+            "task_history",
+            TRASHED_TASK_COLUMNS,
+            {"search", "search_words", "changed_xid"},
+            {"deleted", "change", "changed", "recorded_at"},
+        ),
     ],
 )
-def test_the_trash_keeps_every_column_a_restore_writes_back(
+def test_the_trash_and_the_history_keep_every_column_a_restore_writes_back(
     api: Api,
     database_url: str,
     live: str,
@@ -431,15 +439,16 @@ def test_the_trash_keeps_every_column_a_restore_writes_back(
     derived: set[str],
     trash_only: set[str],
 ) -> None:
-    # A column added to the live table but not to the trash would be lost by a restore (`api`:
-    # the service has migrated the database).
+    # A column added to the live table but not to the trash would be lost by a restore, and one
+    # not in the history by making a version current (`api`: the service has migrated).
     def columns_of(table: str) -> set[str]:
         rows = fetch(
             database_url,
             "SELECT column_name FROM information_schema.columns WHERE table_name = $1",
             table,
         )
-        return {row["column_name"] for row in rows}
+        # The history names the task it keeps by `task_id`.
+        return {"id" if row["column_name"] == "task_id" else row["column_name"] for row in rows}
 
     kept = columns_of(live) - derived
     assert columns_of(trashed) - trash_only == kept

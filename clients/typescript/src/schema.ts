@@ -299,6 +299,99 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/tasks/{task_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a task's versions, newest first
+         * @description The task as it was at each version recorded in its history, newest first (the current one included), one page at a time: each with the kind of change that made it, the fields it changed and when. A deletion is an entry too (`change: deleted`), and the restore that followed it. Versions are kept for the history retention (30 days by default) and go with the task when it leaves the trash for good; versions written before contract 2.8.0 were not recorded. 404 for a task that is not there (deleted ones included).
+         */
+        get: operations["list_task_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{task_id}/versions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+                /**
+                 * @description A version of the task, as its history lists it.
+                 * @example 3
+                 */
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a previous version of a task current again
+         * @description An ordinary write of the task: its content (`title`, `description`, `priority`, `tags`, `due`, `recurrence`, `reminders`, and `completed` unless the task recurs) set to what it was at `version`, as a new version; its list, parent and place stay (a move is undone by the inverse move). What equals the task as it is changes nothing. This is the undo of an edit or a completion: the version before a write's answer is its `version` - 1. With `If-Match`, only if the task is still at that version (412 otherwise). 404 if the task or that version of it is not there (versions past the history retention are not). No body.
+         */
+        post: operations["restore_task_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List what changed in the user's tasks, newest first
+         * @description Every change of the user's tasks recorded in their history, newest first, one page at a time: each the task as the change left it (as it was deleted, for a deletion), the kind of change and the fields it changed. For a "recent activity" view; kept for the history retention.
+         */
+        get: operations["list_activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/lists": {
         parameters: {
             query?: never;
@@ -1091,6 +1184,26 @@ export interface components {
             next_cursor: string | null;
         };
         /**
+         * @description What made a version: `created`; `edited` (its content); `completed` or `reopened`; `skipped` (a recurring task's occurrence; completing one is `completed`); `moved` (its list, parent or place, and nothing else); `deleted` (into the trash; the entry holds the task as it was deleted); `restored` (from the trash).
+         * @enum {string}
+         */
+        HistoryChange: "created" | "edited" | "completed" | "skipped" | "reopened" | "moved" | "deleted" | "restored";
+        /** @description A task as one change left it. */
+        TaskVersion: {
+            /** Format: int64 */
+            version: number;
+            change: components["schemas"]["HistoryChange"];
+            /** @description The fields the change set to another value (none for `created`, `deleted` and `restored`); `due` for `due` and `due_at` both. */
+            changed: string[];
+            recorded_at: components["schemas"]["DateTime"];
+            task: components["schemas"]["Task"];
+        };
+        TaskVersionPage: {
+            items: components["schemas"]["TaskVersion"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /**
          * @description What was deleted, a task or a list.
          * @enum {string}
          */
@@ -1784,6 +1897,13 @@ export interface components {
         FiresUntil: components["schemas"]["DateTime"];
         /** @description `next_cursor` of the previous page, as it was given (opaque), with the same `after` and `until`. Tampered, truncated, or issued for another window: 400 `invalid_cursor`. */
         ReminderCursor: string;
+        /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task or list of changes: 400 `invalid_cursor`. */
+        HistoryCursor: string;
+        /**
+         * @description A version of the task, as its history lists it.
+         * @example 3
+         */
+        Version: number;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered or truncated: 400 `invalid_cursor`. */
         TrashCursor: string;
         /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task: 400 `invalid_cursor`. */
@@ -2497,6 +2617,152 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    list_task_versions: {
+        parameters: {
+            query?: {
+                /** @description The most items a page holds. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task or list of changes: 400 `invalid_cursor`. */
+                cursor?: components["parameters"]["HistoryCursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of versions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskVersionPage"];
+                };
+            };
+            400: components["responses"]["InvalidCursor"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    restore_task_version: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
+                 * @example "3"
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+                /**
+                 * @description The task's id.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+                /**
+                 * @description A version of the task, as its history lists it.
+                 * @example 3
+                 */
+                version: components["parameters"]["Version"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task after the change. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            412: components["responses"]["PreconditionFailed"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    list_activity: {
+        parameters: {
+            query?: {
+                /** @description The most items a page holds. */
+                limit?: components["parameters"]["Limit"];
+                /** @description `next_cursor` of the previous page, as it was given (opaque). Tampered, truncated, or issued for another task or list of changes: 400 `invalid_cursor`. */
+                cursor?: components["parameters"]["HistoryCursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskVersionPage"];
+                };
+            };
+            400: components["responses"]["InvalidCursor"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             408: components["responses"]["RequestTimeout"];
             414: components["responses"]["UriTooLong"];
             422: components["responses"]["UnprocessableContent"];
