@@ -1,12 +1,12 @@
 """`python -m bench`: our service against a raw Starlette + asyncpg mirror of the same contract.
 
 Prints figures, not verdicts. `throughput` drives both sides with wrk, operation by operation, in
-interleaved rounds; `batch_latency`, `large_user`, `scale`, `memory` and `startup` measure our
-service alone. `all` (the default) runs them all; `--quick` runs a short throughput comparison
-at one worker, then `batch_latency` and `large_user` with fewer requests (name parts to run
-only those). Any answer other than the expected success, and any socket error, fails the run:
-a fast error is not a result. The figures also go to reports/bench/ as JSON, with the machine
-and the command.
+interleaved rounds; `batch_latency`, `large_user`, `scale`, `memory`, `startup` and `history`
+(what a task's versions take on disk) measure our service alone. `all` (the default) runs them
+all; `--quick` runs a short throughput comparison at one worker, then `batch_latency` and
+`large_user` with fewer requests (name parts to run only those). Any answer other than the
+expected success, and any socket error, fails the run: a fast error is not a result. The figures
+also go to reports/bench/ as JSON, with the machine and the command.
 """
 
 import argparse
@@ -19,12 +19,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.extras import measure_memory, measure_scale, measure_startup
+from bench.extras import (
+    measure_history_growth,
+    measure_memory,
+    measure_scale,
+    measure_startup,
+)
 from bench.latency import PARTS as LATENCY_PARTS
 from bench.latency import measure_latency
 from bench.report import (
     REPORT_DIR,
     batch_latency_text,
+    history_text,
     large_user_text,
     machine,
     memory_text,
@@ -39,7 +45,7 @@ from bench.throughput import ThroughputPlan, measure_throughput
 from bench.wrk import LoadError, wrk_executable
 from tests.support.postgres import postgres_server
 
-PARTS = ("throughput", *LATENCY_PARTS, "scale", "memory", "startup")
+PARTS = ("throughput", *LATENCY_PARTS, "scale", "memory", "startup", "history")
 QUICK_PARTS = ("throughput", *LATENCY_PARTS)
 LOG_DIR = REPORT_DIR / "logs"
 
@@ -165,6 +171,10 @@ def _run(parts: list[str], plan: ThroughputPlan, quick: bool, report: dict[str, 
             print(f"\nstart-up ({workers} worker(s), spawn to first ready 200)", flush=True)
             report["startup"] = measure_startup(postgres, workers, secret, LOG_DIR)
             print(startup_text(report["startup"]))
+        if "history" in parts:
+            print("\nhistory (1,000 edits of one task through the service)", flush=True)
+            report["history"] = measure_history_growth(postgres, secret, LOG_DIR)
+            print(history_text(report["history"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,15 +1,19 @@
-"""Measurements of our service alone: behaviour at scale, memory under load, start-up time."""
+"""Measurements of our service alone: behaviour at scale, memory under load, start-up time, and
+what keeping a task's history takes on disk."""
 
 import statistics
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from bench.database import LARGE, SMALL, seeded_database
 from bench.servers import ServerConfig, running_server, spawned_server, wait_until_ready
 from bench.throughput import checked_load
 from bench.workload import write_deep_cursors, write_workload
 from bench.wrk import Load
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer, fetch
+from tests.support.tokens import token_for
 
 SCALE_SECONDS = 5
 MEMORY_CHECKPOINTS = (10_000, 100_000)
@@ -117,3 +121,62 @@ def rss_kib(pid: int) -> int:
 
 def _ratio(large: float, small: float) -> float | None:
     return round(large / small, 2) if small else None
+
+
+def measure_history_growth(postgres: PostgresServer, secret: str, log_dir: Path) -> dict[str, Any]:
+    """What keeping history costs on disk: `task_history` (rows, table, indexes) after 1,000
+    edits of one task through the service, and what the task itself takes, for scale."""
+    with postgres.fresh_database("bench_history") as url:
+        config = ServerConfig(url, secret, 1)
+        user = "user_history"
+        headers = {"Authorization": f"Bearer {token_for(user, secret=secret)}"}
+        with (
+            running_server("ours", config, log_dir / "history.log") as server,
+            httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client,
+        ):
+            created = client.post(f"/api/{user}/tasks", json=HISTORY_TASK)
+            if created.status_code != 201:
+                raise RuntimeError(f"history: create answered {created.status_code}")
+            task_path = f"/api/{user}/tasks/{created.json()['id']}"
+            before = _history_size(url)
+            for edit in range(HISTORY_EDITS):
+                title = f"{HISTORY_TASK['title']} ({edit + 1})"
+                answer = client.patch(
+                    task_path,
+                    json={"title": title},
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
+                if answer.status_code != 200:
+                    raise RuntimeError(f"history: edit answered {answer.status_code}")
+            after = _history_size(url)
+    grown = {name: after[name] - before[name] for name in after}
+    return {
+        "edits": HISTORY_EDITS,
+        "task": HISTORY_TASK,
+        "grown_bytes": grown,
+        "bytes_per_edit": round(grown["total_bytes"] / HISTORY_EDITS),
+    }
+
+
+# A task with every field in use, as a demanding user keeps one.
+HISTORY_TASK: dict[str, Any] = {
+    "title": "Renew the passport before the summer trip",
+    "description": "Photos from the shop on the corner; the form is in the drawer. " * 3,
+    "priority": "high",
+    "tags": ["admin", "travel", "errand"],
+    "due": {"date": "2027-03-01", "time": "09:00", "time_zone": "Europe/Berlin"},
+    "reminders": [{"minutes_before": 60}, {"minutes_before": 1440}],
+}
+HISTORY_EDITS = 1000
+HISTORY_SIZE = """
+    SELECT count(*) AS rows,
+           pg_table_size('task_history') AS table_bytes,
+           pg_indexes_size('task_history') AS index_bytes,
+           pg_total_relation_size('task_history') AS total_bytes
+    FROM task_history
+"""
+
+
+def _history_size(url: str) -> dict[str, int]:
+    [row] = fetch(url, HISTORY_SIZE)
+    return {name: int(value) for name, value in row.items()}

@@ -151,6 +151,15 @@ def memory_text(memory: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def history_text(history: dict[str, Any]) -> str:
+    grown = history["grown_bytes"]
+    return (
+        f"{history['edits']} edits: {grown['rows']} rows, table +{grown['table_bytes'] / 1024:.0f}"
+        f" KiB, indexes +{grown['index_bytes'] / 1024:.0f} KiB,"
+        f" total +{grown['total_bytes'] / 1024:.0f} KiB ({history['bytes_per_edit']} bytes an edit)"
+    )
+
+
 def startup_text(startup: dict[str, Any]) -> str:
     runs = ", ".join(f"{ms:.0f}" for ms in startup["runs_ms"])
     return f"median {startup['median_ms']:.0f} ms (runs: {runs} ms)"
