@@ -23,8 +23,20 @@ from tests.support.tokens import token_for
 
 IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
 BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
-# The operations on a recurring task's occurrences.
-OF_AN_OCCURRENCE = ("skip_task_occurrence", "list_task_occurrences")
+# The operations on a task's occurrences and versions, which name a task the owner holds.
+OF_A_TASK = (
+    "skip_task_occurrence",
+    "list_task_occurrences",
+    "list_task_versions",
+    "restore_task_version",
+)
+# The operations on the trash, which name a task or list the owner deleted.
+OF_THE_TRASH = {
+    "restore_task": "task_id",
+    "delete_trashed_task": "task_id",
+    "restore_list": "list_id",
+    "delete_trashed_list": "list_id",
+}
 # The task operations whose body may name a list, and the moves, whose body may name neighbours.
 NAMES_A_LIST = ("create_task", "replace_task", "update_task", "move_task")
 MOVES = ("move_task", "move_list")
@@ -60,6 +72,8 @@ _KEYS_OF_THIS_PASS = uuid.uuid4().hex[:12]
 # What the owner created, per user id in the path: ids a client would name in later requests.
 _created_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
 _created_lists: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
+# What the owner deleted and has not restored or removed, per user id and path parameter.
+_trashed: collections.defaultdict[tuple[str, str], list[int]] = collections.defaultdict(list)
 if IDENTITY not in IDENTITIES:
     raise ValueError(f"FUZZ_IDENTITY must be one of {IDENTITIES}, not {IDENTITY!r}")
 
@@ -149,8 +163,10 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
         headers["If-Match"] = "*"
     body = case.body
     operation = case.operation.definition.raw.get("operationId")
-    if IDENTITY == "owner" and well_formed and operation in OF_AN_OCCURRENCE:
+    if IDENTITY == "owner" and well_formed and operation in OF_A_TASK:
         _as_a_client_names_its_task(case, number)
+    if IDENTITY == "owner" and well_formed and operation in OF_THE_TRASH:
+        _as_a_client_names_its_trash(case, OF_THE_TRASH[operation], number)
     if IDENTITY != "owner" or not well_formed or not isinstance(body, dict):
         return
     user_id = _path_user_id(case)
@@ -176,10 +192,21 @@ def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any], numbe
 
 def _as_a_client_names_its_task(case: Any, number: int) -> None:
     """A task the owner created (recurring or not), as a client skips or reads the occurrences
-    of one it holds; a made-up id is 404, pinned by tests/integration/test_recurring_tasks.py."""
+    or versions of one it holds, and its first version, which every task has; a made-up id is
+    404, pinned by tests/integration/test_recurring_tasks.py and test_history.py."""
     own = _created_tasks[_path_user_id(case)]
     if own and case.path_parameters is not None:
         case.path_parameters["task_id"] = own[number % len(own)]
+        if "version" in case.path_parameters:
+            case.path_parameters["version"] = 1
+
+
+def _as_a_client_names_its_trash(case: Any, parameter: str, number: int) -> None:
+    """A task or list the owner deleted, as a client restores one from its trash view; a
+    made-up id is 404, pinned by tests/integration/test_trash.py."""
+    trashed = _trashed[(_path_user_id(case), parameter)]
+    if trashed and case.path_parameters is not None:
+        case.path_parameters[parameter] = trashed[number % len(trashed)]
 
 
 def _as_a_client_dates(body: dict[str, Any], number: int) -> None:
@@ -242,7 +269,8 @@ def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> Non
 
 @schemathesis.hook
 def after_call(ctx: Any, case: Any, response: Any) -> None:
-    """Remember the tasks and lists the owner created and deleted, as a client knows its own."""
+    """Remember the tasks and lists the owner created, deleted, restored and removed for good,
+    as a client knows its own."""
     if IDENTITY != "owner":
         return
     user_id = _path_user_id(case)
@@ -256,6 +284,17 @@ def after_call(ctx: Any, case: Any, response: Any) -> None:
         list_id = (case.path_parameters or {}).get("list_id")
         if list_id in _created_lists[user_id]:
             _created_lists[user_id].remove(list_id)
+    if operation in ("delete_task", "delete_list") and status == 204:
+        parameter = "task_id" if operation == "delete_task" else "list_id"
+        _trashed[(user_id, parameter)].append((case.path_parameters or {})[parameter])
+    elif operation in OF_THE_TRASH and status in (200, 204):
+        parameter = OF_THE_TRASH[operation]
+        item = (case.path_parameters or {}).get(parameter)
+        if item in _trashed[(user_id, parameter)]:
+            _trashed[(user_id, parameter)].remove(item)
+    elif operation == "empty_trash" and status == 204:
+        for parameter in ("task_id", "list_id"):
+            _trashed[(user_id, parameter)].clear()
 
 
 def _list_to_write_into(user_id: str) -> int:
