@@ -223,3 +223,38 @@ def test_taskapi_purge_deletes_every_expired_row_in_batches(postgres: PostgresSe
         " 1050 item(s) of the trash and 1020 version(s) of tasks" in purged.stdout
     )
     assert left == ((0, 0, 0, 0), (0, 1, 1, 1))
+
+
+def test_the_purge_leaves_an_expired_item_a_restore_holds_to_it(postgres: PostgresServer) -> None:
+    # given an expired item of the trash, held by a restore under way (its row locked)
+    with postgres.fresh_database("taskapi_purge_held") as url:
+        settings = {"DATABASE_URL": url, "BETTER_AUTH_SECRET": SECRET}
+        assert taskapi_command(settings, "migrate").returncode == 0
+        sql(
+            url,
+            "WITH item AS (INSERT INTO trash (user_id, kind, item_id, version, task_count,"
+            f" trashed_at) VALUES ('held', 'list', 1, 1, 0, now() - {LONG_AGO}) RETURNING 1)"
+            " INSERT INTO trashed_lists (user_id, id, name, position, archived, version,"
+            " created_at, updated_at) SELECT 'held', 1, 'old', 'a', false, 1, now(), now()"
+            " FROM item",
+        )
+
+        async def purge_while_held() -> str:
+            restore = await connect(target(url))
+            try:
+                async with restore.transaction():
+                    await restore.execute("SELECT FROM trash WHERE user_id = 'held' FOR UPDATE")
+                    # when the purge runs meanwhile
+                    purged = await asyncio.to_thread(taskapi_command, settings, "purge")
+                    return purged.stdout
+            finally:
+                await restore.close()
+
+        while_held = asyncio.run(purge_while_held())
+        left_while_held = kept_for(url, "held")
+        after = taskapi_command(settings, "purge")
+
+    # then it does not wait for the restore and leaves the item; once free, it goes
+    assert "0 item(s) of the trash" in while_held
+    assert left_while_held == (0, 0, 0, 2)
+    assert "1 item(s) of the trash" in after.stdout
