@@ -295,6 +295,17 @@ class BatchDelete(TypedDict, closed=True):
     if_match: NotRequired[str]
 
 
+class BatchRestore(TypedDict, closed=True):
+    """
+    Restore a task from the trash, as `restore_task` does (200): the undo of a deletion, so that a batch of deletions is undone by one batch. `if_match` names the deleted version.
+
+    """
+
+    op: Literal["restore"]
+    task_id: int
+    if_match: NotRequired[str]
+
+
 class TaskBatchOperationResult(TypedDict, closed=True):
     """
     What one operation did: its status as its own request would answer it, with the task (200, 201), nothing (204), or the error (4xx). In an atomic batch that failed, the operations other than the one that failed are 424 `not_applied`.
@@ -393,4 +404,4 @@ class TaskBatch(TypedDict, closed=True):
     """
 
     atomic: NotRequired[bool]
-    operations: list[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete]
+    operations: list[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete | BatchRestore]

@@ -995,6 +995,36 @@ class BatchDelete(ContractModel):
     ] = MISSING
 
 
+class BatchRestore(ContractModel):
+    """
+    Restore a task from the trash, as `restore_task` does (200): the undo of a deletion, so that a batch of deletions is undone by one batch. `if_match` names the deleted version.
+
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    op: Literal["restore"]
+    task_id: Annotated[
+        int,
+        Field(
+            description="The task the operation acts on. One the user does not hold (another user's, or none) is the operation's 404.\n",
+            ge=1,
+            le=9223372036854775807,
+        ),
+    ]
+    if_match: Annotated[
+        str | MISSING,
+        Field(
+            description="What the operation's own request would send as `If-Match`: the task's `ETag` (its `version` in quotes), several separated by commas, or `*`; anything else makes the batch malformed (422). Absent: any version.\n",
+            examples=['"3"'],
+            max_length=1024,
+            min_length=1,
+            pattern='^(?:\\*|(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*"(?:[ \\t]*,[ \\t]*(?:W/)?"[\\x21\\x23-\\x7E\\x80-\\xFF]*")*)$',
+        ),
+    ] = MISSING
+
+
 class TaskBatchOperationResult(ContractModel):
     """
     What one operation did: its status as its own request would answer it, with the task (200, 201), nothing (204), or the error (4xx). In an atomic batch that failed, the operations other than the one that failed are 424 `not_applied`.
@@ -1224,6 +1254,6 @@ class TaskBatch(ContractModel):
         ),
     ] = False
     operations: Annotated[
-        list[Annotated[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete, Field(discriminator="op")]],
+        list[Annotated[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete | BatchRestore, Field(discriminator="op")]],
         Field(max_length=100, min_length=1),
     ]

@@ -21,6 +21,7 @@ from generated.models import (
     BatchCreate,
     BatchDelete,
     BatchMove,
+    BatchRestore,
     BatchUpdate,
     TaskBatch,
     TaskPatch,
@@ -41,9 +42,10 @@ from impl.tasks.service import (
     new_fields,
     patched_fields,
 )
+from impl.trash.repository import TrashWriter
 from impl.versioned import Outcome, allowed_versions
 
-Operation = BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete
+Operation = BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete | BatchRestore
 # The kind of a run of moves each right after or before a neighbour in the task's own order.
 BESIDE = "beside"
 T = TypeVar("T")
@@ -93,7 +95,10 @@ class TaskBatchService:
         await writer.take_batch_turn(self._owner_id)
         operations = batch.operations
         held = await writer.hold_lists(self._owner_id, set(_lists_written_into(operations)))
-        tasks = TaskService(self._repository, self._policy, self._owner_id, writes=writer)
+        trash = TrashWriter(writer.connection)
+        tasks = TaskService(
+            self._repository, self._policy, self._owner_id, writes=writer, trash=trash
+        )
         results: list[TaskBatchOperationResult] = []
         while len(results) < len(operations):
             start = len(results)
@@ -337,10 +342,14 @@ async def _apply_one(
         case BatchDelete(task_id=task_id):
             await tasks.delete(task_id, _versions(operation))
             return {"status": 204}
+        case BatchRestore(task_id=task_id):
+            task = await tasks.restore(task_id, _versions(operation))
     return {"status": 200, "task": task}
 
 
-def _versions(operation: BatchUpdate | BatchComplete | BatchMove | BatchDelete) -> list[int] | None:
+def _versions(
+    operation: BatchUpdate | BatchComplete | BatchMove | BatchDelete | BatchRestore,
+) -> list[int] | None:
     return allowed_versions(None if operation.if_match is MISSING else operation.if_match)
 
 

@@ -585,6 +585,11 @@ class TaskWriter:
         # The user's zone, once read in the transaction (whose end releases its lock).
         self._user_clock: Clock | None = None
 
+    @property
+    def connection(self) -> asyncpg.Connection:
+        """The connection it writes on, for other writes of the same transaction."""
+        return self._connection
+
     async def get(self, user_id: str, task_id: int) -> Task | None:
         return _task(await self._connection.fetchrow(GET, user_id, task_id))
 

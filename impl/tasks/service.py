@@ -47,6 +47,8 @@ from impl.tasks.repository import (
 )
 from impl.tasks.subtasks import MAX_DEPTH
 from impl.tasks.tags import normalize_tags
+from impl.trash.answers import restored
+from impl.trash.repository import TaskLimit, TrashWriter
 from impl.versioned import Outcome, Vocabulary, precondition_failed
 
 
@@ -202,9 +204,11 @@ class TaskService:
         policy: TaskPolicy,
         owner_id: str,
         writes: TaskWrites | None = None,
+        trash: TrashWriter | None = None,
     ) -> None:
         self._repository = repository
         self._writes: TaskWrites = repository if writes is None else writes
+        self._trash = trash
         self._policy = policy
         self._owner_id = owner_id
 
@@ -443,6 +447,17 @@ class TaskService:
 
     async def delete(self, task_id: int, if_match: list[int] | None) -> None:
         TASKS.deleted(await self._writes.delete(self._owner_id, task_id, if_match))
+
+    async def restore(self, task_id: int, if_match: list[int] | None) -> Task:
+        """The task back from the trash, with the subtasks deleted with it, by the writer of
+        the caller's transaction (a batch's undo of its deletions)."""
+        assert self._trash is not None, "a restore writes in a batch's transaction"
+        cap = self._policy.max_tasks_per_user
+        try:
+            outcome = await self._trash.restore_task(self._owner_id, task_id, if_match, cap)
+        except TaskLimit:
+            raise TaskLimitReached(cap) from None
+        return cast(Task, restored(outcome))
 
     async def changes(self, since: str | None, cursor: str | None, limit: int) -> TaskChanges:
         since_snapshot = None if since is None else self._since(since)

@@ -273,23 +273,8 @@ class TrashRepository:
     async def restore_task(
         self, user_id: str, task_id: int, versions: list[int] | None, cap: int
     ) -> Restored:
-        """The task back with the subtasks deleted with it: under its parent if that is there
-        (and deep enough room), else at the top level of its list, else of the Inbox."""
-        async with self._database.connection() as connection, connection.transaction():
-            item = await connection.fetchrow(TAKE_ITEM, user_id, "task", task_id, versions)
-            if item is None:
-                return Restored(None, await _not_taken(connection, user_id, "task", task_id))
-            if await connection.fetchval(TAKE_SLOTS, user_id, item["task_count"] + 1, cap) is None:
-                raise TaskLimit
-            root = await connection.fetchrow(TRASHED_ROOT, user_id, task_id)
-            list_id, parent_id = await _home(connection, user_id, task_id, root)
-            keeps_place = (list_id, parent_id) == (root["list_id"], root["parent_id"])
-            records = await connection.fetch(
-                RESTORE_TASKS, user_id, "task", task_id, list_id, parent_id, keeps_place
-            )
-            await _read_floating_dues_again(connection, user_id, records)
-            restored = await connection.fetchrow(GET_TASK, user_id, task_id)
-        return Restored(dict(restored))
+        async with self._database.connection() as connection:
+            return await TrashWriter(connection).restore_task(user_id, task_id, versions, cap)
 
     async def restore_list(
         self,
@@ -397,3 +382,33 @@ def _item(record: asyncpg.Record) -> TrashedItem:
     else:
         list_ = cast(TodoList, {field: record[f"list.{field}"] for field in LIST_FIELDS})
     return TrashedItem(position, record["version"], record["task_count"], task, list_)
+
+
+class TrashWriter:
+    """A restore on a lent connection: in a transaction of its own, or in a savepoint of the
+    caller's (a batch), so that a refusal after the item was taken leaves it in the trash."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def restore_task(
+        self, user_id: str, task_id: int, versions: list[int] | None, cap: int
+    ) -> Restored:
+        """The task back with the subtasks deleted with it: under its parent if that is there
+        (and deep enough room), else at the top level of its list, else of the Inbox."""
+        connection = self._connection
+        async with connection.transaction():
+            item = await connection.fetchrow(TAKE_ITEM, user_id, "task", task_id, versions)
+            if item is None:
+                return Restored(None, await _not_taken(connection, user_id, "task", task_id))
+            if await connection.fetchval(TAKE_SLOTS, user_id, item["task_count"] + 1, cap) is None:
+                raise TaskLimit
+            root = await connection.fetchrow(TRASHED_ROOT, user_id, task_id)
+            list_id, parent_id = await _home(connection, user_id, task_id, root)
+            keeps_place = (list_id, parent_id) == (root["list_id"], root["parent_id"])
+            records = await connection.fetch(
+                RESTORE_TASKS, user_id, "task", task_id, list_id, parent_id, keeps_place
+            )
+            await _read_floating_dues_again(connection, user_id, records)
+            restored = await connection.fetchrow(GET_TASK, user_id, task_id)
+        return Restored(dict(restored))

@@ -6,30 +6,15 @@ from typing import Any, cast
 
 from contract_runtime.formats import LATEST
 from generated.documents import Task, TodoList, TrashItem, TrashPage
-from impl.errors import ApiError, ErrorCode, invalid_cursor
+from impl.errors import invalid_cursor
 from impl.lists.service import ListLimitReached
 from impl.signing import TokenSigner
 from impl.tasks.service import TaskLimitReached
-from impl.trash.repository import (
-    Kind,
-    ListLimit,
-    Position,
-    Restored,
-    Taken,
-    TaskLimit,
-    TrashRepository,
-)
-from impl.versioned import precondition_failed
+from impl.trash.answers import refusal, restored
+from impl.trash.repository import Kind, ListLimit, Position, TaskLimit, TrashRepository
 
 # Before every item, newest first: every item was trashed before the last instant.
 FIRST = Position(LATEST, "list", 0)
-
-
-class NotInTrash(ApiError):
-    """Also what another user's trash looks like: existence is never revealed."""
-
-    def __init__(self) -> None:
-        super().__init__(ErrorCode.NOT_FOUND, "Not in the trash.")
 
 
 @dataclass(frozen=True)
@@ -82,17 +67,16 @@ class TrashService:
         return Position(datetime.fromisoformat(claims["a"]), claims["k"], int(claims["i"]))
 
     async def restore_task(self, task_id: int, if_match: list[int] | None) -> Task:
+        cap = self._policy.max_tasks_per_user
         try:
-            restored = await self._repository.restore_task(
-                self._owner_id, task_id, if_match, self._policy.max_tasks_per_user
-            )
+            outcome = await self._repository.restore_task(self._owner_id, task_id, if_match, cap)
         except TaskLimit:
-            raise TaskLimitReached(self._policy.max_tasks_per_user) from None
-        return cast(Task, _restored(restored))
+            raise TaskLimitReached(cap) from None
+        return cast(Task, restored(outcome))
 
     async def restore_list(self, list_id: int, if_match: list[int] | None) -> TodoList:
         try:
-            restored = await self._repository.restore_list(
+            outcome = await self._repository.restore_list(
                 self._owner_id,
                 list_id,
                 if_match,
@@ -103,35 +87,16 @@ class TrashService:
             raise ListLimitReached(self._policy.max_lists_per_user) from None
         except TaskLimit:
             raise TaskLimitReached(self._policy.max_tasks_per_user) from None
-        return cast(TodoList, _restored(restored))
+        return cast(TodoList, restored(outcome))
 
     async def remove(self, kind: Kind, item_id: int, if_match: list[int] | None) -> None:
         """The item gone for good, with what would have come back with it."""
         taken = await self._repository.remove(self._owner_id, kind, item_id, if_match)
         if taken is not None:
-            raise _refusal(taken)
+            raise refusal(taken)
 
     async def empty(self) -> None:
         await self._repository.empty(self._owner_id)
 
 
 KINDS = ("task", "list")
-TRASHED = "It has changed since the version named in If-Match."
-
-
-def _restored(restored: Restored) -> dict[str, Any]:
-    """The task or list restored, or as it is when an earlier restore brought it back (a
-    retried restore); else why there is none."""
-    if restored.written is not None:
-        return restored.written
-    assert restored.taken is not None
-    if restored.taken.live is not None:
-        return restored.taken.live
-    raise _refusal(restored.taken)
-
-
-def _refusal(taken: Taken) -> ApiError:
-    """412 with the item as it is in the trash, when it is there; else 404."""
-    if taken.trashed is not None:
-        return precondition_failed(taken.trashed, TRASHED)
-    return NotInTrash()

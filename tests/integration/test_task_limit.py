@@ -188,3 +188,27 @@ def test_a_list_whose_tasks_would_pass_the_limit_is_not_restored(
     assert (
         limited_api.request("GET", carol.list_path(list_id), token=carol.token).status_code == 404
     )
+
+
+def test_a_restore_in_a_batch_past_the_limit_is_refused_and_stays_in_the_trash(
+    limited_api: Api, carol: User
+) -> None:
+    # given a full user with a task in the trash
+    held = fill(limited_api, carol)
+    limited_api.request("DELETE", carol.task_path(held[0]), token=carol.token)
+    create_task(limited_api, carol, title="in the freed slot")
+
+    # when a batch restores it
+    response = limited_api.request(
+        "POST",
+        f"{carol.tasks_path}/batch",
+        token=carol.token,
+        json={"operations": [{"op": "restore", "task_id": held[0]}]},
+    )
+
+    # then that operation is refused, and the task is still in the trash, whole
+    [result] = response.json()["results"]
+    assert result["status"] == 409
+    trash = limited_api.request("GET", f"/api/{carol.id}/trash", token=carol.token).json()
+    assert [item["id"] for item in trash["items"]] == [held[0]]
+    assert len(list_all_tasks(limited_api, carol)) == LIMIT

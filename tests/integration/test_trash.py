@@ -453,3 +453,53 @@ def test_the_trash_and_the_history_keep_every_column_a_restore_writes_back(
     kept = columns_of(live) - derived
     assert columns_of(trashed) - trash_only == kept
     assert {column.strip() for column in columns.split(",")} | {"id", "user_id"} == kept
+
+
+def batch(api: Api, user: User, operations: list[dict[str, Any]], atomic: bool = False) -> Any:
+    response = api.request(
+        "POST",
+        f"{user.tasks_path}/batch",
+        token=user.token,
+        json={"operations": operations, "atomic": atomic},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_batch_of_deletions_is_undone_by_one_batch_of_restores(api: Api, alice: User) -> None:
+    # given three tasks deleted by one batch
+    tasks = [create_task(api, alice, title=f"Task {n}") for n in range(3)]
+    deletions = [{"op": "delete", "task_id": task["id"]} for task in tasks]
+    assert [result["status"] for result in batch(api, alice, deletions)["results"]] == [204] * 3
+
+    # when one batch restores them, each naming the version it deleted
+    restores = [
+        {"op": "restore", "task_id": task["id"], "if_match": etag(task["version"])}
+        for task in tasks
+    ]
+    results = batch(api, alice, restores)["results"]
+
+    # then each is back, as a new version
+    assert [result["status"] for result in results] == [200] * 3
+    assert [result["task"]["version"] for result in results] == [2] * 3
+    assert [read_task(api, alice, task["id"])["title"] for task in tasks] == [
+        "Task 0",
+        "Task 1",
+        "Task 2",
+    ]
+    assert trash(api, alice)["items"] == []
+
+
+def test_a_restore_in_an_atomic_batch_that_fails_stays_in_the_trash(api: Api, alice: User) -> None:
+    task = create_task(api, alice, title="Buy milk")
+    delete(api, alice, alice.task_path(task["id"]))
+
+    answer = batch(
+        api,
+        alice,
+        [{"op": "restore", "task_id": task["id"]}, {"op": "delete", "task_id": 12345}],
+        atomic=True,
+    )
+
+    assert answer["applied"] is False
+    assert [item["id"] for item in trash(api, alice)["items"]] == [task["id"]]

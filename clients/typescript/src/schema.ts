@@ -967,7 +967,7 @@ export interface components {
             operations: components["schemas"]["TaskBatchOperation"][];
         };
         /** @description One operation of a batch, named by `op`. */
-        TaskBatchOperation: components["schemas"]["BatchCreate"] | components["schemas"]["BatchUpdate"] | components["schemas"]["BatchComplete"] | components["schemas"]["BatchMove"] | components["schemas"]["BatchDelete"];
+        TaskBatchOperation: components["schemas"]["BatchCreate"] | components["schemas"]["BatchUpdate"] | components["schemas"]["BatchComplete"] | components["schemas"]["BatchMove"] | components["schemas"]["BatchDelete"] | components["schemas"]["BatchRestore"];
         /** @description Create a task, as `create_task` does (201). */
         BatchCreate: {
             /**
@@ -1017,6 +1017,16 @@ export interface components {
              * @enum {string}
              */
             op: "delete";
+            task_id: components["schemas"]["BatchTaskId"];
+            if_match?: components["schemas"]["BatchIfMatch"];
+        };
+        /** @description Restore a task from the trash, as `restore_task` does (200): the undo of a deletion, so that a batch of deletions is undone by one batch. `if_match` names the deleted version. */
+        BatchRestore: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "restore";
             task_id: components["schemas"]["BatchTaskId"];
             if_match?: components["schemas"]["BatchIfMatch"];
         };
