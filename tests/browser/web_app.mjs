@@ -481,12 +481,161 @@ const scenarios = {
       await listSettled(page);
       await page.getByLabel("Select all shown").check();
       result.selectedAll = await bar.locator(".bulk-count").innerText();
+      result.beforeDelete = await titles(page);
       await bar.getByRole("button", { name: "Delete", exact: true }).click();
       await bar.getByRole("button", { name: "Delete 5 tasks", exact: true }).click();
       await page.locator(".empty").waitFor();
       result.afterDelete = await titles(page);
     });
+    await stepOf("undo-delete", async () => {
+      await page.locator(".notice").getByRole("button", { name: "Undo", exact: true }).click();
+      await page.locator(".notice").filter({ hasText: "Restored" }).waitFor();
+      result.afterUndo = await waitForTitles(page, result.beforeDelete);
+      // Rye, deleted as a subtask of Bread, is one again.
+      await sidebar(page).getByRole("button", { name: "Errands", exact: true }).click();
+      result.treeAfterUndo = await waitForTitles(page, ["Jam", "Bread", "Rye"]);
+      result.ryeDepth = await taskItem(page, "Rye").getAttribute("data-depth");
+    });
     result.batchRequests = batches.length;
+  },
+
+  /**
+   * Deletions go to the trash: one is taken back with Undo in the notice (a task, then a list
+   * with its task); in the Trash view one is restored, one deleted forever and the rest emptied.
+   */
+  async trash() {
+    const context = await newContext();
+    const page = await context.newPage();
+    const notice = page.locator(".notice");
+    const undo = notice.getByRole("button", { name: "Undo", exact: true });
+    const restoredIfMatch = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && /\/trash\/(tasks|lists)\/\d+\/restore$/.test(request.url())) {
+        restoredIfMatch.push(request.headers()["if-match"]);
+      }
+    });
+    const deleteTask = async (title) => {
+      await page.getByRole("button", { name: `Delete: ${title}`, exact: true }).click();
+      await taskItem(page, title).getByRole("button", { name: "Delete", exact: true }).click();
+      await notice.filter({ hasText: `Deleted “${title}”.` }).waitFor();
+    };
+    const trashItems = page.getByRole("list", { name: "Trash" });
+    /** Waits until the trash shows exactly these names (newest first), and returns each row. */
+    const waitForTrash = async (names) => {
+      await page.waitForFunction(
+        (wanted) => {
+          const list = document.querySelector("ul[aria-label='Trash']");
+          const shown = list ? [...list.querySelectorAll(".trash-name")].map((node) => node.textContent) : [];
+          const settled = list ? list.getAttribute("aria-busy") === "false" : document.querySelector(".empty");
+          return settled && JSON.stringify(shown) === wanted;
+        },
+        JSON.stringify(names),
+      );
+      return trashItems.getByRole("listitem").evaluateAll((rows) =>
+        rows.map((row) => ({
+          name: row.querySelector(".trash-name").textContent,
+          meta: row.querySelector(".task-meta").textContent.replace(/\s+/g, " ").trim(),
+        })),
+      );
+    };
+    const all = ["Rye", "Jam", "Bread", "Eggs", "Milk"];
+    const { userId } = await stepOf("sign-up", () => signUp(page, "Ivy"));
+    const ids = {};
+    await stepOf("tasks", async () => {
+      for (const title of ["Milk", "Eggs", "Bread", "Jam"]) {
+        await addTask(page, title);
+      }
+      await page.getByRole("button", { name: "Add a subtask: Bread", exact: true }).click();
+      const form = page.getByRole("form", { name: "New subtask of: Bread" });
+      await form.getByLabel("Subtask title").fill("Rye");
+      await form.getByRole("button", { name: "Add subtask" }).click();
+      result.all = await waitForTitles(page, all);
+      // Eggs at version 2: its restore names that version.
+      await page.getByRole("checkbox", { name: "Done: Eggs" }).click();
+      await page.locator(".task.done").filter({ hasText: "Eggs" }).waitFor();
+      await listSettled(page);
+      for (const title of ["Milk", "Jam"]) {
+        ids[title] = await taskItem(page, title).getAttribute("data-task-id");
+      }
+    });
+    await stepOf("undo-task", async () => {
+      await deleteTask("Eggs");
+      await waitForTitles(page, ["Rye", "Jam", "Bread", "Milk"]);
+      result.toast = (await notice.innerText()).trim();
+      await undo.click();
+      await notice.filter({ hasText: "Restored “Eggs”." }).waitFor();
+      result.afterUndo = await waitForTitles(page, all);
+      await page.reload();
+      result.afterReload = await waitForTitles(page, all);
+    });
+    await stepOf("undo-list", async () => {
+      await sidebar(page).getByRole("textbox", { name: "New list" }).fill("Trip");
+      await sidebar(page).getByRole("button", { name: "Add list" }).click();
+      await sidebar(page).getByRole("button", { name: "Trip", exact: true }).click();
+      await page.waitForURL(/list_id=/);
+      await listSettled(page);
+      await addTask(page, "Passport");
+      await sidebar(page).getByRole("button", { name: "Delete list", exact: true }).click();
+      await sidebar(page).getByRole("button", { name: "Delete list and its tasks", exact: true }).click();
+      await waitForLists(page, ["All tasks", "Inbox"]);
+      await undo.click();
+      await notice.filter({ hasText: "Restored the list “Trip” and its tasks." }).waitFor();
+      result.listsAfterUndo = await waitForLists(page, ["All tasks", "Inbox", "Trip"]);
+      result.tripAfterUndo = await waitForTitles(page, ["Passport"]);
+      await sidebar(page).getByRole("button", { name: "All tasks", exact: true }).click();
+      await waitForTitles(page, ["Passport", ...all]);
+    });
+    await stepOf("delete-three", async () => {
+      await deleteTask("Bread");
+      // Its subtask went with it.
+      await waitForTitles(page, ["Passport", "Jam", "Eggs", "Milk"]);
+      await deleteTask("Milk");
+      await deleteTask("Jam");
+      result.lastToast = (await notice.innerText()).trim();
+      result.undoButtons = await undo.count();
+      result.beforeTrash = await waitForTitles(page, ["Passport", "Eggs"]);
+    });
+    await stepOf("trash-view", async () => {
+      await sidebar(page).getByRole("link", { name: "Trash", exact: true }).click();
+      await page.waitForURL(/\/trash$/);
+      result.trash = await waitForTrash(["Jam", "Milk", "Bread"]);
+      await page.getByRole("button", { name: "Restore: Bread", exact: true }).click();
+      await notice.filter({ hasText: "Restored “Bread”." }).waitFor();
+      result.afterRestore = (await waitForTrash(["Jam", "Milk"])).map((row) => row.name);
+      await page.getByRole("button", { name: "Delete forever: Milk", exact: true }).click();
+      await trashItems
+        .getByRole("listitem")
+        .filter({ hasText: "Milk" })
+        .getByRole("button", { name: "Delete forever", exact: true })
+        .click();
+      await notice.filter({ hasText: "Deleted “Milk” for good." }).waitFor();
+      result.afterDeleteForever = (await waitForTrash(["Jam"])).map((row) => row.name);
+      await page.getByRole("button", { name: "Empty trash", exact: true }).click();
+      await page
+        .getByRole("group", { name: "Empty the trash?" })
+        .getByRole("button", { name: "Delete everything in the trash for good" })
+        .click();
+      result.emptied = (await page.locator(".empty").innerText()).trim();
+      await page.getByRole("link", { name: "← Back to tasks" }).click();
+      await page.waitForURL(/\/tasks$/);
+      result.tasksAfterTrash = await waitForTitles(page, ["Passport", "Rye", "Bread", "Eggs"]);
+    });
+    await stepOf(
+      "gone-for-good",
+      async () => {
+        const headers = await bearer(context);
+        result.restoreGone = [];
+        for (const title of ["Milk", "Jam"]) {
+          const answer = await context.request.post(
+            `${api}/api/${userId}/trash/tasks/${ids[title]}/restore`,
+            { headers },
+          );
+          result.restoreGone.push(answer.status());
+        }
+      },
+      [404],
+    );
+    result.restoredIfMatch = restoredIfMatch;
   },
 
   /**

@@ -173,7 +173,38 @@ def test_selected_tasks_are_completed_moved_and_deleted_at_once_and_a_subtask_ad
     assert shown["tree"] == ["Jam", "Bread", "Rye"]
     assert shown["selectedAll"] == "5 tasks selected"
     assert shown["afterDelete"] == []
+    assert sorted(shown["beforeDelete"]) == ["Bread", "Eggs", "Jam", "Milk", "Rye"]
+    assert shown["afterUndo"] == shown["beforeDelete"]
+    assert shown["treeAfterUndo"] == ["Jam", "Bread", "Rye"]
+    assert shown["ryeDepth"] == "1"
     assert shown["batchRequests"] == 3
+
+
+def test_a_deletion_is_undone_from_its_notice_or_restored_from_the_trash(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "trash")
+
+    everything = ["Rye", "Jam", "Bread", "Eggs", "Milk"]
+    assert shown["all"] == everything
+    assert shown["toast"] == "Deleted “Eggs”. Undo"
+    assert shown["afterUndo"] == shown["afterReload"] == everything
+    assert shown["listsAfterUndo"] == ["All tasks", "Inbox", "Trip"]
+    assert shown["tripAfterUndo"] == ["Passport"]
+    # Each action's notice replaces the one before: one Undo, the last deletion's.
+    assert shown["lastToast"] == "Deleted “Jam”. Undo"
+    assert shown["undoButtons"] == 1
+    assert [row["name"] for row in shown["trash"]] == ["Jam", "Milk", "Bread"]
+    assert all(row["meta"].startswith("Deleted ") for row in shown["trash"])
+    assert "With 1 subtask" in shown["trash"][2]["meta"]
+    assert "subtask" not in shown["trash"][0]["meta"]
+    assert shown["afterRestore"] == ["Jam", "Milk"]
+    assert shown["afterDeleteForever"] == ["Jam"]
+    assert shown["emptied"] == "The trash is empty."
+    assert shown["tasksAfterTrash"] == ["Passport", "Rye", "Bread", "Eggs"]
+    assert shown["restoreGone"] == [404, 404]
+    # Each restore names the version deleted: Eggs was completed (2), Trip and Bread unchanged.
+    assert shown["restoredIfMatch"] == ['"2"', '"1"', '"1"']
 
 
 def test_due_dates_are_all_day_or_timed_and_shown_in_the_users_time_zone(

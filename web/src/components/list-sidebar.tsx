@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useState, type DragEvent, type FormEvent } from "react";
 
 import type { Place, TasksOfDeletedList, TodoList } from "@/lib/task-api";
@@ -18,15 +19,20 @@ export interface ListActions {
   onDropTask: (taskId: number, listId: number) => void;
 }
 
-/** The user's lists in their order: choose one, make one, rename, reorder or delete one. */
+/**
+ * The user's lists in their order: choose one, make one, rename, reorder or delete one; and the
+ * way to the trash, where deleted lists and tasks wait.
+ */
 export function ListSidebar({
   lists,
   selected,
   actions,
+  trashHref,
 }: {
   lists: TodoList[];
   selected: number | null;
   actions: ListActions;
+  trashHref: string;
 }) {
   const current = lists.find((list) => list.id === selected);
 
@@ -96,6 +102,9 @@ export function ListSidebar({
       </ul>
       <NewListForm onCreate={actions.onCreate} />
       {current && <CurrentList key={current.id} list={current} actions={actions} />}
+      <Link href={trashHref} className="trash-link">
+        Trash
+      </Link>
     </nav>
   );
 }

@@ -21,3 +21,15 @@ export function ProblemPage({ problem, onRetry }: { problem: Problem; onRetry: (
     </section>
   );
 }
+
+/** A refused action, above what it was done to, until dismissed. */
+export function ProblemAlert({ problem, onDismiss }: { problem: Problem; onDismiss: () => void }) {
+  return (
+    <div role="alert" className="alert">
+      <strong>{problem.title}.</strong> {problem.message}
+      <button type="button" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}

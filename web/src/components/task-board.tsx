@@ -18,6 +18,7 @@ import type {
   Settings,
   Task,
   TaskBatchOperation,
+  TaskBatchOperationResult,
   TaskPlace,
   TaskApi,
   TaskInput,
@@ -34,7 +35,7 @@ import { BulkBar, type BulkActions } from "./bulk-actions";
 import { ListSidebar, type ListActions } from "./list-sidebar";
 import { NewTaskForm } from "./new-task-form";
 import { NO_NOTICE, NoticeBar, type Notice, type NoticeAction } from "./notice";
-import { ProblemPage } from "./problem-page";
+import { ProblemAlert, ProblemPage } from "./problem-page";
 import {
   DesktopNotificationsButton,
   FiredReminders,
@@ -246,15 +247,23 @@ export function TaskBoard({ userId }: { userId: string }) {
     }
   }
 
-  /** One request for the selected tasks; what was refused is told, the rest is done. */
-  async function bulk(done: string, operations: TaskBatchOperation[], goneIsDone = false) {
+  /**
+   * One request for the selected tasks; what was refused is told, the rest is done. `undoOf`
+   * says, from the answer's results (one per operation), what takes the change back.
+   */
+  async function bulk(
+    done: string,
+    operations: TaskBatchOperation[],
+    goneIsDone = false,
+    undoOf?: (results: TaskBatchOperationResult[]) => NoticeAction | undefined,
+  ) {
     try {
       const answer = await api.batch(userId, operations);
       const refused = answer.results.filter(
         (result) => result.status >= 400 && !(goneIsDone && result.status === 404),
       );
       const applied = operations.length - refused.length;
-      setNotice(`${done} ${applied === 1 ? "1 task" : `${applied} tasks`}.`);
+      setNotice({ text: `${done} ${countOf(applied)}.`, action: undoOf?.(answer.results) });
       setAlert(
         refused.length === 0
           ? null
@@ -286,12 +295,16 @@ export function TaskBoard({ userId }: { userId: string }) {
         selectedIds.map((task_id) => ({ op: "move", task_id, body: { list_id: listId } })),
       );
     },
-    onDelete: () =>
+    onDelete: () => {
+      const tasks = view.items.filter((task) => selected.has(task.id));
       void bulk(
         "Deleted",
-        selectedIds.map((task_id) => ({ op: "delete", task_id })),
+        tasks.map((task) => ({ op: "delete", task_id: task.id })),
         true,
-      ),
+        // A subtask deleted with its parent (404 here) comes back with it.
+        (results) => undoDeleting(tasks.filter((_, index) => results[index]?.status === 204)),
+      );
+    },
     onClear: () => setSelected(new Set()),
   };
 
@@ -322,17 +335,50 @@ export function TaskBoard({ userId }: { userId: string }) {
   }
 
   async function remove(task: Task) {
+    let undo: NoticeAction | undefined;
     try {
       await api.delete(userId, task.id);
+      undo = undoDeleting([task]);
     } catch (error) {
-      // Already gone (deleted in another tab) is what the user asked for.
+      // Already gone (deleted in another tab) is what the user asked for, and not this tab's
+      // deletion to take back.
       if (describe(error).status !== 404) {
         fail(error);
         return;
       }
     }
     setView((current) => ({ ...current, items: current.items.filter((item) => item.id !== task.id) }));
-    setNotice({ text: `Deleted “${task.title}”.` });
+    setNotice({ text: `Deleted “${task.title}”.`, action: undo });
+    // Its subtasks went with it.
+    void reload();
+  }
+
+  function undoDeleting(tasks: Task[]): NoticeAction | undefined {
+    return tasks.length === 0 ? undefined : { label: "Undo", run: () => void restoreTasks(tasks) };
+  }
+
+  /**
+   * Tasks deleted here back from the trash, each only if it is still the version deleted. The
+   * last deleted comes back first, so that a subtask deleted before its parent finds it there.
+   */
+  async function restoreTasks(tasks: Task[]) {
+    setNotice({ text: "Restoring…" });
+    const restored: Task[] = [];
+    const refusals: unknown[] = [];
+    for (const task of [...tasks].reverse()) {
+      try {
+        restored.push(await api.restoreTask(userId, task.id, entityTag(task)));
+      } catch (error) {
+        refusals.push(error);
+      }
+    }
+    const [only] = restored;
+    if (only === undefined) setNotice(NO_NOTICE);
+    else if (restored.length === 1) setNotice({ text: `Restored “${only.title}”.` });
+    else setNotice({ text: `Restored ${countOf(restored.length)}.` });
+    if (refusals.length === 0) setAlert(null);
+    else fail(refusals[0]);
+    await reload();
   }
 
   async function moveTask(taskId: number, place: TaskPlace, listId?: number) {
@@ -397,11 +443,31 @@ export function TaskBoard({ userId }: { userId: string }) {
           tasks === "delete"
             ? `Deleted the list “${list.name}” and its tasks.`
             : `Deleted the list “${list.name}”; its tasks are in the Inbox.`,
-        action: { label: "Undo", run: () => void restoreList(list) },
+        action: { label: "Undo", run: () => void restoreList(list, tasks) },
       });
       setFilters((current) => ({ ...current, listId: null }));
       await reloadLists();
     } catch (error) {
+      fail(error);
+    }
+  }
+
+  /** The list back from the trash, only if it is still the version deleted here, and shown. */
+  async function restoreList(list: TodoList, tasks: TasksOfDeletedList) {
+    setNotice({ text: "Restoring…" });
+    try {
+      const restored = await api.restoreList(userId, list.id, entityTag(list));
+      setNotice({
+        text:
+          tasks === "delete"
+            ? `Restored the list “${restored.name}” and its tasks.`
+            : `Restored the list “${restored.name}”; its tasks stay in the Inbox.`,
+      });
+      setAlert(null);
+      setFilters((current) => ({ ...current, listId: restored.id }));
+      await reloadLists();
+    } catch (error) {
+      setNotice(NO_NOTICE);
       fail(error);
     }
   }
@@ -460,21 +526,19 @@ export function TaskBoard({ userId }: { userId: string }) {
   return (
     <div className="board">
       <div className="board-side">
-        <ListSidebar lists={lists} selected={filters.listId} actions={listActions} />
+        <ListSidebar
+          lists={lists}
+          selected={filters.listId}
+          actions={listActions}
+          trashHref={`/users/${encodeURIComponent(userId)}/trash`}
+        />
         {timeZone !== null && <TimeZoneControl timeZone={timeZone} onChange={changeTimeZone} />}
         <DesktopNotificationsButton />
       </div>
       <div className="board-main">
       <NewTaskForm onCreate={create} />
       <TaskFilters filters={filters} onChange={setFilters} />
-      {alert && (
-        <div role="alert" className="alert">
-          <strong>{alert.title}.</strong> {alert.message}
-          <button type="button" onClick={() => setAlert(null)}>
-            Dismiss
-          </button>
-        </div>
-      )}
+      {alert && <ProblemAlert problem={alert} onDismiss={() => setAlert(null)} />}
       <NoticeBar notice={notice} onExpire={() => setNotice(NO_NOTICE)} />
       {view.items.length > 0 && (
         <label className="select-all">
@@ -643,6 +707,10 @@ function withPage(items: Task[], page: TaskList): Pick<View, "items" | "nextCurs
   const known = new Set(items.map((task) => task.id));
   const added = page.items.filter((task) => !known.has(task.id));
   return { items: [...items, ...added], nextCursor: added.length === 0 ? null : page.next_cursor };
+}
+
+function countOf(tasks: number): string {
+  return tasks === 1 ? "1 task" : `${tasks} tasks`;
 }
 
 function isFiltered(filters: Filters): boolean {
