@@ -193,16 +193,40 @@ def changes_since(api: Api, user: User, token: str) -> tuple[list[dict[str, Any]
     return changes.items, changes.deleted
 
 
+def test_the_id_of_a_task_in_the_trash_is_not_given_again(
+    rigged: OwnDatabaseService, rigged_api: Api
+) -> None:
+    # given a task of alice's in the trash, and its id drawn again for a new task
+    rig_draws(rigged.database_url, (1, 2))
+    alice = new_user("alice")
+    old = create_task(rigged_api, alice, title="old")
+    deleted = rigged_api.request("DELETE", alice.task_path(old["id"]), token=alice.token)
+    assert deleted.status_code == 204, deleted.text
+
+    # when the new task is created, then it gets another id, and the old one comes back with its
+    new = create_task(rigged_api, alice, title="new")
+    restore = f"/api/{alice.id}/trash/tasks/{RIGGED_ID}/restore"
+    restored = rigged_api.request("POST", restore, token=alice.token)
+
+    assert old["id"] == RIGGED_ID != new["id"]
+    assert (restored.status_code, restored.json()["title"]) == (200, "old")
+
+
 def test_the_id_of_a_deleted_task_can_be_given_deleted_and_synced_again(
     rigged: OwnDatabaseService, rigged_api: Api
 ) -> None:
-    # given a task of alice's that her replica holds, deleted, and its id drawn for a new task
+    # given a task of alice's that her replica holds, deleted and removed from the trash for
+    # good, and its id drawn for a new task
     rig_draws(rigged.database_url, (1, 2))
     alice = new_user("alice")
     old = create_task(rigged_api, alice, title="old")
     synced = sync(rigged_api, alice).token
     deleted = rigged_api.request("DELETE", alice.task_path(old["id"]), token=alice.token)
     assert deleted.status_code == 204, deleted.text
+    removed = rigged_api.request(
+        "DELETE", f"/api/{alice.id}/trash/tasks/{old['id']}", token=alice.token
+    )
+    assert removed.status_code == 204, removed.text
     new = create_task(rigged_api, alice, title="new")
     assert new["id"] == old["id"] == RIGGED_ID
 
