@@ -229,6 +229,41 @@ async function createdElsewhere(context, userId, task) {
   return response.json();
 }
 
+/** A task changed as another client of the API would change it, with the page's session. */
+async function changedElsewhere(context, userId, taskId, patch) {
+  const response = await context.request.patch(`${api}/api/${userId}/tasks/${taskId}`, {
+    headers: { ...(await bearer(context)), "Content-Type": "application/merge-patch+json" },
+    data: JSON.stringify(patch),
+  });
+  return response.json();
+}
+
+/**
+ * Every request of the page to the API that carries If-Match (the undos, here), as
+ * `METHOD path If-Match` with the path after the user's id and each task's id as its title, and
+ * a batch's operations as `op title if_match`.
+ */
+function recordIfMatch(page, userId, ids) {
+  const named = (path) => path.replace(/^tasks\/(\d+)/, (whole, id) => `tasks/${ids[id] ?? id}`);
+  const recorded = [];
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (url.origin !== api) return;
+    const path = url.pathname.slice(`/api/${userId}/`.length);
+    const ifMatch = request.headers()["if-match"];
+    if (ifMatch !== undefined) recorded.push(`${request.method()} ${named(path)} ${ifMatch}`);
+    if (path === "tasks/batch") {
+      const { operations } = request.postDataJSON();
+      if (operations.some((operation) => operation.if_match !== undefined)) {
+        recorded.push(
+          operations.map(({ op, task_id: id, if_match: version }) => `${op} ${ids[id]} ${version}`),
+        );
+      }
+    }
+  });
+  return recorded;
+}
+
 // --- Scenarios ----------------------------------------------------------------------------------
 
 const scenarios = {
@@ -354,8 +389,8 @@ const scenarios = {
       ]);
     });
     await stepOf("delete", async () => {
+      // No confirmation: the notice offers Undo instead.
       await page.getByRole("button", { name: "Delete: Call the plumber", exact: true }).click();
-      await taskItem(page, "Call the plumber").getByRole("button", { name: "Delete", exact: true }).click();
       await taskItem(page, "Call the plumber").waitFor({ state: "detached" });
       // The order chosen is in the page's address, so a reload keeps it.
       await page.reload();
@@ -516,7 +551,6 @@ const scenarios = {
     });
     const deleteTask = async (title) => {
       await page.getByRole("button", { name: `Delete: ${title}`, exact: true }).click();
-      await taskItem(page, title).getByRole("button", { name: "Delete", exact: true }).click();
       await notice.filter({ hasText: `Deleted “${title}”.` }).waitFor();
     };
     const trashItems = page.getByRole("list", { name: "Trash" });
@@ -636,6 +670,254 @@ const scenarios = {
       [404],
     );
     result.restoredIfMatch = restoredIfMatch;
+  },
+
+  /**
+   * Undo from the notice: a completion, an edit, moves (↑, dragged, under another task, to
+   * another list), a bulk completion and a bulk move each put back as they were, as a reload
+   * shows. An undo of a task changed elsewhere since is refused (412) and says so.
+   */
+  async undo() {
+    const context = await newContext();
+    const page = await context.newPage();
+    const notice = page.locator(".notice");
+    const undo = notice.getByRole("button", { name: "Undo", exact: true });
+    const bar = page.getByRole("toolbar", { name: "Selected tasks" });
+    const select = (title) => page.getByLabel(`Select: ${title}`, { exact: true }).check();
+    const inOrder = ["Milk", "Eggs", "Bread"];
+    /** Clicks Undo, waits for what the notice then says and for the list, and reloads. */
+    const undoAndReload = async (says, titles) => {
+      await undo.click();
+      await notice.filter({ hasText: says }).waitFor();
+      await waitForTitles(page, titles);
+      await page.reload();
+      return waitForTitles(page, titles);
+    };
+    const { userId } = await stepOf("sign-up", () => signUp(page, "Uma"));
+    const ids = {};
+    const stored = async (title) => {
+      const { title: now, completed, list_id, parent_id, version } = await storedTask(
+        context,
+        userId,
+        Object.keys(ids).find((id) => ids[id] === title),
+      );
+      return { title: now, completed, list_id, parent_id, version };
+    };
+    await stepOf("tasks", async () => {
+      await sidebar(page).getByRole("textbox", { name: "New list" }).fill("Errands");
+      await sidebar(page).getByRole("button", { name: "Add list" }).click();
+      await waitForLists(page, ["All tasks", "Inbox", "Errands"]);
+      await sidebar(page).getByRole("button", { name: "Inbox", exact: true }).click();
+      await page.waitForURL(/list_id=/);
+      await listSettled(page);
+      for (const title of inOrder) {
+        await addTask(page, title);
+      }
+      await filterBy(page, { sort: "My order" });
+      result.all = await waitForTitles(page, inOrder);
+      for (const title of inOrder) {
+        ids[await taskItem(page, title).getAttribute("data-task-id")] = title;
+      }
+    });
+    const undone = recordIfMatch(page, userId, ids);
+    await stepOf("complete", async () => {
+      await page.getByRole("checkbox", { name: "Done: Milk", exact: true }).click();
+      await notice.filter({ hasText: "Completed “Milk”." }).waitFor();
+      result.completeToast = (await notice.innerText()).trim();
+      await undoAndReload("Undone: “Milk” is back as it was.", inOrder);
+      result.doneAfterUndo = await page.locator(".task.done").count();
+      result.milk = await stored("Milk");
+    });
+    await stepOf("edit", async () => {
+      await editTitle(page, "Eggs", "Free-range eggs");
+      await notice.filter({ hasText: "Saved “Free-range eggs”." }).waitFor();
+      result.editUndone = await undoAndReload("Undone: “Eggs” is back as it was.", inOrder);
+      result.eggs = await stored("Eggs");
+    });
+    await stepOf("move-up", async () => {
+      await page.getByRole("button", { name: "Move up: Bread", exact: true }).click();
+      await notice.filter({ hasText: "Moved “Bread”." }).waitFor();
+      await waitForTitles(page, ["Milk", "Bread", "Eggs"]);
+      result.moveUndone = await undoAndReload("Undone: “Bread” is back where it was.", inOrder);
+    });
+    await stepOf("drag", async () => {
+      await taskItem(page, "Bread").dragTo(taskItem(page, "Milk"));
+      await waitForTitles(page, ["Bread", "Milk", "Eggs"]);
+      result.dragUndone = await undoAndReload("Undone: “Bread” is back where it was.", inOrder);
+    });
+    await stepOf("subtask", async () => {
+      await page.getByRole("button", { name: "Make a subtask: Eggs", exact: true }).click();
+      await taskItem(page, "Eggs").and(page.locator("[data-depth='1']")).waitFor();
+      result.subtaskUndone = await undoAndReload("Undone: “Eggs” is back where it was.", inOrder);
+      result.eggsDepth = await taskItem(page, "Eggs").getAttribute("data-depth");
+    });
+    await stepOf("to-list", async () => {
+      await taskItem(page, "Eggs").getByLabel("List of: Eggs").selectOption({ label: "Errands" });
+      await waitForTitles(page, ["Milk", "Bread"]);
+      result.toListUndone = await undoAndReload("Undone: “Eggs” is back where it was.", inOrder);
+    });
+    await stepOf("bulk-complete", async () => {
+      await select("Milk");
+      await select("Eggs");
+      await bar.getByRole("button", { name: "Complete", exact: true }).click();
+      await notice.filter({ hasText: "Completed 2 tasks." }).waitFor();
+      await page.locator(".task.done").nth(1).waitFor();
+      await undo.click();
+      await notice.filter({ hasText: "Undone: 2 tasks back as they were." }).waitFor();
+      await page.locator(".task.done").first().waitFor({ state: "detached" });
+      await page.reload();
+      await waitForTitles(page, inOrder);
+      result.doneAfterBulkUndo = await page.locator(".task.done").count();
+    });
+    await stepOf("bulk-move", async () => {
+      await select("Eggs");
+      await select("Bread");
+      await bar.getByLabel("Move selected to").selectOption({ label: "Errands" });
+      await notice.filter({ hasText: "Moved to Errands: 2 tasks." }).waitFor();
+      await waitForTitles(page, ["Milk"]);
+      result.bulkMoveUndone = await undoAndReload("Undone: 2 tasks back as they were.", inOrder);
+      result.bread = await stored("Bread");
+    });
+    await stepOf(
+      "changed-elsewhere",
+      async () => {
+        await page.getByRole("checkbox", { name: "Done: Bread", exact: true }).click();
+        await notice.filter({ hasText: "Completed “Bread”." }).waitFor();
+        const breadId = Object.keys(ids).find((id) => ids[id] === "Bread");
+        await changedElsewhere(context, userId, breadId, { title: "Rye bread" });
+        await undo.click();
+        const alert = page.locator(".alert");
+        await alert.waitFor();
+        result.refusal = (await alert.innerText()).replace(/\s+/g, " ").trim();
+        await taskItem(page, "Rye bread").waitFor();
+        result.breadAfterRefusal = await stored("Bread");
+      },
+      [412],
+    );
+    result.undone = undone;
+  },
+
+  /**
+   * A task's history in its editor: each version, what made it and when; an earlier one made
+   * current again (and that undone from the notice); a restore of a task changed elsewhere since
+   * is refused and the history shown anew. The Activity page lists every change, newest first,
+   * a page at a time.
+   */
+  async history() {
+    const context = await newContext();
+    const page = await context.newPage();
+    const notice = page.locator(".notice");
+    const versionRows = (dialog) =>
+      dialog.getByRole("list", { name: "Versions" }).locator(".version-text");
+    const versionsShown = async (dialog, count) => {
+      await dialog.locator(".versions[aria-busy=false] .version").nth(count - 1).waitFor();
+      return (await versionRows(dialog).allInnerTexts()).map((text) => text.replace(/\s+/g, " ").trim());
+    };
+    const openHistory = async (title) => {
+      const dialog = await openEditor(page, title);
+      await dialog.getByRole("button", { name: "History", exact: true }).click();
+      await dialog.getByRole("heading", { name: `History of “${title}”` }).waitFor();
+      return dialog;
+    };
+    const restoreButton = (dialog, version) =>
+      dialog
+        .getByRole("listitem")
+        .filter({ hasText: new RegExp(`^Version ${version} `) })
+        .getByRole("button", { name: "Restore this version" });
+    const { userId } = await stepOf("sign-up", () => signUp(page, "Hal"));
+    let taskId;
+    await stepOf("changes", async () => {
+      // Older changes of other tasks: more than a page of activity in all.
+      const headers = await bearer(context);
+      for (let number = 1; number <= 48; number += 1) {
+        await context.request.post(`${api}/api/${userId}/tasks`, {
+          headers,
+          data: { title: `Chore ${String(number).padStart(2, "0")}` },
+        });
+      }
+      await page.reload();
+      await listSettled(page);
+      await addTask(page, "Buy milk");
+      taskId = await taskItem(page, "Buy milk").getAttribute("data-task-id");
+      await editTitle(page, "Buy milk", "Buy oat milk");
+      const dialog = await openEditor(page, "Buy oat milk");
+      await dialog.getByLabel("Priority").selectOption("high");
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await dialog.waitFor({ state: "detached" });
+      await notice.filter({ hasText: "Saved “Buy oat milk”." }).waitFor();
+      await page.getByRole("checkbox", { name: "Done: Buy oat milk", exact: true }).click();
+      await notice.filter({ hasText: "Completed “Buy oat milk”." }).waitFor();
+    });
+    await stepOf("history", async () => {
+      const dialog = await openHistory("Buy oat milk");
+      result.versions = await versionsShown(dialog, 4);
+      result.current = await dialog.getByRole("listitem").first().locator(".version-current").innerText();
+      result.restoreButtons = await dialog.getByRole("button", { name: "Restore this version" }).count();
+      await dialog.getByRole("button", { name: "Back to editing" }).click();
+      result.backToForm = await dialog.getByLabel("Title").inputValue();
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      await dialog.waitFor({ state: "detached" });
+    });
+    await stepOf("restore", async () => {
+      const dialog = await openHistory("Buy oat milk");
+      await versionsShown(dialog, 4);
+      await restoreButton(dialog, 1).click();
+      await dialog.waitFor({ state: "detached" });
+      await notice.filter({ hasText: "Restored version 1 of “Buy milk”." }).waitFor();
+      await page.reload();
+      await taskItem(page, "Buy milk").waitFor();
+      await listSettled(page);
+      result.restored = await storedTask(context, userId, taskId);
+      result.restoredRow = {
+        done: await page.getByRole("checkbox", { name: "Done: Buy milk", exact: true }).isChecked(),
+        meta: (await taskItem(page, "Buy milk").locator(".task-meta").innerText()).trim(),
+      };
+    });
+    await stepOf("undo-restore", async () => {
+      const dialog = await openHistory("Buy milk");
+      await versionsShown(dialog, 5);
+      await restoreButton(dialog, 2).click();
+      await notice.filter({ hasText: "Restored version 2 of “Buy oat milk”." }).waitFor();
+      await notice.getByRole("button", { name: "Undo", exact: true }).click();
+      await notice.filter({ hasText: "Undone: “Buy milk” is back as it was." }).waitFor();
+      await taskItem(page, "Buy milk").waitFor();
+      result.afterUndo = await storedTask(context, userId, taskId);
+    });
+    await stepOf(
+      "changed-elsewhere",
+      async () => {
+        const dialog = await openHistory("Buy milk");
+        await versionsShown(dialog, 7);
+        await changedElsewhere(context, userId, taskId, { title: "Buy bread" });
+        await restoreButton(dialog, 2).click();
+        const refusal = dialog.getByRole("alert");
+        await refusal.waitFor();
+        result.refusal = (await refusal.innerText()).trim();
+        result.versionsAfterRefusal = await versionsShown(dialog, 8);
+        await dialog.getByRole("button", { name: "Back to editing" }).click();
+        await dialog.getByRole("button", { name: "Cancel" }).click();
+        await dialog.waitFor({ state: "detached" });
+        result.afterRefusal = (await storedTask(context, userId, taskId)).title;
+      },
+      [412],
+    );
+    await stepOf("activity", async () => {
+      await sidebar(page).getByRole("link", { name: "Activity", exact: true }).click();
+      await page.waitForURL(/\/activity$/);
+      const lines = page.getByRole("list", { name: "Activity" }).locator(".change");
+      const shown = async () =>
+        (await lines.allInnerTexts()).map((text) => text.replace(/\s+/g, " ").trim());
+      await page.locator("ol[aria-label='Activity'][aria-busy=false]").waitFor();
+      result.firstPage = await shown();
+      await page.getByRole("button", { name: "Load more", exact: true }).click();
+      await lines.nth(result.firstPage.length).waitFor();
+      await page.locator("ol[aria-label='Activity'][aria-busy=false]").waitFor();
+      result.activity = await shown();
+      result.loadMoreLeft = await page.getByRole("button", { name: "Load more", exact: true }).count();
+      await page.getByRole("link", { name: "← Back to tasks" }).click();
+      await page.waitForURL(/\/tasks$/);
+      await taskItem(page, "Buy bread").waitFor();
+    });
   },
 
   /**

@@ -70,7 +70,7 @@ def test_client_against_the_running_service(service_url: str, alice: User, bob: 
     if code != 0:
         pytest.fail(f"node --test failed ({code}):\n{output}")
     assert "\n# fail 0\n" in output
-    assert "\n# pass 8\n" in output, output
+    assert "\n# pass 10\n" in output, output
 
 
 def rename_title(contract: Contract) -> None:

@@ -6,6 +6,7 @@ port) with CORS. Each test drives one scenario of tests/browser/web_app.mjs; eve
 failed request, unexpected error status or request that leaves 127.0.0.1 fails it.
 """
 
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,7 +178,8 @@ def test_selected_tasks_are_completed_moved_and_deleted_at_once_and_a_subtask_ad
     assert shown["afterUndo"] == shown["beforeDelete"]
     assert shown["treeAfterUndo"] == ["Jam", "Bread", "Rye"]
     assert shown["ryeDepth"] == "1"
-    assert shown["batchRequests"] == 3
+    # Complete, move, delete, and the deletion's undo: one batch each.
+    assert shown["batchRequests"] == 4
 
 
 def test_a_deletion_is_undone_from_its_notice_or_restored_from_the_trash(
@@ -205,6 +207,99 @@ def test_a_deletion_is_undone_from_its_notice_or_restored_from_the_trash(
     assert shown["restoreGone"] == [404, 404]
     # Each restore names the version deleted: Eggs was completed (2), Trip and Bread unchanged.
     assert shown["restoredIfMatch"] == ['"2"', '"1"', '"1"']
+
+
+def test_completions_edits_moves_and_bulk_actions_are_undone_from_their_notice(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "undo")
+
+    in_order = ["Milk", "Eggs", "Bread"]
+    assert shown["all"] == in_order
+    assert shown["completeToast"] == "Completed “Milk”. Undo"
+    assert shown["doneAfterUndo"] == 0
+    # Each undo is a write of its own: created (1), completed (2), as it was (3).
+    assert shown["milk"] == {**shown["milk"], "title": "Milk", "completed": False, "version": 3}
+    assert shown["eggs"] == {**shown["eggs"], "title": "Eggs", "version": 3}
+    # Moved up, dragged, put under another task, moved to another list: back each time, and
+    # after a reload.
+    assert shown["editUndone"] == shown["moveUndone"] == shown["dragUndone"] == in_order
+    assert shown["subtaskUndone"] == shown["toListUndone"] == in_order
+    assert shown["eggsDepth"] == "0"
+    assert shown["doneAfterBulkUndo"] == 0
+    assert shown["bulkMoveUndone"] == in_order
+    assert shown["bread"]["list_id"] == shown["milk"]["list_id"]
+    assert shown["bread"]["parent_id"] is None
+    # Changed elsewhere after its completion: the undo is refused and overwrites nothing.
+    assert shown["refusal"].startswith("Changed elsewhere. “Bread” was changed in another tab")
+    assert shown["breadAfterRefusal"]["title"] == "Rye bread"
+    assert shown["breadAfterRefusal"]["completed"] is True
+    # Every undo names the version its write answered: a restore of the version before it, the
+    # inverse move, one batch of each operation's undo in reverse order.
+    assert shown["undone"] == [
+        'POST tasks/Milk/versions/1/restore "2"',
+        'PATCH tasks/Eggs "1"',
+        'POST tasks/Eggs/versions/1/restore "2"',
+        'POST tasks/Bread/move "2"',
+        'POST tasks/Bread/move "4"',
+        'POST tasks/Eggs/move "4"',
+        'POST tasks/Eggs/move "6"',
+        ['complete Eggs "8"', 'complete Milk "4"'],
+        ['move Bread "6"', 'move Eggs "10"'],
+        'POST tasks/Bread/versions/7/restore "8"',
+    ]
+
+
+def test_a_tasks_history_restores_a_version_and_the_activity_lists_every_change(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "history")
+
+    def without_time(lines: list[str]) -> list[str]:
+        texts = []
+        for line in lines:
+            text, when = line.rsplit(" · ", 1)
+            assert re.fullmatch(r"just now|\d+ min ago", when), line
+            texts.append(text)
+        return texts
+
+    assert without_time(shown["versions"]) == [
+        "Version 4 Completed “Buy oat milk”",
+        "Version 3 Edited (priority) “Buy oat milk”",
+        "Version 2 Edited (title) “Buy oat milk”",
+        "Version 1 Created “Buy milk”",
+    ]
+    assert shown["current"] == "Current"
+    assert shown["restoreButtons"] == 3
+    assert shown["backToForm"] == "Buy oat milk"
+    # Version 1's content, as a new version; a reload shows it.
+    restored = shown["restored"]
+    assert (restored["title"], restored["priority"], restored["completed"]) == (
+        "Buy milk",
+        "medium",
+        False,
+    )
+    assert restored["version"] == 5
+    assert shown["restoredRow"] == {"done": False, "meta": "medium"}
+    # Version 2 restored (6), and that undone from the notice (7).
+    assert (shown["afterUndo"]["title"], shown["afterUndo"]["version"]) == ("Buy milk", 7)
+    assert shown["refusal"].startswith("Changed elsewhere: This task was changed")
+    assert without_time(shown["versionsAfterRefusal"])[0] == "Version 8 Edited (title) “Buy bread”"
+    assert shown["afterRefusal"] == "Buy bread"
+    chores = [f"Created “Chore {number:02}”" for number in range(48, 0, -1)]
+    assert without_time(shown["activity"]) == [
+        "Edited “Buy bread” (title)",
+        "Edited “Buy milk” (title)",
+        "Edited “Buy oat milk” (title)",
+        "Reopened “Buy milk” (title, priority)",
+        "Completed “Buy oat milk”",
+        "Edited “Buy oat milk” (priority)",
+        "Edited “Buy oat milk” (title)",
+        "Created “Buy milk”",
+        *chores,
+    ]
+    assert shown["firstPage"] == shown["activity"][:50]
+    assert shown["loadMoreLeft"] == 0
 
 
 def test_due_dates_are_all_day_or_timed_and_shown_in_the_users_time_zone(

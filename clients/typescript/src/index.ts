@@ -24,6 +24,7 @@ export type TaskBatch = components["schemas"]["TaskBatch"];
 export type TaskBatchOperation = components["schemas"]["TaskBatchOperation"];
 export type TaskBatchResult = components["schemas"]["TaskBatchResult"];
 export type TaskBatchOperationResult = components["schemas"]["TaskBatchOperationResult"];
+export type BatchRestore = components["schemas"]["BatchRestore"];
 export type Due = components["schemas"]["Due"];
 export type DueInput = components["schemas"]["DueInput"];
 export type Settings = components["schemas"]["Settings"];
@@ -39,6 +40,9 @@ export type SettingsPatch = components["schemas"]["SettingsPatch"];
 export type TrashKind = components["schemas"]["TrashKind"];
 export type TrashItem = components["schemas"]["TrashItem"];
 export type TrashPage = components["schemas"]["TrashPage"];
+export type HistoryChange = components["schemas"]["HistoryChange"];
+export type TaskVersion = components["schemas"]["TaskVersion"];
+export type TaskVersionPage = components["schemas"]["TaskVersionPage"];
 export type ErrorBody = components["schemas"]["Error"];
 
 export type TaskApiClient = Client<paths>;

@@ -12,6 +12,7 @@ import {
   createTaskApiClient,
   isApiError,
   unwrap,
+  type BatchRestore,
   type Task,
   type TaskApiClient,
   type operations,
@@ -237,6 +238,117 @@ describe("the TypeScript client against the live service", () => {
     await unwrap(client.DELETE("/api/{user_id}/trash", { params: { path } }));
     const emptied = await unwrap(client.GET("/api/{user_id}/trash", { params: { path } }));
     assert.deepEqual(emptied, { items: [], next_cursor: null });
+  });
+
+  test("an edit is in the task's history and undone by restoring the version before it", async () => {
+    const { client } = aliceClient();
+    const task = await createTask(client, "Buy milk");
+    const taskPath = { ...path, task_id: task.id };
+    const edited = await unwrap(
+      client.PATCH("/api/{user_id}/tasks/{task_id}", {
+        params: { path: taskPath, header: { "If-Match": `"${task.version}"` } },
+        headers: MERGE_PATCH,
+        body: { title: "Buy oat milk" },
+      }),
+    );
+
+    const history = await unwrap(
+      client.GET("/api/{user_id}/tasks/{task_id}/versions", { params: { path: taskPath } }),
+    );
+    assert.deepEqual(
+      history.items.map((entry) => [entry.version, entry.change]),
+      [
+        [2, "edited"],
+        [1, "created"],
+      ],
+    );
+    assert.ok(history.items[0]?.changed.includes("title"));
+    assert.equal(history.items[0]?.task.title, "Buy oat milk");
+    assert.equal(history.items[1]?.task.title, "Buy milk");
+    assert.equal(history.next_cursor, null);
+
+    // The undo of a write answered with version v: version v - 1, only if still at v.
+    const restoring = await client.POST(
+      "/api/{user_id}/tasks/{task_id}/versions/{version}/restore",
+      {
+        params: {
+          path: { ...taskPath, version: edited.version - 1 },
+          header: { "If-Match": `"${edited.version}"` },
+        },
+      },
+    );
+    const restored = await unwrap(restoring);
+    assert.equal(restored.title, "Buy milk");
+    assert.equal(restored.version, 3);
+    assert.equal(restoring.response.headers.get("ETag"), '"3"');
+    await expectApiError(
+      unwrap(
+        client.POST("/api/{user_id}/tasks/{task_id}/versions/{version}/restore", {
+          params: {
+            path: { ...taskPath, version: 2 },
+            header: { "If-Match": `"${edited.version}"` },
+          },
+        }),
+      ),
+      412,
+      "precondition_failed",
+    );
+
+    const activity = await unwrap(client.GET("/api/{user_id}/activity", { params: { path } }));
+    const mine = activity.items.filter((entry) => entry.task.id === task.id);
+    assert.deepEqual(
+      mine.map((entry) => entry.version),
+      [3, 2, 1],
+    );
+  });
+
+  test("a batch of deletions is undone by one batch of restores", async () => {
+    const { client } = aliceClient();
+    const [eggs, jam] = [await createTask(client, "Eggs"), await createTask(client, "Jam")];
+    const deleting = [eggs, jam];
+
+    const deleted = await unwrap(
+      client.POST("/api/{user_id}/tasks/batch", {
+        params: { path },
+        body: {
+          operations: deleting.map((task) => ({
+            op: "delete" as const,
+            task_id: task.id,
+            if_match: `"${task.version}"`,
+          })),
+        },
+      }),
+    );
+    assert.deepEqual(
+      deleted.results.map((result) => result.status),
+      [204, 204],
+    );
+
+    // Each operation's undo, the last one's first; a restore names the version deleted.
+    const restore: BatchRestore[] = [...deleting]
+      .reverse()
+      .map((task) => ({ op: "restore", task_id: task.id, if_match: `"${task.version}"` }));
+    const restored = await unwrap(
+      client.POST("/api/{user_id}/tasks/batch", {
+        params: { path },
+        body: { operations: restore },
+      }),
+    );
+    assert.deepEqual(
+      restored.results.map((result) => [result.status, result.task?.title]),
+      [
+        [200, "Jam"],
+        [200, "Eggs"],
+      ],
+    );
+    for (const task of deleting) {
+      const back = await unwrap(
+        client.GET("/api/{user_id}/tasks/{task_id}", {
+          params: { path: { ...path, task_id: task.id } },
+        }),
+      );
+      assert.equal(back.title, task.title);
+    }
   });
 
   test("lists: the Inbox, a list made, a task moved into it, the list deleted", async () => {

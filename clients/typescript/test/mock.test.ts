@@ -22,6 +22,7 @@ import {
   type TaskChanges,
   type TaskOccurrencePage,
   type TaskList,
+  type TaskVersionPage,
   type TodoList,
   type TodoListPage,
   type TrashPage,
@@ -279,6 +280,34 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       }),
     );
     assert.equal(page.items[0]?.reminder.minutes_before, 30);
+  });
+
+  test("list_task_versions", async () => {
+    const page: TaskVersionPage = await expectExample(
+      "list_task_versions",
+      client.GET("/api/{user_id}/tasks/{task_id}/versions", {
+        params: { path: taskPath, query: { limit: 20 } },
+      }),
+    );
+    assert.deepEqual(page.items[0]?.changed, ["title"]);
+  });
+
+  test("restore_task_version", async () => {
+    const task: Task = await expectExample(
+      "restore_task_version",
+      client.POST("/api/{user_id}/tasks/{task_id}/versions/{version}/restore", {
+        params: { path: { ...taskPath, version: 1 }, header: { "If-Match": '"2"' } },
+      }),
+    );
+    assert.equal(task.id, taskPath.task_id);
+  });
+
+  test("list_activity", async () => {
+    const page: TaskVersionPage = await expectExample(
+      "list_activity",
+      client.GET("/api/{user_id}/activity", { params: { path, query: { limit: 20 } } }),
+    );
+    assert.equal(page.items[0]?.change, "edited");
   });
 
   test("list_trash", async () => {

@@ -21,17 +21,19 @@ export interface ListActions {
 
 /**
  * The user's lists in their order: choose one, make one, rename, reorder or delete one; and the
- * way to the trash, where deleted lists and tasks wait.
+ * way to what changed lately, and to the trash, where deleted lists and tasks wait.
  */
 export function ListSidebar({
   lists,
   selected,
   actions,
+  activityHref,
   trashHref,
 }: {
   lists: TodoList[];
   selected: number | null;
   actions: ListActions;
+  activityHref: string;
   trashHref: string;
 }) {
   const current = lists.find((list) => list.id === selected);
@@ -102,9 +104,10 @@ export function ListSidebar({
       </ul>
       <NewListForm onCreate={actions.onCreate} />
       {current && <CurrentList key={current.id} list={current} actions={actions} />}
-      <Link href={trashHref} className="trash-link">
-        Trash
-      </Link>
+      <p className="side-links">
+        <Link href={activityHref}>Activity</Link>
+        <Link href={trashHref}>Trash</Link>
+      </p>
     </nav>
   );
 }

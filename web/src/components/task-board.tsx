@@ -27,6 +27,7 @@ import type {
   TodoList,
 } from "@/lib/task-api";
 import { entityTag } from "@/lib/task-api";
+import { inCompletionOrder, inverseMoves, undoCompletion, type Move } from "@/lib/undo";
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
 import { firedKeyOf, useDueReminders } from "@/lib/use-due-reminders";
 
@@ -249,13 +250,15 @@ export function TaskBoard({ userId }: { userId: string }) {
 
   /**
    * One request for the selected tasks; what was refused is told, the rest is done. `undoOf`
-   * says, from the answer's results (one per operation), what takes the change back.
+   * says, from the answer's results (one per operation), the operations that take the change
+   * back, and `undone` what the notice says once they did.
    */
   async function bulk(
     done: string,
     operations: TaskBatchOperation[],
+    undoOf: (results: TaskBatchOperationResult[]) => TaskBatchOperation[],
+    undone: (tasks: Task[]) => string = backAsTheyWere,
     goneIsDone = false,
-    undoOf?: (results: TaskBatchOperationResult[]) => NoticeAction | undefined,
   ) {
     try {
       const answer = await api.batch(userId, operations);
@@ -263,17 +266,13 @@ export function TaskBoard({ userId }: { userId: string }) {
         (result) => result.status >= 400 && !(goneIsDone && result.status === 404),
       );
       const applied = operations.length - refused.length;
-      setNotice({ text: `${done} ${countOf(applied)}.`, action: undoOf?.(answer.results) });
-      setAlert(
-        refused.length === 0
-          ? null
-          : {
-              title: "Some tasks were not changed",
-              message: `${refused.length} of the selected tasks could not be changed (${refused
-                .map((result) => result.error?.message ?? result.status)
-                .join(" ")}). The list shows them as they are now.`,
-            },
-      );
+      const undo = undoOf(answer.results);
+      setNotice({
+        text: `${done} ${countOf(applied)}.`,
+        action:
+          undo.length === 0 ? undefined : { label: "Undo", run: () => void undoBatch(undo, undone) },
+      });
+      setAlert(refusalOf(refused, "of the selected tasks could not be changed"));
       setSelected(new Set());
       await reload();
     } catch (error) {
@@ -281,28 +280,80 @@ export function TaskBoard({ userId }: { userId: string }) {
     }
   }
 
-  const selectedIds = view.items.filter((task) => selected.has(task.id)).map((task) => task.id);
+  /** One batch of undos: what it took back is told, and what it could not (412 included). */
+  async function undoBatch(operations: TaskBatchOperation[], undone: (tasks: Task[]) => string) {
+    setNotice({ text: "Undoing…" });
+    try {
+      const answer = await api.batch(userId, operations);
+      const back = answer.results.flatMap((result) => (result.task ? [result.task] : []));
+      setNotice(back.length === 0 ? NO_NOTICE : { text: undone(back) });
+      setAlert(
+        refusalOf(
+          answer.results.filter((result) => result.status >= 400),
+          "of the tasks could not be put back",
+        ),
+      );
+    } catch (error) {
+      setNotice(NO_NOTICE);
+      fail(error);
+    }
+    await reload();
+  }
+
+  const selectedTasks = view.items.filter((task) => selected.has(task.id));
   const bulkActions: BulkActions = {
-    onComplete: (completed) =>
+    onComplete: (completed) => {
+      const tasks = inCompletionOrder(view.items, selectedTasks, completed);
       void bulk(
         completed ? "Completed" : "Reopened",
-        selectedIds.map((task_id) => ({ op: "complete", task_id, completed })),
-      ),
+        tasks.map((task) => ({ op: "complete", task_id: task.id, completed })),
+        (results) =>
+          results
+            .flatMap((result, index) => {
+              const before = tasks[index];
+              const undo = before && result.task && undoCompletion(before, result.task);
+              return undo ? [undo] : [];
+            })
+            .reverse(),
+      );
+    },
     onMoveToList: (listId) => {
       const where = lists.find((list) => list.id === listId)?.name ?? "the list";
+      const moves = selectedTasks.map((task) => ({ taskId: task.id, move: { place: {}, listId } }));
+      const inverses = inverseMoves(view.items, moves);
       void bulk(
         `Moved to ${where}:`,
-        selectedIds.map((task_id) => ({ op: "move", task_id, body: { list_id: listId } })),
+        moves.map(({ taskId }) => ({ op: "move", task_id: taskId, body: { list_id: listId } })),
+        (results) =>
+          results
+            .flatMap((result, index): TaskBatchOperation[] => {
+              const { task } = result;
+              const back = inverses[index];
+              if (task === undefined || back === undefined) return [];
+              return [{ op: "move", task_id: task.id, if_match: entityTag(task), body: bodyOf(back) }];
+            })
+            .reverse(),
       );
     },
     onDelete: () => {
-      const tasks = view.items.filter((task) => selected.has(task.id));
+      const tasks = selectedTasks;
       void bulk(
         "Deleted",
         tasks.map((task) => ({ op: "delete", task_id: task.id })),
+        // A subtask deleted with its parent (404 here) comes back with it; the last deleted
+        // comes back first, so that a subtask deleted before its parent finds it there.
+        (results) =>
+          tasks
+            .filter((_, index) => results[index]?.status === 204)
+            .map((task): TaskBatchOperation => ({
+              op: "restore",
+              task_id: task.id,
+              if_match: entityTag(task),
+            }))
+            .reverse(),
+        (back) =>
+          back.length === 1 ? `Restored “${back[0]?.title}”.` : `Restored ${countOf(back.length)}.`,
         true,
-        // A subtask deleted with its parent (404 here) comes back with it.
-        (results) => undoDeleting(tasks.filter((_, index) => results[index]?.status === 204)),
       );
     },
     onClear: () => setSelected(new Set()),
@@ -326,6 +377,7 @@ export function TaskBoard({ userId }: { userId: string }) {
       replace(changed);
       setNotice({
         text: changed.completed ? `Completed “${task.title}”.` : `Reopened “${task.title}”.`,
+        action: undoWriting(changed, changed.version !== task.version),
       });
       void reload();
     } catch (error) {
@@ -338,7 +390,7 @@ export function TaskBoard({ userId }: { userId: string }) {
     let undo: NoticeAction | undefined;
     try {
       await api.delete(userId, task.id);
-      undo = undoDeleting([task]);
+      undo = { label: "Undo", run: () => void restoreTask(task) };
     } catch (error) {
       // Already gone (deleted in another tab) is what the user asked for, and not this tab's
       // deletion to take back.
@@ -353,45 +405,85 @@ export function TaskBoard({ userId }: { userId: string }) {
     void reload();
   }
 
-  function undoDeleting(tasks: Task[]): NoticeAction | undefined {
-    return tasks.length === 0 ? undefined : { label: "Undo", run: () => void restoreTasks(tasks) };
-  }
-
-  /**
-   * Tasks deleted here back from the trash, each only if it is still the version deleted. The
-   * last deleted comes back first, so that a subtask deleted before its parent finds it there.
-   */
-  async function restoreTasks(tasks: Task[]) {
+  /** A task deleted here back from the trash, only if it is still the version deleted. */
+  async function restoreTask(task: Task) {
     setNotice({ text: "Restoring…" });
-    const restored: Task[] = [];
-    const refusals: unknown[] = [];
-    for (const task of [...tasks].reverse()) {
-      try {
-        restored.push(await api.restoreTask(userId, task.id, entityTag(task)));
-      } catch (error) {
-        refusals.push(error);
-      }
+    try {
+      const restored = await api.restoreTask(userId, task.id, entityTag(task));
+      setNotice({ text: `Restored “${restored.title}”.` });
+      setAlert(null);
+    } catch (error) {
+      setNotice(NO_NOTICE);
+      failUndo(error, task);
     }
-    const [only] = restored;
-    if (only === undefined) setNotice(NO_NOTICE);
-    else if (restored.length === 1) setNotice({ text: `Restored “${only.title}”.` });
-    else setNotice({ text: `Restored ${countOf(restored.length)}.` });
-    if (refusals.length === 0) setAlert(null);
-    else fail(refusals[0]);
     await reload();
   }
 
+  /**
+   * The Undo of a write that left `task` at its version: the version before it made current
+   * again, only if the task is still at this one. None when the request wrote nothing.
+   */
+  function undoWriting(task: Task, written: boolean): NoticeAction | undefined {
+    return written ? { label: "Undo", run: () => void restoreVersionBefore(task) } : undefined;
+  }
+
+  async function restoreVersionBefore(task: Task) {
+    setNotice({ text: "Undoing…" });
+    try {
+      const restored = await api.restoreVersion(userId, task.id, task.version - 1, entityTag(task));
+      replace(restored);
+      setNotice({ text: `Undone: “${restored.title}” is back as it was.` });
+      setAlert(null);
+    } catch (error) {
+      setNotice(NO_NOTICE);
+      failUndo(error, task);
+    }
+    await reload();
+  }
+
+  /** An undo refused because the task changed elsewhere since (412) says so; nothing was written. */
+  function failUndo(error: unknown, task: Task) {
+    if (describe(error).status !== 412) {
+      fail(error);
+      return;
+    }
+    setAlert({
+      title: "Changed elsewhere",
+      message:
+        `“${task.title}” was changed in another tab or device since, so it was not undone. ` +
+        "The list shows it as it is now.",
+      status: 412,
+    });
+  }
+
   async function moveTask(taskId: number, place: TaskPlace, listId?: number) {
+    // Where it stands now, from what the list shows: the inverse move puts it back there.
+    const [back] = inverseMoves(view.items, [{ taskId, move: { place, listId } }]);
     try {
       const moved = await api.moveTask(userId, taskId, place, listId);
       const where = lists.find((list) => list.id === moved.list_id)?.name ?? "its list";
       setNotice({
         text: listId === undefined ? `Moved “${moved.title}”.` : `Moved “${moved.title}” to ${where}.`,
+        action: back && { label: "Undo", run: () => void moveBack(moved, back) },
       });
       await reload();
     } catch (error) {
       fail(error);
     }
+  }
+
+  /** A move taken back, only if the task is still as the move left it. */
+  async function moveBack(moved: Task, back: Move) {
+    setNotice({ text: "Undoing…" });
+    try {
+      const task = await api.moveTask(userId, moved.id, back.place, back.listId, entityTag(moved));
+      setNotice({ text: `Undone: “${task.title}” is back where it was.` });
+      setAlert(null);
+    } catch (error) {
+      setNotice(NO_NOTICE);
+      failUndo(error, moved);
+    }
+    await reload();
   }
 
   const listActions: ListActions = {
@@ -502,10 +594,21 @@ export function TaskBoard({ userId }: { userId: string }) {
     };
   }
 
-  function saved(task: Task) {
+  function saved(task: Task, written: boolean) {
     setEditing(null);
     replace(task);
-    setNotice({ text: `Saved “${task.title}”.` });
+    setNotice({ text: `Saved “${task.title}”.`, action: undoWriting(task, written) });
+    void reload();
+  }
+
+  function restoredVersion(task: Task, version: number, written: boolean) {
+    setEditing(null);
+    replace(task);
+    setNotice({
+      text: `Restored version ${version} of “${task.title}”.`,
+      action: undoWriting(task, written),
+    });
+    setAlert(null);
     void reload();
   }
 
@@ -530,6 +633,7 @@ export function TaskBoard({ userId }: { userId: string }) {
           lists={lists}
           selected={filters.listId}
           actions={listActions}
+          activityHref={`/users/${encodeURIComponent(userId)}/activity`}
           trashHref={`/users/${encodeURIComponent(userId)}/trash`}
         />
         {timeZone !== null && <TimeZoneControl timeZone={timeZone} onChange={changeTimeZone} />}
@@ -544,7 +648,7 @@ export function TaskBoard({ userId }: { userId: string }) {
         <label className="select-all">
           <input
             type="checkbox"
-            checked={selectedIds.length === view.items.length}
+            checked={selectedTasks.length === view.items.length}
             onChange={(event) =>
               setSelected(new Set(event.target.checked ? view.items.map((task) => task.id) : []))
             }
@@ -552,8 +656,8 @@ export function TaskBoard({ userId }: { userId: string }) {
           Select all shown
         </label>
       )}
-      {selectedIds.length > 0 && (
-        <BulkBar count={selectedIds.length} lists={lists} actions={bulkActions} />
+      {selectedTasks.length > 0 && (
+        <BulkBar count={selectedTasks.length} lists={lists} actions={bulkActions} />
       )}
       {view.items.length === 0 && !loading ? (
         <p className="empty">{isFiltered(filters) ? "No task matches." : "No tasks yet."}</p>
@@ -601,6 +705,7 @@ export function TaskBoard({ userId }: { userId: string }) {
           timeZone={timeZone}
           base={editing}
           onSaved={saved}
+          onRestored={restoredVersion}
           onClose={() => setEditing(null)}
         />
       )}
@@ -711,6 +816,30 @@ function withPage(items: Task[], page: TaskList): Pick<View, "items" | "nextCurs
 
 function countOf(tasks: number): string {
   return tasks === 1 ? "1 task" : `${tasks} tasks`;
+}
+
+function backAsTheyWere(tasks: Task[]): string {
+  return `Undone: ${countOf(tasks.length)} back as ${tasks.length === 1 ? "it was" : "they were"}.`;
+}
+
+/** A batch's move operation's body: the place, and the list when it names one. */
+function bodyOf({ place, listId }: Move): TaskPlace & { list_id?: number } {
+  return listId === undefined ? place : { ...place, list_id: listId };
+}
+
+/**
+ * What a batch could not do, said in one alert: a task changed elsewhere meanwhile (412) was
+ * left as it is now; null when every operation was done.
+ */
+function refusalOf(refused: TaskBatchOperationResult[], what: string): Problem | null {
+  if (refused.length === 0) return null;
+  const changedElsewhere = refused.some((result) => result.status === 412);
+  return {
+    title: changedElsewhere ? "Changed elsewhere" : "Some tasks were not changed",
+    message: `${refused.length} ${what} (${refused
+      .map((result) => result.error?.message ?? result.status)
+      .join(" ")}). The list shows them as they are now.`,
+  };
 }
 
 function isFiltered(filters: Filters): boolean {

@@ -14,13 +14,15 @@ import {
 
 import { ReminderInputs } from "./reminder-fields";
 import { TaskFieldInputs } from "./task-fields";
+import { TaskHistory } from "./task-history";
 
 type State =
   | { kind: "editing" }
   | { kind: "saving" }
   | { kind: "conflict"; theirs: Task }
   | { kind: "gone" }
-  | { kind: "failed"; problem: Problem };
+  | { kind: "failed"; problem: Problem }
+  | { kind: "history" };
 
 const FIELD_LABELS: Record<keyof TaskFields, string> = {
   title: "Title",
@@ -37,7 +39,8 @@ const FIELD_LABELS: Record<keyof TaskFields, string> = {
 /**
  * Edits one task as a merge patch of only the changed fields, sent with `If-Match` for the
  * version the edit started from. If someone changed the task meanwhile (412), shows the server's
- * version beside the user's, and writes only when the user has chosen.
+ * version beside the user's, and writes only when the user has chosen. Its history shows the
+ * task's versions, any of which can be made current again.
  */
 export function TaskEditor({
   api,
@@ -45,6 +48,7 @@ export function TaskEditor({
   timeZone,
   base,
   onSaved,
+  onRestored,
   onClose,
 }: {
   api: TaskApi;
@@ -52,7 +56,9 @@ export function TaskEditor({
   /** The user's: to say when the task was changed, and when its reminders fire. */
   timeZone: string;
   base: Task;
-  onSaved: (task: Task) => void;
+  /** `written` is false when nothing was: the server's version was kept, or it had the edit. */
+  onSaved: (task: Task, written: boolean) => void;
+  onRestored: (task: Task, version: number, written: boolean) => void;
   onClose: () => void;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
@@ -78,7 +84,8 @@ export function TaskEditor({
     }
     setState({ kind: "saving" });
     try {
-      onSaved(await api.update(userId, base.id, patch, entityTag(onto)));
+      const saved = await api.update(userId, base.id, patch, entityTag(onto));
+      onSaved(saved, saved.version !== onto.version);
     } catch (error) {
       if (error instanceof ApiError && error.status === 412) {
         await showConflict();
@@ -124,7 +131,16 @@ export function TaskEditor({
           theirs={state.theirs}
           timeZone={timeZone}
           onKeepMine={() => void save(state.theirs)}
-          onTakeTheirs={() => onSaved(state.theirs)}
+          onTakeTheirs={() => onSaved(state.theirs, false)}
+        />
+      ) : state.kind === "history" ? (
+        <TaskHistory
+          api={api}
+          userId={userId}
+          task={base}
+          timeZone={timeZone}
+          onRestored={onRestored}
+          onBack={() => setState({ kind: "editing" })}
         />
       ) : state.kind === "gone" ? (
         <div role="alert">
@@ -156,6 +172,13 @@ export function TaskEditor({
             </button>
             <button type="button" onClick={onClose}>
               Cancel
+            </button>
+            <button
+              type="button"
+              disabled={state.kind === "saving"}
+              onClick={() => setState({ kind: "history" })}
+            >
+              History
             </button>
           </div>
         </form>

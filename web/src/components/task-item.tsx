@@ -58,7 +58,6 @@ export function TaskItem({
   onMoveToList: (task: Task, listId: number) => void;
   onAddSubtask: (parent: Task, title: string) => Promise<boolean>;
 }) {
-  const [confirming, setConfirming] = useState(false);
   const [addingSubtask, setAddingSubtask] = useState(false);
   const [subtaskTitle, setSubtaskTitle] = useState("");
   const canNest = (reordering?.depth ?? 0) < MAX_DEPTH - 1;
@@ -224,38 +223,22 @@ export function TaskItem({
             ))}
           </select>
         )}
-        {confirming ? (
-          <>
-            <button type="button" className="danger" autoFocus onClick={() => onDelete(task)}>
-              Delete
-            </button>
-            <button type="button" onClick={() => setConfirming(false)}>
-              Keep
-            </button>
-          </>
-        ) : (
-          <>
-            <button type="button" aria-label={`Edit: ${task.title}`} onClick={() => onEdit(task)}>
-              Edit
-            </button>
-            {canNest && (
-              <button
-                type="button"
-                aria-label={`Add a subtask: ${task.title}`}
-                onClick={() => setAddingSubtask(true)}
-              >
-                + Subtask
-              </button>
-            )}
-            <button
-              type="button"
-              aria-label={`Delete: ${task.title}`}
-              onClick={() => setConfirming(true)}
-            >
-              Delete
-            </button>
-          </>
+        <button type="button" aria-label={`Edit: ${task.title}`} onClick={() => onEdit(task)}>
+          Edit
+        </button>
+        {canNest && (
+          <button
+            type="button"
+            aria-label={`Add a subtask: ${task.title}`}
+            onClick={() => setAddingSubtask(true)}
+          >
+            + Subtask
+          </button>
         )}
+        {/* No confirmation: the notice that says it was deleted offers Undo. */}
+        <button type="button" aria-label={`Delete: ${task.title}`} onClick={() => onDelete(task)}>
+          Delete
+        </button>
       </div>
     </li>
   );

@@ -10,6 +10,7 @@ import {
   type components,
   type DueInput,
   type FetchResult,
+  type HistoryChange,
   type operations,
   type Settings,
   type Task,
@@ -21,6 +22,8 @@ import {
   type TaskInput,
   type TaskList,
   type TaskPatch,
+  type TaskVersion,
+  type TaskVersionPage,
   type TodoList,
   type TodoListPage,
   type TrashItem,
@@ -37,6 +40,7 @@ export type DueReminder = components["schemas"]["DueReminder"];
 export type DueReminderPage = components["schemas"]["DueReminderPage"];
 export type {
   DueInput,
+  HistoryChange,
   Settings,
   Task,
   TaskBatchOperation,
@@ -46,6 +50,8 @@ export type {
   TaskInput,
   TaskList,
   TaskPatch,
+  TaskVersion,
+  TaskVersionPage,
   TodoList,
   TodoListPage,
   TrashItem,
@@ -141,11 +147,23 @@ export class TaskApi {
     );
   }
 
-  /** Puts the task at `place`, in the list `listId` (its own when undefined); it keeps its id. */
-  moveTask(userId: string, taskId: number, place: TaskPlace, listId?: number): Promise<Task> {
+  /**
+   * Puts the task at `place`, in the list `listId` (its own when undefined); it keeps its id.
+   * With `ifMatch`, only if the task is still at that version (412 `precondition_failed`).
+   */
+  moveTask(
+    userId: string,
+    taskId: number,
+    place: TaskPlace,
+    listId?: number,
+    ifMatch?: string,
+  ): Promise<Task> {
     return this.#call(() =>
       this.#client.POST("/api/{user_id}/tasks/{task_id}/move", {
-        params: { path: { user_id: userId, task_id: taskId } },
+        params: {
+          path: { user_id: userId, task_id: taskId },
+          ...(ifMatch !== undefined && { header: { "If-Match": ifMatch } }),
+        },
         body: { ...place, ...(listId !== undefined && { list_id: listId }) },
       }),
     );
@@ -309,6 +327,43 @@ export class TaskApi {
   async emptyTrash(userId: string): Promise<void> {
     await this.#call(() =>
       this.#client.DELETE("/api/{user_id}/trash", { params: { path: { user_id: userId } } }),
+    );
+  }
+
+  /** One page of a task's versions, newest first (the current one included). */
+  taskVersions(userId: string, taskId: number, cursor?: string): Promise<TaskVersionPage> {
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/tasks/{task_id}/versions", {
+        params: {
+          path: { user_id: userId, task_id: taskId },
+          query: { limit: 50, ...(cursor && { cursor }) },
+        },
+      }),
+    );
+  }
+
+  /**
+   * The task's content (not its place) as it was at `version`, written as a new version, only
+   * if the task is still at `ifMatch` (412 `precondition_failed`). A write answered with version
+   * v is undone by restoring v - 1 with If-Match v.
+   */
+  restoreVersion(userId: string, taskId: number, version: number, ifMatch: string): Promise<Task> {
+    return this.#call(() =>
+      this.#client.POST("/api/{user_id}/tasks/{task_id}/versions/{version}/restore", {
+        params: {
+          path: { user_id: userId, task_id: taskId, version },
+          header: { "If-Match": ifMatch },
+        },
+      }),
+    );
+  }
+
+  /** One page of what changed in the user's tasks, newest first. */
+  activity(userId: string, cursor?: string): Promise<TaskVersionPage> {
+    return this.#call(() =>
+      this.#client.GET("/api/{user_id}/activity", {
+        params: { path: { user_id: userId }, query: { limit: 50, ...(cursor && { cursor }) } },
+      }),
     );
   }
 
