@@ -75,6 +75,7 @@ from impl.tasks.many import (
 from impl.tasks.queries import list_statement
 from impl.tasks.repository import (
     DELETE,
+    DONE_FROM,
     DONE_SINCE,
     GET,
     HOLD_LISTS,
@@ -787,7 +788,16 @@ async def toggle_task_completion(request: Request) -> Response:
         sql, arguments = update_statement({"completed": completed})
         row = await pool.fetchrow(sql, user_id, task, versions, *arguments)
     if row is None:
-        row = await unchanged(request, user_id, task, versions)
+        row = await pool.fetchrow(GET, user_id, task)
+        if row is None:
+            raise NOT_FOUND
+        if versions is not None and row["version"] not in versions:
+            # As the service's `_done_before`: If-Match naming the version an occurrence was
+            # completed from answers the task as it is.
+            completing = completed is not False and row["recurrence"] is not None
+            if completing and await pool.fetchval(DONE_FROM, user_id, task, versions, "completed"):
+                return tagged(row)
+            raise precondition_failed(row)
         if completed is not False and row["recurrence"] is not None and not row["completed"]:
             row = await occurrence_done(pool, user_id, row, versions, series, arrived)
     return tagged(row)

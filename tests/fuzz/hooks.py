@@ -14,14 +14,21 @@ import itertools
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
 import schemathesis
 
+from contract_runtime.formats import RFC3339_DATE_TIME, within_the_range
 from tests.support.tokens import token_for
 
 IDENTITY = os.environ.get("FUZZ_IDENTITY", "owner")
+# The stateful phase chains what its scenarios make through the contract's links: there the
+# hooks neither make tasks of their own to name nor drop what a step sends, so that each
+# scenario runs as its links say.
+STATEFUL = os.environ.get("FUZZ_PHASES") == "stateful"
 BASE_URL = os.environ.get("FUZZ_BASE_URL", "")
 # The operations on a task's occurrences and versions, which name a task the owner holds.
 OF_A_TASK = (
@@ -43,6 +50,7 @@ MOVES = ("move_task", "move_list")
 # A batch operation's `body` is the body of the single operation it stands for.
 BATCH_OPERATIONS = {"create": "create_task", "update": "update_task", "move": "move_task"}
 IDENTITIES = ("owner", "stranger", "anonymous")
+PICKED_INSTANT = "2027-01-08T09:00:00Z"
 STRANGERS = ("intruder", "intruder_2")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
 # What a client picks from: zones at the ends of the offsets and with summer time, and rules of
@@ -65,6 +73,8 @@ DUE_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 NOT_ETAGC = re.compile(r"[^\x21\x23-\x7E]")
 ENTITY_TAG_MAX_LENGTH = 1024
 _case_numbers = itertools.count(1)
+# How many cases of each operation have been sent.
+_turns: collections.defaultdict[str, Iterator[int]] = collections.defaultdict(itertools.count)
 # Every pass fuzzes the same service, each in a process of its own that numbers its cases from
 # 1: a key made per case also names its process, or a later pass would send an earlier one's key
 # with another body.
@@ -72,6 +82,8 @@ _KEYS_OF_THIS_PASS = uuid.uuid4().hex[:12]
 # What the owner created, per user id in the path: ids a client would name in later requests.
 _created_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
 _created_lists: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
+# The recurring ones among the tasks the owner created.
+_recurring_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
 # What the owner deleted and has not restored or removed, per user id and path parameter.
 _trashed: collections.defaultdict[tuple[str, str], list[int]] = collections.defaultdict(list)
 if IDENTITY not in IDENTITIES:
@@ -136,8 +148,9 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
       well-formed one becomes an entity tag (the generated text, quoted), as the contract's
       description says it is; its schema says only "a string", and anything else is 400.
     - A made-up If-Match never names a version the service issued, so every such write is a
-      412. Every other well-formed one becomes `*` (any current version), so that writes with
-      If-Match also reach the database; the others still check the 412s.
+      412. Every other well-formed one of an operation (its first included) becomes `*` (any
+      current version), so that writes with If-Match also reach the database; the others
+      still check the 412s.
     - A list id is one the service issued: a well-formed task body that names a list names the
       owner's Inbox, as a client that read the lists would (one that names none is 422, pinned
       by tests/integration/test_lists.py). A neighbour of a move is one too: a well-formed move
@@ -150,6 +163,7 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     """
     headers = case.headers or {}
     number = next(_case_numbers)
+    _as_a_client_spells_integers(case)
     key = headers.get("Idempotency-Key")
     if isinstance(key, str) and IDEMPOTENCY_KEY.fullmatch(key):
         headers["Idempotency-Key"] = f"{key[:200]}.{_KEYS_OF_THIS_PASS}.{number}"
@@ -159,14 +173,20 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
         if isinstance(value, str) and well_formed:
             opaque = NOT_ETAGC.sub("", value)[: ENTITY_TAG_MAX_LENGTH - 2]
             headers[name] = f'"{opaque}"'
-    if "If-Match" in headers and well_formed and number % 2 == 0:
+    operation = case.operation.definition.raw.get("operationId")
+    # Alternating per operation, so that its first case reaches the database.
+    turn = number if STATEFUL else next(_turns[operation])
+    if "If-Match" in headers and well_formed and turn % 2 == 0:
         headers["If-Match"] = "*"
     body = case.body
-    operation = case.operation.definition.raw.get("operationId")
+    if IDENTITY == "owner" and well_formed and not STATEFUL:
+        _as_a_client_pages(case, turn)
     if IDENTITY == "owner" and well_formed and operation in OF_A_TASK:
-        _as_a_client_names_its_task(case, number)
+        _as_a_client_names_its_task(case, operation, number)
     if IDENTITY == "owner" and well_formed and operation in OF_THE_TRASH:
         _as_a_client_names_its_trash(case, OF_THE_TRASH[operation], number)
+    if IDENTITY == "owner" and well_formed and operation == "move_list":
+        _as_a_client_names_its_list(case, number)
     if IDENTITY != "owner" or not well_formed or not isinstance(body, dict):
         return
     user_id = _path_user_id(case)
@@ -174,6 +194,16 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
         _as_a_client_batches(user_id, body, number)
         return
     _as_a_client_names(operation, user_id, body, number)
+
+
+def _as_a_client_spells_integers(case: Any) -> None:
+    """An integer parameter in decimal digits, as a client's generated code writes one: JSON
+    Schema counts `436.0` as an integer, and the fuzzer sends it so, but each resource and
+    filter has one spelling (another is 422, pinned by tests/integration/test_bad_input.py)."""
+    for parameters in (case.path_parameters, case.query):
+        for name, value in (parameters or {}).items():
+            if isinstance(value, float) and value.is_integer():
+                parameters[name] = int(value)
 
 
 def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any], number: int) -> None:
@@ -190,11 +220,25 @@ def _as_a_client_names(operation: str, user_id: str, body: dict[str, Any], numbe
         body.pop("parent_id")
 
 
-def _as_a_client_names_its_task(case: Any, number: int) -> None:
-    """A task the owner created (recurring or not), as a client skips or reads the occurrences
-    or versions of one it holds, and its first version, which every task has; a made-up id is
-    404, pinned by tests/integration/test_recurring_tasks.py and test_history.py."""
-    own = _created_tasks[_path_user_id(case)]
+def _as_a_client_pages(case: Any, turn: int) -> None:
+    """A made-up cursor never names a page the service issued: every other well-formed one of
+    an operation (its first included) is left out, so that the reads reach the database; the
+    others still check the 400s (pinned by tests/integration/test_paging.py and the tests of
+    each paged operation)."""
+    if case.query and "cursor" in case.query and turn % 2 == 0:
+        del case.query["cursor"]
+
+
+def _as_a_client_names_its_task(case: Any, operation: str, number: int) -> None:
+    """A task the owner holds, as a client skips, or reads the occurrences or versions of, one
+    it holds (a recurring one to skip), and its first version, which every task has; one is
+    made when the owner holds none. A made-up id is 404, pinned by
+    tests/integration/test_recurring_tasks.py and test_history.py."""
+    user_id = _path_user_id(case)
+    recurring = operation == "skip_task_occurrence"
+    own = (_recurring_tasks if recurring else _created_tasks)[user_id]
+    if not own and not STATEFUL:
+        own.append(_new_task(user_id, recurring))
     if own and case.path_parameters is not None:
         case.path_parameters["task_id"] = own[number % len(own)]
         if "version" in case.path_parameters:
@@ -202,11 +246,26 @@ def _as_a_client_names_its_task(case: Any, number: int) -> None:
 
 
 def _as_a_client_names_its_trash(case: Any, parameter: str, number: int) -> None:
-    """A task or list the owner deleted, as a client restores one from its trash view; a
-    made-up id is 404, pinned by tests/integration/test_trash.py."""
-    trashed = _trashed[(_path_user_id(case), parameter)]
+    """A task or list the owner deleted, as a client restores one from its trash view; one is
+    made and deleted when there is none. A made-up id is 404, pinned by
+    tests/integration/test_trash.py."""
+    user_id = _path_user_id(case)
+    trashed = _trashed[(user_id, parameter)]
+    if not trashed and not STATEFUL:
+        trashed.append(_deleted(user_id, "tasks" if parameter == "task_id" else "lists"))
     if trashed and case.path_parameters is not None:
         case.path_parameters[parameter] = trashed[number % len(trashed)]
+
+
+def _as_a_client_names_its_list(case: Any, number: int) -> None:
+    """A list the owner made (one is made when it has none), as a client moves one it holds;
+    a made-up id is 404, pinned by tests/integration/test_manual_order.py."""
+    user_id = _path_user_id(case)
+    made = _created_lists[user_id]
+    if not made and not STATEFUL:
+        made.append(_made(user_id, "lists", {"name": "to move"}))
+    if made and case.path_parameters is not None:
+        case.path_parameters["list_id"] = made[number % len(made)]
 
 
 def _as_a_client_dates(body: dict[str, Any], number: int) -> None:
@@ -217,6 +276,8 @@ def _as_a_client_dates(body: dict[str, Any], number: int) -> None:
     due, recurrence = body.get("due"), body.get("recurrence")
     if "due" in body and "due_at" in body:
         body.pop("due_at")
+    if body.get("due_at") is not None:
+        body["due_at"] = _pickable(body["due_at"])
     if isinstance(due, dict):
         if isinstance(due.get("date"), str) and (found := DUE_DATE.fullmatch(due["date"])):
             year, month, _ = found.groups()
@@ -241,21 +302,41 @@ def _as_a_client_dates(body: dict[str, Any], number: int) -> None:
         body["reminders"] = [_as_a_client_reminds(reminder) for reminder in reminders]
 
 
+def _pickable(instant: Any) -> Any:
+    """An instant a client's picker offers: within the years every layer holds, as the
+    contract's `DateTime` says (the two ends and beyond are 422, pinned by
+    tests/integration/test_date_times.py); another spelling is left as it is."""
+    try:
+        within_the_range(datetime.fromisoformat(instant))
+    except (TypeError, ValueError):
+        return PICKED_INSTANT if RFC3339_DATE_TIME.fullmatch(str(instant)) else instant
+    return instant
+
+
 def _as_a_client_reminds(reminder: Any) -> Any:
     """A reminder as a client's picker makes one: at an instant or some minutes before, one of
     the two. One with both or neither is 422, pinned by tests/integration/test_reminders.py."""
     if not isinstance(reminder, dict):
         return reminder
     if reminder.get("at") is not None:
-        return {"at": reminder["at"]}
+        return {"at": _pickable(reminder["at"])}
     minutes = reminder.get("minutes_before")
     return {"minutes_before": 30 if minutes is None else minutes}
 
 
 def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> None:
     """A batch's operations name what a client would: its lists as above, and its own tasks
-    (those it created, when there are any), so that the operations reach them."""
+    (those it created, when there are any), so that the operations reach them.
+
+    A deletion names a task made for it, not one the stateful phase may still follow a link
+    to: Schemathesis knows of a DELETE on a task's path, not of a batch's, and would take the
+    task's absence afterwards for a task lost. One a batch, so that the users' tasks stay far
+    below the cap; its other deletions name what the fuzzer drew. A restore names one the
+    owner deleted.
+    """
     own = _created_tasks[user_id]
+    trashed = _trashed[(user_id, "task_id")]
+    deletes_made = False
     for index, operation in enumerate(body.get("operations") or []):
         if not isinstance(operation, dict):
             continue
@@ -263,7 +344,16 @@ def _as_a_client_batches(user_id: str, body: dict[str, Any], number: int) -> Non
         if isinstance(inner, dict):
             single = BATCH_OPERATIONS.get(str(operation.get("op")), "")
             _as_a_client_names(single, user_id, inner, number + index)
-        if own and "task_id" in operation:
+        if "task_id" not in operation:
+            continue
+        if operation.get("op") == "delete":
+            if not deletes_made:
+                operation["task_id"] = _task_to_delete(user_id)
+                deletes_made = True
+        elif operation.get("op") == "restore":
+            if trashed:
+                operation["task_id"] = trashed[(number + index) % len(trashed)]
+        elif own:
             operation["task_id"] = own[(number + index) % len(own)]
 
 
@@ -278,18 +368,21 @@ def after_call(ctx: Any, case: Any, response: Any) -> None:
     status = response.status_code
     if operation == "create_task" and status == 201:
         _created_tasks[user_id].append(response.json()["id"])
+        if response.json()["recurrence"] is not None:
+            _recurring_tasks[user_id].append(response.json()["id"])
     elif operation == "create_list" and status == 201:
         _created_lists[user_id].append(response.json()["id"])
     elif operation == "delete_list" and status == 204:
-        list_id = (case.path_parameters or {}).get("list_id")
+        # A path parameter is sent as the text the fuzzer generated or a link gave.
+        list_id = int((case.path_parameters or {})["list_id"])
         if list_id in _created_lists[user_id]:
             _created_lists[user_id].remove(list_id)
     if operation in ("delete_task", "delete_list") and status == 204:
         parameter = "task_id" if operation == "delete_task" else "list_id"
-        _trashed[(user_id, parameter)].append((case.path_parameters or {})[parameter])
+        _trashed[(user_id, parameter)].append(int((case.path_parameters or {})[parameter]))
     elif operation in OF_THE_TRASH and status in (200, 204):
         parameter = OF_THE_TRASH[operation]
-        item = (case.path_parameters or {}).get(parameter)
+        item = int((case.path_parameters or {})[parameter])
         if item in _trashed[(user_id, parameter)]:
             _trashed[(user_id, parameter)].remove(item)
     elif operation == "empty_trash" and status == 204:
@@ -301,6 +394,45 @@ def _list_to_write_into(user_id: str) -> int:
     """The list the owner made last, if it still stands; else its Inbox."""
     made = _created_lists[user_id]
     return made[-1] if made else _inbox_of(user_id)
+
+
+def _task_to_delete(user_id: str) -> int:
+    """A task of the user's made for a batch to delete (one request)."""
+    return _made(user_id, "tasks", {"title": "to delete"})
+
+
+def _new_task(user_id: str, recurring: bool) -> int:
+    """A task of the user's made for an operation to name, recurring if asked."""
+    body: dict[str, Any] = {"title": "to name"}
+    if recurring:
+        body |= {"due": {"date": "2027-01-08"}, "recurrence": {"rule": RULES[0]}}
+    return _made(user_id, "tasks", body)
+
+
+def _deleted(user_id: str, collection: str) -> int:
+    """A task or list of the user's made and deleted, for a restore or removal to name."""
+    made = _made(user_id, collection, {"title" if collection == "tasks" else "name": "deleted"})
+    query = "" if collection == "tasks" else "?tasks=delete"
+    response = httpx.delete(
+        f"{BASE_URL}/api/{user_id}/{collection}/{made}{query}",
+        headers={"Authorization": f"Bearer {token_for(user_id)}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return made
+
+
+def _made(user_id: str, collection: str, body: dict[str, Any]) -> int:
+    """The id of a task or list made for the user (`collection`: tasks or lists)."""
+    response = httpx.post(
+        f"{BASE_URL}/api/{user_id}/{collection}",
+        headers={"Authorization": f"Bearer {token_for(user_id)}"},
+        json=body,
+        timeout=10,
+    )
+    response.raise_for_status()
+    made: int = response.json()["id"]
+    return made
 
 
 @functools.cache

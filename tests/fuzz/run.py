@@ -100,6 +100,7 @@ def run_pass(fuzz: FuzzPass, base_url: str, max_examples: int, seed: int) -> Pas
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
         "FUZZ_IDENTITY": fuzz.identity,
+        "FUZZ_PHASES": fuzz.phases,
         "FUZZ_BASE_URL": base_url,
         "PYTHONPATH": str(ROOT),
     }

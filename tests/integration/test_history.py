@@ -265,3 +265,45 @@ def test_versions_are_paged_without_repeats(api: Api, alice: User, limit: int) -
         page = versions(api, alice, task["id"], f"?limit={limit}&cursor={page['next_cursor']}")
 
     assert seen == [5, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"due": {"date": "2027-01-04"}},
+        {"due": {"date": "2027-01-04", "time": "09:30"}},
+        {"due": {"date": "2027-01-04", "time": "09:30", "time_zone": "Pacific/Kiritimati"}},
+        {
+            "due": {"date": "2027-01-04", "time": "09:30", "time_zone": "Europe/Berlin"},
+            "recurrence": {"rule": "FREQ=MONTHLY;BYDAY=-1FR;COUNT=3", "from": "completion"},
+            "reminders": [{"at": "2027-01-03T20:00:00Z"}, {"minutes_before": -540}],
+        },
+        {"due_at": "2027-01-04T08:00:00.123Z", "tags": ["Home", "ÉTÉ"], "description": None},
+    ],
+    ids=["date", "floating", "zoned", "recurring with reminders", "instant and tags"],
+)
+def test_every_form_of_a_task_is_made_current_again_as_it_was(
+    api: Api, alice: User, fields: dict[str, Any]
+) -> None:
+    # given a task with every kind of field, then emptied of them
+    task = create_task(api, alice, title="Every field", priority="urgent", **fields)
+    cleared = edit(
+        api,
+        alice,
+        task["id"],
+        title="Cleared",
+        priority="low",
+        tags=[],
+        reminders=[],
+        recurrence=None,
+        due=None,
+    )
+
+    # when its first version is made current again
+    response = make_current(api, alice, task["id"], 1, if_match=cleared["version"])
+
+    # then it has every field back as it was
+    assert response.status_code == 200, response.text
+    kept = ("title", "description", "priority", "tags", "due", "due_at", "recurrence")
+    assert {name: response.json()[name] for name in kept} == {name: task[name] for name in kept}
+    assert response.json()["reminders"] == task["reminders"]
