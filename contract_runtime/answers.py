@@ -1,5 +1,7 @@
 """What an implementation answers with besides a document: the HTTP terms the route sends."""
 
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -34,3 +36,17 @@ class Replayable(Generic[BodyT]):
 
     body: BodyT
     replayed: bool = False
+
+
+class EventStream(ABC):
+    """A 200 of Server-Sent Events (`text/event-stream`), sent as they happen until either side
+    ends the stream."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[bytes]:
+        """The stream's bytes, each piece one or more whole events, as they are to be sent."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Called once, when the answer is over, however it ended (the client went away, the
+        stream ended, nothing was sent at all)."""

@@ -2,9 +2,10 @@
 query and headers read strictly, its body's media type and coding checked, the answer serialized
 once. The generated `create_router` says, per operation, which of these apply and with what."""
 
+import asyncio
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl
@@ -15,10 +16,16 @@ from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
+from contract_runtime.answers import EventStream
 from contract_runtime.conditional import parse_entity_tags
-from contract_runtime.security import BaseAuthenticator, Principal, bearer_token
+from contract_runtime.security import (
+    BaseAuthenticator,
+    Principal,
+    RepeatedCredentials,
+    bearer_token,
+)
 
 NOT_AN_OBJECT = {
     "type": "model_type",
@@ -224,11 +231,27 @@ def route(
     return register
 
 
-def authentication(authenticator: BaseAuthenticator) -> Callable[[Request], Awaitable[Principal]]:
-    """An Admission's `authenticate`: the request's bearer token, as `authenticator` reads it."""
+def authentication(
+    authenticator: BaseAuthenticator, query_credential: tuple[str, str] | None = None
+) -> Callable[[Request], Awaitable[Principal]]:
+    """An Admission's `authenticate`: the request's bearer token, as `authenticator` reads it;
+    or, where the operation accepts one (`query_credential`: its security scheme and query
+    parameter), an API key in the query instead. Both at once, or the key twice, are refused:
+    which one would count is not for the server to guess. An `Authorization` that holds no
+    bearer token is no credential of this API's, and does not count."""
 
     async def authenticate(request: Request) -> Principal:
-        principal = await authenticator.authenticate(bearer_token(request))
+        token = bearer_token(request)
+        keys = [] if query_credential is None else request.query_params.getlist(query_credential[1])
+        if keys:
+            assert query_credential is not None
+            if len(keys) > 1 or token is not None:
+                raise RepeatedCredentials(
+                    f"Send a bearer token or one {query_credential[1]}, not both or several."
+                )
+            principal = await authenticator.authenticate_key(query_credential[0], keys[0])
+        else:
+            principal = await authenticator.authenticate(token)
         # Kept in the request's state for the route and for what observes the request (logs).
         request.state.principal = principal
         return principal
@@ -309,3 +332,58 @@ def json_response(
         headers=headers,
         media_type="application/json",
     )
+
+
+# An event stream's answer is never stored (it is live), and never held back by a proxy.
+EVENT_STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+class EventStreamResponse(Response):
+    """Sends an EventStream's bytes as they come, until the stream ends or the client goes away,
+    then closes the stream. A HEAD gets the head alone."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, stream: EventStream) -> None:
+        # Not Response.__init__, which would declare the length of an empty body.
+        self.status_code = 200
+        self.background = None
+        self.init_headers(EVENT_STREAM_HEADERS)
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            if scope["method"] != "HEAD":
+                await _until_disconnected(self.stream.events(), receive, send)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            self.stream.close()
+
+
+async def _until_disconnected(chunks: AsyncIterator[bytes], receive: Receive, send: Send) -> None:
+    """Send `chunks` until they end or the client disconnects, whichever comes first."""
+
+    async def send_all() -> None:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    sending = asyncio.ensure_future(send_all())
+    listening = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({sending, listening}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sending, listening):
+            task.cancel()
+        await asyncio.gather(sending, listening, return_exceptions=True)
+    if sending.done() and not sending.cancelled() and sending.exception() is not None:
+        raise sending.exception()  # type: ignore[misc]
+
+
+def event_stream_response(stream: EventStream) -> Response:
+    """The implementation's EventStream as a `text/event-stream` answer."""
+    return EventStreamResponse(stream)

@@ -1,4 +1,4 @@
-"""The bearer-token security scheme: who the caller is, and the port that establishes it."""
+"""The security schemes: who the caller is, and the port that establishes it."""
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -16,19 +16,30 @@ class Principal:
 
 
 class BaseAuthenticator(ABC):
-    """Turns a bearer token into a Principal, or raises the error to answer with."""
+    """Turns a request's credentials into a Principal, or raises the error to answer with."""
 
     @abstractmethod
     async def authenticate(self, token: str | None) -> Principal:
         """`token` is None when the request carries no bearer credentials."""
 
+    @abstractmethod
+    async def authenticate_key(self, scheme: str, key: str) -> Principal:
+        """The caller of an operation that accepts an API key of security scheme `scheme` (its
+        name in the contract) instead of a bearer token, and was sent `key`."""
+
 
 class RepeatedCredentials(Exception):
-    """More than one `Authorization` header: which one counts would depend on who reads it.
+    """More than one credential: which one counts would depend on who reads the request.
 
-    A proxy that takes the last one and a server that takes the first would authenticate two
-    different callers for one request, so neither is taken (RFC 6750 `invalid_request`).
+    Two `Authorization` headers: a proxy that takes the last one and a server that takes the
+    first would authenticate two different callers for one request; a bearer token and an API
+    key: two methods at once. Neither is taken (RFC 6750 `invalid_request`). `message` says
+    which, when it is not the repeated header.
     """
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def bearer_token(request: Request) -> str | None:

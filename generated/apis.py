@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from contract_runtime import formats
-from contract_runtime.answers import Created, Replayable, Tagged
+from contract_runtime.answers import Created, EventStream, Replayable, Tagged
 from contract_runtime.security import Principal
 
 from . import documents, models
@@ -473,6 +473,38 @@ class BaseHistoryApi(ABC):
         cursor: str | None,
     ) -> documents.TaskVersionPage:
         """List what changed in the user's tasks, newest first."""
+
+
+class BaseEventsApi(ABC):
+    """Operations tagged `events`."""
+
+    @abstractmethod
+    async def authorize(self, principal: Principal, path: Mapping[str, Any]) -> None:
+        """Raise the error to answer if `principal` may not call an operation at `path` (its
+        validated path parameters, by name).
+
+        The route asks before it reads anything else of the request (its query, headers and
+        body), so that a caller it refuses learns nothing from how the rest would have been read.
+        """
+
+    @abstractmethod
+    async def stream_events(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+        last_event_id: str | None,
+    ) -> EventStream:
+        """Hear about the user's changes as they happen (Server-Sent Events)."""
+
+    @abstractmethod
+    async def create_stream_token(
+        self,
+        *,
+        principal: Principal,
+        user_id: str,
+    ) -> documents.StreamToken:
+        """Get a short-lived token that opens the user's event stream."""
 
 
 class BaseHealthApi(ABC):

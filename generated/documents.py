@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, NotRequired
+from typing import Any, Literal, NotRequired, TypeAlias
 
 from typing_extensions import TypedDict
 
@@ -17,6 +17,22 @@ class CompletionInput(TypedDict, closed=True):
 
     completed: NotRequired[bool]
     series: NotRequired[bool]
+
+
+EventStream: TypeAlias = str
+
+
+class SyncEventData(TypedDict):
+    sync_token: str
+
+
+class ResyncEventData(TypedDict):
+    sync_token: str
+    reason: Literal["expired", "unknown", "gap"]
+
+
+class ClosingEventData(TypedDict):
+    reason: Literal["shutting_down"]
 
 
 class DueInput(TypedDict, closed=True):
@@ -326,6 +342,46 @@ class ListMove(TypedDict, closed=True):
     before_id: NotRequired[int]
 
 
+class StreamToken(TypedDict):
+    stream_token: str
+    expires_at: datetime
+
+
+class SyncEvent(TypedDict):
+    """
+    `ready`: the stream is live, and every change from now on will be announced. `changed`: the user's tasks or lists changed. Either way `id` is `data.sync_token`.
+
+    """
+
+    event: Literal["ready", "changed"]
+    id: str
+    data: SyncEventData
+
+
+class ResyncEvent(TypedDict):
+    """
+    What was missed cannot be told; sync from your own last token.
+    """
+
+    event: Literal["resync"]
+    id: str
+    data: ResyncEventData
+
+
+class ReminderEventData(TypedDict):
+    after: datetime
+    until: datetime
+
+
+class ClosingEvent(TypedDict):
+    """
+    The instance is stopping; reconnect with `Last-Event-ID`.
+    """
+
+    event: Literal["closing"]
+    data: ClosingEventData
+
+
 class DueReminder(TypedDict):
     """
     A reminder that fires in the window asked for, with its task as it is now.
@@ -398,6 +454,15 @@ class TaskBatchResult(TypedDict):
     results: list[TaskBatchOperationResult]
 
 
+class ReminderEvent(TypedDict):
+    """
+    Reminders of the user's tasks fired; fetch them with `list_reminders`.
+    """
+
+    event: Literal["reminder"]
+    data: ReminderEventData
+
+
 class TaskBatch(TypedDict, closed=True):
     """
     Operations on the user's tasks, applied in order (`batch_tasks`).
@@ -405,3 +470,6 @@ class TaskBatch(TypedDict, closed=True):
 
     atomic: NotRequired[bool]
     operations: list[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete | BatchRestore]
+
+
+StreamEvent: TypeAlias = SyncEvent | ResyncEvent | ReminderEvent | ClosingEvent

@@ -73,6 +73,74 @@ class Priority(StrEnum):
     urgent = "urgent"
 
 
+class EventStream(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="Server-Sent Events, one `StreamEvent` each: `event:` its name, `id:` its sync token when it has one, `data:` its `data` as one line of JSON; and comment lines (`:`) that keep an idle stream open, which readers skip.\n",
+            json_schema_extra={
+                "contentMediaType": "text/event-stream",
+                "contentSchema": {"$ref": "#/components/schemas/StreamEvent"},
+            },
+        ),
+    ]
+
+
+class Event(StrEnum):
+    ready = "ready"
+    changed = "changed"
+
+
+class SyncEventData(ContractModel):
+    sync_token: Annotated[
+        str,
+        Field(
+            description="A sync token that sees the change (for `ready`, everything so far). Sync from your own last token; the event's `id` is this token, for `Last-Event-ID`.\n"
+        ),
+    ]
+
+
+class Event1(StrEnum):
+    resync = "resync"
+
+
+class Reason(StrEnum):
+    """
+    `expired`: the `Last-Event-ID` is older than the sync retention. `unknown`: it is not a token this service issued for the user. `gap`: this instance may have missed notifications while it reconnected to the database.
+
+    """
+
+    expired = "expired"
+    unknown = "unknown"
+    gap = "gap"
+
+
+class ResyncEventData(ContractModel):
+    sync_token: str
+    reason: Annotated[
+        Reason,
+        Field(
+            description="`expired`: the `Last-Event-ID` is older than the sync retention. `unknown`: it is not a token this service issued for the user. `gap`: this instance may have missed notifications while it reconnected to the database.\n"
+        ),
+    ]
+
+
+class Event2(StrEnum):
+    reminder = "reminder"
+
+
+class Event3(StrEnum):
+    closing = "closing"
+
+
+class Reason1(StrEnum):
+    shutting_down = "shutting_down"
+
+
+class ClosingEventData(ContractModel):
+    reason: Reason1
+
+
 class LocalTime(RootModel[str]):
     root: Annotated[
         str,
@@ -1065,6 +1133,72 @@ class ListMove(ContractModel):
     ] = MISSING
 
 
+class StreamToken(ContractModel):
+    stream_token: Annotated[
+        str,
+        Field(
+            description="Pass as `stream_token` to `stream_events`.",
+            max_length=1024,
+            min_length=1,
+            pattern="^[A-Za-z0-9_-]+$",
+        ),
+    ]
+    expires_at: Annotated[
+        AwareDatetime,
+        Field(
+            description="An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.\n",
+            examples=["2026-12-01T17:00:00Z"],
+        ),
+    ]
+
+
+class SyncEvent(ContractModel):
+    """
+    `ready`: the stream is live, and every change from now on will be announced. `changed`: the user's tasks or lists changed. Either way `id` is `data.sync_token`.
+
+    """
+
+    event: Event
+    id: str
+    data: SyncEventData
+
+
+class ResyncEvent(ContractModel):
+    """
+    What was missed cannot be told; sync from your own last token.
+    """
+
+    event: Event1
+    id: str
+    data: ResyncEventData
+
+
+class ReminderEventData(ContractModel):
+    after: Annotated[
+        AwareDatetime,
+        Field(
+            description="An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.\n",
+            examples=["2026-12-01T17:00:00Z"],
+        ),
+    ]
+    until: Annotated[
+        AwareDatetime,
+        Field(
+            description="An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.\n",
+            examples=["2026-12-01T17:00:00Z"],
+        ),
+    ]
+
+
+class ClosingEvent(ContractModel):
+    """
+    The instance is stopping; reconnect with `Last-Event-ID`.
+    """
+
+    event: Event3
+    data: ClosingEventData
+
+
 class DueReminder(ContractModel):
     """
     A reminder that fires in the window asked for, with its task as it is now.
@@ -1239,6 +1373,15 @@ class TaskBatchResult(ContractModel):
     ]
 
 
+class ReminderEvent(ContractModel):
+    """
+    Reminders of the user's tasks fired; fetch them with `list_reminders`.
+    """
+
+    event: Event2
+    data: ReminderEventData
+
+
 class TaskBatch(ContractModel):
     """
     Operations on the user's tasks, applied in order (`batch_tasks`).
@@ -1256,4 +1399,11 @@ class TaskBatch(ContractModel):
     operations: Annotated[
         list[Annotated[BatchCreate | BatchUpdate | BatchComplete | BatchMove | BatchDelete | BatchRestore, Field(discriminator="op")]],
         Field(max_length=100, min_length=1),
+    ]
+
+
+class StreamEvent(RootModel[SyncEvent | ResyncEvent | ReminderEvent | ClosingEvent]):
+    root: Annotated[
+        SyncEvent | ResyncEvent | ReminderEvent | ClosingEvent,
+        Field(description="One event of `stream_events`, by its `event` name."),
     ]

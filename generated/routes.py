@@ -13,6 +13,7 @@ from contract_runtime.routing import (
     PrincipalDep,
     authentication,
     body_media_types,
+    event_stream_response,
     json_response,
     refuse_null_body,
     route,
@@ -25,6 +26,7 @@ from starlette.convertors import register_url_convertor
 
 from . import models
 from .apis import (
+    BaseEventsApi,
     BaseHealthApi,
     BaseHistoryApi,
     BaseListsApi,
@@ -51,6 +53,7 @@ def create_router(
     reminders_api: BaseRemindersApi,
     trash_api: BaseTrashApi,
     history_api: BaseHistoryApi,
+    events_api: BaseEventsApi,
     health_api: BaseHealthApi,
     authenticator: BaseAuthenticator,
     into: APIRouter | None = None,
@@ -71,6 +74,8 @@ def create_router(
     trash_admission = Admission(authenticate, trash_api.authorize)
 
     history_admission = Admission(authenticate, history_api.authorize)
+
+    events_admission = Admission(authenticate, events_api.authorize)
 
     router = APIRouter() if into is None else into
 
@@ -1602,6 +1607,86 @@ def create_router(
                 cursor=cursor,
             ),
             200,
+        )
+
+    @route(
+        router,
+        "/api/{user_id}/events",
+        Operation(
+            admission=Admission(
+                authentication(
+                    authenticator, query_credential=("streamToken", "stream_token")
+                ),
+                events_api.authorize,
+            ),
+            single_query=("stream_token",),
+            single_headers=("Last-Event-ID",),
+            entity_tag_headers=(),
+        ),
+        # HEAD answers as GET does, without the body (RFC 9110, 9.3.2): uvicorn leaves it out.
+        methods=["GET", "HEAD"],
+        operation_id="stream_events",
+        summary="Hear about the user's changes as they happen (Server-Sent Events)",
+        tags=["events"],
+        status_code=200,
+    )
+    async def stream_events(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+        last_event_id: Annotated[
+            str | None, Header(alias='Last-Event-ID', max_length=1024)
+        ] = None,
+    ) -> Response:
+        return event_stream_response(
+            await events_api.stream_events(
+                principal=principal,
+                user_id=user_id,
+                last_event_id=last_event_id,
+            )
+        )
+
+    @route(
+        router,
+        "/api/{user_id}/events/tokens",
+        Operation(
+            admission=events_admission,
+            single_query=(),
+            single_headers=(),
+            entity_tag_headers=(),
+        ),
+        methods=["POST"],
+        operation_id="create_stream_token",
+        summary="Get a short-lived token that opens the user's event stream",
+        tags=["events"],
+        status_code=200,
+    )
+    async def create_stream_token(
+        *,
+        principal: PrincipalDep,
+        user_id: Annotated[
+            str,
+            Path(
+                min_length=1,
+                max_length=128,
+                pattern='^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.(?:[A-Za-z0-9_-][A-Za-z0-9_.-]*|\\.[A-Za-z0-9_.-]+))$',
+            ),
+        ],
+    ) -> Response:
+        return json_response(
+            await events_api.create_stream_token(
+                principal=principal,
+                user_id=user_id,
+            ),
+            200,
+            {"Cache-Control": "no-store"},
         )
 
     @route(

@@ -10,14 +10,20 @@ from starlette.applications import Starlette
 
 from generated.routes import create_router
 from impl.auth.configured import configured_authenticator
+from impl.auth.credentials import Credentials
 from impl.auth.published_keys import PublishedKeys
 from impl.auth.verifier import TokenAuthenticator
 from impl.contract import add_contract_routes, load_contract
 from impl.db.migrations import Migration, load_migrations, locked_runner
 from impl.db.pool import Database, PoolSettings
-from impl.db.url import ConnectionTarget
+from impl.db.url import ConnectionTarget, normalize_database_url
 from impl.edge import EDGE_OBSERVER_STATE
 from impl.error_handlers import register_error_handlers
+from impl.events.api import EventsApi
+from impl.events.hub import StreamHub, StreamLimits
+from impl.events.listener import ChangeListener
+from impl.events.reminders import ReminderClocks
+from impl.events.tokens import StreamTokens
 from impl.health import HealthApi
 from impl.history.api import HistoryApi
 from impl.history.repository import HistoryRepository
@@ -41,7 +47,7 @@ from impl.retention.repository import RetentionPolicy, RetentionRepository
 from impl.settings import Settings
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
-from impl.tasks.service import task_policy
+from impl.tasks.service import sync_token_signer, task_policy
 from impl.trash.api import TrashApi
 from impl.trash.repository import TrashRepository
 from impl.trash.service import TrashPolicy
@@ -61,6 +67,7 @@ CORS_REQUEST_HEADERS = [
     "If-Match",
     "If-None-Match",
     "Idempotency-Key",
+    "Last-Event-ID",
 ]
 CORS_EXPOSED_HEADERS = ["Location", "X-Request-ID", "Retry-After", "ETag", "Idempotent-Replayed"]
 
@@ -79,6 +86,8 @@ class Parts:
     signing_keys: PublishedKeys | None
     lifecycle: Lifecycle
     retention: RetentionJob | None
+    # Every event stream of this worker, and the listener that feeds them.
+    hub: StreamHub
 
 
 def create_app(
@@ -108,14 +117,49 @@ def build_parts(
     observer = build_observer(settings, log_format, tracing)
     database = build_database(settings, target, observer)
     authenticator, signing_keys = configured_authenticator(settings)
+    lifecycle = Lifecycle(drain_seconds=settings.shutdown_drain_seconds)
+    hub = build_hub(settings, target, database, observer)
+    # At the server's shutdown every stream says `closing` and ends, else it would hold the
+    # graceful shutdown for its whole bound.
+    lifecycle.on_stop(hub.close_all)
     return Parts(
         migrations=migrations,
         observer=observer,
         database=database,
         authenticator=authenticator,
         signing_keys=signing_keys,
-        lifecycle=Lifecycle(drain_seconds=settings.shutdown_drain_seconds),
+        lifecycle=lifecycle,
         retention=build_retention(settings, database),
+        hub=hub,
+    )
+
+
+def build_hub(
+    settings: Settings, target: ConnectionTarget, database: Database, observer: Observer
+) -> StreamHub:
+    """The event streams' hub; its listener connects when the first stream opens."""
+    direct = direct_target(settings, target)
+    return StreamHub(
+        StreamLimits(
+            per_user=settings.events_max_streams_per_user,
+            per_worker=settings.events_max_streams_per_worker,
+            retry_milliseconds=settings.events_retry_milliseconds,
+            heartbeat_seconds=settings.events_heartbeat_seconds,
+        ),
+        sync_token_signer(settings.token_signing_secret),
+        lambda heard, lost: ChangeListener(direct, heard, lost),
+        ReminderClocks(ReminderRepository(database).next_firing),
+        observer,
+    )
+
+
+def direct_target(settings: Settings, target: ConnectionTarget) -> ConnectionTarget:
+    """Where a session of its own is opened (LISTEN): DATABASE_DIRECT_URL, else the pool's."""
+    if settings.database_direct_url is None:
+        return target
+    return normalize_database_url(
+        settings.database_direct_url.get_secret_value(),
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
     )
 
 
@@ -178,6 +222,7 @@ def app_lifespan(parts: Parts, target: ConnectionTarget, *, migrate: bool) -> Li
             if parts.retention is not None:
                 parts.retention.start()
                 opened.push_async_callback(parts.retention.stop)
+            opened.push_async_callback(parts.hub.stop)
             # Readiness fails from the first SIGTERM; the server hears of it after the drain.
             with parts.lifecycle.watching_signals():
                 # The state reaches the server's edge protocol, which counts what it refuses.
@@ -217,12 +262,21 @@ def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
         idempotency_key_ttl=settings.idempotency_key_ttl,
     )
     tasks = TaskRepository(parts.database)
+    stream_tokens = StreamTokens(settings.token_signing_secret, settings.stream_token_ttl)
     create_router(
         tasks_api=TasksApi(tasks, policy),
         lists_api=ListsApi(ListRepository(parts.database), lists),
         settings_api=SettingsApi(SettingsRepository(parts.database)),
         reminders_api=RemindersApi(ReminderRepository(parts.database), policy.cursors),
         history_api=HistoryApi(HistoryRepository(parts.database), tasks, policy),
+        events_api=EventsApi(
+            parts.hub,
+            tasks,
+            stream_tokens,
+            policy.sync_tokens,
+            settings.sync_retention,
+            listen_timeout_seconds=settings.db_connect_timeout_seconds,
+        ),
         trash_api=TrashApi(
             TrashRepository(parts.database),
             TrashPolicy(
@@ -233,7 +287,7 @@ def add_operations(app: FastAPI, settings: Settings, parts: Parts) -> None:
             ),
         ),
         health_api=HealthApi(parts.database, parts.lifecycle, parts.migrations),
-        authenticator=parts.authenticator,
+        authenticator=Credentials(parts.authenticator, stream_tokens),
         into=app.router,
     )
 

@@ -87,7 +87,8 @@ def _api_error_handler(observer: Observer) -> Callable[[Request, Exception], Awa
 
 
 async def _repeated_credentials(request: Request, error: Exception) -> Response:
-    return error_response(ErrorCode.INVALID_REQUEST)
+    assert isinstance(error, RepeatedCredentials)
+    return error_response(ErrorCode.INVALID_REQUEST, error.message)
 
 
 async def _unreadable_request(request: Request, error: Exception) -> Response:

@@ -54,10 +54,21 @@ class Lifecycle:
         self._server_handlers: dict[int, SignalHandler] = {}
         self._drain_begun = False
         self._drain: asyncio.TimerHandle | None = None
+        self._stop_callbacks: list[Callable[[], None]] = []
 
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call `callback` as the server begins to shut down (after the drain), or as the app's
+        lifetime ends: what the server would wait for without end (event streams) ends then."""
+        self._stop_callbacks.append(callback)
+
+    def _stopped(self) -> None:
+        callbacks, self._stop_callbacks = self._stop_callbacks, []
+        for callback in callbacks:
+            callback()
 
     @contextmanager
     def watching_signals(self) -> Iterator[None]:
@@ -78,6 +89,7 @@ class Lifecycle:
             yield
         finally:
             self._stopping = True
+            self._stopped()
             if self._drain is not None:
                 self._drain.cancel()
                 self._drain = None
@@ -108,6 +120,7 @@ class Lifecycle:
 
     def _stop_server(self, signum: int) -> None:
         self._drain = None
+        self._stopped()
         handler = self._server_handlers.get(signum)
         if handler is not None:
             handler(signum, None)

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL; unset means an embedded server under EMBEDDED_DB_DIR.",
     )
+    database_direct_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL that reaches the server itself, not a transaction pooler:"
+        " the live events' LISTEN needs a session of its own. Unset: DATABASE_URL.",
+    )
     auth_mode: Literal["hs256", "jwks"] = Field(
         default="hs256",
         description="hs256: a secret shared with Better Auth; jwks: its public keys.",
@@ -83,6 +88,37 @@ class Settings(BaseSettings):
         ge=1,
         le=3600,
         description="An idle connection is closed after this; a load balancer's must be shorter.",
+    )
+    send_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="A client that takes none of an answer for this long (its buffers full) is"
+        " disconnected, rather than buffered for: an event stream's slow reader, say.",
+    )
+    events_max_streams_per_user: int = Field(
+        default=20, ge=1, description="Open event streams one user may hold on each worker."
+    )
+    events_max_streams_per_worker: int = Field(
+        default=5_000, ge=1, description="Open event streams each worker process holds at most."
+    )
+    events_heartbeat_seconds: float = Field(
+        default=15,
+        gt=0,
+        le=3600,
+        description="An event stream quiet this long gets a comment line, so proxies keep it.",
+    )
+    events_retry_milliseconds: int = Field(
+        default=3_000,
+        ge=0,
+        le=3_600_000,
+        description="How long an event stream's client waits before it reconnects (`retry:`).",
+    )
+    stream_token_ttl: timedelta = Field(
+        default=timedelta(seconds=60),
+        gt=timedelta(0),
+        le=timedelta(hours=1),
+        description="How long a stream token opens event streams: seconds or ISO 8601.",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per worker process.")
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -151,6 +187,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "database_url",
+        "database_direct_url",
         "better_auth_secret",
         "better_auth_url",
         "jwks_url",

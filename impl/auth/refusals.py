@@ -20,6 +20,7 @@ class Refusal(StrEnum):
     ISSUER = "issuer"
     AUDIENCE = "audience"
     CLAIMS = "claims"
+    STREAM_TOKEN = "stream_token"  # noqa: S105 (a reason code)
 
     @property
     def description(self) -> str:
@@ -41,5 +42,8 @@ DESCRIPTIONS = {
     Refusal.CLAIMS: (
         "The bearer token lacks a claim this service requires (exp, and a sub that is a user"
         " id), or a claim has the wrong type."
+    ),
+    Refusal.STREAM_TOKEN: (
+        "The stream token is not one this service issued, or it has expired: ask for a new one."
     ),
 }

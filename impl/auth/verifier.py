@@ -4,7 +4,7 @@ import logging
 import time
 from abc import abstractmethod
 
-from contract_runtime.security import BaseAuthenticator, Principal
+from contract_runtime.security import Principal
 from impl.auth.claims import ClaimRules, subject_of
 from impl.auth.compact import CompactToken, MalformedToken, parse
 from impl.errors import ApiError, ErrorCode, Unauthorized
@@ -12,7 +12,7 @@ from impl.errors import ApiError, ErrorCode, Unauthorized
 logger = logging.getLogger(__name__)
 
 
-class TokenAuthenticator(BaseAuthenticator):
+class TokenAuthenticator:
     """A bearer token becomes a Principal only if its form, signature and claims all hold.
 
     Any failure is a 401 (never a 500) that names its reason (impl.auth.refusals) in fixed

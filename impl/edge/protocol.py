@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 import httptools
@@ -21,6 +22,11 @@ HEADER_FIELD_OVERHEAD = 4
 # longest method the parser knows, the spaces, the version and CRLF. Counted as if it were header
 # fields, it must not make a head within the limit look larger than it.
 REQUEST_LINE_BYTES = len(b"UNSUBSCRIBE  HTTP/1.1\r\n")
+# The most of an answer the kernel holds unsent for a connection (TCP_NOTSENT_LOWAT); the rest
+# waits in the transport, where a reader that stalls makes writing pause, and the send timeout
+# start. Without it the kernel's autotuned buffer takes megabytes for a client that reads
+# nothing. What is in flight is not counted: throughput to a fast reader is unchanged.
+NOT_SENT_LOW_WATER_BYTES = 32 * 1024
 # After refusing, what the client still sends is read and dropped this long before closing: a
 # close with unread data resets the connection, and the client would lose the answer with it.
 LINGER_SECONDS = 2.0
@@ -65,9 +71,15 @@ class EdgeProtocol(HttpToolsProtocol):
         self.head_deadline: asyncio.TimerHandle | None = None
         self.refusal: Refusal | None = None
         self.lingering = False
+        self.send_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        connection = transport.get_extra_info("socket")
+        if connection is not None and hasattr(socket, "TCP_NOTSENT_LOWAT"):
+            connection.setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, NOT_SENT_LOW_WATER_BYTES
+            )
         # uvicorn arms its idle timer only after a response; a connection that never sends a
         # byte would be held forever.
         self.timeout_keep_alive_task = self.loop.call_later(
@@ -76,7 +88,38 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_deadline()
+        self._cancel_send_deadline()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The client has not taken what was sent (its buffers and ours are full): unless it
+        takes some within the send timeout, the connection is dropped, and with it what is
+        buffered for it, rather than buffered on for a reader who may never read."""
+        super().pause_writing()
+        if self.send_deadline is None:
+            self.send_deadline = self.loop.call_later(
+                self.limits.send_timeout_seconds, self._drop_slow_reader
+            )
+
+    def resume_writing(self) -> None:
+        self._cancel_send_deadline()
+        super().resume_writing()
+
+    def _cancel_send_deadline(self) -> None:
+        if self.send_deadline is not None:
+            self.send_deadline.cancel()
+            self.send_deadline = None
+
+    def _drop_slow_reader(self) -> None:
+        self.send_deadline = None
+        logger.info(
+            "dropped a connection whose client read nothing for %g s",
+            self.limits.send_timeout_seconds,
+        )
+        if self.observer is not None:
+            self.observer.slow_reader_dropped()
+        # abort, not close: close would wait to send what the client is not reading.
+        self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if self.lingering:

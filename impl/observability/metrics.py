@@ -25,6 +25,8 @@ from impl.processes import is_running
 
 # From a cached read (~1 ms) to a request that waited out the pool (5 s) or a statement timeout.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# A change's way to every open stream of its user: the target is well under 100 ms.
+FANOUT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 # prometheus-client's own variable: set, every process that imports it keeps its values in files
 # there. Read from the environment, where prometheus-client reads it, so the two always agree.
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -115,6 +117,34 @@ class Metrics:
             registry=registry,
         )
 
+        self.slow_readers_dropped = Counter(
+            "taskapi_http_slow_readers_dropped_total",
+            "Connections dropped because the client read nothing of an answer for"
+            " SEND_TIMEOUT_SECONDS (an event stream's stalled reader, say).",
+            registry=registry,
+        )
+        self.event_streams_open = Gauge(
+            "taskapi_event_streams_open",
+            "Event streams open now.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.events_sent = Counter(
+            "taskapi_events_sent_total",
+            "Events handed to streams to send, by event name (ready, changed, resync, reminder,"
+            " closing).",
+            ["event"],
+            registry=registry,
+        )
+        self._event_children: dict[str, Counter] = {}
+        self.event_fanout = Histogram(
+            "taskapi_event_fanout_seconds",
+            "From a write's notification (stamped in the database just before its commit) to"
+            " its event being handed to the last stream of its user on this worker.",
+            buckets=FANOUT_BUCKETS,
+            registry=registry,
+        )
+
     @classmethod
     def for_this_process(cls) -> "Metrics":
         directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
@@ -141,6 +171,12 @@ class Metrics:
                 name, "error" if failed else "ok"
             )
         child.observe(seconds)
+
+    def event_sent(self, event: str) -> None:
+        child = self._event_children.get(event)
+        if child is None:
+            child = self._event_children[event] = self.events_sent.labels(event)
+        child.inc()
 
     def exposition(self) -> bytes:
         """Every metric of every worker, in the Prometheus text format."""

@@ -89,6 +89,25 @@ class Observer:
         if self.metrics is not None:
             self.metrics.edge_refusals.labels(str(status), code).inc()
 
+    def slow_reader_dropped(self) -> None:
+        """A connection dropped because its client read nothing for the send timeout."""
+        if self.metrics is not None:
+            self.metrics.slow_readers_dropped.inc()
+
+    # The event streams' reports (impl.events.hub.StreamObserver).
+
+    def streams_opened(self, count: int) -> None:
+        if self.metrics is not None:
+            self.metrics.event_streams_open.inc(count)
+
+    def event_sent(self, event: str) -> None:
+        if self.metrics is not None:
+            self.metrics.event_sent(event)
+
+    def fanned_out(self, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.event_fanout.observe(seconds)
+
     # The pool's reports (impl.db.pool.PoolObserver).
 
     def connections_opened(self, count: int) -> None:

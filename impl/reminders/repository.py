@@ -29,6 +29,16 @@ FIRING = named(
     LIMIT $6
 """,  # noqa: S608 (fixed columns)
 )
+# When the user's next reminder fires after $2: the first entry of a range of the same index.
+NEXT_FIRING = named(
+    "next_reminder",
+    """
+    SELECT fires_at FROM task_reminders
+    WHERE user_id = $1 AND fires_at > $2
+    ORDER BY fires_at
+    LIMIT 1
+""",
+)
 # Ids are at least 1 and ordinals at least 0, and below these.
 BEFORE_ANY_TASK = 0
 BEFORE_ANY_ORDINAL = -1
@@ -67,6 +77,13 @@ class Firing:
 class ReminderRepository:
     def __init__(self, database: Database) -> None:
         self._database = database
+
+    async def next_firing(self, user_id: str, after: datetime) -> datetime | None:
+        """When the first reminder of the user's open tasks fires after `after`, if one does."""
+        fires_at: datetime | None = await self._database.read(
+            lambda connection: connection.fetchval(NEXT_FIRING, user_id, after)
+        )
+        return fires_at
 
     async def firing(
         self, user_id: str, start: Position, until: datetime | None, limit: int

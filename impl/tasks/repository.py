@@ -533,6 +533,11 @@ class TaskRepository:
         async with self._database.connection() as connection:
             return await TaskWriter(connection).move(user_id, task_id, versions, to)
 
+    async def snapshot(self) -> Snapshot:
+        """Which transactions have committed now: what a sync token taken now sees."""
+        record = await self._database.read(lambda connection: connection.fetchrow(SNAPSHOT))
+        return Snapshot(record["snapshot"], record["taken_at"])
+
     async def changes(
         self,
         user_id: str,

@@ -133,6 +133,11 @@ class TaskPolicy:
     sync_tokens: TokenSigner
 
 
+def sync_token_signer(secret: str) -> TokenSigner:
+    """What seals sync tokens: those of `list_task_changes` and of the live events alike."""
+    return TokenSigner(secret, "sync token")
+
+
 def task_policy(
     secret: str,
     *,
@@ -146,7 +151,7 @@ def task_policy(
         sync_retention=sync_retention,
         idempotency_key_ttl=idempotency_key_ttl,
         cursors=TokenSigner(secret, "paging cursor"),
-        sync_tokens=TokenSigner(secret, "sync token"),
+        sync_tokens=sync_token_signer(secret),
     )
 
 

@@ -8,10 +8,16 @@ from fastapi.routing import APIRoute
 
 from generated.routes import create_router
 from impl.auth.claims import ClaimRules
+from impl.auth.credentials import Credentials
 from impl.auth.shared_secret import SharedSecretAuthenticator
 from impl.contract import load_contract
 from impl.db.pool import Database, PoolSettings
 from impl.db.url import normalize_database_url
+from impl.events.api import EventsApi
+from impl.events.hub import StreamHub, StreamLimits
+from impl.events.listener import ChangeListener
+from impl.events.reminders import ReminderClocks
+from impl.events.tokens import StreamTokens
 from impl.health import HealthApi
 from impl.history.api import HistoryApi
 from impl.history.repository import HistoryRepository
@@ -24,7 +30,7 @@ from impl.reminders.repository import ReminderRepository
 from impl.signing import TokenSigner
 from impl.tasks.api import TasksApi
 from impl.tasks.repository import TaskRepository
-from impl.tasks.service import task_policy
+from impl.tasks.service import sync_token_signer, task_policy
 from impl.trash.api import TrashApi
 from impl.trash.repository import TrashRepository
 from impl.trash.service import TrashPolicy
@@ -37,10 +43,11 @@ DOCUMENTATION_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/re
 
 def test_routes_and_contract_list_the_same_operations(contract: Contract) -> None:
     # The pool connects on demand: listing routes never touches a database.
-    database = Database(
-        normalize_database_url("postgresql://unused@127.0.0.1/unused", connect_timeout_seconds=1),
-        PoolSettings(size=1, acquire_timeout_seconds=1),
+    database_target = normalize_database_url(
+        "postgresql://unused@127.0.0.1/unused", connect_timeout_seconds=1
     )
+    database = Database(database_target, PoolSettings(size=1, acquire_timeout_seconds=1))
+    stream_tokens = StreamTokens("s" * 32, timedelta(seconds=60))
     router = create_router(
         tasks_api=TasksApi(TaskRepository(database), task_policy("s" * 32)),
         lists_api=ListsApi(ListRepository(database), list_policy("s" * 32)),
@@ -53,8 +60,24 @@ def test_routes_and_contract_list_the_same_operations(contract: Contract) -> Non
             TrashRepository(database),
             TrashPolicy(timedelta(days=30), 1, 1, TokenSigner("s" * 32, "cursor")),
         ),
+        events_api=EventsApi(
+            StreamHub(
+                StreamLimits(per_user=1, per_worker=1, retry_milliseconds=0, heartbeat_seconds=1),
+                sync_token_signer("s" * 32),
+                lambda heard, lost: ChangeListener(database_target, heard, lost),
+                ReminderClocks(ReminderRepository(database).next_firing),
+                None,
+            ),
+            TaskRepository(database),
+            stream_tokens,
+            sync_token_signer("s" * 32),
+            timedelta(days=30),
+            listen_timeout_seconds=1,
+        ),
         health_api=HealthApi(database, Lifecycle(drain_seconds=0), migrations=[]),
-        authenticator=SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)),
+        authenticator=Credentials(
+            SharedSecretAuthenticator("s" * 32, ClaimRules(None, None, 30)), stream_tokens
+        ),
     )
 
     served = {

@@ -22,7 +22,9 @@ from impl.edge.protocol import EdgeProtocol
 from tests.support.raw_http import RawAnswer
 
 # The smallest sizes the settings allow, so that heads over them stay small; the default times.
-LIMITS = EdgeLimits(max_url_bytes=256, max_header_bytes=1024, header_timeout_seconds=10.0)
+LIMITS = EdgeLimits(
+    max_url_bytes=256, max_header_bytes=1024, header_timeout_seconds=10.0, send_timeout_seconds=10.0
+)
 KEEP_ALIVE_SECONDS = 5
 # Everything here is in memory: a step of the protocol or of an application takes one turn of
 # the loop, and none of the applications below needs more than a handful.
@@ -197,9 +199,13 @@ class RecordedRefusals:
 
     def __init__(self) -> None:
         self.heard: list[tuple[int, str]] = []
+        self.slow_readers = 0
 
     def edge_refused(self, status: int, code: str) -> None:
         self.heard.append((status, code))
+
+    def slow_reader_dropped(self) -> None:
+        self.slow_readers += 1
 
 
 @dataclass

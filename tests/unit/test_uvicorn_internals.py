@@ -98,7 +98,12 @@ RELIED_ON = {
     "server_state, app_state, _loop); app_state is the lifespan's state, holding the observer",
     "HttpToolsProtocol.connection_made": "extended: the idle timer is armed at once (uvicorn "
     "arms it only after an answer)",
-    "HttpToolsProtocol.connection_lost": "extended: the head's deadline is cancelled",
+    "HttpToolsProtocol.connection_lost": "extended: the head's and the send's deadlines are "
+    "cancelled",
+    "HttpToolsProtocol.pause_writing": "extended: the transport's buffer is full; the send "
+    "deadline starts",
+    "HttpToolsProtocol.resume_writing": "extended: the client read some; the send deadline is "
+    "cancelled",
     "HttpToolsProtocol.data_received": "replaced by a modified copy (see COPIES)",
     "HttpToolsProtocol.on_message_begin": "extended: starts the head's deadline and count; "
     "uvicorn's resets url and headers",
@@ -108,13 +113,15 @@ RELIED_ON = {
     "value) in headers, where Host is checked",
     "HttpToolsProtocol.on_headers_complete": "extended: the version, Host and upgrade refusals "
     "come before uvicorn's starts the request",
-    "HttpToolsProtocol.loop": "the head's deadline and the lingering are timers on it",
+    "HttpToolsProtocol.loop": "the head's and the send's deadlines and the lingering are timers "
+    "on it",
     "HttpToolsProtocol.parser": "fed each read; asked the version and whether it upgrades",
     "HttpToolsProtocol.url": "the request target so far, held to max_url_bytes",
     "HttpToolsProtocol.headers": "the header fields so far: Host, and whether a body is declared",
     "HttpToolsProtocol.cycle": "the request being served when a refusal comes",
     "HttpToolsProtocol.flow": "reading is paused behind an answer and resumed to linger",
-    "HttpToolsProtocol.transport": "refusals are written to it, then EOF, then it is closed",
+    "HttpToolsProtocol.transport": "refusals are written to it, then EOF, then it is closed; a "
+    "slow reader's is aborted; its socket gets TCP_NOTSENT_LOWAT",
     "HttpToolsProtocol.server_state": "its default headers go on every refusal",
     "HttpToolsProtocol.timeout_keep_alive": "the idle timer's delay, armed at connection_made",
     "HttpToolsProtocol.timeout_keep_alive_task": "set at connection_made to the idle timer, "

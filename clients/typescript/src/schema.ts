@@ -680,6 +680,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Hear about the user's changes as they happen (Server-Sent Events)
+         * @description A stream of Server-Sent Events (`text/event-stream`, WHATWG HTML 9.2) that tells every
+         *     open tab and device of the user that its data changed, within a tenth of a second of the
+         *     write's commit, whichever instance served the write. An event never carries the data
+         *     itself: it carries a `sync_token` that sees the change, and the client fetches what
+         *     changed with `list_task_changes` from its own last token, the one correct path.
+         *
+         *     Credentials: `Authorization: Bearer <JWT>` (a fetch-based client), or, for a browser's
+         *     `EventSource`, which cannot send headers, `?stream_token=` from `create_stream_token`
+         *     (never the JWT in a URL). Either is checked as the stream opens, and the owner check is
+         *     the same as everywhere.
+         *
+         *     The events (`event:` field; `data:` is one line of JSON, see `StreamEvent`):
+         *     - `ready`: the first event of a stream that starts afresh (no `Last-Event-ID`), or that
+         *       resumes with nothing missed. From here on every change is announced: sync once now
+         *       if the stream started afresh.
+         *     - `changed`: the user's tasks or lists changed. Sync from your own last token.
+         *     - `resync`: what was missed cannot be told (`reason`): the `Last-Event-ID` is older than
+         *       the sync retention (`expired`, as `list_task_changes` answers 410) or not one this
+         *       service issued for the user (`unknown`), or this instance may have lost
+         *       notifications while it reconnected to the database (`gap`). Sync from your own last
+         *       token; if that is 410, sync from scratch.
+         *     - `reminder`: reminders of the user's tasks fired in `after`..`until`; fetch them with
+         *       `list_reminders` and that window.
+         *     - `closing`: the instance is stopping; the stream ends after it. Reconnect (another
+         *       instance answers), with `Last-Event-ID`.
+         *     Events that say something changed carry an `id:`, the same sync token: a client that
+         *     reconnects sends the last one as `Last-Event-ID` (`EventSource` does by itself) and
+         *     hears `changed` at once if it missed a change meanwhile, else `ready`.
+         *
+         *     The first line is `retry:` (milliseconds to wait before reconnecting); a comment line
+         *     (`:`) is sent when nothing else was for a while (15 s by default), so that proxies keep
+         *     an idle stream open. A reader that does not take what is sent within a bound (10 s by
+         *     default) is disconnected rather than buffered for. Each user may hold a bounded number
+         *     of open streams (20 by default) and each instance a bounded total (5,000): beyond
+         *     either, 503 `service_busy` with `Retry-After`.
+         */
+        get: operations["stream_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/events/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a short-lived token that opens the user's event stream
+         * @description A token for `stream_events`'s `stream_token` query parameter, where a browser's `EventSource` cannot send `Authorization`. It opens that stream of this user and nothing else (it is no bearer token), until `expires_at` (60 s by default); an open stream outlives it. Ask for a new one for each new `EventSource`. Being in a URL, it is kept out of this service's logs, which name routes, never request targets.
+         */
+        post: operations["create_stream_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/settings": {
         parameters: {
             query?: never;
@@ -1082,6 +1168,61 @@ export interface components {
          * @enum {string}
          */
         Priority: "low" | "medium" | "high" | "urgent";
+        StreamToken: {
+            /** @description Pass as `stream_token` to `stream_events`. */
+            stream_token: string;
+            expires_at: components["schemas"]["DateTime"];
+        };
+        /** @description Server-Sent Events, one `StreamEvent` each: `event:` its name, `id:` its sync token when it has one, `data:` its `data` as one line of JSON; and comment lines (`:`) that keep an idle stream open, which readers skip. */
+        EventStream: string;
+        /** @description One event of `stream_events`, by its `event` name. */
+        StreamEvent: components["schemas"]["SyncEvent"] | components["schemas"]["ResyncEvent"] | components["schemas"]["ReminderEvent"] | components["schemas"]["ClosingEvent"];
+        /** @description `ready`: the stream is live, and every change from now on will be announced. `changed`: the user's tasks or lists changed. Either way `id` is `data.sync_token`. */
+        SyncEvent: {
+            /** @enum {string} */
+            event: "ready" | "changed";
+            id: string;
+            data: components["schemas"]["SyncEventData"];
+        };
+        SyncEventData: {
+            /** @description A sync token that sees the change (for `ready`, everything so far). Sync from your own last token; the event's `id` is this token, for `Last-Event-ID`. */
+            sync_token: string;
+        };
+        /** @description What was missed cannot be told; sync from your own last token. */
+        ResyncEvent: {
+            /** @enum {string} */
+            event: "resync";
+            id: string;
+            data: components["schemas"]["ResyncEventData"];
+        };
+        ResyncEventData: {
+            sync_token: string;
+            /**
+             * @description `expired`: the `Last-Event-ID` is older than the sync retention. `unknown`: it is not a token this service issued for the user. `gap`: this instance may have missed notifications while it reconnected to the database.
+             * @enum {string}
+             */
+            reason: "expired" | "unknown" | "gap";
+        };
+        /** @description Reminders of the user's tasks fired; fetch them with `list_reminders`. */
+        ReminderEvent: {
+            /** @enum {string} */
+            event: "reminder";
+            data: components["schemas"]["ReminderEventData"];
+        };
+        ReminderEventData: {
+            after: components["schemas"]["DateTime"];
+            until: components["schemas"]["DateTime"];
+        };
+        /** @description The instance is stopping; reconnect with `Last-Event-ID`. */
+        ClosingEvent: {
+            /** @enum {string} */
+            event: "closing";
+            data: components["schemas"]["ClosingEventData"];
+        };
+        ClosingEventData: {
+            /** @enum {string} */
+            reason: "shutting_down";
+        };
         /**
          * Format: date-time
          * @description An RFC 3339 date-time with a time zone (`Z` or an offset), such as `2026-12-01T17:00:00Z`. A number, a date alone or a date-time without a zone is refused. Its UTC form must lie after `0001-01-01T00:00:00Z` and before `9999-12-31T23:59:59.999999Z` (422 otherwise): every layer from the database to JavaScript's `Date` holds those instants, less the two ends, which PostgreSQL drivers read as minus and plus infinity.
@@ -1311,7 +1452,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `invalid_request`: the request carries more than one `Authorization` header. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. Also `bad_request`, with `details.header` naming the field: a conditional header the operation does not evaluate (`If-Match`, `If-None-Match`, `If-Unmodified-Since`), an `If-Match` or `If-None-Match` that is neither `*` nor a list of entity tags, or a single-valued header parameter sent more than once; and, with `details` null, a query string that is not percent-encoded UTF-8. */
+        /** @description `invalid_request`: the request carries more than one `Authorization` header, or (on `stream_events`) a bearer token beside a `stream_token`, or that twice. Which one counts would depend on who reads the request (a proxy may take the last, a server the first), so none is taken. `bad_request`: the request is not valid HTTP/1.1 (`details.reason` says why: the parser's reason, a version other than 1.0 or 1.1, or not exactly one valid `Host`); answered before any route, with `Connection: close`. Also `bad_request`, with `details.header` naming the field: a conditional header the operation does not evaluate (`If-Match`, `If-None-Match`, `If-Unmodified-Since`), an `If-Match` or `If-None-Match` that is neither `*` nor a list of entity tags, or a single-valued header parameter sent more than once; and, with `details` null, a query string that is not percent-encoded UTF-8. */
         InvalidRequest: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticateInvalidRequest"];
@@ -1321,7 +1462,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The bearer token is missing, malformed, expired or not signed by us. Without a token, `WWW-Authenticate: Bearer` and `details` null. A refused token gets `WWW-Authenticate: Bearer error="invalid_token", error_description="..."` (RFC 6750), the description being the body's `message`, and `details.reason`, one of these stable codes (the form is checked first, then the signature, then the claims; nothing the token carried is ever echoed): `malformed` (not a JWT in canonical compact form, or a refused header parameter such as `jku`, `x5u`, `jwk`, `x5c` or `crit`); `algorithm` (an algorithm this service, or this key, does not take); `unknown_key` (no `kid`, or one the auth server does not publish for signatures); `signature` (the signature does not verify); `expired` (`exp` has passed); `not_yet_valid` (`nbf` or `iat` is in the future); `issuer` (`iss` is not the configured issuer); `audience` (`aud` does not name the configured audience); `claims` (no `exp`, a `sub` that is not a user id, or a time claim that is not a number). */
+        /** @description The bearer token is missing, malformed, expired or not signed by us. Without a token, `WWW-Authenticate: Bearer` and `details` null. A refused token gets `WWW-Authenticate: Bearer error="invalid_token", error_description="..."` (RFC 6750), the description being the body's `message`, and `details.reason`, one of these stable codes (the form is checked first, then the signature, then the claims; nothing the token carried is ever echoed): `malformed` (not a JWT in canonical compact form, or a refused header parameter such as `jku`, `x5u`, `jwk`, `x5c` or `crit`); `algorithm` (an algorithm this service, or this key, does not take); `unknown_key` (no `kid`, or one the auth server does not publish for signatures); `signature` (the signature does not verify); `expired` (`exp` has passed); `not_yet_valid` (`nbf` or `iat` is in the future); `issuer` (`iss` is not the configured issuer); `audience` (`aud` does not name the configured audience); `claims` (no `exp`, a `sub` that is not a user id, or a time claim that is not a number); `stream_token` (a `stream_token` this service did not issue, or one that has expired). */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
@@ -1922,6 +2063,8 @@ export interface components {
         Cursor: string;
         /** @description `sync_token` of the last page of the previous sync. Absent: every task, as a first sync. Tampered or another user's: 400 `invalid_sync_token`; older than the retention period: 410. */
         Since: string;
+        /** @description The `id` of the last event received, which `EventSource` sends by itself when it reconnects: the stream resumes from there (`changed` at once if a change was missed). One this service did not issue for the user, or older than the sync retention, gets a `resync` event, never an error. */
+        LastEventId: string;
         /**
          * @description Change the task (or list) only if its current `ETag` is one of these (a comma-separated list of strong entity tags, or `*` for any version); 412 otherwise, with the current one. Several `If-Match` fields are one list. A value that is neither `*` nor a list of entity tags (`6`, `"3`) is 400 `bad_request`, and nothing is changed.
          * @example "3"
@@ -3491,6 +3634,99 @@ export interface operations {
             501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    stream_events: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `id` of the last event received, which `EventSource` sends by itself when it reconnects: the stream resumes from there (`changed` at once if a change was missed). One this service did not issue for the user, or older than the sync retention, gets a `resync` event, never an error. */
+                "Last-Event-ID"?: components["parameters"]["LastEventId"];
+            };
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream, open until the client closes it or the instance stops. The body is `text/event-stream`; each event's `data:` is the JSON of one `StreamEvent`'s `data` (OpenAPI 3.1 cannot describe the items of a stream: `EventStream`'s `contentSchema` names their schema, as OpenAPI 3.2's `itemSchema` will). */
+            200: {
+                headers: {
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 3000
+                     *
+                     *     event: ready
+                     *     id: 4dGmT2yq0bTn3JvbD3cO9ZrZ0W5Xw5SgO4s6Bf0ZkQ
+                     *     data: {"sync_token":"4dGmT2yq0bTn3JvbD3cO9ZrZ0W5Xw5SgO4s6Bf0ZkQ"}
+                     *
+                     *     : keep-alive
+                     *
+                     *     event: changed
+                     *     id: 9rPqz0c1T2q3Y5x6n1wKpU8mB2LhV7sEo3aJ4dF5gH
+                     *     data: {"sync_token":"9rPqz0c1T2q3Y5x6n1wKpU8mB2LhV7sEo3aJ4dF5gH"}
+                     */
+                    "text/event-stream": components["schemas"]["EventStream"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["DatabaseTimeout"];
+        };
+    };
+    create_stream_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The Better Auth user id; must equal the token's `sub`. Letters, digits, `_`, `.` and `-`, but not `.` or `..` alone: a client resolves those as path segments before sending.
+                 * @example user_123
+                 */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token, and when it stops opening streams. */
+            200: {
+                headers: {
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamToken"];
+                };
+            };
+            400: components["responses"]["InvalidRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            431: components["responses"]["HeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     get_settings: {

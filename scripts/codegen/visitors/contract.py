@@ -13,6 +13,8 @@ from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_MEDIA_TYPE = "application/json"
+# A success answered as a stream of Server-Sent Events rather than one document.
+EVENT_STREAM_MEDIA_TYPE = "text/event-stream"
 # Answered by the generated route itself (a conditional GET), never passed to the implementation.
 IF_NONE_MATCH = "If-None-Match"
 # The header parameters that are lists of entity tags (RFC 9110, 13.1.1 and 13.1.2): sent in
@@ -199,6 +201,7 @@ def _endpoint(
     response_schema = success.get("content", {}).get(JSON_MEDIA_TYPE, {}).get("schema")
     response_headers = success.get("headers", {})
     security = operation.get("security", document.get("security", []))
+    query_credentials = _query_credentials(document, security)
     route_path, convertors = _route_path(path, exclusions)
     return {
         "operation_id": operation["operationId"],
@@ -212,16 +215,44 @@ def _endpoint(
         "body": body,
         "parameters": parameters,
         "single_query": [
-            p["header"] for p in parameters if p["location"] == "query" and not p["many"]
+            *(p["header"] for p in parameters if p["location"] == "query" and not p["many"]),
+            *(credential["name"] for credential in query_credentials),
         ],
         "single_headers": [h for h in headers if h not in ENTITY_TAG_HEADERS],
         "entity_tag_headers": [h for h in headers if h in ENTITY_TAG_HEADERS],
         "conditional_get": conditional_get,
         "secured": bool(security),
+        "query_credentials": query_credentials,
+        "event_stream": EVENT_STREAM_MEDIA_TYPE in success.get("content", {}),
+        # Headers the contract fixes to one value, which the route sends as they are.
+        "fixed_headers": {
+            name: _resolve(document, header)["schema"]["const"]
+            for name, header in response_headers.items()
+            if "const" in _resolve(document, header).get("schema", {})
+        },
         "returns_location": "Location" in response_headers,
         "returns_entity_tag": "ETag" in response_headers,
         "marks_replays": "Idempotent-Replayed" in response_headers,
     }
+
+
+def _query_credentials(
+    document: dict[str, Any], security: list[dict[str, list[str]]]
+) -> list[dict[str, str]]:
+    """The API keys in the query string that an operation accepts instead of a bearer token:
+    each security scheme's name and its query parameter's."""
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    credentials = []
+    for requirement in security:
+        for name in requirement:
+            scheme = schemes[name]
+            if scheme["type"] == "apiKey":
+                if scheme["in"] != "query":
+                    raise ValueError(f"{name}: only API keys in the query are supported")
+                credentials.append({"scheme": name, "name": scheme["name"]})
+    if len(credentials) > 1:
+        raise ValueError("one API key scheme per operation")
+    return credentials
 
 
 def _path_parameter_rules(document: dict[str, Any]) -> list[dict[str, Any]]:
