@@ -48,9 +48,11 @@ try {
 
   step = "swagger-authorize";
   await page.locator(".auth-wrapper button.authorize").click();
-  await page.locator(".modal-ux input").first().fill(token);
-  await page.locator(".modal-ux button.authorize").click();
-  await page.locator(".modal-ux button.btn-done").click();
+  // The modal has a form per security scheme: the bearer token's, and the stream token's.
+  const bearer = page.locator(".modal-ux .auth-container").filter({ hasText: "bearerAuth" });
+  await bearer.locator("input").first().fill(token);
+  await bearer.locator("button.authorize").click();
+  await page.locator(".modal-ux button.btn-done").first().click();
 
   step = "swagger-create";
   result.swagger.create = await tryItOut("create_task", JSON.stringify({ title }));
