@@ -121,7 +121,7 @@ ts-client: $(TS_CLIENT_INSTALLED) ## Install the TypeScript client's node_module
 
 # The client compiled to JavaScript, as the web app imports it (its package's exports).
 TS_CLIENT_BUILT := $(TS_CLIENT)/build/src/index.js
-$(TS_CLIENT_BUILT): $(TS_CLIENT_INSTALLED) $(TS_CLIENT)/src/index.ts $(TS_CLIENT)/src/schema.ts
+$(TS_CLIENT_BUILT): $(TS_CLIENT_INSTALLED) $(wildcard $(TS_CLIENT)/src/*.ts)
 	cd $(TS_CLIENT) && npm run --silent build
 
 # The reference web app: Next.js + Better Auth on the generated client (web/README.md).

@@ -155,12 +155,6 @@ async function editTitle(page, from, to) {
   await taskItem(page, to).waitFor();
 }
 
-/** What the tab would do on its own when the user comes back to it. */
-async function refocus(page) {
-  await page.bringToFront();
-  await page.evaluate(() => window.dispatchEvent(new Event("focus")));
-}
-
 async function filterBy(page, change) {
   const filters = page.getByRole("search", { name: "Find tasks" });
   if (change.status) await filters.getByLabel("Show").selectOption({ label: change.status });
@@ -262,6 +256,73 @@ function recordIfMatch(page, userId, ids) {
     }
   });
   return recorded;
+}
+
+/**
+ * Records, in each page of `context`, what the app says to the API and what its event stream
+ * says back, in the order the page saw it: `event <name>` for each event of the stream (read from
+ * a copy of its body), `sync` and `synced` for each request to /tasks/changes and its answer,
+ * `listed` for each answer to a list of tasks, `write` for each request that is not a GET. The app is not changed: only the page's fetch is
+ * watched. `liveTimeline(page)` reads it.
+ */
+async function recordLiveTraffic(context) {
+  await context.addInitScript(() => {
+    const timeline = [];
+    const fetchOfPage = window.fetch;
+    window.liveTimeline = () => timeline;
+    const readEvents = async (body) => {
+      const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += value.replace(/\r\n?/g, "\n");
+        for (let end = text.indexOf("\n\n"); end !== -1; end = text.indexOf("\n\n")) {
+          const name = /^event: ?(.*)$/m.exec(text.slice(0, end))?.[1];
+          if (name !== undefined) timeline.push(`event ${name}`);
+          text = text.slice(end + 2);
+        }
+      }
+    };
+    window.fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+      const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+      const toApi = url.origin !== location.origin && url.pathname.startsWith("/api/");
+      const sync = toApi && url.pathname.endsWith("/tasks/changes");
+      if (sync) timeline.push("sync");
+      if (toApi && method !== "GET") timeline.push("write");
+      const response = await fetchOfPage(input, init);
+      if (sync) timeline.push("synced");
+      if (toApi && method === "GET" && url.pathname.endsWith("/tasks")) timeline.push("listed");
+      if (!toApi || !url.pathname.endsWith("/events") || response.body === null) return response;
+      const [forApp, forTest] = response.body.tee();
+      readEvents(forTest).catch(() => {});
+      return new Response(forApp, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    };
+  });
+}
+
+const liveTimeline = (page) => page.evaluate(() => window.liveTimeline());
+
+/**
+ * Waits until the page's stream has said its first event and what it asked for was answered: a
+ * sync, or, in a tab without a sync token yet, which takes the event's, the list loaded again.
+ * That event is `ready`, or `changed` when a change came before `ready` was sent (the service
+ * sends one event for both): the page's own first read of its lists makes the user's Inbox.
+ */
+async function liveAndSynced(page) {
+  await page.waitForFunction(() => {
+    const timeline = window.liveTimeline();
+    const first = timeline.findIndex((entry) => entry === "event ready" || entry === "event changed");
+    return (
+      first !== -1 &&
+      (timeline.indexOf("synced", first) !== -1 || timeline.indexOf("listed", first) !== -1)
+    );
+  });
 }
 
 // --- Scenarios ----------------------------------------------------------------------------------
@@ -993,7 +1054,6 @@ const scenarios = {
         title: "Flight",
         due: { date: "2030-06-01", time: "09:00", time_zone: "America/New_York" },
       });
-      await refocus(page);
       await taskItem(page, "Flight").waitFor();
       await listSettled(page);
       result.flight = await dueShown("Flight");
@@ -1082,15 +1142,11 @@ const scenarios = {
     };
     /**
      * A task made elsewhere with a reminder 2 s from now: after every window the page has asked
-     * for, and in the one it asks for when it regains focus once its clock has passed it.
+     * for, and in the one the page's event stream announces once the service's clock passed it.
      */
     const firing = async (title, due) => {
       const at = new Date(Date.now() + 2000).toISOString();
       const task = await createdElsewhere(context, userId, { title, due, reminders: [{ at }] });
-      await page.waitForFunction((instant) => Date.now() > Date.parse(instant), at, {
-        polling: 100,
-      });
-      await refocus(page);
       await fired.filter({ hasText: title }).waitFor();
       return task;
     };
@@ -1230,14 +1286,12 @@ const scenarios = {
     await stepOf("create-in-first", async () => {
       await first.bringToFront();
       await addTask(first, "Plan the trip");
-      await refocus(second);
       await taskItem(second, "Plan the trip").waitFor();
       result.secondSeesNew = await titles(second);
     });
     await stepOf("edit-in-first", async () => {
       await first.bringToFront();
       await editTitle(first, "Plan the trip", "Plan the summer trip");
-      await refocus(second);
       await taskItem(second, "Plan the summer trip").waitFor();
       result.secondSeesEdit = await titles(second);
     });
@@ -1270,9 +1324,57 @@ const scenarios = {
     );
     await stepOf("after-conflict", async () => {
       result.stored = await storedTask(context, userId, taskId);
-      await refocus(first);
       await taskItem(first, "Plan the trip to Lisbon").waitFor();
       result.firstAfterConflict = await titles(first);
+    });
+  },
+
+  /**
+   * Live updates: a task made in one tab of a user shows in the user's other tab within seconds
+   * while that tab does nothing (no reload, no focus, no poll: it syncs only when its event stream
+   * says so), and another user's tab hears nothing of it.
+   */
+  async live() {
+    const alice = await newContext();
+    const bob = await newContext();
+    await recordLiveTraffic(alice);
+    await recordLiveTraffic(bob);
+    const first = await alice.newPage();
+    await stepOf("sign-up", () => signUp(first, "Ivy"));
+    const second = await alice.newPage();
+    const bobPage = await bob.newPage();
+    let secondNavigations = 0;
+    await stepOf("open", async () => {
+      await second.goto(first.url());
+      await listSettled(second);
+      second.on("framenavigated", (frame) => {
+        if (frame === second.mainFrame()) secondNavigations += 1;
+      });
+      await signUp(bobPage, "Jon");
+      // The first read of Bob's lists made his Inbox, a change his stream may announce: it is
+      // made, and a stream opened after it hears only what comes next.
+      await waitForLists(bobPage, ["All tasks", "Inbox"]);
+      await bobPage.reload();
+      // Each tab's stream is open and the sync its `ready` asked for answered: a change from
+      // now on reaches each tab as an event.
+      await Promise.all([first, second, bobPage].map(liveAndSynced));
+    });
+    const title = "Live: water the plants";
+    await stepOf("create-in-first", async () => {
+      await first.bringToFront();
+      await addTask(first, title);
+      await taskItem(second, title).waitFor({ timeout: 5_000 });
+      result.secondSees = await titles(second);
+      result.secondNavigations = secondNavigations;
+      result.secondTimeline = await liveTimeline(second);
+    });
+    await stepOf("other-user", async () => {
+      await bobPage.bringToFront();
+      await addTask(bobPage, "Jon: file the taxes");
+      // Events on a stream come in order: Bob's own change, after anything Alice's could be.
+      await bobPage.waitForFunction(() => window.liveTimeline().includes("event changed"));
+      result.bobSees = await titles(bobPage);
+      result.bobTimeline = await liveTimeline(bobPage);
     });
   },
 
@@ -1347,8 +1449,24 @@ const scenarios = {
   /** The app against the mock server (`make web-mock`): the contract's examples, shown. */
   async mock() {
     const context = await newContext();
+    await recordLiveTraffic(context);
     const page = await context.newPage();
     await stepOf("sign-up", () => signUp(page, "Hana"));
+    await stepOf("live-status", async () => {
+      // The mock's stream is the contract's example, then its end: the header says so, and the
+      // `ready` of the next stream asks what changed (which ends as soon, so the header says
+      // "Offline" again at once).
+      const status = page.locator("header .live-status");
+      await status.filter({ hasText: "Offline" }).waitFor();
+      result.offline = (await status.innerText()).trim();
+      result.offlineRole = await status.getAttribute("role");
+      await page.waitForFunction(() => {
+        const timeline = window.liveTimeline();
+        const again = timeline.indexOf("event ready", timeline.indexOf("event ready") + 1);
+        return again !== -1 && timeline.indexOf("synced", again) !== -1;
+      });
+      result.reconnected = true;
+    });
     await stepOf("list", async () => {
       result.listed = await titles(page);
     });
@@ -1358,7 +1476,7 @@ const scenarios = {
       await dialog.getByLabel("Notes").fill("Changed against the mock");
       await dialog.getByRole("button", { name: "Save" }).click();
       await dialog.waitFor({ state: "detached" });
-      result.notice = (await page.getByRole("status").first().innerText()).trim();
+      result.notice = (await page.locator(".notice").innerText()).trim();
     });
     await stepOf("not-found", async () => {
       result.alerts = await page.locator(".alert").count();

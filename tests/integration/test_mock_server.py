@@ -25,7 +25,8 @@ MOCK_TEST = CLIENT_DIR / "build" / "test" / "mock.test.js"
 
 def success_examples(contract: Contract) -> dict[str, dict[str, object]]:
     """Per operationId, what Prism answers a valid request with: the lowest 2xx status, the first
-    example of its JSON body (null without a body) and the headers the contract requires."""
+    example of its JSON body (null without a body) or the example of its event stream (as
+    text) and the headers the contract requires."""
     examples: dict[str, dict[str, object]] = {}
     for item in contract.document["paths"].values():
         for method, operation in item.items():
@@ -34,9 +35,12 @@ def success_examples(contract: Contract) -> dict[str, dict[str, object]]:
             status = min(s for s in operation["responses"] if s.startswith("2"))
             response = contract.resolve(operation["responses"][status])
             body = None
-            if "content" in response:
-                first = next(iter(response["content"]["application/json"]["examples"].values()))
+            content = response.get("content", {})
+            if "application/json" in content:
+                first = next(iter(content["application/json"]["examples"].values()))
                 body = contract.resolve(first)["value"]
+            elif "text/event-stream" in content:
+                body = content["text/event-stream"]["example"]
             headers = [
                 name
                 for name, header in response.get("headers", {}).items()

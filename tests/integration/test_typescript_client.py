@@ -1,5 +1,6 @@
-"""The generated TypeScript client (clients/typescript) type-checks, works against the running
-service, and stops type-checking when the contract changes under it in a breaking way."""
+"""The generated TypeScript client (clients/typescript) type-checks, reads an event stream as the
+standard says, works against the running service, and stops type-checking when the contract
+changes under it in a breaking way."""
 
 import os
 import shutil
@@ -20,6 +21,7 @@ CLIENT_DIR = ROOT / "clients" / "typescript"
 INSTALLED_STAMP = CLIENT_DIR / "node_modules" / ".installed"
 TSC = CLIENT_DIR / "node_modules" / ".bin" / "tsc"
 E2E_TEST = CLIENT_DIR / "build" / "test" / "e2e.test.js"
+EVENTS_TEST = CLIENT_DIR / "build" / "test" / "events.test.js"
 TIMEOUT_SECONDS = 120
 
 Contract = dict[str, Any]
@@ -57,6 +59,16 @@ def test_client_type_checks_in_strict_mode() -> None:
 
 
 @pytest.mark.usefixtures("compiled")
+def test_the_event_stream_reader_passes_its_own_tests() -> None:
+    """The wire format, reconnects, resumes and refusals, against a server the tests start."""
+    code, output = run(["node", "--test", "--test-reporter=tap", str(EVENTS_TEST)], CLIENT_DIR)
+    if code != 0:
+        pytest.fail(f"node --test failed ({code}):\n{output}")
+    assert "\n# fail 0\n" in output, output
+    assert "\n# pass 13\n" in output, output
+
+
+@pytest.mark.usefixtures("compiled")
 def test_client_against_the_running_service(service_url: str, alice: User, bob: User) -> None:
     env = {
         **os.environ,
@@ -70,7 +82,7 @@ def test_client_against_the_running_service(service_url: str, alice: User, bob: 
     if code != 0:
         pytest.fail(f"node --test failed ({code}):\n{output}")
     assert "\n# fail 0\n" in output
-    assert "\n# pass 10\n" in output, output
+    assert "\n# pass 11\n" in output, output
 
 
 def rename_title(contract: Contract) -> None:
@@ -105,7 +117,10 @@ def test_a_breaking_contract_change_fails_the_type_check(
     change(contract)
     (tmp_path / "openapi.yaml").write_text(yaml.safe_dump(contract, sort_keys=False))
     client = tmp_path / "clients" / "typescript"
-    for name in ("package.json", "tsconfig.json", "src/index.ts", "test/e2e.test.ts"):
+    modules = [
+        f"src/{path.name}" for path in (CLIENT_DIR / "src").glob("*.ts") if path.name != "schema.ts"
+    ]
+    for name in ("package.json", "tsconfig.json", *modules, "test/e2e.test.ts"):
         (client / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(CLIENT_DIR / name, client / name)
     (client / "node_modules").symlink_to(CLIENT_DIR / "node_modules", target_is_directory=True)

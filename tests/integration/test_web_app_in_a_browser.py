@@ -473,6 +473,34 @@ def test_two_tabs_stay_in_step_and_a_conflicting_edit_is_resolved_with_one_write
     assert shown["firstAfterConflict"] == ["Plan the trip to Lisbon"]
 
 
+# The events after which the app asks what changed.
+SYNC_EVENTS = {"event ready", "event changed", "event resync"}
+
+
+def test_a_task_made_in_one_tab_shows_live_in_the_users_other_tab_and_not_to_another_user(
+    stack: WebStack,
+) -> None:
+    shown = browse(stack, "live")
+
+    # Shown in the second tab, which was neither reloaded nor touched.
+    assert shown["secondSees"] == ["Live: water the plants"]
+    assert shown["secondNavigations"] == 0
+    # It asked what changed only when its stream said so: never more requests to /tasks/changes
+    # than events that ask for one, so no timer polls.
+    timeline = shown["secondTimeline"]
+    assert "event changed" in timeline, timeline
+    assert "write" not in timeline, timeline
+    heard = asked = 0
+    for entry in timeline:
+        heard += entry in SYNC_EVENTS
+        asked += entry == "sync"
+        assert asked <= heard, timeline
+    # Bob's stream said nothing of Alice's task: its first `changed` is his own write's.
+    bob = shown["bobTimeline"]
+    assert shown["bobSees"] == ["Jon: file the taxes"]
+    assert bob.index("write") < bob.index("event changed"), bob
+
+
 def test_an_expired_token_is_replaced_without_the_user_noticing(stack: WebStack) -> None:
     shown = browse(stack, "tokens", TOKEN_LIFETIME_SECONDS=str(TOKEN_LIFETIME_SECONDS))
 
@@ -512,5 +540,9 @@ def test_the_app_runs_against_the_mock_server(mock_stack: WebStack, contract: Co
 
     example = contract.document["components"]["examples"]["TaskListExample"]["value"]
     assert shown["listed"] == [task["title"] for task in example["items"]]
+    # Its event stream ends after the example: the header says so, and the next one catches up.
+    assert shown["offline"] == "Offline: reconnecting…"
+    assert shown["offlineRole"] == "status"
+    assert shown["reconnected"]
     assert shown["notice"].startswith("Saved")
     assert shown["alerts"] == 0

@@ -1,13 +1,27 @@
 /**
  * The taskapi client: openapi-fetch over the types openapi-typescript generates from openapi.yaml
  * (src/schema.ts, never edited by hand). What is written here is only what the contract cannot
- * say by itself: where the bearer token comes from, and one error type to branch on.
+ * say by itself: where the bearer token comes from, one error type to branch on (errors.ts), and
+ * how the event stream is read and resumed (events.ts).
  */
 import createClient, { type Client, type ClientOptions, type Middleware } from "openapi-fetch";
 
+import { ApiError, type ErrorBody } from "./errors.js";
 import type { components, operations, paths } from "./schema.js";
 
 export type { components, operations, paths };
+export { ApiError, type ErrorBody };
+export {
+  subscribe,
+  type ClosingEvent,
+  type ReminderEvent,
+  type ResyncEvent,
+  type StreamEvent,
+  type StreamState,
+  type SubscribeOptions,
+  type Subscription,
+  type SyncEvent,
+} from "./events.js";
 
 /** The contract's schemas under their own names. */
 export type Task = components["schemas"]["Task"];
@@ -43,7 +57,7 @@ export type TrashPage = components["schemas"]["TrashPage"];
 export type HistoryChange = components["schemas"]["HistoryChange"];
 export type TaskVersion = components["schemas"]["TaskVersion"];
 export type TaskVersionPage = components["schemas"]["TaskVersionPage"];
-export type ErrorBody = components["schemas"]["Error"];
+export type StreamToken = components["schemas"]["StreamToken"];
 
 export type TaskApiClient = Client<paths>;
 
@@ -77,32 +91,6 @@ function bearerToken(getToken: TaskApiClientOptions["getToken"]): Middleware {
   };
 }
 
-/**
- * A non-2xx answer. `code` is the contract's stable `error` code (`not_found`, `forbidden`,
- * `validation_failed`, ...); branch on it and on `status`. A body that is not the contract's
- * `Error` (say, a proxy's HTML 502) gets the code `unexpected_response`.
- */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details: ErrorBody["details"];
-  readonly body: ErrorBody;
-  readonly response: Response;
-
-  constructor(response: Response, body: unknown) {
-    const error = isErrorBody(body)
-      ? { ...body, details: body.details ?? null }
-      : unexpected(response, body);
-    super(`${response.status} ${error.error}: ${error.message}`);
-    this.name = "ApiError";
-    this.status = response.status;
-    this.code = error.error;
-    this.details = error.details;
-    this.body = error;
-    this.response = response;
-  }
-}
-
 /** What every openapi-fetch call resolves to. */
 export interface FetchResult<Data> {
   data?: Data;
@@ -133,21 +121,4 @@ export function isApiError(error: unknown, code?: string, status?: number): erro
     (code === undefined || error.code === code) &&
     (status === undefined || error.status === status)
   );
-}
-
-function isErrorBody(body: unknown): body is ErrorBody {
-  if (typeof body !== "object" || body === null) {
-    return false;
-  }
-  const { error, message } = body as Record<string, unknown>;
-  return typeof error === "string" && typeof message === "string";
-}
-
-function unexpected(response: Response, body: unknown): ErrorBody {
-  const text = typeof body === "string" ? body.slice(0, 200) : "";
-  return {
-    error: "unexpected_response",
-    message: text || `HTTP ${response.status} ${response.statusText}`.trim(),
-    details: null,
-  };
 }

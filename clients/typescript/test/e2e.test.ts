@@ -6,13 +6,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
+import { EventStreamParser, type EventStreamMessage } from "../src/events.js";
 import {
   ApiError,
   MERGE_PATCH,
   createTaskApiClient,
   isApiError,
+  subscribe,
   unwrap,
   type BatchRestore,
+  type StreamEvent,
+  type StreamState,
+  type SubscribeOptions,
   type Task,
   type TaskApiClient,
   type operations,
@@ -53,6 +58,44 @@ async function createTask(
   tags: string[] = [],
 ): Promise<Task> {
   return unwrap(client.POST("/api/{user_id}/tasks", { params: { path }, body: { title, tags } }));
+}
+
+/** Resolves once `condition` holds; fails after 10 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A stream of Alice's, with what it told recorded. */
+function listen(options: Partial<SubscribeOptions> = {}) {
+  const heard = { events: [] as StreamEvent[], states: [] as StreamState[], errors: [] as ApiError[] };
+  const subscription = subscribe({
+    baseUrl,
+    userId: alice.id,
+    getToken: () => alice.token,
+    onEvent: (event) => heard.events.push(event),
+    onState: (state) => heard.states.push(state),
+    onError: (error) => heard.errors.push(error),
+    ...options,
+  });
+  return { subscription, ...heard };
+}
+
+/** The sync token of a `ready`, `changed` or `resync` event. */
+function syncTokenOf(event: StreamEvent | undefined): string {
+  assert.ok(event && "id" in event, `no sync event: ${JSON.stringify(event)}`);
+  assert.equal(event.id, event.data.sync_token);
+  return event.data.sync_token;
+}
+
+async function changedSince(client: TaskApiClient, since: string): Promise<string[]> {
+  const changes = await unwrap(
+    client.GET("/api/{user_id}/tasks/changes", { params: { path, query: { since } } }),
+  );
+  return changes.items.map((task) => task.title);
 }
 
 async function expectApiError(
@@ -531,6 +574,81 @@ describe("the TypeScript client against the live service", () => {
     );
     assert.deepEqual(new Set(seen.map((task) => task.id)), new Set(home));
     assert.ok(seen.every((task) => task.tags.includes("home") && !task.completed));
+  });
+
+  test("the event stream announces each change, resumes from Last-Event-ID and is Alice's alone", async () => {
+    const { client } = aliceClient();
+
+    // Open: `ready`, then `changed` for a write; the events say that, the delta sync says what.
+    const live = listen();
+    await until(() => live.events.length === 1, "ready");
+    const ready = syncTokenOf(live.events[0]);
+    await createTask(client, "Heard live");
+    await until(() => live.events.length === 2, "changed");
+    live.subscription.close();
+    assert.equal(live.events[0]?.event, "ready");
+    assert.equal(live.events[1]?.event, "changed");
+    assert.deepEqual(await changedSince(client, ready), ["Heard live"]);
+    assert.deepEqual(live.states, ["open", "closed"]);
+    const resumeFrom = syncTokenOf(live.events[1]);
+    assert.equal(live.subscription.lastEventId, resumeFrom);
+
+    // A change while no stream was open: the one that resumes from the last id says `changed` at
+    // once; one that resumes from an id the service never issued says `resync`.
+    await createTask(client, "Missed while away");
+    const resumed = listen({ lastEventId: resumeFrom });
+    const lost = listen({ lastEventId: "not-a-sync-token" });
+    await until(() => resumed.events.length === 1 && lost.events.length === 1, "first events");
+    resumed.subscription.close();
+    lost.subscription.close();
+    assert.equal(resumed.events[0]?.event, "changed");
+    assert.deepEqual(await changedSince(client, resumeFrom), ["Missed while away"]);
+    const [resync] = lost.events;
+    assert.ok(resync?.event === "resync", JSON.stringify(resync));
+    assert.equal(resync.data.reason, "unknown");
+    assert.deepEqual(await changedSince(client, syncTokenOf(resync)), []);
+
+    // Bob's token opens no stream of Alice's: refused, asked for afresh once, refused again.
+    const fresh: boolean[] = [];
+    const bobs = listen({
+      getToken: (request) => {
+        fresh.push(request.fresh);
+        return bob.token;
+      },
+    });
+    await until(() => bobs.states.includes("closed"), "closed");
+    assert.deepEqual(fresh, [false, true]);
+    assert.deepEqual(bobs.events, []);
+    assert.deepEqual(
+      bobs.errors.map((error) => [error.status, error.code]),
+      [[403, "forbidden"]],
+    );
+
+    // What EventSource would do: a stream token in the URL instead of the bearer token.
+    const { stream_token: streamToken } = await unwrap(
+      client.POST("/api/{user_id}/events/tokens", { params: { path } }),
+    );
+    const abort = new AbortController();
+    const opened = await fetch(
+      `${baseUrl}/api/${encodeURIComponent(alice.id)}/events?stream_token=${streamToken}`,
+      { headers: { Accept: "text/event-stream" }, signal: abort.signal },
+    );
+    assert.equal(opened.status, 200);
+    assert.equal(opened.headers.get("Cache-Control"), "no-store");
+    const messages: EventStreamMessage[] = [];
+    const parser = new EventStreamParser({
+      onMessage: (message) => messages.push(message),
+      onRetry: () => {},
+    });
+    assert.ok(opened.body);
+    const reader = opened.body.pipeThrough(new TextDecoderStream()).getReader();
+    while (messages.length === 0) {
+      const { done, value } = await reader.read();
+      assert.ok(!done, "the stream ended before its first event");
+      parser.push(value);
+    }
+    abort.abort();
+    assert.equal(messages[0]?.event, "ready");
   });
 
   test("errors arrive as a typed ApiError with the contract's status and code", async () => {

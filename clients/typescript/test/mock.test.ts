@@ -13,9 +13,13 @@ import {
   MERGE_PATCH,
   createTaskApiClient,
   isApiError,
+  subscribe,
   unwrap,
   type DueReminderPage,
   type FetchResult,
+  type StreamEvent,
+  type StreamState,
+  type StreamToken,
   type Task,
   type Settings,
   type TaskBatchResult,
@@ -382,6 +386,42 @@ describe("the TypeScript client against the mock server (make mock)", () => {
       }),
     );
     assert.equal(settings.version, 2);
+  });
+
+  test("stream_events", async () => {
+    // The mock's stream is the contract's example, then its end: its first event is `ready`.
+    const events: StreamEvent[] = [];
+    const states: StreamState[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const subscription = subscribe({
+        baseUrl,
+        userId: path.user_id,
+        getToken: () => "any-token",
+        onEvent: (event) => {
+          events.push(event);
+          subscription.close();
+          resolve();
+        },
+        onState: (state) => states.push(state),
+        onError: reject,
+      });
+    });
+    assert.deepEqual(events, [
+      {
+        event: "ready",
+        id: "4dGmT2yq0bTn3JvbD3cO9ZrZ0W5Xw5SgO4s6Bf0ZkQ",
+        data: { sync_token: "4dGmT2yq0bTn3JvbD3cO9ZrZ0W5Xw5SgO4s6Bf0ZkQ" },
+      },
+    ]);
+    assert.deepEqual(states, ["open", "closed"]);
+  });
+
+  test("create_stream_token", async () => {
+    const token: StreamToken = await expectExample(
+      "create_stream_token",
+      client.POST("/api/{user_id}/events/tokens", { params: { path } }),
+    );
+    assert.match(token.stream_token, /^[A-Za-z0-9_-]+$/);
   });
 
   test("check_liveness", async () => {

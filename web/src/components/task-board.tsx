@@ -30,10 +30,12 @@ import { entityTag } from "@/lib/task-api";
 import { inCompletionOrder, inverseMoves, undoCompletion, type Move } from "@/lib/undo";
 import { useDeltaSync, type RemoteChanges } from "@/lib/use-delta-sync";
 import { firedKeyOf, useDueReminders } from "@/lib/use-due-reminders";
+import { useLiveEvents } from "@/lib/use-live-events";
 
 import { useTaskApi } from "./api-context";
 import { BulkBar, type BulkActions } from "./bulk-actions";
 import { ListSidebar, type ListActions } from "./list-sidebar";
+import { useShareLiveState } from "./live-status";
 import { NewTaskForm } from "./new-task-form";
 import { NO_NOTICE, NoticeBar, type Notice, type NoticeAction } from "./notice";
 import { ProblemAlert, ProblemPage } from "./problem-page";
@@ -197,9 +199,9 @@ export function TaskBoard({ userId }: { userId: string }) {
     },
     [view.items, reload, reloadLists, reloadSettings],
   );
-  useDeltaSync(api, userId, onRemoteChanges, fail);
+  const sync = useDeltaSync(api, userId, onRemoteChanges, fail);
 
-  useDueReminders(
+  const checkReminders = useDueReminders(
     api,
     userId,
     (items) => {
@@ -210,6 +212,30 @@ export function TaskBoard({ userId }: { userId: string }) {
     },
     fail,
   );
+
+  const live = useLiveEvents(api, userId, {
+    onEvent: (event) => {
+      switch (event.event) {
+        // `ready` starts a stream (a first sync, or the catch-up after a reconnect), `changed`
+        // says something changed, `resync` that what was missed cannot be told: the delta sync
+        // from this tab's own token answers all three.
+        case "ready":
+        case "changed":
+        case "resync":
+          sync(event.data.sync_token);
+          break;
+        case "reminder":
+          checkReminders(event.data.until);
+          break;
+        case "closing":
+          // The stream reconnects by itself, to another instance.
+          break;
+      }
+    },
+    onReopen: () => checkReminders(),
+    onError: fail,
+  });
+  useShareLiveState(live);
 
   const replace = (task: Task) =>
     setView((current) => ({
@@ -227,7 +253,10 @@ export function TaskBoard({ userId }: { userId: string }) {
       );
       setNotice({ text: `Added “${task.title}”.` });
       setAlert(null);
-      await reload();
+      // Not awaited: the form empties as soon as the task exists. The live events reload the
+      // list too and may show the task first; emptied after this reload, the form would lose
+      // what the user typed next.
+      void reload();
       return true;
     } catch (error) {
       fail(error);
@@ -240,7 +269,8 @@ export function TaskBoard({ userId }: { userId: string }) {
       const task = await api.create(userId, { title, parent_id: parent.id }, crypto.randomUUID());
       setNotice({ text: `Added “${task.title}” under “${parent.title}”.` });
       setAlert(null);
-      await reload();
+      // As for create: the form empties now.
+      void reload();
       return true;
     } catch (error) {
       fail(error);

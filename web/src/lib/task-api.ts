@@ -6,6 +6,7 @@ import {
   ApiError,
   createTaskApiClient,
   MERGE_PATCH,
+  subscribe,
   unwrap,
   type components,
   type DueInput,
@@ -13,6 +14,9 @@ import {
   type HistoryChange,
   type operations,
   type Settings,
+  type StreamEvent,
+  type StreamState,
+  type Subscription,
   type Task,
   type TaskApiClient,
   type TaskBatchOperation,
@@ -31,7 +35,7 @@ import {
   type TrashPage,
 } from "@taskapi/client";
 
-import { TokenCache } from "./token-cache";
+import { SignedOutError, TokenCache } from "./token-cache";
 
 export { ApiError };
 export type Reminder = components["schemas"]["Reminder"];
@@ -42,6 +46,9 @@ export type {
   DueInput,
   HistoryChange,
   Settings,
+  StreamEvent,
+  StreamState,
+  Subscription,
   Task,
   TaskBatchOperation,
   TaskBatchOperationResult,
@@ -70,6 +77,14 @@ export interface TaskPlace extends Place {
 export type TasksOfDeletedList = "delete" | "move_to_inbox";
 export type ListQuery = NonNullable<operations["list_tasks"]["parameters"]["query"]>;
 
+/** What a tab hears of the user's event stream. */
+export interface LiveEventListeners {
+  onEvent: (event: StreamEvent) => void;
+  onState: (state: StreamState) => void;
+  /** Why the stream stopped for good: the API's refusal, or the user signed out. */
+  onError: (error: unknown) => void;
+}
+
 /** What the `ETag` of a task or a list is: its version, quoted (the contract says so). */
 export function entityTag(item: Pick<Task, "version">): string {
   return `"${item.version}"`;
@@ -79,7 +94,7 @@ export class TaskApi {
   readonly #client: TaskApiClient;
 
   constructor(
-    baseUrl: string,
+    private readonly baseUrl: string,
     private readonly tokens: TokenCache,
   ) {
     this.#client = createTaskApiClient({ baseUrl, getToken: () => tokens.get() });
@@ -365,6 +380,33 @@ export class TaskApi {
         params: { path: { user_id: userId }, query: { limit: 50, ...(cursor && { cursor }) } },
       }),
     );
+  }
+
+  /**
+   * The user's live events until `close()`. The stream reconnects by itself and resumes where
+   * it broke; a refused token is replaced once, as for any call. Signed out, it stops: no token
+   * will come.
+   */
+  liveEvents(userId: string, listeners: LiveEventListeners): Subscription {
+    const subscription = subscribe({
+      baseUrl: this.baseUrl,
+      userId,
+      getToken: async ({ fresh }) => {
+        if (fresh) this.tokens.forget();
+        try {
+          return await this.tokens.get();
+        } catch (error) {
+          if (error instanceof SignedOutError) {
+            subscription.close();
+            listeners.onError(error);
+          }
+          // Otherwise the sign-in service is down for now: the stream tries again later.
+          throw error;
+        }
+      },
+      ...listeners,
+    });
+    return subscription;
   }
 
   /** A 401 means the token expired or its key changed: fetch a new one and try once more. */

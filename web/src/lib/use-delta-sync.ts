@@ -1,11 +1,11 @@
 "use client";
 
-import { useEffect, useRef } from "react";
+import { useCallback, useEffect, useRef } from "react";
 
 import { ApiError, type Task, type TaskApi } from "./task-api";
 
-/** How often an open tab asks what changed, besides when it regains focus. */
-export const SYNC_INTERVAL_MS = 10_000;
+/** How soon a sync that failed is tried again, unless an event asks for one first. */
+export const SYNC_RETRY_MS = 10_000;
 
 export interface RemoteChanges {
   items: Task[];
@@ -16,26 +16,41 @@ export interface RemoteChanges {
 
 /**
  * Keeps this tab in step with the user's other tabs and devices through the API's delta sync
- * (`/tasks/changes`): on focus, when the page becomes visible, when the network comes back, and
- * every SYNC_INTERVAL_MS. The sync token is kept per tab (sessionStorage), so a reload resumes.
+ * (`/tasks/changes`), run each time the returned `sync` is called: when the live events say
+ * something changed (use-live-events.ts), with the event's sync token, and again SYNC_RETRY_MS
+ * after one that failed. The sync token is kept per tab (sessionStorage), so a reload resumes.
+ *
+ * A tab without a token yet takes the event's: it sees everything up to the event, so the view
+ * is loaded once more after it (what changed since the view's first load is then shown), and
+ * every later change is announced. That costs one page, where a first sync reads every task.
  */
 export function useDeltaSync(
   api: TaskApi,
   userId: string,
   onChanges: (changes: RemoteChanges) => void,
   onError: (error: unknown) => void,
-): void {
+): (eventToken?: string) => void {
   const handlers = useRef({ onChanges, onError });
   handlers.current = { onChanges, onError };
+  const syncNow = useRef<(eventToken?: string) => void>(() => {});
 
   useEffect(() => {
     const storageKey = `taskapi.sync-token.${userId}`;
     let running: Promise<void> | undefined;
+    let retry: number | undefined;
     let stopped = false;
     let again = false;
+    // The newest event's token, until a tab without one of its own has taken it.
+    let offered: string | undefined;
 
     async function pull(): Promise<void> {
       const since = sessionStorage.getItem(storageKey) ?? undefined;
+      if (since === undefined && offered !== undefined) {
+        sessionStorage.setItem(storageKey, offered);
+        offered = undefined;
+        handlers.current.onChanges({ items: [], deleted: [], lists: true });
+        return;
+      }
       const changes: RemoteChanges = { items: [], deleted: [], lists: false };
       let cursor: string | undefined;
       let token: string | null = null;
@@ -72,34 +87,29 @@ export function useDeltaSync(
             again = true;
           } else if (!stopped) {
             handlers.current.onError(error);
+            retry = window.setTimeout(sync, SYNC_RETRY_MS);
             return;
           }
         }
       }
     }
 
-    function sync(): void {
+    function sync(eventToken?: string): void {
+      offered = eventToken ?? offered;
+      window.clearTimeout(retry);
       again = true;
       running ??= pullUntilCurrent().finally(() => {
         running = undefined;
       });
     }
 
-    function syncWhenVisible(): void {
-      if (document.visibilityState === "visible") sync();
-    }
-
-    sync();
-    const interval = window.setInterval(syncWhenVisible, SYNC_INTERVAL_MS);
-    window.addEventListener("focus", sync);
-    window.addEventListener("online", sync);
-    document.addEventListener("visibilitychange", syncWhenVisible);
+    syncNow.current = sync;
     return () => {
       stopped = true;
-      window.clearInterval(interval);
-      window.removeEventListener("focus", sync);
-      window.removeEventListener("online", sync);
-      document.removeEventListener("visibilitychange", syncWhenVisible);
+      window.clearTimeout(retry);
+      syncNow.current = () => {};
     };
   }, [api, userId]);
+
+  return useCallback((eventToken?: string) => syncNow.current(eventToken), []);
 }

@@ -1,11 +1,11 @@
 "use client";
 
-import { useEffect, useRef } from "react";
+import { useCallback, useEffect, useRef } from "react";
 
 import type { DueReminder, TaskApi } from "./task-api";
 
-/** How often an open tab asks which reminders have fired, besides when it regains focus. */
-export const REMINDER_POLL_MS = 30_000;
+/** How soon a poll that failed is tried again, unless an event asks for one first. */
+export const REMINDER_RETRY_MS = 30_000;
 
 /** Which reminder fired when: one of a task's reminders, at one of its fire times. */
 export function firedKeyOf({ task, fires_at, reminder }: DueReminder): string {
@@ -14,20 +14,25 @@ export function firedKeyOf({ task, fires_at, reminder }: DueReminder): string {
 
 /**
  * The notifier of an open tab: asks `/reminders` for those that fired from where its last
- * answered poll ended up to now, every REMINDER_POLL_MS (hidden or not: that is when a desktop
- * notification is wanted), and at once when the tab regains focus, becomes visible or the
- * network comes back. Where the last poll ended is kept per tab (sessionStorage), so that a
- * reload neither repeats nor misses a reminder. A failed poll moves nothing: the next one asks
- * for its window too.
+ * answered poll ended up to now, when the tab opens and each time the returned `check` is called:
+ * when the live events say reminders fired (up to the `until` they name, if the service's clock
+ * is ahead of this device's), and when the stream is open again after it was down.
+ *
+ * Nothing polls on a timer, and nothing needs to: the service announces each window in which the
+ * user's reminders fire to every open stream, and a window that passed while the stream was down
+ * is asked for when it is back, since each poll starts where the last answered one ended. Where that was is kept per
+ * tab (sessionStorage), so that a reload neither repeats nor misses a reminder. A failed poll
+ * moves nothing, and is tried again REMINDER_RETRY_MS later.
  */
 export function useDueReminders(
   api: TaskApi,
   userId: string,
   onFired: (items: DueReminder[]) => void,
   onError: (error: unknown) => void,
-): void {
+): (announcedUntil?: string) => void {
   const handlers = useRef({ onFired, onError });
   handlers.current = { onFired, onError };
+  const checkNow = useRef<(announcedUntil?: string) => void>(() => {});
 
   useEffect(() => {
     const storageKey = `taskapi.reminders-until.${userId}`;
@@ -35,12 +40,15 @@ export function useDueReminders(
     // reminder once.
     const delivered = new Set<string>();
     let running: Promise<void> | undefined;
+    let retry: number | undefined;
     let stopped = false;
     let again = false;
+    // The latest end of a window the service said reminders fired in, by its clock.
+    let announced = 0;
 
     async function poll(): Promise<void> {
       const after = sessionStorage.getItem(storageKey);
-      const until = new Date().toISOString();
+      const until = new Date(Math.max(Date.now(), announced)).toISOString();
       // A tab opened afresh has nothing to catch up on: its first window starts now.
       if (after === null) {
         sessionStorage.setItem(storageKey, until);
@@ -73,34 +81,32 @@ export function useDueReminders(
         try {
           await poll();
         } catch (error) {
-          if (!stopped) handlers.current.onError(error);
+          if (stopped) return;
+          handlers.current.onError(error);
+          retry = window.setTimeout(() => check(), REMINDER_RETRY_MS);
           return;
         }
       }
     }
 
-    function check(): void {
+    function check(announcedUntil?: string): void {
+      window.clearTimeout(retry);
+      const until = Date.parse(announcedUntil ?? "");
+      if (!Number.isNaN(until)) announced = Math.max(announced, until);
       again = true;
       running ??= pollUntilCurrent().finally(() => {
         running = undefined;
       });
     }
 
-    function checkWhenVisible(): void {
-      if (document.visibilityState === "visible") check();
-    }
-
     check();
-    const interval = window.setInterval(check, REMINDER_POLL_MS);
-    window.addEventListener("focus", check);
-    window.addEventListener("online", check);
-    document.addEventListener("visibilitychange", checkWhenVisible);
+    checkNow.current = check;
     return () => {
       stopped = true;
-      window.clearInterval(interval);
-      window.removeEventListener("focus", check);
-      window.removeEventListener("online", check);
-      document.removeEventListener("visibilitychange", checkWhenVisible);
+      window.clearTimeout(retry);
+      checkNow.current = () => {};
     };
   }, [api, userId]);
+
+  return useCallback((announcedUntil?: string) => checkNow.current(announcedUntil), []);
 }

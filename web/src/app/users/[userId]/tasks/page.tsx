@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 
 import { AuthUnavailable } from "@/components/auth-unavailable";
+import { LiveStateProvider, LiveStatus } from "@/components/live-status";
 import { SignOutButton } from "@/components/sign-out-button";
 import { TaskBoard } from "@/components/task-board";
 import { lookUpSession } from "@/server/session";
@@ -18,16 +19,17 @@ export default async function TasksPage({ params }: { params: Promise<{ userId: 
   if (session.kind === "unavailable") return <AuthUnavailable />;
   if (session.kind === "signed-out") redirect("/sign-in");
   return (
-    <>
+    <LiveStateProvider>
       <header className="top">
         <h1>Tasks</h1>
         <p className="who">
+          <LiveStatus />
           <span>{session.user.email}</span> <SignOutButton />
         </p>
       </header>
       <main>
         <TaskBoard userId={userId} />
       </main>
-    </>
+    </LiveStateProvider>
   );
 }
