@@ -58,11 +58,17 @@ class Stream(EventStream):
         self._heartbeat_seconds = heartbeat_seconds
         self._on_sent = on_sent
         self._on_close = on_close
+        self._first: SyncNotice | None = None
         self._sync: SyncNotice | None = None
         self._reminders: tuple[datetime, datetime] | None = None
         self._closing = False
         self._due = asyncio.Event()
         self._closed = False
+
+    def begin(self, first: SyncNotice) -> None:
+        """The stream's first event, sent before anything announced while it opened (which
+        its snapshot may not see, so that is sent too)."""
+        self._first = first
 
     def announce(self, notice: SyncNotice) -> None:
         self._sync = notice if self._sync is None else self._sync.merged(notice)
@@ -81,7 +87,11 @@ class Stream(EventStream):
         self._due.set()
 
     async def events(self) -> AsyncIterator[bytes]:
-        yield wire.retry(self._retry_milliseconds)
+        opening = wire.retry(self._retry_milliseconds)
+        if self._first is not None:
+            opening += self._first.encoded()
+            self._on_sent(self._first.kind.name.lower())
+        yield opening
         while True:
             try:
                 async with asyncio.timeout(self._heartbeat_seconds):

@@ -311,8 +311,8 @@ const liveTimeline = (page) => page.evaluate(() => window.liveTimeline());
 /**
  * Waits until the page's stream has said its first event and what it asked for was answered: a
  * sync, or, in a tab without a sync token yet, which takes the event's, the list loaded again.
- * That event is `ready`, or `changed` when a change came before `ready` was sent (the service
- * sends one event for both): the page's own first read of its lists makes the user's Inbox.
+ * That event is `ready`; a change announced while the stream opened (the page's own first read
+ * of its lists makes the user's Inbox) follows it as `changed`.
  */
 async function liveAndSynced(page) {
   await page.waitForFunction(() => {

@@ -84,6 +84,21 @@ async def test_a_slow_client_gets_one_event_that_says_as_much_as_those_it_missed
 
 
 @on_a_loop
+async def test_the_first_event_comes_first_and_what_was_announced_while_opening_after() -> None:
+    # Given a change announced while the stream opened, before its first event was known
+    alice, sent, _ = stream()
+    alice.announce(SyncNotice(Sync.CHANGED, "during"))
+    alice.begin(SyncNotice(Sync.READY, "first"))
+    events = alice.events()
+    # Then `ready` is sent first, with `retry:`, and the change after it
+    assert await take(events) == b"retry: 1500\n\n" + wire.event(
+        "ready", {"sync_token": "first"}, "first"
+    )
+    assert await take(events) == wire.event("changed", {"sync_token": "during"}, "during")
+    assert sent == ["ready", "changed"]
+
+
+@on_a_loop
 async def test_a_quiet_stream_sends_heartbeats() -> None:
     alice, _, _ = stream(heartbeat_seconds=0.01)
     events = alice.events()
