@@ -136,9 +136,10 @@ class StreamHub:
             notice = SyncNotice(Sync.CHANGED, self.token(user_id, heard.snapshot))
             for stream in streams:
                 stream.announce(notice)
-            self._reminders.changed(user_id)
             if self._observer is not None:
                 self._observer.fanned_out(max(0.0, now - stamp))
+        for user_id in heard.reminders:
+            self._reminders.changed(user_id)
 
     def _resync_all(self, snapshot: Snapshot) -> None:
         logger.warning(
@@ -149,6 +150,8 @@ class StreamHub:
             notice = SyncNotice(Sync.RESYNC, self.token(user_id, snapshot), "gap")
             for stream in streams:
                 stream.announce(notice)
+            # Whose reminders moved meanwhile is lost too.
+            self._reminders.changed(user_id)
 
     def _remind(self, user_id: str, after: datetime, until: datetime) -> None:
         for stream in self._streams.get(user_id, ()):

@@ -25,6 +25,8 @@ from impl.tasks.repository import SNAPSHOT, Snapshot
 logger = logging.getLogger(__name__)
 
 CHANNEL = "taskapi_changes"
+# Whose reminders' fire times moved: their next one is read again.
+REMINDERS_CHANNEL = "taskapi_reminders"
 # How the session tells PostgreSQL's pg_stat_activity who it is.
 APPLICATION_NAME = "taskapi-events"
 # Between attempts to reconnect: doubling from the first to the last.
@@ -39,9 +41,11 @@ PROBE_TIMEOUT_SECONDS = 5.0
 @dataclass(frozen=True, slots=True)
 class Heard:
     """The users whose data changed, each with when its first change was notified (the
-    database's clock, epoch seconds), and a snapshot that sees all of them."""
+    database's clock, epoch seconds); those whose reminders moved; and a snapshot that sees all
+    of it."""
 
     stamps: dict[str, float]
+    reminders: frozenset[str]
     snapshot: Snapshot
 
 
@@ -59,6 +63,7 @@ class ChangeListener:
         self._heard = heard
         self._lost = lost
         self._pending: dict[str, float] = {}
+        self._reminders_moved: set[str] = set()
         self._arrived = asyncio.Event()
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -121,7 +126,9 @@ class ChangeListener:
 
         connection.add_termination_listener(on_close)
         self._pending.clear()
+        self._reminders_moved.clear()
         await connection.add_listener(CHANNEL, self._on_notification)
+        await connection.add_listener(REMINDERS_CHANNEL, self._on_notification)
         if report_gap:
             self._lost(await self._snapshot(connection))
         self._listening.set()
@@ -136,8 +143,9 @@ class ChangeListener:
             if closed.done():
                 break
             stamps, self._pending = self._pending, {}
-            if stamps:
-                self._heard(Heard(stamps, await self._snapshot(connection)))
+            moved, self._reminders_moved = frozenset(self._reminders_moved), set()
+            if stamps or moved:
+                self._heard(Heard(stamps, moved, await self._snapshot(connection)))
         raise asyncpg.ConnectionDoesNotExistError("the listening session closed")
 
     async def _snapshot(self, connection: asyncpg.Connection) -> Snapshot:
@@ -151,6 +159,8 @@ class ChangeListener:
         except ValueError:
             logger.warning("event listener ignored a notification it cannot read")
             return
-        if user_id not in self._pending:
+        if channel == REMINDERS_CHANNEL:
+            self._reminders_moved.add(user_id)
+        elif user_id not in self._pending:
             self._pending[user_id] = stamped
         self._arrived.set()

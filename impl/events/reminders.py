@@ -1,6 +1,6 @@
 """When the reminders of each user with open streams fire: one clock per user, which reads the
-next fire time, waits for it, and reads it again whenever the user's data changed (an edit may
-have moved it)."""
+next fire time, waits for it, and reads it again whenever the database says the user's fire
+times moved (an edit, a completion, a change of zone)."""
 
 import asyncio
 import logging

@@ -486,6 +486,30 @@ def test_a_reminder_that_fires_is_an_event(service: Service, http: httpx.Client)
     assert event.id is None
 
 
+def test_a_reminder_moved_by_an_edit_fires_at_its_new_time(
+    service: Service, http: httpx.Client
+) -> None:
+    # Given a task whose reminder fires in an hour, and a stream open
+    alice = new_user("alice")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    task = create_task(http, alice, reminders=[{"at": later.isoformat()}])
+    with open_stream(service, alice) as stream:
+        first_event(stream)
+        # When an edit moves it to a moment from now
+        fires = datetime.now(UTC) + timedelta(seconds=2)
+        response = http.patch(
+            f"/api/{alice.id}/tasks/{task['id']}",
+            json={"reminders": [{"at": fires.isoformat()}]},
+            headers=bearer(alice),
+        )
+        assert response.status_code == 200
+        # Then the stream says so at the new time
+        event = stream.next()
+        while event.name != "reminder":
+            event = stream.next()
+    assert abs((datetime.fromisoformat(event.data["until"]) - fires).total_seconds()) < 0.001
+
+
 def test_a_stream_shows_in_the_metrics(service: Service, http: httpx.Client) -> None:
     alice = new_user("alice")
     with open_stream(service, alice) as stream:
