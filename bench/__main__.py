@@ -1,12 +1,13 @@
 """`python -m bench`: our service against a raw Starlette + asyncpg mirror of the same contract.
 
 Prints figures, not verdicts. `throughput` drives both sides with wrk, operation by operation, in
-interleaved rounds; `batch_latency`, `large_user`, `scale`, `memory`, `startup` and `history`
-(what a task's versions take on disk) measure our service alone. `all` (the default) runs them
-all; `--quick` runs a short throughput comparison at one worker, then `batch_latency` and
-`large_user` with fewer requests (name parts to run only those). Any answer other than the
-expected success, and any socket error, fails the run: a fast error is not a result. The figures
-also go to reports/bench/ as JSON, with the machine and the command.
+interleaved rounds; `batch_latency`, `large_user`, `scale`, `memory`, `startup`, `history`
+(what a task's versions take on disk) and `events` (2,000 open event streams: their memory, how
+soon a write reaches them, what they cost the request path) measure our service alone. `all`
+(the default) runs them all; `--quick` runs a short throughput comparison at one worker, then
+`batch_latency` and `large_user` with fewer requests (name parts to run only those). Any answer
+other than the expected success, and any socket error, fails the run: a fast error is not a
+result. The figures also go to reports/bench/ as JSON, with the machine and the command.
 """
 
 import argparse
@@ -19,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bench.events import measure_events
 from bench.extras import (
     measure_history_growth,
     measure_memory,
@@ -30,6 +32,7 @@ from bench.latency import measure_latency
 from bench.report import (
     REPORT_DIR,
     batch_latency_text,
+    events_text,
     history_text,
     large_user_text,
     machine,
@@ -45,7 +48,7 @@ from bench.throughput import ThroughputPlan, measure_throughput
 from bench.wrk import LoadError, wrk_executable
 from tests.support.postgres import postgres_server
 
-PARTS = ("throughput", *LATENCY_PARTS, "scale", "memory", "startup", "history")
+PARTS = ("throughput", *LATENCY_PARTS, "scale", "memory", "startup", "history", "events")
 QUICK_PARTS = ("throughput", *LATENCY_PARTS)
 LOG_DIR = REPORT_DIR / "logs"
 
@@ -175,6 +178,10 @@ def _run(parts: list[str], plan: ThroughputPlan, quick: bool, report: dict[str, 
             print("\nhistory (1,000 edits of one task through the service)", flush=True)
             report["history"] = measure_history_growth(postgres, secret, LOG_DIR)
             print(history_text(report["history"]))
+        if "events" in parts:
+            print("\nevents (2,000 open event streams)", flush=True)
+            report["events"] = measure_events(postgres, plan, secret, work_dir, LOG_DIR)
+            print(events_text(report["events"]))
 
 
 def main(argv: list[str] | None = None) -> int:

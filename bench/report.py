@@ -160,6 +160,110 @@ def history_text(history: dict[str, Any]) -> str:
     )
 
 
+def events_text(events: dict[str, Any]) -> str:
+    """Memory per stream, the fan-out's delays, and the request path with streams open ÷ none."""
+    lines = []
+    for memory in events["memory"]:
+        rss = memory["rss_kib"]
+        lines.append(
+            f"memory, {memory['workers']} worker, {memory['streams']:,} streams"
+            f" ({memory['layout']}): RSS {rss['before'] / 1024:.1f} →"
+            f" {rss['with_streams'] / 1024:.1f} MiB, {memory['kib_per_stream']:.1f} KiB a stream"
+            f" ({rss['after_closing'] / 1024:.1f} MiB once closed; opened in"
+            f" {memory['opened_seconds']:.1f} s)"
+        )
+    fanout = events["fanout"]
+    lines.append(
+        f"fan-out, {fanout['workers']} workers, {fanout['streams']:,} streams"
+        f" ({fanout['users']:,} users x {fanout['streams'] // fanout['users']}):"
+        f" {fanout['writes']} writes at {_number(fanout['writes_per_second'])}/s, delay to the"
+        f" `changed` event on every stream of the user (target p99 < {fanout['target_p99_ms']} ms)"
+    )
+    lines.append(
+        f"  {'from':22} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
+    for label, key in (
+        ("the write sent", "from_write_sent_ms"),
+        ("its answer", "from_write_answered_ms"),
+    ):
+        figures = fanout[key]
+        if not figures["count"]:
+            lines.append(f"  {label:22} {0:>6}")
+            continue
+        lines.append(
+            f"  {label:22} {figures['count']:>6} {figures['p50']:>8.2f} {figures['p95']:>8.2f}"
+            f" {figures['p99']:>8.2f} {figures['max']:>8.2f}"
+        )
+    lines.append(
+        f"  missed: {fanout['missed']}; `changed` events received"
+        f" {fanout['changed_events_received']} (one per write and stream:"
+        f" {fanout['changed_events_expected']}), `resync` {fanout['resync_events_received']}"
+    )
+    server = fanout["server"]["fanout"]
+    if server["count"]:
+        lines.append(
+            f"  the server's taskapi_event_fanout_seconds: {server['count']:.0f} observations"
+            " (one per write and worker holding a stream of its user),"
+            f" mean {_number(server['mean_ms'])} ms, p50 {_number(server['p50_ms'])},"
+            f" p95 {_number(server['p95_ms'])}, p99 {_number(server['p99_ms'])} ms (from its"
+            f" buckets), {100 * server['within_100_ms']:.1f}% within 100 ms"
+        )
+    else:
+        lines.append("  the server's taskapi_event_fanout_seconds: no observations")
+    path = events.get("request_path")
+    if path:
+        lines.append(
+            f"request path, {path['workers']} workers, {path['streams']:,} streams open vs none"
+            f" (medians of {path['rounds']} rounds of {path['duration_seconds']:g} s,"
+            f" {path['connections']} connections)"
+        )
+        header = (
+            f"  {'operation':10}"
+            + "".join(
+                f" | {state + ' req/s':>12} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7}"
+                for state in ("closed", "open")
+            )
+            + f" | {'open÷closed: req/s':>18} {'p50':>5} {'p99':>5} {'CPU':>5}"
+            + " | req/s ratio by round"
+        )
+        lines += [header, "  " + "-" * (len(header) - 2)]
+        for row in path["operations"]:
+            line = f"  {row['operation']:10}"
+            for state in ("closed", "open"):
+                figures = row[state]
+                line += (
+                    f" | {figures['requests_per_second']:>12.0f} {figures['p50_ms']:>7.2f}"
+                    f" {figures['p99_ms']:>7.2f} {figures['worker_cpu_us_per_request']:>7.0f}"
+                )
+            ratio = row["open_over_closed"]
+            line += (
+                f" | {_number(ratio['requests_per_second']):>18} {_number(ratio['p50_ms']):>5}"
+                f" {_number(ratio['p99_ms']):>5} {_number(ratio['worker_cpu_us_per_request']):>5}"
+                f" | {', '.join(_number(ratio) for ratio in row['rounds_open_over_closed'])}"
+            )
+            lines.append(line)
+        lines.append(
+            "  CPU µs: the workers' CPU time per request; with the streams open, the events they"
+            " heard (and the clients' CPU while they read them):"
+            + "".join(
+                f" {row['operation']} {row['open']['events_received']}"
+                f" ({row['open']['client_cpu_percent']:.0f}%)"
+                for row in path["operations"]
+            )
+        )
+    opened: dict[str, int] = {}
+    for part in [*events["memory"], fanout, events.get("request_path") or {}]:
+        for event, count in part.get("first_events", {}).items():
+            opened[event] = opened.get(event, 0) + count
+    if set(opened) - {"ready"}:
+        lines.append(
+            "streams whose first event was not `ready` (a change heard while they opened): "
+            + ", ".join(f"{count} {event}" for event, count in opened.items() if event != "ready")
+            + f" of {sum(opened.values())}"
+        )
+    return "\n".join(lines)
+
+
 def startup_text(startup: dict[str, Any]) -> str:
     runs = ", ".join(f"{ms:.0f}" for ms in startup["runs_ms"])
     return f"median {startup['median_ms']:.0f} ms (runs: {runs} ms)"

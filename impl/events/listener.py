@@ -32,6 +32,9 @@ APPLICATION_NAME = "taskapi-events"
 # Between attempts to reconnect: doubling from the first to the last.
 FIRST_BACKOFF_SECONDS = 0.1
 LAST_BACKOFF_SECONDS = 5.0
+# Notifications heard this soon after the first of a batch share its snapshot: under load one
+# snapshot (and one token per user) serves many writes, for a few milliseconds of delay.
+GATHER_SECONDS = 0.005
 # A session that hears nothing this long is asked whether it is still there: a connection cut
 # off without a goodbye (a network partition) would otherwise listen to nothing forever.
 PROBE_AFTER_SECONDS = 30.0
@@ -139,9 +142,10 @@ class ChangeListener:
             except TimeoutError:
                 await connection.execute("/* probe */ SELECT 1", timeout=PROBE_TIMEOUT_SECONDS)
                 continue
-            self._arrived.clear()
             if closed.done():
                 break
+            await asyncio.sleep(GATHER_SECONDS)
+            self._arrived.clear()
             stamps, self._pending = self._pending, {}
             moved, self._reminders_moved = frozenset(self._reminders_moved), set()
             if stamps or moved:

@@ -35,8 +35,9 @@ PER_USER = 3
 PER_WORKER = 8
 HEARTBEAT_SECONDS = 0.3
 SEND_TIMEOUT_SECONDS = 1
-STREAM_TOKEN_SECONDS = 3
-SYNC_RETENTION_SECONDS = 4
+# The default lifetime of a stream token; the expiry tests run a service where both last:
+SHORT_LIFETIME_SECONDS = 2
+STREAM_TOKEN_SECONDS = 60
 LOG = LOG_DIR / "service-events.log"
 
 
@@ -59,8 +60,6 @@ def settings_for(postgres: PostgresServer, url: str, **overrides: str) -> dict[s
         EVENTS_HEARTBEAT_SECONDS=str(HEARTBEAT_SECONDS),
         EVENTS_RETRY_MILLISECONDS="1500",
         SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT_SECONDS),
-        STREAM_TOKEN_TTL=f"PT{STREAM_TOKEN_SECONDS}S",
-        SYNC_RETENTION=f"PT{SYNC_RETENTION_SECONDS}S",
         **overrides,
     )
 
@@ -80,6 +79,24 @@ def service(postgres: PostgresServer) -> Iterator[Service]:
         service_process(settings_for(postgres, url, API_WORKERS="1"), LOG) as (base_url, _),
     ):
         yield Service(base_url, url, direct_url(postgres, url), LOG)
+
+
+@pytest.fixture(scope="module")
+def short_lived(postgres: PostgresServer) -> Iterator[Service]:
+    """A service whose stream tokens and sync tokens expire in moments."""
+    log = LOG_DIR / "service-events-short-lived.log"
+    log.unlink(missing_ok=True)
+    lifetime = f"PT{SHORT_LIFETIME_SECONDS}S"
+    with postgres.fresh_database("taskapi_events_short") as url:
+        settings = settings_for(postgres, url, STREAM_TOKEN_TTL=lifetime, SYNC_RETENTION=lifetime)
+        with service_process(settings, log) as (base_url, _):
+            yield Service(base_url, url, direct_url(postgres, url), log)
+
+
+@pytest.fixture
+def short_lived_http(short_lived: Service) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=short_lived.base_url, timeout=15) as client:
+        yield client
 
 
 @pytest.fixture
@@ -274,8 +291,9 @@ def test_a_position_that_is_not_the_users_is_a_resync_never_an_error(
 
 
 def test_a_position_older_than_the_sync_retention_is_a_resync_as_changes_answers_410(
-    service: Service, http: httpx.Client
+    short_lived: Service, short_lived_http: httpx.Client
 ) -> None:
+    service, http = short_lived, short_lived_http
     alice = new_user("alice")
     with open_stream(service, alice) as stream:
         position = first_event(stream).id
@@ -288,7 +306,7 @@ def test_a_position_older_than_the_sync_retention_is_a_resync_as_changes_answers
             ).status_code
             == 410
         ),
-        seconds=SYNC_RETENTION_SECONDS + 15,
+        seconds=SHORT_LIFETIME_SECONDS + 15,
     )
     # When a stream resumes from it, it is told to sync again
     with open_stream(service, alice, **{"Last-Event-ID": position}) as stream:
@@ -327,8 +345,9 @@ def test_a_stream_token_opens_that_users_stream_for_an_eventsource(
 
 
 def test_a_stream_token_that_is_forged_or_expired_is_refused(
-    service: Service, http: httpx.Client
+    short_lived: Service, short_lived_http: httpx.Client
 ) -> None:
+    service, http = short_lived, short_lived_http
     alice = new_user("alice")
     token = http.post(f"/api/{alice.id}/events/tokens", headers=bearer(alice)).json()[
         "stream_token"
@@ -341,7 +360,7 @@ def test_a_stream_token_that_is_forged_or_expired_is_refused(
         with EventReader(service.base_url, f"{events_path(alice)}?stream_token={token}", {}) as s:
             return s.head.status == 401
 
-    wait_until(refused, seconds=STREAM_TOKEN_SECONDS + 15)
+    wait_until(refused, seconds=SHORT_LIFETIME_SECONDS + 15)
 
 
 def test_an_idle_stream_gets_heartbeats(service: Service) -> None:
@@ -377,6 +396,8 @@ def test_a_user_past_the_cap_is_told_the_service_is_busy(service: Service) -> No
 
 
 def test_the_worker_past_its_cap_is_busy_for_everyone(service: Service) -> None:
+    # Given no stream open (the server releases a closed one as it hears of the close)
+    wait_until(lambda: open_streams(service) == 0)
     users = [new_user(f"user{n}") for n in range(PER_WORKER // 2)]
     streams = [open_stream(service, user) for user in users for _ in range(2)]
     try:
