@@ -52,6 +52,7 @@ class EventsApi(BaseEventsApi):
         try:
             if not await self._hub.listener.listening(self._listen_timeout_seconds):
                 raise DatabaseUnavailable("the event listener cannot reach the database")
+            stream.seen_from_now()
             stream.begin(await self._first_notice(owner, last_event_id))
         except BaseException:
             stream.close()

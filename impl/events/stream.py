@@ -65,6 +65,11 @@ class Stream(EventStream):
         self._due = asyncio.Event()
         self._closed = False
 
+    def seen_from_now(self) -> None:
+        """What was announced so far is seen by a snapshot taken from now on (the first
+        event's): no need to send it besides."""
+        self._sync = None
+
     def begin(self, first: SyncNotice) -> None:
         """The stream's first event, sent before anything announced while it opened (which
         its snapshot may not see, so that is sent too)."""

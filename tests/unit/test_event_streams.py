@@ -99,6 +99,23 @@ async def test_the_first_event_comes_first_and_what_was_announced_while_opening_
 
 
 @on_a_loop
+async def test_what_was_announced_before_the_first_snapshot_is_not_sent_again() -> None:
+    # Given a change announced before the first event's snapshot was taken, which sees it
+    alice, sent, _ = stream()
+    alice.announce(SyncNotice(Sync.CHANGED, "before"))
+    alice.seen_from_now()
+    alice.begin(SyncNotice(Sync.CHANGED, "first"))
+    events = alice.events()
+    # Then the first event alone says it
+    assert await take(events) == b"retry: 1500\n\n" + wire.event(
+        "changed", {"sync_token": "first"}, "first"
+    )
+    alice.end()
+    assert await take(events) == wire.event("closing", {"reason": "shutting_down"})
+    assert sent == ["changed", "closing"]
+
+
+@on_a_loop
 async def test_a_quiet_stream_sends_heartbeats() -> None:
     alice, _, _ = stream(heartbeat_seconds=0.01)
     events = alice.events()
