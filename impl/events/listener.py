@@ -38,7 +38,9 @@ GATHER_SECONDS = 0.005
 # A session that hears nothing this long is asked whether it is still there: a connection cut
 # off without a goodbye (a network partition) would otherwise listen to nothing forever.
 PROBE_AFTER_SECONDS = 30.0
-PROBE_TIMEOUT_SECONDS = 5.0
+# Every statement of the listening session is answered within this, or the session is given up
+# for a new one (and the streams told of a gap): a stalled session would listen to nothing.
+STATEMENT_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class ChangeListener:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -97,8 +99,13 @@ class ChangeListener:
         while True:
             try:
                 connection = await self._connect()
-            except (*UNREACHABLE_ERRORS, asyncpg.PostgresError) as error:
+            except (*UNREACHABLE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 logger.warning("event listener cannot connect (retry in %g s): %s", backoff, error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
+                continue
+            except Exception:
+                logger.exception("event listener cannot connect (retry in %g s)", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
                 continue
@@ -107,6 +114,9 @@ class ChangeListener:
                 await self._listen(connection, report_gap=connected_before)
             except (*UNREACHABLE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 logger.warning("event listener lost its connection: %s", error)
+            except Exception:
+                # Whatever it was, the streams must go on hearing: listen again, and say why.
+                logger.exception("event listener failed; listening again")
             finally:
                 self._listening.clear()
                 connection.terminate()
@@ -116,7 +126,12 @@ class ChangeListener:
         arguments = dict(self._target.connect_args)
         arguments["server_settings"] = {"application_name": APPLICATION_NAME}
         connection = await asyncpg.connect(self._target.dsn, **arguments)
-        await read_json(connection)
+        try:
+            async with asyncio.timeout(STATEMENT_TIMEOUT_SECONDS):
+                await read_json(connection)
+        except BaseException:
+            connection.terminate()
+            raise
         return connection
 
     async def _listen(self, connection: asyncpg.Connection, *, report_gap: bool) -> None:
@@ -130,8 +145,9 @@ class ChangeListener:
         connection.add_termination_listener(on_close)
         self._pending.clear()
         self._reminders_moved.clear()
-        await connection.add_listener(CHANNEL, self._on_notification)
-        await connection.add_listener(REMINDERS_CHANNEL, self._on_notification)
+        async with asyncio.timeout(STATEMENT_TIMEOUT_SECONDS):
+            await connection.add_listener(CHANNEL, self._on_notification)
+            await connection.add_listener(REMINDERS_CHANNEL, self._on_notification)
         if report_gap:
             self._lost(await self._snapshot(connection))
         self._listening.set()
@@ -140,7 +156,7 @@ class ChangeListener:
                 async with asyncio.timeout(PROBE_AFTER_SECONDS):
                     await self._arrived.wait()
             except TimeoutError:
-                await connection.execute("/* probe */ SELECT 1", timeout=PROBE_TIMEOUT_SECONDS)
+                await connection.execute("/* probe */ SELECT 1", timeout=STATEMENT_TIMEOUT_SECONDS)
                 continue
             if closed.done():
                 break
@@ -153,7 +169,7 @@ class ChangeListener:
         raise asyncpg.ConnectionDoesNotExistError("the listening session closed")
 
     async def _snapshot(self, connection: asyncpg.Connection) -> Snapshot:
-        record = await connection.fetchrow(SNAPSHOT)
+        record = await connection.fetchrow(SNAPSHOT, timeout=STATEMENT_TIMEOUT_SECONDS)
         return Snapshot(record["snapshot"], record["taken_at"])
 
     def _on_notification(self, connection: object, pid: int, channel: str, payload: str) -> None:
