@@ -15,6 +15,7 @@ from impl.events.stream import Stream, Sync, SyncNotice
 from impl.lifecycle import ShuttingDown
 from impl.signing import TokenSigner
 from impl.tasks.repository import Snapshot
+from impl.tasks.service import sync_token
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +100,7 @@ class StreamHub:
 
     def token(self, user_id: str, snapshot: Snapshot) -> str:
         """A sync token of `user_id`'s at `snapshot`, as `list_task_changes` issues them."""
-        return self._sync_tokens.sign(
-            user_id, {"s": snapshot.snapshot, "t": snapshot.taken_at.timestamp()}
-        )
+        return sync_token(self._sync_tokens, user_id, snapshot)
 
     def close_all(self) -> None:
         """Every stream sends what is due, then `closing`, and ends; no new one opens."""

@@ -138,6 +138,12 @@ def sync_token_signer(secret: str) -> TokenSigner:
     return TokenSigner(secret, "sync token")
 
 
+def sync_token(signer: TokenSigner, user_id: str, snapshot: Snapshot) -> str:
+    """A sync token of the user's that names `snapshot`: the last page of `list_task_changes`
+    and the live events issue the same."""
+    return signer.sign(user_id, {"s": snapshot.snapshot, "t": snapshot.taken_at.timestamp()})
+
+
 def task_policy(
     secret: str,
     *,
@@ -485,9 +491,7 @@ class TaskService:
             "sync_token": None,
         }
         if len(changes) <= limit:
-            answer["sync_token"] = self._policy.sync_tokens.sign(
-                self._owner_id, {"s": upper.snapshot, "t": upper.taken_at.timestamp()}
-            )
+            answer["sync_token"] = sync_token(self._policy.sync_tokens, self._owner_id, upper)
             return answer
         last = page[-1].key
         claims = {
