@@ -39,6 +39,18 @@ OF_A_TASK = (
     "list_task_versions",
     "restore_task_version",
 )
+# The operations whose success answers the live task, as it now is.
+ANSWER_A_TASK = (
+    "create_task",
+    "get_task",
+    "replace_task",
+    "update_task",
+    "toggle_task_completion",
+    "move_task",
+    "skip_task_occurrence",
+    "restore_task",
+    "restore_task_version",
+)
 # The operations on the trash, which name a task or list the owner deleted.
 OF_THE_TRASH = {
     "restore_task": "task_id",
@@ -84,8 +96,10 @@ _KEYS_OF_THIS_PASS = uuid.uuid4().hex[:12]
 # What the owner created, per user id in the path: ids a client would name in later requests.
 _created_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
 _created_lists: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
-# The recurring ones among the tasks the owner created.
-_recurring_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
+# The owner's tasks that have an occurrence to skip (recurring and not completed), as the last
+# answer that showed each one said: an update, a completion or the end of its series takes a
+# task out, and skipping it then is 409 `not_recurring`.
+_skippable_tasks: collections.defaultdict[str, list[int]] = collections.defaultdict(list)
 # What the owner deleted and has not restored or removed, per user id and path parameter.
 _trashed: collections.defaultdict[tuple[str, str], list[int]] = collections.defaultdict(list)
 if IDENTITY not in IDENTITIES:
@@ -242,13 +256,15 @@ def _as_a_client_pages(case: Any, turn: int) -> None:
 
 def _as_a_client_names_its_task(case: Any, operation: str, number: int) -> None:
     """A task the owner holds, as a client skips, or reads the occurrences or versions of, one
-    it holds (a recurring one to skip), and its first version, which every task has; in the
-    stateful phase, one is made when the owner holds none. A made-up id is 404, pinned by
+    it holds (one with an occurrence to skip), and its first version, which every task has. In
+    the stateful phase one is made when the owner holds none, and in every phase a recurring one
+    when the owner holds none to skip: the fuzzer's writes complete tasks and end their series.
+    A made-up id is 404, and a task with nothing to skip 409, pinned by
     tests/integration/test_recurring_tasks.py and test_history.py."""
     user_id = _path_user_id(case)
     recurring = operation == "skip_task_occurrence"
-    own = (_recurring_tasks if recurring else _created_tasks)[user_id]
-    if not own and STATEFUL:
+    own = (_skippable_tasks if recurring else _created_tasks)[user_id]
+    if not own and (STATEFUL or recurring):
         own.append(_new_task(user_id, recurring))
     if own and case.path_parameters is not None:
         case.path_parameters["task_id"] = own[number % len(own)]
@@ -379,9 +395,11 @@ def after_call(ctx: Any, case: Any, response: Any) -> None:
     status = response.status_code
     if operation == "create_task" and status == 201:
         _created_tasks[user_id].append(response.json()["id"])
-        if response.json()["recurrence"] is not None:
-            _recurring_tasks[user_id].append(response.json()["id"])
-    elif operation == "create_list" and status == 201:
+    if operation in ANSWER_A_TASK and status in (200, 201):
+        _remember_whether_skippable(user_id, response.json())
+    elif operation == "skip_task_occurrence" and status == 409:
+        _forget_skippable(user_id, int((case.path_parameters or {})["task_id"]))
+    if operation == "create_list" and status == 201:
         _created_lists[user_id].append(response.json()["id"])
     elif operation == "delete_list" and status == 204:
         # A path parameter is sent as the text the fuzzer generated or a link gave.
@@ -391,6 +409,8 @@ def after_call(ctx: Any, case: Any, response: Any) -> None:
     if operation in ("delete_task", "delete_list") and status == 204:
         parameter = "task_id" if operation == "delete_task" else "list_id"
         _trashed[(user_id, parameter)].append(int((case.path_parameters or {})[parameter]))
+        if operation == "delete_task":
+            _forget_skippable(user_id, int((case.path_parameters or {})["task_id"]))
     elif operation in OF_THE_TRASH and status in (200, 204):
         parameter = OF_THE_TRASH[operation]
         item = int((case.path_parameters or {})[parameter])
@@ -399,6 +419,20 @@ def after_call(ctx: Any, case: Any, response: Any) -> None:
     elif operation == "empty_trash" and status == 204:
         for parameter in ("task_id", "list_id"):
             _trashed[(user_id, parameter)].clear()
+
+
+def _remember_whether_skippable(user_id: str, task: dict[str, Any]) -> None:
+    """Whether the task, as an answer shows it, has an occurrence to skip."""
+    if task["recurrence"] is not None and not task["completed"]:
+        if task["id"] not in _skippable_tasks[user_id]:
+            _skippable_tasks[user_id].append(task["id"])
+    else:
+        _forget_skippable(user_id, task["id"])
+
+
+def _forget_skippable(user_id: str, task_id: int) -> None:
+    if task_id in _skippable_tasks[user_id]:
+        _skippable_tasks[user_id].remove(task_id)
 
 
 def _list_to_write_into(user_id: str) -> int:
