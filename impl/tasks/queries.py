@@ -58,15 +58,35 @@ class Statement:
         self.conditions.append(condition)
 
 
-def text_condition(search: str) -> str:
-    """Tasks holding every word of the search text bound at `search`, each as a prefix.
+# A task's words and tags under keys of its owner's, as tasks_owner_terms_idx holds them
+# (migrations 0036 and 0037): written exactly as the index's expression, so that the planner
+# reads the index for it.
+OWNER_TERMS = "task_owner_terms(user_id, search_words, tags)"
 
-    task_search_query (migration 0015) makes the query of the text alone, by the rule that finds
-    a task's words. A task's words are stored: a generic plan of the prepared statement may read
-    the user's tasks by key and filter each one, so the query is a scalar subquery, made once
-    per statement and not once per row.
+
+def text_conditions(owner: str, search: str) -> list[str]:
+    """Tasks of the user bound at `owner` holding every word of the search text bound at
+    `search`, each as a prefix.
+
+    Two conditions that find the same tasks (ADR 0024): the owner's terms, which the index
+    finds among the user's entries alone, and the stored words, which a plan that reads the
+    user's tasks by key filters each row by at no cost but the match, before the terms are
+    computed for the rows that passed. Each query is a scalar subquery, made once per statement
+    and not once per row.
     """
-    return f"search_words @@ (SELECT task_search_query({search}::text))"
+    return [
+        f"search_words @@ (SELECT task_search_query({search}::text))",
+        f"{OWNER_TERMS} @@ (SELECT task_owner_words_query({owner}::text, {search}::text))",
+    ]
+
+
+def tag_conditions(owner: str, tags: str) -> list[str]:
+    """Tasks of the user bound at `owner` carrying every tag bound at `tags`: as
+    `text_conditions`, the owner's terms for the index and the stored tags for a filter."""
+    return [
+        f"tags @> {tags}::text[]",
+        f"{OWNER_TERMS} @@ (SELECT task_owner_tags_query({owner}::text, {tags}::text[]))",
+    ]
 
 
 def list_statement(
@@ -74,8 +94,9 @@ def list_statement(
 ) -> tuple[str, list[Any]]:
     """One page of the user's tasks: `limit` rows from after `start`, in `sort` order."""
     statement = Statement()
-    statement.where(f"user_id = {statement.parameter(user_id)}")
-    _filter(statement, task_filter)
+    owner = statement.parameter(user_id)
+    statement.where(f"user_id = {owner}")
+    _filter(statement, owner, task_filter)
     key = SORT_KEYS[(sort.field, sort.descending)]
     direction = "DESC" if sort.descending else "ASC"
     if start is not None:
@@ -112,7 +133,7 @@ def _page_start_key(sort: Sort, value: str) -> str:
             return f'({pair}->>0)::bigint, ({pair}->>1)::text COLLATE "C"'
 
 
-def _filter(statement: Statement, task_filter: TaskFilter) -> None:
+def _filter(statement: Statement, owner: str, task_filter: TaskFilter) -> None:
     bind = statement.parameter
     if task_filter.list_id is not None:
         statement.where(f"list_id = {bind(task_filter.list_id)}::bigint")
@@ -129,9 +150,11 @@ def _filter(statement: Statement, task_filter: TaskFilter) -> None:
     if task_filter.priorities:
         statement.where(f"priority = ANY({bind(sorted(task_filter.priorities))}::task_priority[])")
     if task_filter.tags:
-        statement.where(f"tags @> {bind(sorted(task_filter.tags))}::text[]")
+        for condition in tag_conditions(owner, bind(sorted(task_filter.tags))):
+            statement.where(condition)
     if task_filter.text is not None:
-        statement.where(text_condition(bind(task_filter.text)))
+        for condition in text_conditions(owner, bind(task_filter.text)):
+            statement.where(condition)
     if task_filter.due_before is not None:
         statement.where(f"due_at < {bind(task_filter.due_before)}")
     if task_filter.due_after is not None:

@@ -2,7 +2,7 @@
 back, in the order of these lists. The deletions of impl/tasks and impl/lists write them, the
 statements of impl/trash read them."""
 
-# Not the derived columns (search, search_words, changed_xid): the database makes them again.
+# Not the derived columns (search_words, changed_xid): the database makes them again.
 TRASHED_TASK_COLUMNS = (
     "title, description, completed, created_at, updated_at, priority, tags, due_at,"
     " completed_at, version, list_id, position, parent_id, due, overdue_at, recurrence,"

@@ -249,6 +249,43 @@ def test_tag_filter_is_normalized_like_tags(api: Api, alice: User, tag: str) -> 
     assert listed(api, alice, [("tag", tag)]) == [tagged]
 
 
+@pytest.mark.parametrize("tag", ["it's", "back\\slash", "a:b c", "'quoted'", "x & !y | z:*"])
+def test_tag_filter_finds_a_tag_of_any_characters_exactly(api: Api, alice: User, tag: str) -> None:
+    # given a tag holding what the syntax of a text query gives a meaning to, and one it begins
+    tagged = create(api, alice, {"title": "t", "tags": [tag]})
+    create(api, alice, {"title": "u", "tags": [tag[:-1]]})
+
+    # then each is found exactly
+    assert listed(api, alice, [("tag", tag)]) == [tagged]
+
+
+def test_a_tag_or_a_word_finds_the_users_own_tasks_whoever_else_holds_it(
+    api: Api, alice: User, bob: User
+) -> None:
+    # given both users hold tasks with the same tag and word
+    mine = create(api, alice, {"title": "Buy milk", "tags": ["home"]})
+    for _ in range(3):
+        create(api, bob, {"title": "Buy milk", "tags": ["home"]})
+
+    # then each user's filters find that user's tasks alone
+    assert listed(api, alice, [("tag", "home")]) == [mine]
+    assert listed(api, alice, [("q", "mil")]) == [mine]
+    assert listed(api, alice, [("q", "milk"), ("tag", "home")]) == [mine]
+
+
+def test_a_search_finds_a_word_longer_than_any_search_by_its_beginning(
+    api: Api, alice: User
+) -> None:
+    # given a task whose description holds one word of 2,046 bytes, the longest that a word
+    # of the text search may be
+    word = "語" * 682
+    long = create(api, alice, {"title": "t", "description": word})
+
+    # then a search of the longest a search may be (200 characters) finds it by its beginning
+    assert listed(api, alice, [("q", word[:200])]) == [long]
+    assert listed(api, alice, [("q", "語" * 199 + "z")]) == []
+
+
 def test_text_search_matches_word_prefixes_case_insensitively(api: Api, alice: User) -> None:
     milk = create(api, alice, {"title": "Buy milk", "description": "Two litres"})
     plumber = create(

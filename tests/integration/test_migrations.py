@@ -16,7 +16,6 @@ from impl.db.migrations import (
     locked_runner,
     migrate,
 )
-from impl.tasks.queries import text_condition
 from tests.support.postgres import PostgresServer, target
 
 SCHEMA_QUERY = """
@@ -375,6 +374,7 @@ SEARCH_WORDS = "0011_search_words"
 SEARCH_WORDS_BACKFILL = "0013_search_words_backfill"
 SEARCH_WORDS_INDEX_MIGRATION = "0014_search_words_index"
 SEARCH_WORDS_INDEX = "tasks_search_words_idx"
+SEARCH_QUERY = "0015_search_query"
 # More than two of the backfill's batches of 5,000, over users whose keys interleave.
 OLD_TASKS = (
     "INSERT INTO tasks (user_id, title) SELECT 'user_' || (n % 7), 'old ' || n"
@@ -412,8 +412,9 @@ def test_search_words_reach_tasks_stored_before_and_during_the_rollout_and_roll_
     def through(label: str) -> list[Migration]:
         return migrations[: labels.index(label) + 1]
 
-    # The text condition of the list, alone: on a few rows, the user's index would win otherwise.
-    sql = f"SELECT title FROM tasks WHERE {text_condition('$1')}"
+    # The text condition of the list of the release that came with the index, alone: on a few
+    # rows, the user's index would win otherwise.
+    sql = "SELECT title FROM tasks WHERE search_words @@ (SELECT task_search_query($1::text))"
 
     async def migrate_step_by_step_then_roll_back(url: str) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -445,8 +446,8 @@ def test_search_words_reach_tasks_stored_before_and_during_the_rollout_and_roll_
             seen["words_after_backfill"] = await rows(WORDS)
             seen["without_words"] = await connection.fetchval(WITHOUT_WORDS)
             seen["stamps_after_backfill"] = await rows(STAMPS)
-            # then the index, and the migrations after it that the list's search needs
-            async with locked_runner(target(url), migrations) as runner:
+            # then the index, and the migration after it that the list's search needs
+            async with locked_runner(target(url), through(SEARCH_QUERY)) as runner:
                 await runner.up()
             seen["valid"] = await index_state(url, SEARCH_WORDS_INDEX)
             async with connection.transaction():
@@ -456,8 +457,9 @@ def test_search_words_reach_tasks_stored_before_and_during_the_rollout_and_roll_
             seen["found"] = [
                 [row["title"] for row in await connection.fetch(sql, q)] for q in ("eggs", "y.co")
             ]
-            # then each rolls back alone, the newest first
+            # then each rolls back alone, the newest first, after every later one has come
             async with locked_runner(target(url), migrations) as runner:
+                await runner.up()
                 await runner.down(
                     steps=len(migrations) - labels.index(SEARCH_WORDS_INDEX_MIGRATION)
                 )
@@ -674,3 +676,152 @@ def test_tasks_stored_before_the_manual_order_keep_their_creation_order_and_come
         assert group["by_position"] == group["by_creation"], group
     assert seen["versions_after"] == seen["versions_before"]
     assert seen["nullable"] == "NO"
+
+
+OWNER_TERMS = "0036_owner_terms"
+OWNER_TERMS_INDEX = "tasks_owner_terms_idx"
+# Tasks of two users, with words and tags of every kind a client may send.
+TERMS_TASKS = """
+INSERT INTO tasks (user_id, title, description, tags)
+VALUES ('alice', 'Buy milk/eggs', 'x@y.com', ARRAY['home', 'it''s', 'back\\slash', 'a:b c']),
+       ('alice', 'Book the dentist', NULL, ARRAY['Ünï', 'home']),
+       ('alice', 'Call Bob', 'about the milkman', '{}'),
+       ('bob', 'Buy milk', NULL, ARRAY['home', 'it''s'])
+"""
+# A filter as the release before the owner's terms wrote it, and as this release writes it.
+BEFORE_TERMS = (
+    "SELECT title FROM tasks WHERE user_id = $1 AND tags @> $2::text[]"
+    " AND ($3::text IS NULL OR search_words @@ (SELECT task_search_query($3::text)))"
+    " ORDER BY title"
+)
+
+
+def with_terms(user: str, tags: list[str], text: str | None) -> tuple[str, list[Any]]:
+    """The same filter as this release writes the part its index serves: the owner's terms
+    alone, which name the user in their keys, and its arguments."""
+    conditions: list[str] = []
+    arguments: list[Any] = [user]
+    if tags:
+        arguments.append(tags)
+        conditions.append(
+            "task_owner_terms(user_id, search_words, tags)"
+            f" @@ (SELECT task_owner_tags_query($1::text, ${len(arguments)}::text[]))"
+        )
+    if text is not None:
+        arguments.append(text)
+        conditions.append(
+            "task_owner_terms(user_id, search_words, tags)"
+            f" @@ (SELECT task_owner_words_query($1::text, ${len(arguments)}::text))"
+        )
+    return f"SELECT title FROM tasks WHERE {' AND '.join(conditions)} ORDER BY title", arguments
+
+
+TERMS_FILTERS: list[tuple[str, list[str], str | None]] = [
+    ("alice", ["home"], None),
+    ("alice", ["it's"], None),
+    ("alice", ["back\\slash", "a:b c"], None),
+    ("alice", ["Ünï"], None),
+    ("alice", ["ünï"], None),
+    ("alice", [], "milk"),
+    ("alice", [], "MIL"),
+    ("alice", ["home"], "eggs mil"),
+    ("alice", [], "y.co"),
+    ("alice", [], "!!!"),
+    ("bob", ["it's"], "milk"),
+    ("bob", [], "dentist"),
+]
+TERMS_OBJECTS = """
+SELECT to_regprocedure('task_owner_terms(text, tsvector, text[])') IS NOT NULL AS terms,
+       to_regclass('tasks_owner_terms_idx') IS NOT NULL AS terms_index,
+       to_regclass('tasks_tags_idx') IS NOT NULL AS tags_index,
+       to_regclass('tasks_search_words_idx') IS NOT NULL AS words_index,
+       to_regclass('tasks_search_idx') IS NOT NULL AS old_search_index,
+       EXISTS (SELECT FROM information_schema.columns
+               WHERE table_name = 'tasks' AND column_name = 'search') AS old_search_column
+"""
+
+
+def test_the_owners_terms_find_what_the_tags_and_words_found_and_roll_back_alone(
+    postgres: PostgresServer,
+) -> None:
+    migrations = load_migrations()
+    labels = [m.label for m in migrations]
+    before_terms = migrations[: labels.index(OWNER_TERMS)]
+
+    async def roll_out_and_back(url: str) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        connection = await connect(target(url))
+
+        async def found(terms: bool) -> list[list[str]]:
+            async with connection.transaction():
+                # On a few rows, a plan would read the table whole otherwise.
+                await connection.execute("SET LOCAL enable_seqscan = off")
+                titles = []
+                for arguments in TERMS_FILTERS:
+                    sql, bound = with_terms(*arguments) if terms else (BEFORE_TERMS, arguments)
+                    titles.append([row["title"] for row in await connection.fetch(sql, *bound)])
+                return titles
+
+        try:
+            # given tasks stored by the release before the owner's terms
+            async with locked_runner(target(url), before_terms) as runner:
+                await runner.up()
+            await connection.execute(TERMS_TASKS)
+            seen["before"] = await found(terms=False)
+            # when the terms, their index and the drops come
+            async with locked_runner(target(url), migrations) as runner:
+                await runner.up()
+            seen["valid"] = await index_state(url, OWNER_TERMS_INDEX)
+            seen["objects_after_up"] = dict(await connection.fetchrow(TERMS_OBJECTS))
+            seen["with_terms"] = await found(terms=True)
+            async with connection.transaction():
+                await connection.execute("SET LOCAL enable_seqscan = off")
+                sql, arguments = with_terms("alice", ["home"], "mil")
+                plan = await connection.fetch(f"EXPLAIN {sql}", *arguments)
+            seen["plan"] = "\n".join(row[0] for row in plan)
+            # then they roll back, the newest first
+            async with locked_runner(target(url), migrations) as runner:
+                await runner.down(steps=len(migrations) - len(before_terms))
+            seen["objects_after_down"] = dict(await connection.fetchrow(TERMS_OBJECTS))
+            seen["after_down"] = await found(terms=False)
+        finally:
+            await connection.close()
+        return seen
+
+    with postgres.fresh_database() as url:
+        seen = asyncio.run(asyncio.wait_for(roll_out_and_back(url), BOUND_SECONDS))
+
+    assert seen["before"] == [
+        ["Book the dentist", "Buy milk/eggs"],
+        ["Buy milk/eggs"],
+        ["Buy milk/eggs"],
+        ["Book the dentist"],
+        [],
+        ["Buy milk/eggs", "Call Bob"],
+        ["Buy milk/eggs", "Call Bob"],
+        ["Buy milk/eggs"],
+        ["Buy milk/eggs"],
+        [],
+        ["Buy milk"],
+        [],
+    ]
+    assert seen["with_terms"] == seen["before"]
+    assert seen["valid"] is True
+    assert OWNER_TERMS_INDEX in seen["plan"], seen["plan"]
+    assert seen["objects_after_up"] == {
+        "terms": True,
+        "terms_index": True,
+        "tags_index": False,
+        "words_index": False,
+        "old_search_index": False,
+        "old_search_column": False,
+    }
+    assert seen["objects_after_down"] == {
+        "terms": False,
+        "terms_index": False,
+        "tags_index": True,
+        "words_index": True,
+        "old_search_index": True,
+        "old_search_column": True,
+    }
+    assert seen["after_down"] == seen["before"]
