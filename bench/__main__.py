@@ -1,9 +1,11 @@
 """`python -m bench`: our service against a raw Starlette + asyncpg mirror of the same contract.
 
 Prints figures, not verdicts. `throughput` drives both sides with wrk, operation by operation, in
-interleaved rounds; `batch_latency`, `large_user`, `scale`, `memory`, `startup`, `history`
-(what a task's versions take on disk) and `events` (2,000 open event streams: their memory, how
-soon a write reaches them, what they cost the request path) measure our service alone. `all`
+interleaved rounds; `batch_latency`, `large_user`, `scale`, `query_scale` (the statement time
+of every list query of three users, with 100,000 and with 10,000,000 other tasks around them),
+`memory`, `startup`, `history` (what a task's versions take on disk) and `events` (2,000 open
+event streams: their memory, how soon a write reaches them, what they cost the request path)
+measure our service alone. `all`
 (the default) runs them all; `--quick` runs a short throughput comparison at one worker, then
 `batch_latency` and `large_user` with fewer requests (name parts to run only those). Any answer
 other than the expected success, and any socket error, fails the run: a fast error is not a
@@ -29,6 +31,8 @@ from bench.extras import (
 )
 from bench.latency import PARTS as LATENCY_PARTS
 from bench.latency import measure_latency
+from bench.query_scale import TABLES as QUERY_SCALE_TABLES
+from bench.query_scale import measure_query_scale
 from bench.report import (
     REPORT_DIR,
     batch_latency_text,
@@ -37,6 +41,7 @@ from bench.report import (
     large_user_text,
     machine,
     memory_text,
+    query_scale_text,
     scale_text,
     startup_text,
     statements_text,
@@ -48,8 +53,20 @@ from bench.throughput import ThroughputPlan, measure_throughput
 from bench.wrk import LoadError, wrk_executable
 from tests.support.postgres import postgres_server
 
-PARTS = ("throughput", *LATENCY_PARTS, "scale", "memory", "startup", "history", "events")
+PARTS = (
+    "throughput",
+    *LATENCY_PARTS,
+    "scale",
+    "query_scale",
+    "memory",
+    "startup",
+    "history",
+    "events",
+)
 QUICK_PARTS = ("throughput", *LATENCY_PARTS)
+# The parts that drive a server with wrk; query_scale and history talk to PostgreSQL and the
+# service directly.
+WRK_PARTS = frozenset(PARTS) - {"query_scale", "history", "startup"}
 LOG_DIR = REPORT_DIR / "logs"
 
 
@@ -58,6 +75,13 @@ def _worker_counts(text: str) -> tuple[int, ...]:
     if not counts or min(counts) < 1:
         raise argparse.ArgumentTypeError("a comma-separated list of positive worker counts")
     return counts
+
+
+def _table_sizes(text: str) -> dict[str, int]:
+    sizes = [int(part) for part in text.split(",")]
+    if len(sizes) != 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("two positive task counts, the baseline's and the large")
+    return dict(zip(QUERY_SCALE_TABLES, sizes, strict=True))
 
 
 def _part(text: str) -> str:
@@ -111,6 +135,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="a setting of ours for the throughput servers, e.g. ACCESS_LOG=false (repeatable): "
         "what a feature costs, against the same mirror in the same run",
     )
+    parser.add_argument(
+        "--query-scale-tables",
+        type=_table_sizes,
+        default=QUERY_SCALE_TABLES,
+        metavar="BASELINE,LARGE",
+        help="the other users' tasks around the measured users in query_scale (default"
+        f" {','.join(str(size) for size in QUERY_SCALE_TABLES.values())})",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     return parser.parse_args(argv)
@@ -128,7 +160,12 @@ def _plan(args: argparse.Namespace) -> ThroughputPlan:
     )
 
 
-def _run(parts: list[str], plan: ThroughputPlan, quick: bool, report: dict[str, Any]) -> None:
+def _run(
+    parts: list[str],
+    plan: ThroughputPlan,
+    args: argparse.Namespace,
+    report: dict[str, Any],
+) -> None:
     secret = secrets.token_urlsafe(48)
     workers = plan.workers[0]
     LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -156,7 +193,9 @@ def _run(parts: list[str], plan: ThroughputPlan, quick: bool, report: dict[str, 
         latency_parts = [part for part in parts if part in LATENCY_PARTS]
         if latency_parts:
             print("\nlatency (1 worker, one request at a time)", flush=True)
-            latency = measure_latency(postgres, latency_parts, quick, secret, work_dir, LOG_DIR)
+            latency = measure_latency(
+                postgres, latency_parts, args.quick, secret, work_dir, LOG_DIR
+            )
             report.update(latency)
             if "batch_latency" in latency:
                 print("\nBatch latency\n" + batch_latency_text(latency["batch_latency"]))
@@ -166,6 +205,15 @@ def _run(parts: list[str], plan: ThroughputPlan, quick: bool, report: dict[str, 
             print(f"\nscale ({workers} worker(s))", flush=True)
             report["scale"] = measure_scale(postgres, workers, secret, work_dir, LOG_DIR)
             print(scale_text(report["scale"]))
+        if "query_scale" in parts:
+            tables = args.query_scale_tables
+            print(
+                "\nquery scale (statement time of each list query, the same users in tables of"
+                f" {' and '.join(f'{size:,}' for size in tables.values())} other tasks)",
+                flush=True,
+            )
+            report["query_scale"] = measure_query_scale(postgres, tables)
+            print(query_scale_text(report["query_scale"]))
         if "memory" in parts:
             print(f"\nmemory ({workers} worker(s), mixed list/get/create/toggle)", flush=True)
             report["memory"] = measure_memory(postgres, workers, secret, work_dir, LOG_DIR)
@@ -201,8 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         "plan": asdict(plan),
     }
     try:
-        wrk_executable()
-        _run(parts, plan, args.quick, report)
+        if WRK_PARTS.intersection(parts):
+            wrk_executable()
+        _run(parts, plan, args, report)
     except (LoadError, RuntimeError) as error:
         print(f"\nbench failed: {error}", file=sys.stderr)
         return 1

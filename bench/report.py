@@ -83,6 +83,31 @@ def scale_text(scale: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def query_scale_text(figures: dict[str, Any]) -> str:
+    """Per user and query: p50 and p99 at each table size, and the large over the baseline."""
+    tables = [name for name in figures if name != "large_over_baseline"]
+    header = (
+        f"{'user':11} {'query':32}"
+        + "".join(
+            f" | {figures[name]['other_tasks']:>11,} others: p50 ms   p99 ms" for name in tables
+        )
+        + " | large÷baseline p50   p99"
+    )
+    lines = [header, "-" * len(header)]
+    for user, queries in figures["large_over_baseline"].items():
+        for query, ratio in queries.items():
+            line = f"{user:11} {query:32}"
+            for name in tables:
+                cell = figures[name]["users"][user][query]
+                line += f" | {'':18} {cell['p50_ms']:>8.2f} {cell['p99_ms']:>8.2f}"
+            line += f" | {'':14} {ratio['p50_ms']:>5.2f} {ratio['p99_ms']:>5.2f}"
+            lines.append(line)
+    for name in tables:
+        sizes = ", ".join(f"{relation} {mib:g}" for relation, mib in figures[name]["mib"].items())
+        lines.append(f"MiB with {figures[name]['other_tasks']:,} others: {sizes}")
+    return "\n".join(lines)
+
+
 def statements_text(statements: dict[str, Any] | None) -> str:
     """The statements of one benchmark batch on each side, by name."""
     if not statements or not statements.get("counted"):

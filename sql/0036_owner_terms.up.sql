@@ -16,16 +16,28 @@
 -- bytes): `q` is at most 200 characters, so every word it can name begins within the cut.
 SET LOCAL lock_timeout = '5s';
 
+-- PL/pgSQL, not SQL: a SQL function whose body holds a query is planned again in every
+-- statement that calls it, which made every write of a task 0.2 ms slower; PL/pgSQL keeps
+-- what it prepared for the session. Every name in it is a built-in, which pg_catalog, searched
+-- first whatever the search_path, resolves.
 CREATE FUNCTION task_owner_terms(user_id text, words tsvector, tags text[]) RETURNS tsvector
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (
-        SELECT array_to_tsvector(ARRAY(
-            SELECT owner.key || ':w:' || left(word, 200) FROM unnest(tsvector_to_array(words)) AS word
-            UNION ALL
-            SELECT owner.key || ':t:' || tag FROM unnest(tags) AS tag
-        ))
-        FROM (SELECT left(md5(user_id), 8)) AS owner (key)
-    );
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+        DECLARE
+            owner constant text := left(md5(user_id), 8);
+            terms text[] := '{}';
+            word text;
+            tag text;
+        BEGIN
+            FOREACH word IN ARRAY coalesce(tsvector_to_array(words), '{}') LOOP
+                terms := terms || (owner || ':w:' || left(word, 200));
+            END LOOP;
+            FOREACH tag IN ARRAY coalesce(tags, '{}') LOOP
+                terms := terms || (owner || ':t:' || tag);
+            END LOOP;
+            RETURN array_to_tsvector(terms);
+        END
+    $$;
 COMMENT ON FUNCTION task_owner_terms(text, tsvector, text[]) IS
     'A task''s words and tags, each under a key of its owner''s: what tasks_owner_terms_idx holds.';
 

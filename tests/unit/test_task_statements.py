@@ -124,7 +124,9 @@ def test_every_filter_binds_its_values_in_the_order_it_applies_them() -> None:
     ]
     assert "priority = ANY($2::task_priority[])" in sql
     assert "tags @> $3::text[]" in sql
+    assert "task_owner_tags_query($1::text, $3::text[])" in sql
     assert "task_search_query($4::text)" in sql
+    assert "task_owner_words_query($1::text, $4::text)" in sql
     assert "due_at < $5" in sql
     assert "due_at >= $6" in sql
 
@@ -141,6 +143,10 @@ def test_a_search_text_is_one_bound_value_never_sql(text: str) -> None:
     assert arguments == [USER, text, LIMIT]
     assert text not in sql
     assert "search_words @@ (SELECT task_search_query($2::text))" in sql
+    assert (
+        "task_owner_terms(user_id, search_words, tags)"
+        " @@ (SELECT task_owner_words_query($1::text, $2::text))"
+    ) in sql
 
 
 def test_a_patch_binds_its_values_after_the_user_the_task_and_the_versions() -> None:
