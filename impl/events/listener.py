@@ -32,6 +32,8 @@ APPLICATION_NAME = "taskapi-events"
 # Between attempts to reconnect: doubling from the first to the last.
 FIRST_BACKOFF_SECONDS = 0.1
 LAST_BACKOFF_SECONDS = 5.0
+# What a session's loss raises: the database unreachable, refusing, or the connection gone.
+EXPECTED_ERRORS = (*UNREACHABLE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError)
 # Notifications heard this soon after the first of a batch share its snapshot: under load one
 # snapshot (and one token per user) serves many writes, for a few milliseconds of delay.
 GATHER_SECONDS = 0.005
@@ -99,20 +101,23 @@ class ChangeListener:
         while True:
             try:
                 connection = await self._connect()
-            except (*UNREACHABLE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                logger.warning("event listener cannot connect (retry in %g s): %s", backoff, error)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
-                continue
-            except Exception:
-                logger.exception("event listener cannot connect (retry in %g s)", backoff)
+            except Exception as error:
+                # An unexpected error is logged as one, with its stack trace; either way, retry.
+                expected = isinstance(error, EXPECTED_ERRORS)
+                logger.log(
+                    logging.WARNING if expected else logging.ERROR,
+                    "event listener cannot connect (retry in %g s): %s",
+                    backoff,
+                    error,
+                    exc_info=not expected,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
                 continue
             backoff = FIRST_BACKOFF_SECONDS
             try:
                 await self._listen(connection, report_gap=connected_before)
-            except (*UNREACHABLE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except EXPECTED_ERRORS as error:
                 logger.warning("event listener lost its connection: %s", error)
             except Exception:
                 # Whatever it was, the streams must go on hearing: listen again, and say why.
