@@ -284,7 +284,7 @@ test: setup check-generated ## Everything CI checks
 	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck lint-spec check-breaking
 	@$(MAKE) --no-print-directory pytest fuzz soak-quick
 
-bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirror (wrk), scale, memory, start-up
+bench: $(INSTALLED) ## Figures, not a test: ours vs a raw Starlette+asyncpg mirror (wrk), scale (up to 10M rows), memory, start-up
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python -m bench
 
